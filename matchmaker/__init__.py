@@ -1,0 +1,3 @@
+"""matchmaker: technology-transfer matchmaking platform and market simulator."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,141 @@
+"""The `matchmaker` command line: database, world generator, import/export, matching."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from matchmaker.config import Settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Technology-transfer matchmaking platform.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema (Alembic migrations).")
+app.add_typer(db_app, name="db")
+console = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    # Read here, when a command runs, never at import time.
+    return Settings.from_env()
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Migrate the schema up to REVISION and load the reference data (regions, fields)."""
+    from matchmaker import migrate
+    from matchmaker.db import make_engine
+    from matchmaker.reference import sync_reference_data
+
+    settings = _settings()
+    migrate.upgrade(settings.database_url, revision)
+    if revision == "head":
+        engine = make_engine(settings.database_url)
+        added = sync_reference_data(engine)
+        engine.dispose()
+        console.print(f"schema at head; reference data added: {added}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str = typer.Argument("base")) -> None:
+    """Migrate the schema down to REVISION (default: base, an empty database)."""
+    from matchmaker import migrate
+
+    migrate.downgrade(_settings().database_url, revision)
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the schema revision the database is at."""
+    from matchmaker import migrate
+
+    print(migrate.current(_settings().database_url) or "empty")
+
+
+class Scale(StrEnum):
+    demo = "demo"
+    province = "province"
+    national = "national"
+
+
+@app.command()
+def seed(
+    scale: Scale = typer.Option(Scale.demo, help="demo ≈ 2k achievements; province ≈ 20k; national = 1M."),
+    seed: int = typer.Option(1, "--seed", help="Same seed, same world."),
+) -> None:
+    """Generate a synthetic world (organisations, brokers, achievements, demands, latent fits)."""
+    from matchmaker.db import make_engine
+    from matchmaker.reference import sync_reference_data
+    from matchmaker.simulation.world import generate_world
+
+    engine = make_engine(_settings().database_url)
+    sync_reference_data(engine)
+    result = generate_world(engine, scale=scale.value, seed=seed, console=console)
+    engine.dispose()
+    if result.created:
+        console.print(f"world {scale.value}/seed {seed} created in {result.seconds:.1f}s: {result.counts}")
+    else:
+        console.print(f"world {scale.value}/seed {seed} already present; nothing added: {result.counts}")
+
+
+class RecordKind(StrEnum):
+    organisations = "organisations"
+    achievements = "achievements"
+    demands = "demands"
+
+
+class FileFormat(StrEnum):
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+@app.command("import")
+def import_(
+    kind: RecordKind = typer.Argument(..., help="What the file holds."),
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+    format: FileFormat | None = typer.Option(None, "--format", help="Default: from the file name."),
+) -> None:
+    """Validate every row of a JSONL or CSV file and insert all of them, or nothing."""
+    from matchmaker.catalog.transfer import ImportRejected, import_file
+    from matchmaker.db import make_engine
+
+    engine = make_engine(_settings().database_url)
+    try:
+        count = import_file(engine, kind.value, path, format.value if format else None)
+    except ImportRejected as rejected:
+        for problem in rejected.problems:
+            console.print(f"[red]{path}:{problem.line}[/red] {problem.field}: {problem.reason}")
+        console.print(f"[red]nothing imported[/red]: {len(rejected.problems)} problem(s)")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    console.print(f"imported {count} {kind.value}")
+
+
+@app.command("export")
+def export(
+    kind: RecordKind = typer.Argument(...),
+    format: FileFormat = typer.Option(FileFormat.jsonl, "--format"),
+    out: Path = typer.Option(..., "--out", dir_okay=False),
+) -> None:
+    """Write every record of KIND to a JSONL or CSV file (the same shape `import` reads)."""
+    from matchmaker.catalog.transfer import export_file
+    from matchmaker.db import make_engine
+
+    engine = make_engine(_settings().database_url)
+    count = export_file(engine, kind.value, out, format.value)
+    engine.dispose()
+    console.print(f"exported {count} {kind.value} to {out}")
+
+
+def _register_matching_commands() -> None:
+    try:
+        from matchmaker.matching.commands import evaluate, rank
+    except ImportError:  # the matcher lands in its own step
+        return
+    app.command("rank")(rank)
+    app.command("evaluate")(evaluate)
+
+
+_register_matching_commands()

@@ -1,0 +1,255 @@
+"""SQLAlchemy 2.x mapped classes: reference data, organisations, people and the two libraries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from matchmaker import vocabulary as v
+
+# Stable constraint names so migrations and models agree on both SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Money = Numeric(16, 2)  # yuan; never floats for money
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class ModeSet(TypeDecorator):
+    """A set of TransferMode values stored as a bit mask (filterable with & in SQL on both databases)."""
+
+    impl = Integer
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None or isinstance(value, int):
+            return value
+        return v.modes_to_mask(value)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else v.mask_to_modes(value)
+
+
+def _one_of(column: str, enum) -> str:
+    allowed = ", ".join(f"'{value}'" for value in v.values(enum))
+    return f"{column} IN ({allowed})"
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Timestamped:
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow, onupdate=_utcnow)
+
+
+class Region(Base):
+    """A GB/T 2260 administrative division (province, city or county)."""
+
+    __tablename__ = "regions"
+    __table_args__ = (CheckConstraint("level IN ('province', 'city', 'county')", name="level"),)
+
+    code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    level: Mapped[str] = mapped_column(String(10))
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
+
+
+class TechnologyField(Base):
+    """A technology field from seeds/fields (新能源, 新材料, …)."""
+
+    __tablename__ = "technology_fields"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(40))
+
+
+class Organisation(Timestamped, Base):
+    __tablename__ = "organisations"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", v.OrganisationKind), name="kind"),
+        CheckConstraint(_one_of("size", v.FirmSize), name="size"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)  # 统一社会信用代码
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
+    size: Mapped[str | None] = mapped_column(String(10))
+    high_tech: Mapped[bool] = mapped_column(default=False)  # 高新技术企业
+    industry: Mapped[str | None] = mapped_column(String(60))
+
+
+class User(Timestamped, Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_one_of("role", v.Role), name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(10))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)  # sha256 hex; the token itself is never stored
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Broker(Timestamped, Base):
+    """A 技术经纪人; the credit score is computed from outcomes, so it is not a column."""
+
+    __tablename__ = "brokers"
+    __table_args__ = (CheckConstraint(_one_of("level", v.BrokerLevel), name="level"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    level: Mapped[str] = mapped_column(String(15))
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
+    certified_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class Achievement(Timestamped, Base):
+    """A 科技成果 posted by a university or institute office."""
+
+    __tablename__ = "achievements"
+    __table_args__ = (
+        CheckConstraint("trl BETWEEN 1 AND 9", name="trl"),
+        CheckConstraint("asking_price >= 0", name="asking_price"),
+        CheckConstraint(f"transfer_modes BETWEEN 0 AND {v.ALL_MODES_MASK}", name="transfer_modes"),
+        CheckConstraint(_one_of("pricing_mode", v.PricingMode), name="pricing_mode"),
+        CheckConstraint(_one_of("status", v.AchievementStatus), name="status"),
+        Index("ix_achievements_status_field", "status", "field_code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    confidential_detail: Mapped[str | None] = mapped_column(Text)
+    keywords: Mapped[str] = mapped_column(String(500), default="")
+    team: Mapped[str | None] = mapped_column(String(200))
+    field_code: Mapped[str | None] = mapped_column(ForeignKey("technology_fields.code"))
+    trl: Mapped[int | None] = mapped_column(SmallInteger, index=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
+    transfer_modes: Mapped[frozenset[str]] = mapped_column(ModeSet, default=0)
+    pricing_mode: Mapped[str | None] = mapped_column(String(12))
+    asking_price: Mapped[Decimal | None] = mapped_column(Money)
+    use_first_pay_later: Mapped[bool] = mapped_column(default=False)  # 先使用后付费
+    status: Mapped[str] = mapped_column(String(16), default=v.AchievementStatus.DRAFT.value)
+    posted_on: Mapped[dt.date | None] = mapped_column(Date)
+    expires_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
+
+    ip_records: Mapped[list[IPRecord]] = relationship(
+        back_populates="achievement", cascade="all, delete-orphan", order_by="IPRecord.id"
+    )
+
+
+class IPRecord(Base):
+    """A patent, software copyright or other IP right behind an achievement."""
+
+    __tablename__ = "ip_records"
+    __table_args__ = (
+        CheckConstraint(_one_of("ip_type", v.IPType), name="ip_type"),
+        CheckConstraint(_one_of("status", v.IPStatus), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    achievement_id: Mapped[int] = mapped_column(ForeignKey("achievements.id", ondelete="CASCADE"), index=True)
+    ip_type: Mapped[str] = mapped_column(String(20))
+    number: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(10), default=v.IPStatus.GRANTED.value)
+
+    achievement: Mapped[Achievement] = relationship(back_populates="ip_records")
+
+
+class Demand(Timestamped, Base):
+    """A 企业技术需求 posted by a firm; a challenge (揭榜挂帅) carries a bounty."""
+
+    __tablename__ = "demands"
+    __table_args__ = (
+        CheckConstraint("min_trl BETWEEN 1 AND 9", name="min_trl"),
+        CheckConstraint("budget_min >= 0", name="budget_min"),
+        CheckConstraint("budget_max >= 0", name="budget_max"),
+        CheckConstraint("budget_min <= budget_max", name="budget_range"),
+        CheckConstraint("bounty >= 0", name="bounty"),
+        CheckConstraint(f"cooperation_modes BETWEEN 0 AND {v.ALL_MODES_MASK}", name="cooperation_modes"),
+        CheckConstraint(_one_of("status", v.DemandStatus), name="status"),
+        Index("ix_demands_status_field", "status", "field_code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    problem: Mapped[str] = mapped_column(Text, default="")  # 拟解决的技术难题
+    targets: Mapped[str] = mapped_column(Text, default="")  # 预期目标
+    conditions: Mapped[str] = mapped_column(Text, default="")  # 现有基础
+    field_code: Mapped[str | None] = mapped_column(ForeignKey("technology_fields.code"))
+    min_trl: Mapped[int | None] = mapped_column(SmallInteger)
+    budget_min: Mapped[Decimal | None] = mapped_column(Money)
+    budget_max: Mapped[Decimal | None] = mapped_column(Money)
+    cooperation_modes: Mapped[frozenset[str]] = mapped_column(ModeSet, default=0)
+    is_challenge: Mapped[bool] = mapped_column(default=False)
+    bounty: Mapped[Decimal | None] = mapped_column(Money)
+    deadline: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=v.DemandStatus.DRAFT.value)
+    posted_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class LatentFit(Base):
+    """The synthetic world's ground truth: how well an achievement answers a demand (4 strong … 1 unrelated)."""
+
+    __tablename__ = "latent_fits"
+    __table_args__ = (CheckConstraint("level BETWEEN 1 AND 4", name="level"),)
+
+    demand_id: Mapped[int] = mapped_column(ForeignKey("demands.id", ondelete="CASCADE"), primary_key=True)
+    achievement_id: Mapped[int] = mapped_column(
+        ForeignKey("achievements.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    level: Mapped[int] = mapped_column(SmallInteger)
+
+
+class World(Base):
+    """One generated world (scale + seed); its row makes `matchmaker seed` idempotent."""
+
+    __tablename__ = "worlds"
+    __table_args__ = (UniqueConstraint("scale", "seed"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scale: Mapped[str] = mapped_column(String(20))
+    seed: Mapped[int] = mapped_column(Integer)
+    generator_version: Mapped[str] = mapped_column(String(20))
+    counts: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,0 +1,128 @@
+"""The domain's closed vocabularies (enums) with their Chinese labels, shared by every layer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+
+class OrganisationKind(StrEnum):
+    UNIVERSITY = "university"  # 高校
+    INSTITUTE = "institute"  # 科研院所
+    ENTERPRISE = "enterprise"  # 企业
+    AGENCY = "agency"  # 技术转移服务机构
+    GOVERNMENT = "government"  # 科技管理部门 (analysts' and admins' home)
+
+
+class Role(StrEnum):
+    OFFICE = "office"
+    FIRM = "firm"
+    BROKER = "broker"
+    ANALYST = "analyst"
+    ADMIN = "admin"
+
+
+class BrokerLevel(StrEnum):
+    JUNIOR = "junior"  # 初级
+    INTERMEDIATE = "intermediate"  # 中级
+    SENIOR = "senior"  # 高级
+
+
+class FirmSize(StrEnum):
+    MICRO = "micro"
+    SMALL = "small"
+    MEDIUM = "medium"
+    LARGE = "large"
+
+
+class AchievementStatus(StrEnum):
+    DRAFT = "draft"
+    PENDING_REVIEW = "pending_review"
+    PUBLISHED = "published"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+    TRANSFERRED = "transferred"
+
+
+class DemandStatus(StrEnum):
+    DRAFT = "draft"
+    PENDING_REVIEW = "pending_review"
+    PUBLISHED = "published"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+    SOLVED = "solved"
+
+
+class TransferMode(StrEnum):
+    """How an achievement changes hands; demands name the same set as cooperation modes."""
+
+    TRANSFER = "transfer"  # 转让
+    LICENCE = "licence"  # 许可
+    EQUITY = "equity"  # 作价入股
+    CO_DEVELOPMENT = "co_development"  # 合作开发
+    SERVICE = "service"  # 技术服务
+
+
+class PricingMode(StrEnum):
+    NEGOTIATED = "negotiated"  # 协议定价 (public notice, commonly 15 days)
+    LISTED = "listed"  # 挂牌交易
+    AUCTION = "auction"  # 拍卖
+    APPRAISAL = "appraisal"  # 资产评估
+
+
+class IPType(StrEnum):
+    INVENTION_PATENT = "invention_patent"  # 发明专利
+    UTILITY_MODEL = "utility_model"  # 实用新型
+    DESIGN_PATENT = "design_patent"  # 外观设计
+    SOFTWARE_COPYRIGHT = "software_copyright"  # 软件著作权
+    IC_LAYOUT = "ic_layout"  # 集成电路布图设计
+    PLANT_VARIETY = "plant_variety"  # 植物新品种
+    KNOW_HOW = "know_how"  # 技术秘密
+
+
+class IPStatus(StrEnum):
+    PENDING = "pending"  # 申请中
+    GRANTED = "granted"  # 已授权
+    LAPSED = "lapsed"  # 已失效
+
+
+LABELS_ZH: dict[StrEnum, str] = {
+    TransferMode.TRANSFER: "转让",
+    TransferMode.LICENCE: "许可",
+    TransferMode.EQUITY: "作价入股",
+    TransferMode.CO_DEVELOPMENT: "合作开发",
+    TransferMode.SERVICE: "技术服务",
+    PricingMode.NEGOTIATED: "协议定价",
+    PricingMode.LISTED: "挂牌交易",
+    PricingMode.AUCTION: "拍卖",
+    PricingMode.APPRAISAL: "资产评估",
+    IPType.INVENTION_PATENT: "发明专利",
+    IPType.UTILITY_MODEL: "实用新型",
+    IPType.DESIGN_PATENT: "外观设计",
+    IPType.SOFTWARE_COPYRIGHT: "软件著作权",
+    IPType.IC_LAYOUT: "集成电路布图设计",
+    IPType.PLANT_VARIETY: "植物新品种",
+    IPType.KNOW_HOW: "技术秘密",
+}
+
+# Bit positions are part of the stored format: append new modes, never reorder.
+_MODE_BITS = {mode: 1 << i for i, mode in enumerate(TransferMode)}
+ALL_MODES_MASK = sum(_MODE_BITS.values())
+
+
+def modes_to_mask(modes: Iterable[str]) -> int:
+    """Pack transfer/cooperation modes into the integer stored in the database."""
+    mask = 0
+    for mode in modes:
+        mask |= _MODE_BITS[TransferMode(mode)]
+    return mask
+
+
+def mask_to_modes(mask: int) -> frozenset[TransferMode]:
+    if not 0 <= mask <= ALL_MODES_MASK:
+        raise ValueError(f"mode mask {mask} outside 0..{ALL_MODES_MASK}")
+    return frozenset(mode for mode, bit in _MODE_BITS.items() if mask & bit)
+
+
+def values(enum: type[StrEnum]) -> tuple[str, ...]:
+    return tuple(member.value for member in enum)
