@@ -1,0 +1,1 @@
+"""The two libraries: achievements, demands, organisations."""

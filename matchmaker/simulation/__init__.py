@@ -1,0 +1,1 @@
+"""The market simulator and the synthetic world generator."""
