@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     CheckConstraint,
     Date,
+    Float,
     DateTime,
     ForeignKey,
     Index,
@@ -253,3 +254,147 @@ class World(Base):
     generator_version: Mapped[str] = mapped_column(String(20))
     counts: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Pipeline(Timestamped, Base):
+    """A broker's claim on a (demand, achievement) match, moved stage by stage to a contract or an end."""
+
+    __tablename__ = "pipelines"
+    __table_args__ = (
+        CheckConstraint(_one_of("stage", v.PipelineStage), name="stage"),
+        UniqueConstraint("demand_id", "achievement_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demand_id: Mapped[int] = mapped_column(ForeignKey("demands.id"), index=True)
+    achievement_id: Mapped[int] = mapped_column(ForeignKey("achievements.id"), index=True)
+    broker_id: Mapped[int] = mapped_column(ForeignKey("brokers.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(12), default=v.PipelineStage.CLAIMED.value, index=True)
+    score: Mapped[float | None] = mapped_column(Float)  # the match score when claimed
+    version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic lock: a move names the version it saw
+
+    events: Mapped[list[PipelineEvent]] = relationship(order_by="PipelineEvent.id", cascade="all, delete-orphan")
+
+
+class PipelineEvent(Base):
+    """One move of a pipeline: who, when, from which stage to which, and why."""
+
+    __tablename__ = "pipeline_events"
+    __table_args__ = (
+        CheckConstraint(_one_of("to_stage", v.PipelineStage), name="to_stage"),
+        CheckConstraint(_one_of("from_stage", v.PipelineStage), name="from_stage"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id", ondelete="CASCADE"), index=True)
+    from_stage: Mapped[str | None] = mapped_column(String(12))
+    to_stage: Mapped[str] = mapped_column(String(12))
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+
+
+class Contract(Timestamped, Base):
+    """A 技术合同 as the registration form records it."""
+
+    __tablename__ = "contracts"
+    __table_args__ = (
+        CheckConstraint(_one_of("contract_type", v.ContractType), name="contract_type"),
+        CheckConstraint(_one_of("payment_mode", v.PaymentMode), name="payment_mode"),
+        CheckConstraint("amount >= 0", name="amount"),
+        CheckConstraint("certified_amount >= 0 AND certified_amount <= amount", name="certified_amount"),
+        CheckConstraint(
+            "payment_mode <> 'use_first_pay_later' OR trial_ends_on IS NOT NULL", name="trial_end_for_use_first"
+        ),
+        Index("ix_contracts_signed_on", "signed_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pipeline_id: Mapped[int | None] = mapped_column(ForeignKey("pipelines.id"), unique=True)
+    contract_type: Mapped[str] = mapped_column(String(12))
+    amount: Mapped[Decimal] = mapped_column(Money)  # 成交额
+    certified_amount: Mapped[Decimal | None] = mapped_column(Money)  # 核定技术交易额
+    payment_mode: Mapped[str] = mapped_column(String(20))
+    trial_ends_on: Mapped[dt.date | None] = mapped_column(Date)
+    signed_on: Mapped[dt.date] = mapped_column(Date)
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    buyer_region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    seller_region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    achievement_id: Mapped[int | None] = mapped_column(ForeignKey("achievements.id"), index=True)
+    demand_id: Mapped[int | None] = mapped_column(ForeignKey("demands.id"), index=True)
+    broker_id: Mapped[int | None] = mapped_column(ForeignKey("brokers.id"), index=True)
+    registration_number: Mapped[str | None] = mapped_column(String(40), unique=True)
+    registered_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class Feedback(Base):
+    """A firm's, office's or broker's verdict on a match: data for the matcher to learn from."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (CheckConstraint(_one_of("reason", v.FeedbackReason), name="reason"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demand_id: Mapped[int] = mapped_column(ForeignKey("demands.id"), index=True)
+    achievement_id: Mapped[int] = mapped_column(ForeignKey("achievements.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    relevant: Mapped[bool]
+    reason: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+
+
+class InboxEntry(Base):
+    """A pushed match (精准推送): the owner of an open record is told about a newly published counterpart."""
+
+    __tablename__ = "inbox_entries"
+    __table_args__ = (UniqueConstraint("organisation_id", "demand_id", "achievement_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    demand_id: Mapped[int] = mapped_column(ForeignKey("demands.id"))
+    achievement_id: Mapped[int] = mapped_column(ForeignKey("achievements.id"))
+    score: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    dismissed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Subscription(Base):
+    """A standing request to be told about new postings by field, region or keywords."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (CheckConstraint(_one_of("library", v.Library), name="library"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    library: Mapped[str] = mapped_column(String(12))
+    field_code: Mapped[str | None] = mapped_column(ForeignKey("technology_fields.code"))
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
+    keywords: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+
+
+class IdempotencyRecord(Base):
+    """The first response to a request carrying an Idempotency-Key, replayed on retries."""
+
+    __tablename__ = "idempotency_records"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    request_fingerprint: Mapped[str] = mapped_column(String(64))  # method, path and body hash: a reused key with another body is a 422
+    status_code: Mapped[int] = mapped_column(Integer)
+    response_body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+
+
+class IndexChange(Base):
+    """Change log the matcher's workers replay so every process sees the same published records."""
+
+    __tablename__ = "index_changes"
+    __table_args__ = (CheckConstraint(_one_of("library", v.Library), name="library"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    library: Mapped[str] = mapped_column(String(12))
+    record_id: Mapped[int] = mapped_column(Integer)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)

@@ -61,14 +61,18 @@ def fields(directory: Path | None = None) -> tuple[FieldVocabulary, ...]:
     result = []
     for path in sorted(folder.glob("*.toml")):
         data = tomllib.loads(path.read_text(encoding="utf-8"))
+        terms = dict(data["terms"])
+        # Alternative wordings may sit inside [terms] or at the top level of the file.
+        synonyms = terms.pop("synonyms", data.get("synonyms", ()))
+        hierarchy = terms.pop("hierarchy", data.get("hierarchy", ()))
         result.append(
             FieldVocabulary(
                 code=data["code"],
                 name=data["name"],
                 industries=tuple(data.get("industries", ())),
-                terms={kind: tuple(items) for kind, items in data["terms"].items()},
-                synonyms=tuple(tuple(group) for group in data.get("synonyms", ())),
-                hierarchy=tuple(tuple(group) for group in data.get("hierarchy", ())),
+                terms={kind: tuple(items) for kind, items in terms.items()},
+                synonyms=tuple(tuple(group) for group in synonyms),
+                hierarchy=tuple(tuple(group) for group in hierarchy),
                 patterns={kind: tuple(items) for kind, items in data["patterns"].items()},
             )
         )

@@ -126,3 +126,52 @@ def mask_to_modes(mask: int) -> frozenset[TransferMode]:
 
 def values(enum: type[StrEnum]) -> tuple[str, ...]:
     return tuple(member.value for member in enum)
+
+
+class PipelineStage(StrEnum):
+    """A brokered deal's stages; declined and lapsed end it from any open stage."""
+
+    CLAIMED = "claimed"
+    CONTACTED = "contacted"
+    NEGOTIATING = "negotiating"
+    SIGNED = "signed"
+    DECLINED = "declined"
+    LAPSED = "lapsed"
+
+
+OPEN_STAGES = frozenset({PipelineStage.CLAIMED, PipelineStage.CONTACTED, PipelineStage.NEGOTIATING})
+NEXT_STAGE = {
+    PipelineStage.CLAIMED: PipelineStage.CONTACTED,
+    PipelineStage.CONTACTED: PipelineStage.NEGOTIATING,
+    PipelineStage.NEGOTIATING: PipelineStage.SIGNED,
+}
+
+
+class ContractType(StrEnum):
+    DEVELOPMENT = "development"  # 技术开发
+    TRANSFER = "transfer"  # 技术转让
+    LICENCE = "licence"  # 技术许可
+    CONSULTING = "consulting"  # 技术咨询
+    SERVICE = "service"  # 技术服务
+
+
+class PaymentMode(StrEnum):
+    LUMP_SUM = "lump_sum"  # 一次性支付
+    INSTALMENTS = "instalments"  # 分期支付
+    ROYALTY = "royalty"  # 提成支付
+    EQUITY = "equity"  # 作价入股
+    USE_FIRST_PAY_LATER = "use_first_pay_later"  # 先使用后付费
+
+
+class FeedbackReason(StrEnum):
+    TOO_EARLY_STAGE = "too_early_stage"
+    PRICE = "price"
+    FIELD_MISMATCH = "field_mismatch"
+    REGION = "region"
+    ALREADY_SOLVED = "already_solved"
+    OTHER = "other"
+
+
+class Library(StrEnum):
+    ACHIEVEMENTS = "achievements"
+    DEMANDS = "demands"

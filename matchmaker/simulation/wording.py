@@ -87,7 +87,9 @@ class Wording:
         intro = rng.choice(_FIRM_INTROS).format(year=rng.randrange(1995, 2022), industry=industry,
                                                 number=rng.randrange(1, 30))
         title = self.fill(rng, rng.choice(patterns["demand_titles"]), asked)
-        problem = intro + self.fill(rng, rng.choice(patterns["demand_problems"]), asked)
+        problem = self.fill(rng, rng.choice(patterns["demand_problems"]), asked)
+        if not problem.startswith(("我公司", "公司", "本公司", "本企业", "企业")):  # avoid introducing the firm twice
+            problem = intro + problem
         targets = "；".join(
             f"{i}、{self.fill(rng, p, asked).rstrip('。；;')}"
             for i, p in enumerate(rng.sample(patterns["demand_targets"], k=min(2, len(patterns["demand_targets"]))), 1)
