@@ -129,6 +129,48 @@ def export(
     console.print(f"exported {count} {kind.value} to {out}")
 
 
+users_app = typer.Typer(no_args_is_help=True, help="Users and their API tokens.")
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("create")
+def users_create(
+    role: str = typer.Option(..., help="office | firm | broker | analyst | admin"),
+    org: int = typer.Option(..., "--org", help="Organisation id the user belongs to."),
+    name: str = typer.Option(..., help="The person's name."),
+) -> None:
+    """Create a user and print its API token on the last line (shown once; only its hash is stored)."""
+    from matchmaker.db import make_engine, make_session_factory, transaction
+    from matchmaker.errors import DomainError
+    from matchmaker.identity.services import create_user
+
+    engine = make_engine(_settings().database_url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            user, token = create_user(session, role=role, organisation_id=org, name=name)
+            console.print(f"user {user.id} ({user.role}) created for organisation {org}")
+    except DomainError as error:
+        console.print(f"[red]{error.detail}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    print(token)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1"),
+    port: int = typer.Option(8000),
+    workers: int = typer.Option(1, help="Worker processes; they share the database and replay its index change log."),
+) -> None:
+    """Serve the API and pages with uvicorn."""
+    import uvicorn
+
+    # The factory reads MATCHMAKER_* settings in each worker process when it starts.
+    uvicorn.run("matchmaker.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info", access_log=False)
+
+
 def _register_matching_commands() -> None:
     try:
         from matchmaker.matching.commands import evaluate, rank

@@ -63,3 +63,55 @@ def migrated_url(database_url) -> str:
     sync_reference_data(engine)
     engine.dispose()
     return database_url
+
+
+@pytest.fixture
+def seeded_url(migrated_url) -> str:
+    """A migrated database holding the demo world (seed 1)."""
+    from matchmaker.db import make_engine
+    from matchmaker.simulation.world import generate_world
+
+    engine = make_engine(migrated_url)
+    generate_world(engine, scale="demo", seed=1)
+    engine.dispose()
+    return migrated_url
+
+
+class ApiUsers:
+    """Creates users of each role and hands out ready Authorization headers."""
+
+    def __init__(self, url: str) -> None:
+        from matchmaker.db import make_engine, make_session_factory
+
+        self.engine = make_engine(url)
+        self.factory = make_session_factory(self.engine)
+
+    def headers(self, role: str, organisation_id: int, name: str | None = None) -> dict[str, str]:
+        from matchmaker.db import transaction
+        from matchmaker.identity.services import create_user
+
+        with transaction(self.factory) as session:
+            _, token = create_user(session, role=role, organisation_id=organisation_id, name=name or f"{role}-{organisation_id}")
+        return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def api(seeded_url):
+    """A TestClient on the app over the demo world, plus `api.users` to mint tokens per role."""
+    from litestar.testing import TestClient
+
+    from matchmaker.app import create_app
+    from matchmaker.config import Settings
+
+    app = create_app(Settings(database_url=seeded_url, index_dir=_tmp_index_dir(seeded_url)))
+    with TestClient(app) as client:
+        client.users = ApiUsers(seeded_url)
+        yield client
+        client.users.engine.dispose()
+
+
+def _tmp_index_dir(url: str):
+    import tempfile
+    from pathlib import Path
+
+    return Path(tempfile.mkdtemp(prefix="mm-index-"))

@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every controller: problem details, authentication, sessions, idempotency."""

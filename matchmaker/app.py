@@ -1,0 +1,77 @@
+"""create_app(settings) -> the Litestar application; nothing is built at import time."""
+
+from __future__ import annotations
+
+from litestar import Litestar, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme, Tag
+
+from matchmaker import __version__
+from matchmaker.api.deps import provide_actor, provide_session
+from matchmaker.api.problems import EXCEPTION_HANDLERS
+from matchmaker.config import Settings
+from matchmaker.db import make_engine, make_session_factory
+
+MAX_BODY_BYTES = 2_000_000  # a posting is a few kB; bulk imports go through the CLI or in pages of rows
+
+
+@get("/health", operation_id="health", tags=["system"], exclude_from_auth=True, sync_to_thread=False)
+def health() -> dict[str, str]:
+    """Liveness check."""
+    return {"status": "ok", "version": __version__}
+
+
+def route_handlers() -> list:
+    from matchmaker.identity.controllers import UserController
+
+    handlers: list = [health, UserController]
+    for module_name, names in _OPTIONAL_CONTROLLERS:
+        try:
+            module = __import__(module_name, fromlist=names)
+        except ImportError:
+            continue
+        handlers.extend(getattr(module, name) for name in names)
+    return handlers
+
+
+# Each domain's controllers; a domain still being built is skipped until its module exists.
+_OPTIONAL_CONTROLLERS: list[tuple[str, list[str]]] = [
+    ("matchmaker.catalog.controllers", ["OrganisationController", "AchievementController", "DemandController",
+                                        "ReferenceController"]),
+    ("matchmaker.matching.controllers", ["MatchController"]),
+    ("matchmaker.push.controllers", ["InboxController", "SubscriptionController"]),
+    ("matchmaker.brokerage.controllers", ["BrokerController", "PipelineController", "ContractController",
+                                          "FeedbackController"]),
+    ("matchmaker.analytics.controllers", ["AnalyticsController"]),
+]
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    engine = make_engine(settings.database_url, echo=settings.echo_sql)
+    state = State({"settings": settings, "engine": engine, "session_factory": make_session_factory(engine)})
+
+    def dispose_engine() -> None:
+        engine.dispose()
+
+    return Litestar(
+        route_handlers=route_handlers(),
+        state=state,
+        dependencies={"session": Provide(provide_session), "actor": Provide(provide_actor, sync_to_thread=True)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=MAX_BODY_BYTES,
+        on_shutdown=[dispose_engine],
+        openapi_config=OpenAPIConfig(
+            title="matchmaker",
+            version=__version__,
+            description="Technology-transfer matchmaking: the achievements and demand libraries, matches, brokers' deals.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            components=Components(security_schemes={"bearerAuth": SecurityScheme(type="http", scheme="bearer")}),
+            security=[{"bearerAuth": []}],
+            tags=[Tag(name="users", description="Users, roles and API tokens")],
+        ),
+    )

@@ -1,0 +1,180 @@
+"""Record schemas (msgspec Structs) for organisations, achievements and demands, shared by import and the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any
+
+import msgspec
+
+from matchmaker.vocabulary import (
+    AchievementStatus,
+    DemandStatus,
+    FirmSize,
+    IPStatus,
+    IPType,
+    OrganisationKind,
+    PricingMode,
+    TransferMode,
+)
+
+# Lengths follow the columns in matchmaker/models.py; `description` doubles as the plain-English hint
+# the importer shows when a pattern does not match.
+ExternalId = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^\S+$", description="an id without spaces")
+]
+RegionCode = Annotated[str, msgspec.Meta(pattern=r"^\d{6}$", description="a six-digit GB/T 2260 code")]
+FieldCode = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+TRL = Annotated[int, msgspec.Meta(ge=1, le=9, description="a technology readiness level 1–9")]
+# 统一社会信用代码 (GB 32100): 18 characters from digits and capitals without I, O, Z, S, V.
+CreditCode = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$",
+        description="an 18-character unified social credit code",
+    ),
+]
+# "|" separates IP records in CSV, so a number may not contain it.
+IPNumber = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[^|]+$", description="a number without '|'")
+]
+
+# Numeric(16, 2): msgspec cannot put bounds on Decimal, so money is checked in __post_init__.
+MONEY_MAX = Decimal("99999999999999.99")
+CENT = Decimal("0.01")
+
+
+class _Record(msgspec.Struct, forbid_unknown_fields=True):
+    """Base: unknown fields are errors (a typo such as `tlr` must not pass silently); subclasses are kw_only
+    so required fields may follow defaulted ones in reading order."""
+
+    def __post_init__(self) -> None:
+        problems = self.cross_field_problems()
+        if problems:
+            raise ValueError("; ".join(f"{field}: {reason}" for field, reason in problems))
+
+    def cross_field_problems(self) -> list[tuple[str, str]]:
+        return record_problems(type(self), self)
+
+
+class OrganisationIn(_Record, kw_only=True):
+    """A university, institute, enterprise, agency or government body."""
+
+    id: ExternalId | None = None
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    kind: OrganisationKind
+    credit_code: CreditCode | None = None
+    region: RegionCode | None = None
+    size: FirmSize | None = None
+    high_tech: bool = False  # 高新技术企业
+    industry: Annotated[str, msgspec.Meta(max_length=60)] | None = None
+
+
+class IPRecordIn(_Record, kw_only=True):
+    """A patent, software copyright or other IP right behind an achievement."""
+
+    ip_type: IPType
+    number: IPNumber
+    status: IPStatus = IPStatus.GRANTED
+
+
+class AchievementIn(_Record, kw_only=True):
+    """A 科技成果; defaults are what an import row without the field gets (see docs/import-export.md)."""
+
+    id: ExternalId | None = None
+    title: Title
+    summary: str = ""
+    confidential_detail: str | None = None
+    keywords: Annotated[str, msgspec.Meta(max_length=500)] = ""
+    team: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    field: FieldCode | None = None
+    trl: TRL | None = None
+    organisation: ExternalId | None = None
+    region: RegionCode | None = None
+    transfer_modes: list[TransferMode] = []
+    pricing_mode: PricingMode | None = None
+    asking_price: Decimal | None = None
+    use_first_pay_later: bool = False  # 先使用后付费
+    status: AchievementStatus = AchievementStatus.PUBLISHED
+    posted_on: dt.date | None = None
+    expires_on: dt.date | None = None
+    ip_records: list[IPRecordIn] = []
+
+
+class DemandIn(_Record, kw_only=True):
+    """A 企业技术需求; a challenge (揭榜挂帅) may carry a bounty, any other demand may not."""
+
+    id: ExternalId | None = None
+    title: Title
+    problem: str = ""  # 拟解决的技术难题
+    targets: str = ""
+    conditions: str = ""
+    field: FieldCode | None = None
+    min_trl: TRL | None = None
+    budget_min: Decimal | None = None
+    budget_max: Decimal | None = None
+    cooperation_modes: list[TransferMode] = []
+    is_challenge: bool = False
+    bounty: Decimal | None = None
+    deadline: dt.date | None = None
+    organisation: ExternalId | None = None
+    region: RegionCode | None = None
+    status: DemandStatus = DemandStatus.PUBLISHED
+    posted_on: dt.date | None = None
+
+
+MONEY_FIELDS: dict[type, tuple[str, ...]] = {
+    AchievementIn: ("asking_price",),
+    DemandIn: ("budget_min", "budget_max", "bounty"),
+}
+
+
+def record_problems(schema: type, record: Any) -> list[tuple[str, str]]:
+    """The checks msgspec.Meta cannot express, as (field, reason) pairs.
+
+    Takes any object with the schema's attributes, so the importer can run the same checks on
+    values it converted field by field, without building the Struct first.
+    """
+    problems = [
+        (name, reason)
+        for name in MONEY_FIELDS.get(schema, ())
+        if (reason := money_problem(getattr(record, name))) is not None
+    ]
+    bad_money = {name for name, _ in problems}  # no comparison on an amount already reported
+    if schema is AchievementIn:
+        if record.posted_on and record.expires_on and record.expires_on < record.posted_on:
+            problems.append(("expires_on", f"{record.expires_on} is before posted_on {record.posted_on}"))
+    elif schema is DemandIn:
+        low, high = record.budget_min, record.budget_max
+        if (
+            low is not None
+            and high is not None
+            and not bad_money & {"budget_min", "budget_max"}
+            and low > high
+        ):
+            problems.append(("budget_min", f"budget_min {low:f} is greater than budget_max {high:f}"))
+        # A bounty is the prize of a challenge list (揭榜挂帅); on an ordinary demand it would be read
+        # as an offer nobody can claim. Zero is tolerated so exports of "no bounty" stay importable.
+        bounty = record.bounty
+        if not record.is_challenge and bounty is not None and "bounty" not in bad_money and bounty > 0:
+            problems.append(
+                ("bounty", f"only a challenge (is_challenge true) may carry a bounty, got {bounty:f}")
+            )
+    return problems
+
+
+def money_problem(amount: Decimal | None) -> str | None:
+    """Why an amount of yuan does not fit Numeric(16, 2), or None when it does."""
+    if amount is None:
+        return None
+    if not amount.is_finite():
+        return f"must be a number, got {amount}"
+    if amount < 0:
+        return f"must not be negative, got {amount:f}"
+    if amount > MONEY_MAX:
+        return f"must be at most {MONEY_MAX:f}, got {amount:f}"
+    if amount != amount.quantize(CENT):
+        return f"must have at most two decimal places (fen), got {amount:f}"
+    return None

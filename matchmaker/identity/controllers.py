@@ -1,0 +1,50 @@
+"""HTTP routes for users and their API tokens (admins manage them; everyone can see themselves)."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, post
+from sqlalchemy.orm import Session
+
+from matchmaker import vocabulary as v
+from matchmaker.api.deps import require
+from matchmaker.errors import NotFound
+from matchmaker.identity import services
+from matchmaker.identity.schemas import UserIn, UserOut, UserWithToken, user_out
+from matchmaker.identity.services import Actor
+from matchmaker.models import User
+
+
+class UserController(Controller):
+    path = "/users"
+    tags = ["users"]
+
+    @post("/", operation_id="createUser", status_code=201, sync_to_thread=True)
+    def create_user(self, data: UserIn, actor: Actor, session: Session) -> UserWithToken:
+        """Create a user and its API token (admins only); the token is shown in this response only."""
+        require(actor, v.Role.ADMIN)
+        with session.begin():
+            user, token = services.create_user(session, role=data.role, organisation_id=data.organisation_id, name=data.name)
+        return UserWithToken(user_out(user), token)
+
+    @get("/me", operation_id="getCurrentUser", sync_to_thread=True)
+    def me(self, actor: Actor, session: Session) -> UserOut:
+        """The calling user."""
+        return user_out(session.get(User, actor.user_id))
+
+    @get("/{user_id:int}", operation_id="getUser", sync_to_thread=True)
+    def get_user(self, user_id: int, actor: Actor, session: Session) -> UserOut:
+        """One user (admins, or the user themselves)."""
+        if actor.user_id != user_id:
+            require(actor, v.Role.ADMIN)
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound(f"user {user_id} not found")
+        return user_out(user)
+
+    @post("/{user_id:int}/revoke", operation_id="revokeUserToken", status_code=200, sync_to_thread=True)
+    def revoke(self, user_id: int, actor: Actor, session: Session) -> UserOut:
+        """Revoke a user's token (admins only); the user can no longer call the API."""
+        require(actor, v.Role.ADMIN)
+        with session.begin():
+            user = services.revoke_token(session, user_id=user_id)
+        return user_out(user)

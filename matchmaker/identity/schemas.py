@@ -1,0 +1,34 @@
+"""Request and response shapes for users and tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import msgspec
+
+from matchmaker import vocabulary as v
+
+
+class UserIn(msgspec.Struct, forbid_unknown_fields=True):
+    role: v.Role
+    organisation_id: Annotated[int, msgspec.Meta(ge=1)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class UserOut(msgspec.Struct):
+    id: int
+    name: str
+    role: str
+    organisation_id: int
+    revoked: bool
+    created_at: dt.datetime
+
+
+class UserWithToken(msgspec.Struct):
+    user: UserOut
+    token: str  # shown once; only its hash is stored
+
+
+def user_out(user) -> UserOut:
+    return UserOut(user.id, user.name, user.role, user.organisation_id, user.revoked_at is not None, user.created_at)
