@@ -95,6 +95,7 @@ def generate_world(engine: Engine, *, scale: str, seed: int, console: Console | 
             conn.exec_driver_sql("PRAGMA cache_size=-1000000")
         state = _State(next_ids={t: _max_id(conn, t) for t in _TABLES})
         generator.run(conn, state, progress)
+        _advance_sequences(conn)
         conn.execute(
             insert(World),
             {"scale": scale, "seed": seed, "generator_version": GENERATOR_VERSION, "counts": state.counts},
@@ -103,6 +104,16 @@ def generate_world(engine: Engine, *, scale: str, seed: int, console: Console | 
 
 
 _TABLES = {"organisations": Organisation, "brokers": Broker, "achievements": Achievement, "demands": Demand}
+
+
+def _advance_sequences(conn: Connection) -> None:
+    """The generator writes explicit ids; PostgreSQL's sequences must move past them or the next insert collides."""
+    if conn.dialect.name != "postgresql":
+        return
+    for table in _TABLES:
+        conn.exec_driver_sql(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)"
+        )
 
 
 def _max_id(conn: Connection, table: str) -> int:

@@ -117,3 +117,17 @@ def test_latent_truth_is_graded_and_answers_fit_strong_demands(sqlite_url):
         mixed = conn.scalar(select(func.count()).select_from(Achievement).where(Achievement.title.regexp_match("[A-Za-z0-9]")))
         assert mixed > 0  # mixed Chinese with Latin letters and digits, as real postings are
     engine.dispose()
+
+
+def test_rows_added_after_seeding_get_fresh_ids(seeded_url):
+    """The generator writes explicit ids; ordinary inserts afterwards must not collide (PostgreSQL sequences)."""
+    from sqlalchemy.orm import Session
+
+    engine = make_engine(seeded_url)
+    with Session(engine) as session:
+        for model in (Organisation,):
+            session.add(model(name="新加的单位", kind="agency"))
+        session.add(Achievement(title="新发布成果", status="draft"))
+        session.add(Demand(title="新需求", status="draft"))
+        session.commit()
+    engine.dispose()
