@@ -1,0 +1,66 @@
+"""Turns library rows into the matcher's plain documents: one definition of what text a record is matched on."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Select, or_, select
+
+from matchmaker.matching.ranking import AchievementDoc, DemandDoc
+from matchmaker.models import Achievement, Demand
+
+PUBLISHED = "published"
+
+
+def achievement_text(row) -> tuple[str, str]:
+    """Title, and body = public summary + keywords (confidential detail is never indexed)."""
+    body = "\n".join(part for part in (row.summary, row.keywords) if part)
+    return row.title, body
+
+
+def demand_text(row) -> tuple[str, str]:
+    """Title, and body = problem + targets + existing conditions, as a firm's full posting reads."""
+    body = "\n".join(part for part in (row.problem, row.targets, row.conditions) if part)
+    return row.title, body
+
+
+def achievement_doc(row, today: dt.date | None = None) -> AchievementDoc:
+    title, body = achievement_text(row)
+    return AchievementDoc(
+        id=row.id, title=title, body=body, field_code=row.field_code, trl=row.trl, region_code=row.region_code,
+        asking_price=None if row.asking_price is None else float(row.asking_price),
+        transfer_modes=frozenset(row.transfer_modes or ()),
+        status=_effective_status(row.status, row.expires_on, today),
+    )
+
+
+def demand_doc(row, today: dt.date | None = None) -> DemandDoc:
+    title, body = demand_text(row)
+    return DemandDoc(
+        id=row.id, title=title, body=body, field_code=row.field_code, min_trl=row.min_trl, region_code=row.region_code,
+        budget_min=None if row.budget_min is None else float(row.budget_min),
+        budget_max=None if row.budget_max is None else float(row.budget_max),
+        cooperation_modes=frozenset(row.cooperation_modes or ()),
+        status=_effective_status(row.status, row.deadline, today),
+    )
+
+
+def _effective_status(status: str, ends_on: dt.date | None, today: dt.date | None) -> str:
+    # A published record past its date is expired for matching even before a job rewrites its status.
+    if status == PUBLISHED and today is not None and ends_on is not None and ends_on < today:
+        return "expired"
+    return status
+
+
+def matchable_achievements(today: dt.date | None = None) -> Select:
+    query = select(Achievement).where(Achievement.status == PUBLISHED)
+    if today is not None:
+        query = query.where(or_(Achievement.expires_on.is_(None), Achievement.expires_on >= today))
+    return query.order_by(Achievement.id)
+
+
+def matchable_demands(today: dt.date | None = None) -> Select:
+    query = select(Demand).where(Demand.status == PUBLISHED)
+    if today is not None:
+        query = query.where(or_(Demand.deadline.is_(None), Demand.deadline >= today))
+    return query.order_by(Demand.id)
