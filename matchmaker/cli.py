@@ -198,6 +198,15 @@ def evaluate_world(
     Console().print(table)
 
 
+def _register_simulation_commands() -> None:
+    from matchmaker.simulation.commands import simulate
+
+    app.command("simulate")(simulate)
+
+
+_register_simulation_commands()
+
+
 def _register_matching_commands() -> None:
     try:
         from matchmaker.matching.commands import evaluate, rank

@@ -398,3 +398,23 @@ class IndexChange(Base):
     library: Mapped[str] = mapped_column(String(12))
     record_id: Mapped[int] = mapped_column(Integer)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+
+
+class SimulationRun(Base):
+    """One market simulation: scenario, seed and world, with its figures, so pages can list and compare runs."""
+
+    __tablename__ = "simulation_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scenario: Mapped[str] = mapped_column(String(60), index=True)
+    seed: Mapped[int] = mapped_column(Integer)
+    world_scale: Mapped[str] = mapped_column(String(20))
+    world_seed: Mapped[int] = mapped_column(Integer)
+    months: Mapped[int] = mapped_column(Integer)
+    version: Mapped[str] = mapped_column(String(20))  # matchmaker version that ran it
+    levers: Mapped[dict] = mapped_column(JSON, default=dict)
+    summary: Mapped[dict] = mapped_column(JSON, default=dict)
+    monthly: Mapped[list] = mapped_column(JSON, default=list)
+    seconds: Mapped[float] = mapped_column(Float)
+    database_path: Mapped[str | None] = mapped_column(String(500))  # the run's own world copy, for drill-down
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)

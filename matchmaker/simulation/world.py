@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, func, insert, select
 
 from matchmaker import seeds
 from matchmaker import vocabulary as v
-from matchmaker.models import Achievement, Broker, Demand, IPRecord, LatentFit, Organisation, World
+from matchmaker.models import Achievement, Broker, Demand, IPRecord, LatentFit, Organisation, User, World
 from matchmaker.simulation.credit_codes import make_uscc
 from matchmaker.simulation.wording import Topic, Wording
 
@@ -103,7 +103,8 @@ def generate_world(engine: Engine, *, scale: str, seed: int, console: Console | 
     return WorldResult(created=True, counts=state.counts, seconds=time.perf_counter() - started)
 
 
-_TABLES = {"organisations": Organisation, "brokers": Broker, "achievements": Achievement, "demands": Demand}
+_TABLES = {"organisations": Organisation, "users": User, "brokers": Broker, "achievements": Achievement,
+           "demands": Demand}
 
 
 def _advance_sequences(conn: Connection) -> None:
@@ -230,6 +231,11 @@ class _Generator:
             org = _Org(state.take_id("organisations"), v.OrganisationKind.AGENCY.value, city, ())
             self.agencies.append(org)
             rows.append(self._org_row(org, self._fill_org(rng.choice(generated["agency_patterns"]), city, generated)))
+        # The S&T department whose analysts and admins run the platform.
+        home = spec.home_province or "110000"
+        department = _Org(state.take_id("organisations"), v.OrganisationKind.GOVERNMENT.value, home, ())
+        department_name = "科学技术部" if spec.home_province is None else f"{self.city_names[home]}科学技术厅"
+        rows.append(self._org_row(department, department_name))
         self._dedupe_names(rows)
         for batch in _batches(rows):
             conn.execute(insert(Organisation), batch)
@@ -274,16 +280,22 @@ class _Generator:
                 )
 
     def _brokers(self, conn: Connection, state: _State) -> None:
+        """Brokers are platform users too (no API token until an admin issues one)."""
         rng = self.rng
-        rows = []
+        rows, users = [], []
+        stamp = dt.datetime.combine(WORLD_DATE, dt.time(), dt.UTC)
         for _ in range(self.spec.brokers):
             agency = rng.choice(self.agencies)
-            broker_id = state.take_id("brokers")
+            broker_id, user_id = state.take_id("brokers"), state.take_id("users")
+            name = rng.choice(self.names)
+            users.append({"id": user_id, "name": name, "role": "broker", "organisation_id": agency.id,
+                          "token_hash": None, "created_at": stamp, "updated_at": stamp})
             rows.append(
                 {
                     "id": broker_id,
                     "external_id": f"{self.prefix}-b{broker_id}",
-                    "name": rng.choice(self.names),
+                    "user_id": user_id,
+                    "name": name,
                     "agency_id": agency.id,
                     "level": rng.choices(list(v.BrokerLevel), weights=(55, 35, 10))[0].value,
                     "region_code": agency.region_code,
@@ -292,6 +304,8 @@ class _Generator:
                     "updated_at": dt.datetime.combine(WORLD_DATE, dt.time(), dt.UTC),
                 }
             )
+        for batch in _batches(users):
+            conn.execute(insert(User), batch)
         for batch in _batches(rows):
             conn.execute(insert(Broker), batch)
         state.counts["brokers"] = len(rows)
@@ -299,32 +313,54 @@ class _Generator:
     # ---- demands and the achievements generated to answer them ----------------------------------
     def _demands_with_answers(self, conn: Connection, state: _State, progress: Progress, task) -> int:
         """Each demand gets answers of known quality: latent truth for the matcher and the simulator."""
-        rng = self.rng
         buffers = _Buffers()
         linked = 0
-        budget = self.spec.achievements
         for _ in range(self.spec.demands):
-            vocab = rng.choice(self.fields)
-            wording = self.wordings[vocab.code]
-            firm = rng.choice(state.firms_by_field.get(vocab.code) or [o for v_ in state.firms_by_field.values() for o in v_])
-            topic = wording.topic(rng)
-            demand = self._demand_row(state, vocab, wording, topic, firm)
-            buffers.demands.append(demand)
-            for level, kind in self._answer_plan():
-                if linked >= budget:
-                    break
-                achievement = self._answer(state, vocab, wording, topic, demand, level, kind, buffers)
-                buffers.fits.append({"demand_id": demand["id"], "achievement_id": achievement["id"], "level": level})
-                linked += 1
-                if buffers.achievements[-1] is not achievement:  # a duplicate posting answers just as well
-                    duplicate = buffers.achievements[-1]
-                    buffers.fits.append({"demand_id": demand["id"], "achievement_id": duplicate["id"], "level": level})
-                    linked += 1
+            linked += self.demand_with_answers(state, buffers, budget=self.spec.achievements - linked)
             progress.advance(task, 1)
             if len(buffers.achievements) >= CHUNK:
                 progress.advance(task, buffers.flush(conn, state))
         progress.advance(task, buffers.flush(conn, state))
         return linked
+
+    def demand_with_answers(self, state: _State, buffers: _Buffers, *, budget: int) -> int:
+        """Buffer one demand and up to `budget` achievements made to answer it; returns how many answers."""
+        rng = self.rng
+        vocab = rng.choice(self.fields)
+        wording = self.wordings[vocab.code]
+        firm = rng.choice(state.firms_by_field.get(vocab.code) or [o for v_ in state.firms_by_field.values() for o in v_])
+        topic = wording.topic(rng)
+        demand = self._demand_row(state, vocab, wording, topic, firm)
+        buffers.demands.append(demand)
+        linked = 0
+        for level, kind in self._answer_plan():
+            if linked >= budget:
+                break
+            achievement = self._answer(state, vocab, wording, topic, demand, level, kind, buffers)
+            buffers.fits.append({"demand_id": demand["id"], "achievement_id": achievement["id"], "level": level})
+            linked += 1
+            if buffers.achievements[-1] is not achievement:  # a duplicate posting answers just as well
+                duplicate = buffers.achievements[-1]
+                buffers.fits.append({"demand_id": demand["id"], "achievement_id": duplicate["id"], "level": level})
+                linked += 1
+        return linked
+
+    def load_pools(self, conn: Connection, state: _State) -> None:
+        """Suppliers and firms of an existing world, for postings made after seeding."""
+        industry_field = {industry: f.code for f in self.fields for industry in f.industries}
+        supplier_fields: dict[int, set[str]] = {}
+        for org_id, field_code in conn.execute(select(Achievement.organisation_id, Achievement.field_code).distinct()):
+            if org_id is not None and field_code:
+                supplier_fields.setdefault(org_id, set()).add(field_code)
+        for org in conn.execute(select(Organisation.id, Organisation.kind, Organisation.region_code, Organisation.industry)
+                                .order_by(Organisation.id)):
+            if org.kind in ("university", "institute") and org.region_code:
+                fields = tuple(sorted(supplier_fields.get(org.id, ()))) or (self.fields[org.id % len(self.fields)].code,)
+                state.suppliers.append(_Org(org.id, org.kind, org.region_code, fields))
+            elif org.kind == "enterprise" and org.region_code:
+                code = industry_field.get(org.industry or "", self.fields[org.id % len(self.fields)].code)
+                state.firms_by_field.setdefault(code, []).append(_Org(org.id, org.kind, org.region_code, (code,), org.industry))
+        self.suppliers = state.suppliers
 
     def _answer_plan(self) -> list[tuple[int, str]]:
         """Which answers a demand gets: (level, how the answer was made)."""
@@ -418,21 +454,25 @@ class _Generator:
 
     # ---- achievements -----------------------------------------------------------------------------
     def _background_achievements(self, conn: Connection, state: _State, progress: Progress, task, count: int) -> None:
-        rng = self.rng
         buffers = _Buffers()
         done = 0
         while buffers.total + done < count:
-            supplier = rng.choice(self.suppliers)
-            code = rng.choice(supplier.fields) if rng.random() < 0.8 else rng.choice(self.fields).code
-            vocab = self.fields_by_code[code]
-            wording = self.wordings[vocab.code]
-            row = self._achievement_row(state, vocab, wording, wording.topic(rng), supplier, None, "background")
-            self._post(state, row, buffers)
+            self.background_achievement(state, buffers)
             if len(buffers.achievements) >= CHUNK:
                 flushed = buffers.flush(conn, state)
                 done += flushed
                 progress.advance(task, flushed)
         progress.advance(task, buffers.flush(conn, state))
+
+    def background_achievement(self, state: _State, buffers: _Buffers) -> None:
+        """An achievement posted for its own sake, mostly in one of its office's strong fields."""
+        rng = self.rng
+        supplier = rng.choice(self.suppliers)
+        code = rng.choice(supplier.fields) if rng.random() < 0.8 else rng.choice(self.fields).code
+        vocab = self.fields_by_code[code]
+        wording = self.wordings[vocab.code]
+        row = self._achievement_row(state, vocab, wording, wording.topic(rng), supplier, None, "background")
+        self._post(state, row, buffers)
 
     def _achievement_row(self, state, vocab, wording: Wording, topic: Topic, supplier: _Org, fits: dict | None, kind: str) -> dict:
         rng = self.rng
@@ -543,3 +583,36 @@ def _money(amount: float) -> Decimal:
 def _modes(rng: random.Random, *, demand: bool) -> int:
     modes = [m for m in v.TransferMode if rng.random() < (0.35 if demand else 0.45)]
     return v.modes_to_mask(modes or [rng.choice(list(v.TransferMode))])
+
+
+def extend_world(conn: Connection, *, key: str, demands: int, achievements: int, posted_on: dt.date,
+                 rng: random.Random) -> tuple[list[int], list[int]]:
+    """New postings for the market simulator, drawn like the world's and waiting for review.
+
+    Demands come with their generated answers and latent fits, as at seeding; the rest of the achievements
+    are background postings. Returns (achievement ids, demand ids), all in status pending_review.
+    """
+    generator = _Generator(SCALES["demo"], "demo", 0)
+    generator.rng, generator.prefix = rng, f"s{key}"
+    state = _State(next_ids={t: _max_id(conn, t) for t in _TABLES})
+    generator.load_pools(conn, state)
+    buffers = _Buffers()
+    for _ in range(demands):
+        generator.demand_with_answers(state, buffers, budget=achievements)
+    while len(buffers.achievements) < achievements:
+        generator.background_achievement(state, buffers)
+    for row in buffers.achievements:
+        row.update(status=v.AchievementStatus.PENDING_REVIEW.value, posted_on=None,
+                   expires_on=posted_on + dt.timedelta(days=730), created_at=_stamp(posted_on), updated_at=_stamp(posted_on))
+    for row in buffers.demands:
+        row.update(status=v.DemandStatus.PENDING_REVIEW.value, posted_on=None,
+                   deadline=posted_on + dt.timedelta(days=365), created_at=_stamp(posted_on), updated_at=_stamp(posted_on))
+    new_achievements = [row["id"] for row in buffers.achievements]
+    new_demands = [row["id"] for row in buffers.demands]
+    buffers.flush(conn, state)
+    _advance_sequences(conn)
+    return new_achievements, new_demands
+
+
+def _stamp(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), dt.UTC)

@@ -1,0 +1,38 @@
+"""A run's headline figures, read from its database through the analytics services (the analysts' definitions)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from matchmaker.analytics import services as analytics
+
+
+def summarise(session: Session, result, *, home_province: str | None) -> dict:
+    """contracts, turnover_yuan, local_conversion_rate (of the home province's achievements), funnel, brokers."""
+    report = analytics.turnover(session, by=("period",), period="month")
+    contracts = sum(row.contracts for row in report.rows)
+    turnover = sum(float(row.amount) for row in report.rows)
+    certified = sum(float(row.certified_amount) for row in report.rows)
+    conversion = analytics.local_conversion(session, level="province", region=home_province) if home_province \
+        else analytics.local_conversion(session, level="province")
+    home = conversion.rows[0] if home_province and conversion.rows else conversion.overall
+    funnel = analytics.funnel(session)
+    league = analytics.broker_league(session, limit=10)
+    return {
+        "contracts": contracts,
+        "turnover_yuan": round(turnover, 2),
+        "certified_yuan": round(certified, 2),
+        # Of the contracts selling the home province's achievements, the share bought inside the province.
+        "local_conversion_rate": home.rate_by_count,
+        "local_conversion_rate_by_amount": home.rate_by_amount,
+        "same_province_share_all_contracts": conversion.overall.rate_by_count,
+        "funnel": {step.stage: {"count": step.count, "conversion": step.conversion_from_previous,
+                                "median_days": step.median_days_from_previous} for step in funnel.steps},
+        "match_to_signed": funnel.match_to_signed,
+        "median_days_claim_to_signed": funnel.median_days_claim_to_signed,
+        "brokers": result.brokers,
+        "top_brokers": [{"broker_id": b.broker_id, "name": b.name, "signed": b.signed,
+                         "credit_score": getattr(b, "credit_score", None)} for b in league],
+        "agency_rewards_yuan": round(result.agency_rewards_yuan, 2),
+        "home_province": home_province,
+    }

@@ -1,0 +1,407 @@
+"""The agent-based market: months of postings, brokers' claims from the live matcher, negotiations and contracts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from rich.progress import Progress
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from matchmaker import vocabulary as v
+from matchmaker.catalog import services as catalog
+from matchmaker.config import Settings
+from matchmaker.errors import DomainError
+from matchmaker.identity.services import Actor, create_user
+from matchmaker.matching.service import MatchingService
+from matchmaker.models import Achievement, Broker, Demand, LatentFit, Organisation, User
+from matchmaker.brokerage import services as brokerage
+from matchmaker.simulation.scenarios import Scenario
+from matchmaker.simulation.world import extend_world
+
+SIM_START = dt.date(2026, 7, 1)  # the month after the generated world's date
+CANDIDATES_PER_DEMAND = 3  # a broker looks at the top few matches of a demand, as a work queue shows them
+DECLINE_BASE = 0.12  # monthly chance a stalled, fully compatible deal is called off (assumption)
+MODE_TO_CONTRACT = {
+    "transfer": v.ContractType.TRANSFER, "licence": v.ContractType.LICENCE, "equity": v.ContractType.TRANSFER,
+    "co_development": v.ContractType.DEVELOPMENT, "service": v.ContractType.SERVICE,
+}
+
+
+@dataclass
+class BrokerAgent:
+    broker_id: int
+    actor: Actor
+    agency_id: int
+    level: str
+    province: str
+
+
+@dataclass
+class Deal:
+    pipeline_id: int
+    demand_id: int
+    achievement_id: int
+    broker: BrokerAgent
+    stage: str = v.PipelineStage.CLAIMED.value
+    idle_months: int = 0
+
+
+@dataclass
+class MonthFigures:
+    month: str
+    claimed: int = 0
+    contacted: int = 0
+    negotiating: int = 0
+    signed: int = 0
+    declined: int = 0
+    lapsed: int = 0
+    turnover_yuan: float = 0.0
+    local_signed: int = 0  # seller and buyer in the same province
+    home_seller_signed: int = 0  # seller in the world's home province
+    home_local_signed: int = 0
+
+
+@dataclass
+class MarketResult:
+    months: list[MonthFigures]
+    agency_rewards_yuan: float
+    brokers: int
+    home_province: str | None
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    index = day.month - 1 + months
+    return dt.date(day.year + index // 12, index % 12 + 1, 1)
+
+
+class Market:
+    """One run: a world database, a scenario, a seed; every action goes through the API's services."""
+
+    def __init__(self, engine: Engine, scenario: Scenario, seed: int, *, index_dir: Path, home_province: str | None):
+        self.engine = engine
+        self.scenario = scenario
+        self.rng = random.Random(f"market:{scenario.name}:{seed}")
+        self.seed = seed
+        self.factory: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)
+        settings = Settings(database_url=str(engine.url.render_as_string(hide_password=False)), index_dir=index_dir)
+        self.matching = MatchingService(settings, self.factory)
+        self.home_province = home_province
+        self.deals: list[Deal] = []
+        self.ranked: dict[int, list] = {}  # demand id → its top matches, ranked once (a work queue)
+        self.claims_per_demand: dict[int, int] = defaultdict(int)
+        self.agency_turnover: dict[int, float] = defaultdict(float)
+        self.fits: dict[tuple[int, int], int] = {}
+
+    # ---------------------------------------------------------------------------------------------- setup
+    def lever(self, section: str, key: str):
+        return self.scenario.get(section, key)
+
+    def setup(self) -> None:
+        with self.factory() as session, session.begin():
+            self.admin = self._admin(session)
+            self.brokers = self._broker_agents(session)
+            self._prepare_world(session)
+            self.fits = {(d, a): level for d, a, level in session.execute(
+                select(LatentFit.demand_id, LatentFit.achievement_id, LatentFit.level))}
+            self.initial_achievements = session.scalar(
+                select(func.count()).select_from(Achievement).where(Achievement.status == "published"))
+            self.initial_demands = session.scalar(
+                select(func.count()).select_from(Demand).where(Demand.status == "published"))
+        self.matching.rebuild()
+
+    def _admin(self, session: Session) -> Actor:
+        department = session.scalar(select(Organisation.id).where(Organisation.kind == "government").limit(1))
+        user, _ = create_user(session, role="admin", organisation_id=department, name="模拟审核员")
+        return Actor(user.id, v.Role.ADMIN, department)
+
+    def _broker_agents(self, session: Session) -> list[BrokerAgent]:
+        rows = session.execute(select(Broker, User).join(User, User.id == Broker.user_id).order_by(Broker.id)).all()
+        extra = round(len(rows) * (self.lever("brokers", "broker_multiplier") - 1))
+        for i in range(max(0, extra)):
+            # Newly certified brokers join existing agencies, as a training programme would place them.
+            template, _ = rows[self.rng.randrange(len(rows))]
+            create_user(session, role="broker", organisation_id=template.agency_id, name=f"新认证经纪人{i + 1}")
+        if extra > 0:
+            rows = session.execute(select(Broker, User).join(User, User.id == Broker.user_id).order_by(Broker.id)).all()
+        agents = []
+        for broker, user in rows:
+            region = broker.region_code or session.get(Organisation, broker.agency_id).region_code or "000000"
+            actor = Actor(user.id, v.Role.BROKER, user.organisation_id, broker.id)
+            agents.append(BrokerAgent(broker.id, actor, broker.agency_id, broker.level, region[:2] + "0000"))
+        return agents
+
+    def _prepare_world(self, session: Session) -> None:
+        """World-level levers set before trading starts (a policy that changed what offices offer)."""
+        share = self.lever("negotiation", "use_first_pay_later_share")
+        ids = list(session.scalars(select(Achievement.id).order_by(Achievement.id)))
+        chosen = {i for i in ids if self.rng.random() < share}
+        session.execute(update(Achievement).values(use_first_pay_later=False))
+        for batch in _chunks(sorted(chosen), 900):
+            session.execute(update(Achievement).where(Achievement.id.in_(batch)).values(use_first_pay_later=True))
+
+    # ---------------------------------------------------------------------------------------------- months
+    def run(self, months: int, progress: Progress | None = None) -> MarketResult:
+        self.setup()
+        figures = []
+        task = progress.add_task(f"{self.scenario.name} seed {self.seed}", total=months) if progress else None
+        for month in range(months):
+            day = add_months(SIM_START, month)
+            figures.append(self.step(month, day))
+            if progress:
+                progress.advance(task)
+        rewards = self._agency_rewards()
+        return MarketResult(figures, rewards, len(self.brokers), self.home_province)
+
+    def step(self, month: int, day: dt.date) -> MonthFigures:
+        figures = MonthFigures(day.strftime("%Y-%m"))
+        self._post(month, day)
+        self.matching.sync()
+        fair = self._fair_month(month)
+        with self.factory() as session, session.begin():
+            self._pilot_bases(session, day)
+            self._claims(session, day, fair, figures)
+            self._negotiate(session, day, fair, figures)
+        return figures
+
+    def _fair_month(self, month: int) -> bool:
+        every = self.lever("policy", "fair_every_months")
+        return bool(every) and (month + 1) % every == 0
+
+    def _post(self, month: int, day: dt.date) -> None:
+        """Offices and firms post; the department reviews and publishes (which pushes matches to counterparts)."""
+        n_achievements = _poisson(self.rng, self.initial_achievements * self.lever("market", "achievement_posting_rate"))
+        n_demands = _poisson(self.rng, self.initial_demands * self.lever("market", "demand_posting_rate"))
+        with self.factory() as session, session.begin():
+            conn = session.connection()
+            achievement_ids, demand_ids = extend_world(conn, key=f"{self.scenario.name}-{self.seed}-{month}",
+                                                       demands=n_demands, achievements=n_achievements, posted_on=day,
+                                                       rng=self.rng)
+            challenge_share = self.lever("market", "challenge_share")
+            for demand_id in demand_ids:
+                if self.rng.random() < challenge_share:
+                    demand = session.get(Demand, demand_id)
+                    demand.is_challenge = True
+                    demand.bounty = (demand.budget_max or Decimal(0)) * 2
+            for spec, ids in ((catalog.ACHIEVEMENTS, achievement_ids), (catalog.DEMANDS, demand_ids)):
+                for record_id in ids:
+                    catalog.approve_record(session, actor=self.admin, spec=spec, record_id=record_id, today=day)
+            self.fits.update({(d, a): level for d, a, level in session.execute(
+                select(LatentFit.demand_id, LatentFit.achievement_id, LatentFit.level)
+                .where(LatentFit.demand_id.in_(demand_ids or [-1])))})
+
+    def _pilot_bases(self, session: Session, day: dt.date) -> None:
+        share, uplift = self.lever("policy", "pilot_base_share"), self.lever("policy", "pilot_base_trl_uplift")
+        if not share or not uplift:
+            return
+        # A pilot base or proof-of-concept centre takes a share of the year's candidates each month.
+        candidates = list(session.scalars(select(Achievement).where(Achievement.status == "published",
+                                                                    Achievement.trl < 9).order_by(Achievement.id)))
+        for achievement in candidates:
+            if self.rng.random() < share / 12:
+                achievement.trl = min(9, achievement.trl + uplift)
+                catalog.log_index_change(session, catalog.ACHIEVEMENTS, achievement.id)
+
+    # ---------------------------------------------------------------------------------------------- brokers
+    def _claims(self, session: Session, day: dt.date, fair: bool, figures: MonthFigures) -> None:
+        open_demands = list(session.execute(
+            select(Demand.id, Demand.region_code).where(Demand.status == "published",
+                                                         (Demand.deadline.is_(None)) | (Demand.deadline >= day))
+            .order_by(Demand.id)))
+        by_province: dict[str, list[int]] = defaultdict(list)
+        for demand_id, region in open_demands:
+            if self.claims_per_demand[demand_id] < CANDIDATES_PER_DEMAND:
+                by_province[(region or "000000")[:2] + "0000"].append(demand_id)
+        everywhere = [d for ids in by_province.values() for d in ids]
+        if not everywhere:
+            return
+        for broker in self.brokers:
+            for _ in range(self._capacity(broker, fair)):
+                local = by_province.get(broker.province)
+                pool = local if local and self.rng.random() < 0.7 else everywhere
+                demand_id = pool[self.rng.randrange(len(pool))]
+                if self._claim(session, broker, demand_id, day):
+                    figures.claimed += 1
+
+    def _capacity(self, broker: BrokerAgent, fair: bool) -> int:
+        claims = self.lever("brokers", "monthly_claims") * self._effort(broker)
+        if fair:
+            claims += self.lever("policy", "fair_claim_bonus")
+        return _poisson(self.rng, claims)
+
+    def _effort(self, broker: BrokerAgent) -> float:
+        """The 1‰ agency reward makes agencies on track for the threshold work harder."""
+        if not self.lever("policy", "agency_reward_rate"):
+            return 1.0
+        if self.agency_turnover[broker.agency_id] * 2 >= self.lever("policy", "agency_reward_threshold"):
+            return 1.0 + self.lever("policy", "agency_reward_effort")
+        return 1.0 + self.lever("policy", "agency_reward_effort") / 2  # the prospect alone raises effort a little
+
+    def _claim(self, session: Session, broker: BrokerAgent, demand_id: int, day: dt.date) -> bool:
+        matches = self.ranked.get(demand_id)
+        if matches is None:
+            demand = session.get(Demand, demand_id)
+            matches = self.matching.achievements_for(demand, k=CANDIDATES_PER_DEMAND)
+            self.ranked[demand_id] = matches
+        index = self.claims_per_demand[demand_id]
+        if index >= len(matches):
+            return False
+        self.claims_per_demand[demand_id] += 1
+        match = matches[index]
+        try:
+            with session.begin_nested():
+                pipeline = brokerage.claim_pipeline(session, actor=broker.actor, demand_id=demand_id,
+                                                    achievement_id=int(match.id), score=match.score, at=_at(day, 1))
+        except DomainError:
+            return False  # already claimed by another broker, or closed meanwhile: the broker moves on
+        self.deals.append(Deal(pipeline.id, demand_id, int(match.id), broker))
+        return True
+
+    # ---------------------------------------------------------------------------------------------- deals
+    def _negotiate(self, session: Session, day: dt.date, fair: bool, figures: MonthFigures) -> None:
+        lapse_after = self.lever("negotiation", "lapse_after_months") + (
+            self.lever("policy", "fair_lapse_months_extra") if self.lever("policy", "fair_every_months") else 0)
+        still_open = []
+        for deal in self.deals:
+            outcome = self._month_of(session, deal, day, fair, lapse_after, figures)
+            if outcome == "open":
+                still_open.append(deal)
+        self.deals = still_open
+
+    def _month_of(self, session, deal: Deal, day: dt.date, fair: bool, lapse_after: int, figures: MonthFigures) -> str:
+        demand = session.get(Demand, deal.demand_id)
+        achievement = session.get(Achievement, deal.achievement_id)
+        if demand.status != "published" or achievement.status != "published":
+            return self._end(session, deal, v.PipelineStage.LAPSED, day, "记录已关闭", figures)
+        next_stage = v.NEXT_STAGE[v.PipelineStage(deal.stage)]
+        odds = self._odds(deal, demand, achievement, next_stage, fair)
+        p = _scaled(self._base_probability(next_stage), odds)
+        draw = self.rng.random()
+        if draw < p:
+            if next_stage is v.PipelineStage.SIGNED:
+                return self._sign(session, deal, demand, achievement, day, figures)
+            brokerage.move_pipeline(session, actor=deal.broker.actor, pipeline_id=deal.pipeline_id,
+                                    to_stage=next_stage.value, note="模拟推进", at=_at(day, 10))
+            deal.stage, deal.idle_months = next_stage.value, 0
+            setattr(figures, next_stage.value, getattr(figures, next_stage.value) + 1)
+            return "open"
+        if draw < p + DECLINE_BASE * min(3.0, max(0.5, 1 / odds)):
+            return self._end(session, deal, v.PipelineStage.DECLINED, day, "企业未采纳", figures)
+        deal.idle_months += 1
+        if deal.idle_months >= lapse_after:
+            return self._end(session, deal, v.PipelineStage.LAPSED, day, "长期无进展", figures)
+        return "open"
+
+    def _base_probability(self, stage: v.PipelineStage) -> float:
+        key = {v.PipelineStage.CONTACTED: "contact", v.PipelineStage.NEGOTIATING: "negotiate",
+               v.PipelineStage.SIGNED: "sign"}[stage]
+        return self.lever("negotiation", key)
+
+    def _odds(self, deal: Deal, demand: Demand, achievement: Achievement, next_stage, fair: bool) -> float:
+        """What makes a firm and an office move on: true fit, stage, price, distance, payment, broker skill."""
+        lever = self.lever
+        level = self.fits.get((deal.demand_id, deal.achievement_id), 1)
+        odds = lever("negotiation", "fit_odds")[level - 1] * lever("brokers", "skill")[deal.broker.level]
+        if achievement.trl is not None and demand.min_trl is not None and achievement.trl < demand.min_trl:
+            odds *= lever("negotiation", "trl_gap_odds") ** (demand.min_trl - achievement.trl)
+        if achievement.asking_price is not None and demand.budget_max is not None \
+                and achievement.asking_price > demand.budget_max:
+            odds *= lever("negotiation", "over_budget_odds")
+        seller, buyer = achievement.region_code or "", demand.region_code or ""
+        if seller[:2] != buyer[:2]:
+            odds *= lever("negotiation", "other_province_odds")
+        else:
+            odds *= lever("policy", "local_incentive_odds")
+            if seller[:4] != buyer[:4]:
+                odds *= lever("negotiation", "other_city_odds")
+        if achievement.use_first_pay_later and next_stage is v.PipelineStage.SIGNED:
+            odds *= lever("negotiation", "use_first_pay_later_odds")
+        if demand.is_challenge:
+            odds *= lever("policy", "bounty_odds")
+        if fair and next_stage is v.PipelineStage.NEGOTIATING:
+            odds *= lever("policy", "fair_negotiate_odds")
+        return odds * self._effort(deal.broker)
+
+    def _end(self, session, deal: Deal, stage: v.PipelineStage, day: dt.date, note: str, figures) -> str:
+        actor = deal.broker.actor if stage is not v.PipelineStage.LAPSED else self.admin
+        brokerage.move_pipeline(session, actor=actor, pipeline_id=deal.pipeline_id, to_stage=stage.value, note=note,
+                                at=_at(day, 20))
+        setattr(figures, stage.value, getattr(figures, stage.value) + 1)
+        return stage.value
+
+    def _sign(self, session, deal: Deal, demand: Demand, achievement: Achievement, day: dt.date, figures) -> str:
+        rng = self.rng
+        shared = sorted(set(map(str, achievement.transfer_modes or ())) & set(map(str, demand.cooperation_modes or ())))
+        mode = rng.choice(shared) if shared else rng.choice(sorted(map(str, achievement.transfer_modes or ())) or ["service"])
+        contract_type = MODE_TO_CONTRACT[mode]
+        reference = float(achievement.asking_price or demand.budget_max or 300_000)
+        if demand.budget_max is not None:
+            reference = min(reference, float(demand.budget_max) * 1.2)
+        amount = Decimal(round(reference * rng.uniform(0.7, 1.0), -2))
+        certified = (amount * Decimal(str(round(rng.uniform(0.85, 1.0), 2)))).quantize(Decimal("0.01"))
+        signed_on = _at(day, 25).date()
+        trial_ends_on = None
+        if achievement.use_first_pay_later and rng.random() < 0.7:
+            payment, trial_ends_on = v.PaymentMode.USE_FIRST_PAY_LATER, signed_on + dt.timedelta(days=180)
+        elif mode == "equity":
+            payment = v.PaymentMode.EQUITY
+        else:
+            payment = rng.choice([v.PaymentMode.LUMP_SUM, v.PaymentMode.INSTALMENTS, v.PaymentMode.ROYALTY])
+        exclusive = contract_type is v.ContractType.TRANSFER and rng.random() < 0.5
+        contract = brokerage.sign_contract(
+            session, actor=deal.broker.actor, pipeline_id=deal.pipeline_id, contract_type=contract_type.value,
+            amount=amount, certified_amount=certified, payment_mode=payment.value, signed_on=signed_on,
+            trial_ends_on=trial_ends_on, exclusive=exclusive, close_demand=rng.random() < 0.6, note="签约",
+            at=_at(day, 25))
+        figures.signed += 1
+        figures.turnover_yuan += float(amount)
+        same_province = contract.seller_region_code[:2] == contract.buyer_region_code[:2]
+        figures.local_signed += same_province
+        if self.home_province and contract.seller_region_code[:2] == self.home_province[:2]:
+            figures.home_seller_signed += 1
+            figures.home_local_signed += contract.buyer_region_code[:2] == self.home_province[:2]
+        self.agency_turnover[deal.broker.agency_id] += float(amount)
+        return "signed"
+
+    def _agency_rewards(self) -> float:
+        rate = self.lever("policy", "agency_reward_rate")
+        threshold = self.lever("policy", "agency_reward_threshold")
+        return sum(min(rate * amount, 1_000_000) for amount in self.agency_turnover.values() if rate and amount >= threshold)
+
+
+def _scaled(p: float, odds: float) -> float:
+    """Scale a probability by an odds ratio (keeps it inside 0..1 however large the multiplier)."""
+    p = min(max(p, 1e-9), 1 - 1e-9)
+    return p * odds / (1 - p + p * odds)
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    """Knuth's method for small means; a normal approximation for large ones (postings of a big world)."""
+    if mean <= 0:
+        return 0
+    if mean > 50:
+        return max(0, round(rng.gauss(mean, math.sqrt(mean))))
+    limit, k, product = math.exp(-mean), 0, rng.random()
+    while product > limit:
+        k += 1
+        product *= rng.random()
+    return k
+
+
+def _at(day: dt.date, day_of_month: int) -> dt.datetime:
+    return dt.datetime.combine(day.replace(day=min(day_of_month, 28)), dt.time(10), dt.UTC)
+
+
+def _chunks(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def home_province_of(session: Session) -> str | None:
+    return session.scalar(select(Organisation.region_code).where(Organisation.kind == "government").limit(1))

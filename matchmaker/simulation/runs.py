@@ -1,0 +1,108 @@
+"""Runs a scenario on a private copy of a generated world and stores the run's figures in the main database."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from matchmaker import __version__, migrate
+from matchmaker.config import Settings
+from matchmaker.db import make_engine
+from matchmaker.models import SimulationRun
+from matchmaker.reference import sync_reference_data
+from matchmaker.simulation.figures import summarise
+from matchmaker.simulation.market import Market, home_province_of
+from matchmaker.simulation.scenarios import Scenario
+from matchmaker.simulation.world import generate_world
+
+
+def world_file(settings: Settings, scale: str, world_seed: int) -> Path:
+    """A generated world as a SQLite file, made once and reused by every run on it."""
+    folder = settings.index_dir.parent / "worlds"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{scale}-{world_seed}.db"
+    if not path.exists():
+        work = path.with_suffix(".tmp.db")
+        work.unlink(missing_ok=True)
+        url = f"sqlite:///{work}"
+        migrate.upgrade(url)
+        engine = make_engine(url)
+        sync_reference_data(engine)
+        generate_world(engine, scale=scale, seed=world_seed)
+        engine.dispose()
+        _checkpoint(work)
+        work.rename(path)
+    return path
+
+
+def _checkpoint(path: Path) -> None:
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("PRAGMA journal_mode=DELETE")
+
+
+def copy_world(source: Path, target: Path) -> None:
+    """SQLite's backup API copies a consistent snapshot, whatever journal state the file is in."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+
+
+def run_scenario(settings: Settings, scenario: Scenario, *, seed: int, months: int, scale: str, world_seed: int,
+                 console: Console | None = None, keep_database: bool = True) -> SimulationRun:
+    """Simulate on a fresh copy of the world; store and return the run row (summary + monthly series)."""
+    started = time.perf_counter()
+    source = world_file(settings, scale, world_seed)
+    runs_dir = settings.index_dir.parent / "runs"
+    target = runs_dir / f"{scenario.name}-{scale}{world_seed}-seed{seed}.db"
+    copy_world(source, target)
+    engine = make_engine(f"sqlite:///{target}")
+    index_dir = Path(tempfile.mkdtemp(prefix="mm-sim-index-"))
+    try:
+        with Session(engine) as session:
+            home = home_province_of(session)
+        market = Market(engine, scenario, seed, index_dir=index_dir, home_province=home)
+        with _progress(console) as progress:
+            result = market.run(months, progress)
+        with Session(engine) as session:
+            summary = summarise(session, result, home_province=home)
+    finally:
+        engine.dispose()
+        shutil.rmtree(index_dir, ignore_errors=True)
+    if not keep_database:
+        target.unlink(missing_ok=True)
+    run = SimulationRun(
+        scenario=scenario.name, seed=seed, world_scale=scale, world_seed=world_seed, months=months,
+        version=__version__, levers=scenario.levers, summary=summary,
+        monthly=[dataclasses.asdict(m) for m in result.months], seconds=round(time.perf_counter() - started, 2),
+        database_path=str(target) if keep_database else None,
+    )
+    main = make_engine(settings.database_url)
+    try:
+        with Session(main, expire_on_commit=False) as session, session.begin():
+            session.add(run)
+    finally:
+        main.dispose()
+    return run
+
+
+def list_runs(session: Session, *, scenario: str | None = None) -> list[SimulationRun]:
+    query = select(SimulationRun).order_by(SimulationRun.id.desc())
+    if scenario:
+        query = query.where(SimulationRun.scenario == scenario)
+    return list(session.scalars(query))
+
+
+def _progress(console: Console | None) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console or Console(stderr=True), disable=console is None)
