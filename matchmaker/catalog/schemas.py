@@ -178,3 +178,146 @@ def money_problem(amount: Decimal | None) -> str | None:
     if amount != amount.quantize(CENT):
         return f"must have at most two decimal places (fen), got {amount:f}"
     return None
+
+
+# ---------------------------------------------------------------- API shapes
+#
+# The API's create and update bodies are derived from the import schemas above, so a field's type,
+# bounds and wording are defined once. The workflow decides what the import lets a file state:
+# status and posted_on follow review, the owner is the caller's organisation, and external ids
+# belong to imports.
+SERVER_SET_FIELDS = frozenset({"id", "organisation", "status", "posted_on"})
+
+
+def _api_struct(name: str, schema: type, *, partial: bool, extra: list | None = None) -> type:
+    """A request Struct with the schema's fields minus SERVER_SET_FIELDS; `partial` makes each optional (PATCH)."""
+    fields: list = []
+    for f in msgspec.structs.fields(schema):
+        if f.name in SERVER_SET_FIELDS:
+            continue
+        if partial:
+            fields.append((f.name, f.type | msgspec.UnsetType, msgspec.UNSET))
+        elif f.required:
+            fields.append((f.name, f.type))
+        elif f.default_factory is not msgspec.NODEFAULT:
+            fields.append((f.name, f.type, msgspec.field(default_factory=f.default_factory)))
+        else:
+            fields.append((f.name, f.type, f.default))
+    return msgspec.defstruct(
+        name, fields + (extra or []), kw_only=True, forbid_unknown_fields=True, module=__name__
+    )
+
+
+# Admins post on behalf of an organisation; everyone else posts for their own, so they leave it out.
+_OWNER = [("organisation_id", Annotated[int, msgspec.Meta(ge=1)] | None, None)]
+AchievementCreate = _api_struct("AchievementCreate", AchievementIn, partial=False, extra=_OWNER)
+AchievementUpdate = _api_struct("AchievementUpdate", AchievementIn, partial=True)
+DemandCreate = _api_struct("DemandCreate", DemandIn, partial=False, extra=_OWNER)
+DemandUpdate = _api_struct("DemandUpdate", DemandIn, partial=True)
+
+
+class ReviewDecision(msgspec.Struct, forbid_unknown_fields=True):
+    """An admin's note when sending a posting back to its owner."""
+
+    note: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+
+
+class OrganisationOut(msgspec.Struct):
+    id: int
+    external_id: str | None
+    name: str
+    kind: str
+    credit_code: str | None
+    region: str | None
+    size: str | None
+    high_tech: bool
+    industry: str | None
+
+
+class AchievementOut(msgspec.Struct):
+    """An achievement as a reader may see it: confidential_detail is null unless the reader may see it."""
+
+    id: int
+    external_id: str | None
+    title: str
+    summary: str
+    confidential_detail: str | None
+    keywords: str
+    team: str | None
+    field: str | None
+    trl: int | None
+    organisation_id: int | None
+    region: str | None
+    transfer_modes: list[str]
+    pricing_mode: str | None
+    asking_price: Decimal | None
+    use_first_pay_later: bool
+    status: str
+    posted_on: dt.date | None
+    expires_on: dt.date | None
+    ip_records: list[IPRecordIn]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    review_note: str | None = None  # only on the response to a rejection
+
+
+class DemandOut(msgspec.Struct):
+    id: int
+    external_id: str | None
+    title: str
+    problem: str
+    targets: str
+    conditions: str
+    field: str | None
+    min_trl: int | None
+    budget_min: Decimal | None
+    budget_max: Decimal | None
+    cooperation_modes: list[str]
+    is_challenge: bool
+    bounty: Decimal | None
+    deadline: dt.date | None
+    organisation_id: int | None
+    region: str | None
+    status: str
+    posted_on: dt.date | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    review_note: str | None = None
+
+
+class OrganisationList(msgspec.Struct):
+    items: list[OrganisationOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class AchievementList(msgspec.Struct):
+    items: list[AchievementOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class DemandList(msgspec.Struct):
+    items: list[DemandOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class ImportResult(msgspec.Struct):
+    imported: int
+    published: int
+
+
+class RegionOut(msgspec.Struct):
+    code: str
+    name: str
+    level: str
+    parent_code: str | None
+
+
+class FieldOut(msgspec.Struct):
+    code: str
+    name: str

@@ -1,0 +1,287 @@
+"""HTTP routes for organisations, the achievements and demands libraries, their review workflow, and form reference data."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Request, get, patch, post
+from litestar.datastructures import State
+from litestar.params import Parameter, QueryParameter
+from sqlalchemy.orm import Session
+
+from matchmaker import vocabulary as v
+from matchmaker.catalog import services
+from matchmaker.catalog.schemas import (
+    AchievementCreate,
+    AchievementList,
+    AchievementOut,
+    AchievementUpdate,
+    DemandCreate,
+    DemandList,
+    DemandOut,
+    DemandUpdate,
+    FieldOut,
+    ImportResult,
+    IPRecordIn,
+    OrganisationIn,
+    OrganisationList,
+    OrganisationOut,
+    RegionOut,
+    ReviewDecision,
+)
+from matchmaker.catalog.services import ACHIEVEMENTS, DEMANDS, MAX_LIMIT, ListQuery
+from matchmaker.errors import DomainError, FieldProblem
+from matchmaker.identity.services import Actor
+
+Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description=f"page size, at most {MAX_LIMIT}")]
+Offset = Annotated[int, Parameter(ge=0)]
+RegionFilter = Annotated[str | None, Parameter(pattern=r"^\d{6}$", description="a province matches all its cities and counties")]
+Trl = Annotated[int | None, Parameter(ge=1, le=9)]
+Sort = Annotated[str, Parameter(description="posted_on, updated_at, trl or price; prefix '-' for descending")]
+IMPORT_MEDIA_TYPES = {"text/csv": "csv", "application/x-ndjson": "jsonl", "application/jsonl": "jsonl",
+                      "application/x-jsonlines": "jsonl"}
+
+
+def _push_hook(state: State):
+    # Imported here so the catalog does not depend on push at import time (push depends on the catalog).
+    from matchmaker.push.services import push_hook
+
+    return push_hook(state)
+
+
+def organisation_out(org) -> OrganisationOut:
+    return OrganisationOut(org.id, org.external_id, org.name, org.kind, org.credit_code, org.region_code,
+                           org.size, org.high_tech, org.industry)
+
+
+def _modes(modes) -> list[str]:
+    return [mode.value for mode in v.TransferMode if mode in (modes or ())]  # enum order: stable output
+
+
+def achievement_out(row, actor: Actor, note: str | None = None) -> AchievementOut:
+    return AchievementOut(
+        id=row.id, external_id=row.external_id, title=row.title, summary=row.summary,
+        confidential_detail=row.confidential_detail if services.sees_confidential(actor, row) else None,
+        keywords=row.keywords, team=row.team, field=row.field_code, trl=row.trl,
+        organisation_id=row.organisation_id, region=row.region_code, transfer_modes=_modes(row.transfer_modes),
+        pricing_mode=row.pricing_mode, asking_price=row.asking_price, use_first_pay_later=row.use_first_pay_later,
+        status=row.status, posted_on=row.posted_on, expires_on=row.expires_on,
+        ip_records=[IPRecordIn(ip_type=ip.ip_type, number=ip.number, status=ip.status) for ip in row.ip_records],
+        created_at=row.created_at, updated_at=row.updated_at, review_note=note,
+    )
+
+
+def demand_out(row, actor: Actor | None = None, note: str | None = None) -> DemandOut:
+    return DemandOut(
+        id=row.id, external_id=row.external_id, title=row.title, problem=row.problem, targets=row.targets,
+        conditions=row.conditions, field=row.field_code, min_trl=row.min_trl, budget_min=row.budget_min,
+        budget_max=row.budget_max, cooperation_modes=_modes(row.cooperation_modes), is_challenge=row.is_challenge,
+        bounty=row.bounty, deadline=row.deadline, organisation_id=row.organisation_id, region=row.region_code,
+        status=row.status, posted_on=row.posted_on, created_at=row.created_at, updated_at=row.updated_at,
+        review_note=note,
+    )
+
+
+def import_format(request: Request, fmt: str | None) -> str:
+    """The body's format: the `format` query parameter, else the Content-Type."""
+    if fmt is not None:
+        return fmt
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type in IMPORT_MEDIA_TYPES:
+        return IMPORT_MEDIA_TYPES[media_type]
+    raise DomainError("say format=jsonl or format=csv, or send Content-Type text/csv or application/x-ndjson",
+                      problems=[FieldProblem("format", "jsonl or csv")])
+
+
+class OrganisationController(Controller):
+    path = "/organisations"
+    tags = ["organisations"]
+
+    @get("/", operation_id="listOrganisations", sync_to_thread=True)
+    def list_organisations(self, actor: Actor, session: Session, kind: v.OrganisationKind | None = None,
+                           region: RegionFilter = None, q: str | None = None, limit: Limit = 20,
+                           offset: Offset = 0) -> OrganisationList:
+        """Organisations, filtered by kind, region (a province includes its cities) and name."""
+        with session.begin():
+            rows, total = services.list_organisations(session, kind=kind, region=region, q=q, limit=limit, offset=offset)
+            return OrganisationList([organisation_out(o) for o in rows], total, limit, offset)
+
+    @get("/{organisation_id:int}", operation_id="getOrganisation", sync_to_thread=True)
+    def get_organisation(self, organisation_id: int, actor: Actor, session: Session) -> OrganisationOut:
+        """One organisation."""
+        return organisation_out(services.get_organisation(session, organisation_id=organisation_id))
+
+    @post("/", operation_id="createOrganisation", status_code=201, sync_to_thread=True)
+    def create_organisation(self, data: OrganisationIn, actor: Actor, session: Session) -> OrganisationOut:
+        """Register an organisation (admins only)."""
+        with session.begin():
+            return organisation_out(services.create_organisation(session, actor=actor, data=data))
+
+
+class AchievementController(Controller):
+    path = "/achievements"
+    tags = ["achievements"]
+
+    @get("/", operation_id="listAchievements", sync_to_thread=True)
+    def list_achievements(self, actor: Actor, session: Session, field: str | None = None, region: RegionFilter = None,
+                          trl_min: Trl = None, trl_max: Trl = None, status: v.AchievementStatus | None = None,
+                          organisation_id: int | None = None, q: str | None = None, sort: Sort = "-posted_on",
+                          limit: Limit = 20, offset: Offset = 0) -> AchievementList:
+        """Achievements the caller may see, filtered, sorted and paged; drafts only to their owner and admins."""
+        query = ListQuery(field, region, trl_min, trl_max, status, organisation_id, q, sort, limit, offset)
+        with session.begin():
+            rows, total = services.list_records(session, actor=actor, spec=ACHIEVEMENTS, query=query)
+            return AchievementList([achievement_out(r, actor) for r in rows], total, limit, offset)
+
+    @post("/", operation_id="createAchievement", status_code=201, sync_to_thread=True)
+    def create_achievement(self, data: AchievementCreate, actor: Actor, session: Session) -> AchievementOut:
+        """Post a draft achievement for the caller's organisation (offices; admins name the organisation)."""
+        with session.begin():
+            return achievement_out(services.create_record(session, actor=actor, spec=ACHIEVEMENTS, data=data), actor)
+
+    @get("/{achievement_id:int}", operation_id="getAchievement", sync_to_thread=True)
+    def get_achievement(self, achievement_id: int, actor: Actor, session: Session) -> AchievementOut:
+        """One achievement; the confidential detail only for its owner, brokers and admins."""
+        with session.begin():
+            return achievement_out(services.get_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id), actor)
+
+    @patch("/{achievement_id:int}", operation_id="updateAchievement", sync_to_thread=True)
+    def update_achievement(self, achievement_id: int, data: AchievementUpdate, actor: Actor, session: Session) -> AchievementOut:
+        """Change the given fields (owner office or admin); a published achievement is re-indexed at once."""
+        with session.begin():
+            row = services.update_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id, changes=data)
+            return achievement_out(row, actor)
+
+    @post("/{achievement_id:int}/submit", operation_id="submitAchievement", status_code=200, sync_to_thread=True)
+    def submit(self, achievement_id: int, actor: Actor, session: Session) -> AchievementOut:
+        """Send a draft for review (owner)."""
+        with session.begin():
+            return achievement_out(services.submit_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id), actor)
+
+    @post("/{achievement_id:int}/approve", operation_id="approveAchievement", status_code=200, sync_to_thread=True)
+    def approve(self, achievement_id: int, actor: Actor, session: Session, state: State) -> AchievementOut:
+        """Publish a pending achievement (admins); matching demands' owners and subscribers are told."""
+        with session.begin():
+            row = services.approve_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id,
+                                          on_publish=_push_hook(state))
+            return achievement_out(row, actor)
+
+    @post("/{achievement_id:int}/reject", operation_id="rejectAchievement", status_code=200, sync_to_thread=True)
+    def reject(self, achievement_id: int, data: ReviewDecision, actor: Actor, session: Session) -> AchievementOut:
+        """Send a pending achievement back to draft with a note (admins)."""
+        with session.begin():
+            row = services.reject_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id, note=data.note)
+            return achievement_out(row, actor, data.note)
+
+    @post("/{achievement_id:int}/withdraw", operation_id="withdrawAchievement", status_code=200, sync_to_thread=True)
+    def withdraw(self, achievement_id: int, actor: Actor, session: Session) -> AchievementOut:
+        """Take an achievement down (owner or admin); it is no longer matched."""
+        with session.begin():
+            return achievement_out(services.withdraw_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id), actor)
+
+    @post("/{achievement_id:int}/transfer", operation_id="markAchievementTransferred", status_code=200, sync_to_thread=True)
+    def transfer(self, achievement_id: int, actor: Actor, session: Session) -> AchievementOut:
+        """Mark a published achievement transferred (owner or admin); it is no longer matched."""
+        with session.begin():
+            return achievement_out(services.close_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id), actor)
+
+    @post("/import", operation_id="importAchievements", status_code=201, sync_to_thread=True)
+    def import_achievements(self, request: Request, body: bytes, actor: Actor, session: Session,
+                            fmt: Annotated[str | None, QueryParameter(name="format", pattern="^(jsonl|csv)$")] = None) -> ImportResult:
+        """Import a JSONL or CSV body with the CLI's row checks: all rows or none, problems by line and field."""
+        with session.begin():
+            imported, published = services.import_records(session, actor=actor, spec=ACHIEVEMENTS, body=body,
+                                                          fmt=import_format(request, fmt))
+        return ImportResult(imported, published)
+
+
+class DemandController(Controller):
+    path = "/demands"
+    tags = ["demands"]
+
+    @get("/", operation_id="listDemands", sync_to_thread=True)
+    def list_demands(self, actor: Actor, session: Session, field: str | None = None, region: RegionFilter = None,
+                     trl_min: Trl = None, trl_max: Trl = None, status: v.DemandStatus | None = None,
+                     organisation_id: int | None = None, q: str | None = None, sort: Sort = "-posted_on",
+                     limit: Limit = 20, offset: Offset = 0) -> DemandList:
+        """Demands the caller may see (TRL filters apply to the minimum TRL; price sorts by budget_max)."""
+        query = ListQuery(field, region, trl_min, trl_max, status, organisation_id, q, sort, limit, offset)
+        with session.begin():
+            rows, total = services.list_records(session, actor=actor, spec=DEMANDS, query=query)
+            return DemandList([demand_out(r) for r in rows], total, limit, offset)
+
+    @post("/", operation_id="createDemand", status_code=201, sync_to_thread=True)
+    def create_demand(self, data: DemandCreate, actor: Actor, session: Session) -> DemandOut:
+        """Post a draft demand for the caller's firm (firms; admins name the organisation)."""
+        with session.begin():
+            return demand_out(services.create_record(session, actor=actor, spec=DEMANDS, data=data))
+
+    @get("/{demand_id:int}", operation_id="getDemand", sync_to_thread=True)
+    def get_demand(self, demand_id: int, actor: Actor, session: Session) -> DemandOut:
+        """One demand."""
+        with session.begin():
+            return demand_out(services.get_record(session, actor=actor, spec=DEMANDS, record_id=demand_id))
+
+    @patch("/{demand_id:int}", operation_id="updateDemand", sync_to_thread=True)
+    def update_demand(self, demand_id: int, data: DemandUpdate, actor: Actor, session: Session) -> DemandOut:
+        """Change the given fields (owner firm or admin); a published demand is re-indexed at once."""
+        with session.begin():
+            return demand_out(services.update_record(session, actor=actor, spec=DEMANDS, record_id=demand_id, changes=data))
+
+    @post("/{demand_id:int}/submit", operation_id="submitDemand", status_code=200, sync_to_thread=True)
+    def submit(self, demand_id: int, actor: Actor, session: Session) -> DemandOut:
+        """Send a draft for review (owner)."""
+        with session.begin():
+            return demand_out(services.submit_record(session, actor=actor, spec=DEMANDS, record_id=demand_id))
+
+    @post("/{demand_id:int}/approve", operation_id="approveDemand", status_code=200, sync_to_thread=True)
+    def approve(self, demand_id: int, actor: Actor, session: Session, state: State) -> DemandOut:
+        """Publish a pending demand (admins); matching achievements' owners and subscribers are told."""
+        with session.begin():
+            row = services.approve_record(session, actor=actor, spec=DEMANDS, record_id=demand_id,
+                                          on_publish=_push_hook(state))
+            return demand_out(row)
+
+    @post("/{demand_id:int}/reject", operation_id="rejectDemand", status_code=200, sync_to_thread=True)
+    def reject(self, demand_id: int, data: ReviewDecision, actor: Actor, session: Session) -> DemandOut:
+        """Send a pending demand back to draft with a note (admins)."""
+        with session.begin():
+            return demand_out(services.reject_record(session, actor=actor, spec=DEMANDS, record_id=demand_id, note=data.note),
+                              note=data.note)
+
+    @post("/{demand_id:int}/withdraw", operation_id="withdrawDemand", status_code=200, sync_to_thread=True)
+    def withdraw(self, demand_id: int, actor: Actor, session: Session) -> DemandOut:
+        """Take a demand down (owner or admin)."""
+        with session.begin():
+            return demand_out(services.withdraw_record(session, actor=actor, spec=DEMANDS, record_id=demand_id))
+
+    @post("/{demand_id:int}/solve", operation_id="markDemandSolved", status_code=200, sync_to_thread=True)
+    def solve(self, demand_id: int, actor: Actor, session: Session) -> DemandOut:
+        """Mark a published demand solved (owner or admin); it is no longer matched."""
+        with session.begin():
+            return demand_out(services.close_record(session, actor=actor, spec=DEMANDS, record_id=demand_id))
+
+    @post("/import", operation_id="importDemands", status_code=201, sync_to_thread=True)
+    def import_demands(self, request: Request, body: bytes, actor: Actor, session: Session,
+                       fmt: Annotated[str | None, QueryParameter(name="format", pattern="^(jsonl|csv)$")] = None) -> ImportResult:
+        """Import a JSONL or CSV body with the CLI's row checks: all rows or none, problems by line and field."""
+        with session.begin():
+            imported, published = services.import_records(session, actor=actor, spec=DEMANDS, body=body,
+                                                          fmt=import_format(request, fmt))
+        return ImportResult(imported, published)
+
+
+class ReferenceController(Controller):
+    path = "/"
+    tags = ["reference"]
+
+    @get("/regions", operation_id="listRegions", sync_to_thread=True)
+    def regions(self, actor: Actor, session: Session, parent: RegionFilter = None,
+                level: Annotated[str | None, Parameter(pattern="^(province|city|county)$")] = None) -> list[RegionOut]:
+        """Provinces, or the cities (counties) under `parent`, for forms."""
+        return [RegionOut(r.code, r.name, r.level, r.parent_code) for r in services.list_regions(session, parent=parent, level=level)]
+
+    @get("/fields", operation_id="listTechnologyFields", sync_to_thread=True)
+    def fields(self, actor: Actor, session: Session) -> list[FieldOut]:
+        """Technology fields, for forms."""
+        return [FieldOut(f.code, f.name) for f in services.list_fields(session)]

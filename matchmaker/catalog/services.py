@@ -1,0 +1,517 @@
+"""The two libraries' rules: who may see and change a posting, the review workflow, expiry, lists and bulk import."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from types import SimpleNamespace
+from typing import Any
+
+import msgspec
+from sqlalchemy import Select, func, insert, or_, select
+from sqlalchemy.orm import Session
+
+from matchmaker import vocabulary as v
+from matchmaker.catalog import transfer
+from matchmaker.catalog.schemas import AchievementIn, DemandIn, OrganisationIn, record_problems
+from matchmaker.errors import Conflict, DomainError, FieldProblem, Forbidden, InvalidInput, NotFound
+from matchmaker.identity.services import Actor
+from matchmaker.models import (
+    Achievement,
+    Demand,
+    IndexChange,
+    IPRecord,
+    Organisation,
+    Region,
+    TechnologyField,
+)
+
+MAX_LIMIT = 200
+DRAFT, PENDING, PUBLISHED, EXPIRED, WITHDRAWN = "draft", "pending_review", "published", "expired", "withdrawn"
+UNPUBLISHED = (DRAFT, PENDING)  # only the owner and admins know these exist
+EDITABLE = (DRAFT, PENDING, PUBLISHED)
+REGION_CODE = re.compile(r"^\d{6}$")
+
+# Called inside the publishing transaction with (session, library, record); the push service plugs in here.
+OnPublish = Callable[[Session, v.Library, Any], None]
+
+
+@dataclass(frozen=True)
+class LibrarySpec:
+    """What differs between the achievements and the demands library."""
+
+    library: v.Library
+    noun: str
+    model: type
+    schema: type
+    owner_role: v.Role
+    closed_status: str  # transferred / solved: the deal is done
+    date_column: str  # past this date a published record is expired
+    trl_column: str
+    price_column: str
+    mode_field: str
+    search_columns: tuple[str, ...]
+
+    def column(self, name: str):
+        return getattr(self.model, name)
+
+
+ACHIEVEMENTS = LibrarySpec(
+    v.Library.ACHIEVEMENTS, "achievement", Achievement, AchievementIn, v.Role.OFFICE,
+    v.AchievementStatus.TRANSFERRED.value, "expires_on", "trl", "asking_price", "transfer_modes",
+    ("title", "summary", "keywords"),
+)
+DEMANDS = LibrarySpec(
+    v.Library.DEMANDS, "demand", Demand, DemandIn, v.Role.FIRM,
+    v.DemandStatus.SOLVED.value, "deadline", "min_trl", "budget_max", "cooperation_modes",
+    ("title", "problem", "targets"),
+)
+LIBRARIES = {spec.library: spec for spec in (ACHIEVEMENTS, DEMANDS)}
+
+# Sort keys a list accepts; a leading '-' means descending.
+SORT_KEYS = ("posted_on", "updated_at", "trl", "price")
+
+
+# ---------------------------------------------------------------- who may see and change what
+
+
+def is_visible(actor: Actor, record) -> bool:
+    """Unpublished postings (draft, pending review) exist only for their owner's users and admins."""
+    if actor.role is v.Role.ADMIN or record.status not in UNPUBLISHED:
+        return True
+    return record.organisation_id == actor.organisation_id
+
+
+def sees_confidential(actor: Actor, record) -> bool:
+    """confidential_detail is for the owner organisation, brokers (who run the deal) and admins."""
+    return actor.role in (v.Role.ADMIN, v.Role.BROKER) or record.organisation_id == actor.organisation_id
+
+
+def may_edit(actor: Actor, spec: LibrarySpec, record) -> bool:
+    if actor.role is v.Role.ADMIN:
+        return True
+    return actor.role is spec.owner_role and record.organisation_id == actor.organisation_id
+
+
+def get_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_id: int, today: dt.date | None = None):
+    """One posting the actor may see; 404 when it does not exist or is private to others."""
+    expire_overdue(session, today=today)
+    record = session.get(spec.model, record_id)
+    if record is None or not is_visible(actor, record):
+        raise NotFound(f"{spec.noun} {record_id} not found")
+    return record
+
+
+def _editable_record(session: Session, actor: Actor, spec: LibrarySpec, record_id: int):
+    record = get_record(session, actor=actor, spec=spec, record_id=record_id)
+    if not may_edit(actor, spec, record):
+        raise Forbidden(f"only the owning organisation's {spec.owner_role.value} users or admins may change this {spec.noun}")
+    return record
+
+
+# ---------------------------------------------------------------- change log and expiry
+
+
+def log_index_change(session: Session, spec: LibrarySpec, record_id: int) -> None:
+    """Tell every matcher process to re-read this record (see docs/architecture-notes.md)."""
+    session.add(IndexChange(library=spec.library.value, record_id=record_id))
+
+
+def expire_overdue(session: Session, *, today: dt.date | None = None) -> int:
+    """Mark published postings whose expiry date / deadline has passed as expired; returns how many.
+
+    Run before every catalog read and every match, so a record is never shown or matched as open
+    after its date, whether or not a scheduler ran. The select is indexed and usually empty, so a
+    read only writes on the day something lapses.
+    """
+    today = today or dt.date.today()
+    count = 0
+    for spec in LIBRARIES.values():
+        date = spec.column(spec.date_column)
+        overdue = session.scalars(
+            select(spec.model).where(spec.model.status == PUBLISHED, date.is_not(None), date < today)
+        ).all()
+        for record in overdue:
+            record.status = EXPIRED
+            log_index_change(session, spec, record.id)
+        count += len(overdue)
+    if count:
+        session.flush()
+    return count
+
+
+# ---------------------------------------------------------------- lists
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """Filters, sort and page of a library list; None means no restriction."""
+
+    field: str | None = None
+    region: str | None = None
+    trl_min: int | None = None
+    trl_max: int | None = None
+    status: str | None = None
+    organisation_id: int | None = None
+    q: str | None = None
+    sort: str = "-posted_on"
+    limit: int = 20
+    offset: int = 0
+
+
+def list_records(session: Session, *, actor: Actor, spec: LibrarySpec, query: ListQuery,
+                 today: dt.date | None = None) -> tuple[list, int]:
+    """A page of the postings the actor may see, and how many there are in all."""
+    _check_list_query(query)
+    expire_overdue(session, today=today)
+    model = spec.model
+    statement = select(model)
+    if actor.role is not v.Role.ADMIN:
+        statement = statement.where(or_(model.status.not_in(UNPUBLISHED), model.organisation_id == actor.organisation_id))
+    statement = _filtered(statement, spec, query)
+    total = session.scalar(select(func.count()).select_from(statement.subquery()))
+    rows = session.scalars(_sorted(statement, spec, query.sort).limit(query.limit).offset(query.offset)).all()
+    return list(rows), total
+
+
+def _check_list_query(query: ListQuery) -> None:
+    if not 1 <= query.limit <= MAX_LIMIT:
+        raise DomainError(f"limit must be 1..{MAX_LIMIT}", problems=[FieldProblem("limit", f"must be 1..{MAX_LIMIT}")])
+    if query.offset < 0:
+        raise DomainError("offset must not be negative", problems=[FieldProblem("offset", "must not be negative")])
+    if query.region is not None and not REGION_CODE.match(query.region):
+        raise DomainError("region must be a six-digit code", problems=[FieldProblem("region", "must be a six-digit GB/T 2260 code")])
+    if query.trl_min is not None and query.trl_max is not None and query.trl_min > query.trl_max:
+        raise DomainError("trl_min is above trl_max", problems=[FieldProblem("trl_min", "must not be above trl_max")])
+    if query.sort.lstrip("-") not in SORT_KEYS:
+        allowed = ", ".join(SORT_KEYS)
+        raise DomainError(f"unknown sort {query.sort!r}", problems=[FieldProblem("sort", f"one of {allowed}, optionally prefixed with '-'")])
+
+
+def region_condition(column, code: str):
+    """A province (xx0000) matches all its cities and counties, a city (xxxx00) its counties."""
+    if code.endswith("0000"):
+        return column.like(code[:2] + "%")
+    if code.endswith("00"):
+        return column.like(code[:4] + "%")
+    return column == code
+
+
+def _filtered(statement: Select, spec: LibrarySpec, query: ListQuery) -> Select:
+    model = spec.model
+    trl = spec.column(spec.trl_column)
+    if query.field is not None:
+        statement = statement.where(model.field_code == query.field)
+    if query.region is not None:
+        statement = statement.where(region_condition(model.region_code, query.region))
+    if query.trl_min is not None:
+        statement = statement.where(trl >= query.trl_min)
+    if query.trl_max is not None:
+        statement = statement.where(trl <= query.trl_max)
+    if query.status is not None:
+        statement = statement.where(model.status == query.status)
+    if query.organisation_id is not None:
+        statement = statement.where(model.organisation_id == query.organisation_id)
+    if query.q:
+        pattern = "%" + query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        statement = statement.where(or_(*(spec.column(c).like(pattern, escape="\\") for c in spec.search_columns)))
+    return statement
+
+
+def _sorted(statement: Select, spec: LibrarySpec, sort: str) -> Select:
+    key = sort.lstrip("-")
+    column = {"posted_on": spec.model.posted_on, "updated_at": spec.model.updated_at,
+              "trl": spec.column(spec.trl_column), "price": spec.column(spec.price_column)}[key]
+    ordered = column.desc() if sort.startswith("-") else column.asc()
+    # Records without the value go last either way; the id keeps pages stable between calls.
+    return statement.order_by(ordered.nulls_last(), spec.model.id.desc() if sort.startswith("-") else spec.model.id)
+
+
+# ---------------------------------------------------------------- create and update
+
+
+def create_record(session: Session, *, actor: Actor, spec: LibrarySpec, data: msgspec.Struct):
+    """A new draft posting owned by the caller's organisation (admins name the organisation)."""
+    if actor.role not in (spec.owner_role, v.Role.ADMIN):
+        raise Forbidden(f"posting a {spec.noun} needs the role {spec.owner_role.value} or admin")
+    owner = _owner_of_new_record(session, actor, data.organisation_id)
+    values = {name: getattr(data, name) for name in data.__struct_fields__ if name != "organisation_id"}
+    _check_record(session, spec, SimpleNamespace(**(dict.fromkeys(spec.schema.__struct_fields__) | values)))
+    record = spec.model(**_columns(spec, values), organisation_id=owner, status=DRAFT)
+    session.add(record)
+    session.flush()
+    return record
+
+
+def _owner_of_new_record(session: Session, actor: Actor, organisation_id: int | None) -> int:
+    if actor.role is not v.Role.ADMIN:
+        if organisation_id not in (None, actor.organisation_id):
+            raise Forbidden("you may post only for your own organisation")
+        return actor.organisation_id
+    if organisation_id is None:
+        raise InvalidInput.on("organisation_id", "required when an admin posts on behalf of an organisation")
+    if session.get(Organisation, organisation_id) is None:
+        raise InvalidInput.on("organisation_id", f"organisation {organisation_id} not found")
+    return organisation_id
+
+
+def update_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_id: int, changes: msgspec.Struct):
+    """Change the given fields of a draft, pending or published posting; a published one is re-indexed."""
+    record = _editable_record(session, actor, spec, record_id)
+    if record.status not in EDITABLE:
+        raise Conflict(f"a {record.status} {spec.noun} can no longer be edited")
+    given = {name: getattr(changes, name) for name in changes.__struct_fields__
+             if getattr(changes, name) is not msgspec.UNSET}
+    merged = {name: _schema_value(spec, record, name) for name in spec.schema.__struct_fields__}
+    merged.update(given)
+    _check_record(session, spec, SimpleNamespace(**merged), only=set(given))
+    for column, value in _columns(spec, given).items():
+        setattr(record, column, value)
+    if record.status == PUBLISHED:
+        log_index_change(session, spec, record.id)
+    session.flush()
+    return record
+
+
+def _schema_value(spec: LibrarySpec, record, name: str):
+    if name == "ip_records":
+        return []
+    return getattr(record, transfer.COLUMN_OF.get(name, name), None)
+
+
+def _check_record(session: Session, spec: LibrarySpec, record: SimpleNamespace, only: set[str] | None = None) -> None:
+    """The import's cross-field rules and reference checks, as 422s naming the field."""
+    problems = [FieldProblem(name, reason) for name, reason in record_problems(spec.schema, record)]
+    checked = (lambda name: getattr(record, name, None) is not None and (only is None or name in only))
+    if checked("field") and session.get(TechnologyField, record.field) is None:
+        problems.append(FieldProblem("field", f"'{record.field}' is not a known technology field code"))
+    if checked("region") and session.get(Region, record.region) is None:
+        problems.append(FieldProblem("region", f"'{record.region}' is not a known GB/T 2260 code"))
+    if problems:
+        raise InvalidInput("; ".join(f"{p.field}: {p.reason}" for p in problems), problems=problems)
+
+
+def _columns(spec: LibrarySpec, values: dict[str, Any]) -> dict[str, Any]:
+    """Schema-named values as column values (the import's naming, modes as sets, enums as strings)."""
+    columns: dict[str, Any] = {}
+    for name, value in values.items():
+        if name == "ip_records":
+            continue
+        if name == spec.mode_field:
+            value = frozenset(v.TransferMode(mode) for mode in value)
+        elif isinstance(value, Enum):
+            value = value.value
+        columns[transfer.COLUMN_OF.get(name, name)] = value
+    if spec is ACHIEVEMENTS and "ip_records" in values:
+        columns["ip_records"] = [IPRecord(ip_type=ip.ip_type.value, number=ip.number, status=ip.status.value)
+                                 for ip in values["ip_records"]]
+    return columns
+
+
+# ---------------------------------------------------------------- review workflow
+
+
+def submit_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_id: int):
+    """The owner sends a draft for review."""
+    record = _editable_record(session, actor, spec, record_id)
+    _move(record, spec, (DRAFT,), PENDING)
+    return record
+
+
+def approve_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_id: int,
+                   today: dt.date | None = None, on_publish: OnPublish | None = None):
+    """An admin publishes a pending posting: it becomes matchable and counterpart owners are told."""
+    today = today or dt.date.today()
+    record = _reviewed_record(session, actor, spec, record_id)
+    deadline = getattr(record, spec.date_column)
+    if deadline is not None and deadline < today:
+        raise InvalidInput.on(spec.date_column, f"{deadline} has passed; the owner must set a later date first")
+    _move(record, spec, (PENDING,), PUBLISHED)
+    record.posted_on = record.posted_on or today
+    log_index_change(session, spec, record.id)
+    session.flush()
+    if on_publish is not None:
+        on_publish(session, spec.library, record)
+    return record
+
+
+def reject_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_id: int, note: str):
+    """An admin sends a pending posting back to draft with a note for the owner."""
+    if not note.strip():
+        raise InvalidInput.on("note", "required: say what the owner should change")
+    record = _reviewed_record(session, actor, spec, record_id)
+    _move(record, spec, (PENDING,), DRAFT)
+    return record
+
+
+def withdraw_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_id: int):
+    """The owner takes a posting down; it is no longer matched."""
+    record = _editable_record(session, actor, spec, record_id)
+    was_published = record.status == PUBLISHED
+    _move(record, spec, EDITABLE, WITHDRAWN)
+    if was_published:
+        log_index_change(session, spec, record.id)
+    return record
+
+
+def close_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_id: int):
+    """The owner marks a published posting transferred (achievement) or solved (demand)."""
+    record = _editable_record(session, actor, spec, record_id)
+    _move(record, spec, (PUBLISHED,), spec.closed_status)
+    log_index_change(session, spec, record.id)
+    return record
+
+
+def _reviewed_record(session: Session, actor: Actor, spec: LibrarySpec, record_id: int):
+    record = get_record(session, actor=actor, spec=spec, record_id=record_id)
+    if actor.role is not v.Role.ADMIN:
+        raise Forbidden("only admins review postings")
+    return record
+
+
+def _move(record, spec: LibrarySpec, allowed_from: tuple[str, ...], to: str) -> None:
+    if record.status not in allowed_from:
+        raise Conflict(f"a {record.status} {spec.noun} cannot become {to} (only from {', '.join(allowed_from)})")
+    record.status = to
+
+
+# ---------------------------------------------------------------- bulk import
+
+
+class _Body:
+    """The request body where the importer's readers expect a file (they only call read_bytes)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def read_bytes(self) -> bytes:
+        return self._data
+
+
+def import_records(session: Session, *, actor: Actor, spec: LibrarySpec, body: bytes, fmt: str) -> tuple[int, int]:
+    """Validate every row with the CLI importer's checks, then insert all or none; returns (imported, published).
+
+    Admins import as the CLI does (status as given, default published). Owners import their own
+    organisation's postings, which go to review: a row may say draft or pending_review, nothing else.
+    Imported rows are not pushed to inboxes: imports are backfills, and a push per row would flood them.
+    """
+    if actor.role not in (spec.owner_role, v.Role.ADMIN):
+        raise Forbidden(f"importing {spec.library.value} needs the role {spec.owner_role.value} or admin")
+    if fmt not in ("jsonl", "csv"):
+        raise DomainError("unknown format", problems=[FieldProblem("format", "jsonl or csv")])
+    kind = transfer.KINDS[spec.library.value]
+    problems = transfer.ProblemLog()
+    reader = transfer.read_jsonl(_Body(body), problems) if fmt == "jsonl" else transfer.read_csv(_Body(body), kind, problems)
+    rows = transfer.validate_rows(reader, kind, problems, strict=fmt == "jsonl")
+    transfer.check_ids_within_file(rows, problems)
+    organisations = transfer.check_against_database(session.connection(), kind, rows, problems)
+    if actor.role is not v.Role.ADMIN:
+        _own_rows_only(session, actor, rows, problems)
+    if not rows and not problems.items:
+        problems.add(transfer.WHOLE_FILE, "$", "the body holds no records")
+    if problems.items:
+        found = problems.rejection().problems
+        raise InvalidInput(f"{len(found)} problem(s); nothing was imported; first: {found[0]}",
+                           problems=[FieldProblem(p.field, f"line {p.line}: {p.reason}") for p in found])
+    return _insert_rows(session, actor, spec, kind, rows, organisations)
+
+
+def _own_rows_only(session: Session, actor: Actor, rows: list, problems) -> None:
+    own = session.get(Organisation, actor.organisation_id).external_id
+    for row in rows:
+        if row.record is None:
+            continue
+        if row.record.organisation not in (None, own):
+            problems.add(row.line, "organisation", "you may import only your own organisation's postings")
+        if "status" not in row.values:
+            row.record = msgspec.structs.replace(row.record, status=PENDING)
+        elif row.record.status not in UNPUBLISHED:
+            problems.add(row.line, "status", "postings go through review: use draft or pending_review")
+
+
+def _insert_rows(session: Session, actor: Actor, spec: LibrarySpec, kind, rows: list, organisations) -> tuple[int, int]:
+    connection = session.connection()
+    published = 0
+    for chunk in transfer.batched([row.record for row in rows], transfer.INSERT_BATCH):
+        table_rows = [transfer.table_row(kind, record, organisations) for record in chunk]
+        if actor.role is not v.Role.ADMIN:
+            for row in table_rows:
+                row["organisation_id"] = actor.organisation_id
+        statement = insert(kind.table).returning(kind.table.c.id, sort_by_parameter_order=True)
+        keys = connection.execute(statement, table_rows).scalars().all()
+        if spec is ACHIEVEMENTS:
+            ip_rows = [transfer.ip_row(key, ip) for key, record in zip(keys, chunk, strict=True) for ip in record.ip_records]
+            if ip_rows:
+                connection.execute(insert(transfer.IP_RECORDS), ip_rows)
+        for key, row in zip(keys, table_rows, strict=True):
+            if row["status"] == PUBLISHED:
+                log_index_change(session, spec, key)
+                published += 1
+    session.flush()
+    return sum(1 for _ in rows), published
+
+
+# ---------------------------------------------------------------- organisations and reference data
+
+
+def list_organisations(session: Session, *, kind: str | None = None, region: str | None = None, q: str | None = None,
+                       limit: int = 20, offset: int = 0) -> tuple[list[Organisation], int]:
+    _check_list_query(ListQuery(region=region, limit=limit, offset=offset))
+    statement = select(Organisation)
+    if kind is not None:
+        statement = statement.where(Organisation.kind == kind)
+    if region is not None:
+        statement = statement.where(region_condition(Organisation.region_code, region))
+    if q:
+        statement = statement.where(Organisation.name.contains(q, autoescape=True))
+    total = session.scalar(select(func.count()).select_from(statement.subquery()))
+    rows = session.scalars(statement.order_by(Organisation.id).limit(limit).offset(offset)).all()
+    return list(rows), total
+
+
+def get_organisation(session: Session, *, organisation_id: int) -> Organisation:
+    organisation = session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFound(f"organisation {organisation_id} not found")
+    return organisation
+
+
+def create_organisation(session: Session, *, actor: Actor, data: OrganisationIn) -> Organisation:
+    """Admins register organisations; ids and credit codes must be new."""
+    if actor.role is not v.Role.ADMIN:
+        raise Forbidden("only admins manage organisations")
+    if data.region is not None and session.get(Region, data.region) is None:
+        raise InvalidInput.on("region", f"'{data.region}' is not a known GB/T 2260 code")
+    if data.id is not None and session.scalar(select(Organisation.id).where(Organisation.external_id == data.id)):
+        raise Conflict(f"an organisation with id '{data.id}' already exists", problems=[FieldProblem("id", "already exists")])
+    if data.credit_code is not None and session.scalar(select(Organisation.id).where(Organisation.credit_code == data.credit_code)):
+        raise Conflict("the credit code already belongs to another organisation",
+                       problems=[FieldProblem("credit_code", "already belongs to another organisation")])
+    organisation = Organisation(
+        external_id=data.id, name=data.name, kind=data.kind.value, credit_code=data.credit_code,
+        region_code=data.region, size=data.size.value if data.size else None, high_tech=data.high_tech,
+        industry=data.industry,
+    )
+    session.add(organisation)
+    session.flush()
+    return organisation
+
+
+def list_regions(session: Session, *, parent: str | None = None, level: str | None = None) -> list[Region]:
+    """Provinces by default; a parent code lists its cities (or a city's counties)."""
+    statement = select(Region)
+    if parent is not None:
+        statement = statement.where(Region.parent_code == parent)
+    elif level is None:
+        statement = statement.where(Region.level == "province")
+    if level is not None:
+        statement = statement.where(Region.level == level)
+    return list(session.scalars(statement.order_by(Region.code)))
+
+
+def list_fields(session: Session) -> list[TechnologyField]:
+    return list(session.scalars(select(TechnologyField).order_by(TechnologyField.code)))
+

@@ -1,0 +1,334 @@
+"""The live matcher of one process: built from the published records, saved to disk, kept current by the change log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import or_, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from matchmaker import vocabulary as v
+from matchmaker.catalog import services as catalog
+from matchmaker.config import Settings
+from matchmaker.errors import DomainError, FieldProblem
+from matchmaker.matching.index import IndexVersionError, TextIndex
+from matchmaker.matching.ranking import AchievementDoc, DemandDoc, Match, Matcher
+from matchmaker.models import Achievement, Demand, IndexChange, TechnologyField
+
+log = logging.getLogger("matchmaker.matching")
+
+STATE_FORMAT = "matchmaker-matcher"
+STATE_VERSION = 1
+MAX_K = 100
+# Change ids come from a sequence, and on PostgreSQL a transaction that took a lower id can commit
+# after one that took a higher id. Changes this recent are looked at again (once each), so a late
+# commit is not skipped just because a later id was already applied.
+LATE_COMMIT_GRACE = dt.timedelta(seconds=10)
+# Save again after this many replayed changes, so a restart replays a short tail, not the whole log.
+SAVE_EVERY = 500
+
+
+def achievement_doc(row: Achievement, today: dt.date | None = None) -> AchievementDoc:
+    """An achievement row as the matcher sees it: the body is the public summary plus keywords."""
+    return AchievementDoc(
+        id=row.id, title=row.title, body=f"{row.summary or ''}\n{row.keywords or ''}",
+        field_code=row.field_code, trl=row.trl, region_code=row.region_code,
+        asking_price=None if row.asking_price is None else float(row.asking_price),
+        transfer_modes=frozenset(str(m) for m in row.transfer_modes or ()),
+        status=_open_status(row.status, row.expires_on, today),
+    )
+
+
+def demand_doc(row: Demand, today: dt.date | None = None) -> DemandDoc:
+    """A demand row as the matcher sees it: the body is the problem, targets and existing conditions."""
+    return DemandDoc(
+        id=row.id, title=row.title, body="\n".join(filter(None, (row.problem, row.targets, row.conditions))),
+        field_code=row.field_code, min_trl=row.min_trl, region_code=row.region_code,
+        budget_min=None if row.budget_min is None else float(row.budget_min),
+        budget_max=None if row.budget_max is None else float(row.budget_max),
+        cooperation_modes=frozenset(str(m) for m in row.cooperation_modes or ()),
+        status=_open_status(row.status, row.deadline, today),
+    )
+
+
+def _open_status(status: str, until: dt.date | None, today: dt.date | None) -> str:
+    # A record past its date is expired for matching even before expire_overdue has written it.
+    if status == catalog.PUBLISHED and until is not None and until < (today or dt.date.today()):
+        return catalog.EXPIRED
+    return status
+
+
+DOC_OF = {v.Library.ACHIEVEMENTS: achievement_doc, v.Library.DEMANDS: demand_doc}
+
+
+@dataclass(frozen=True)
+class MatchFilters:
+    fields: tuple[str, ...] | None = None
+    region: str | None = None
+    trl_min: int | None = None
+    trl_max: int | None = None
+
+
+class MatchingService:
+    """One Matcher per process. Thread-safe: request threads share it under a lock.
+
+    Startup loads the saved index (no refit) or builds and saves one; before answering, `sync`
+    replays the IndexChange rows this process has not applied yet.
+    """
+
+    def __init__(self, settings: Settings, session_factory: sessionmaker[Session]) -> None:
+        self.settings = settings
+        self.session_factory = session_factory
+        self.directory = Path(settings.index_dir) / "matcher"
+        self.matcher: Matcher | None = None
+        self.last_change_id = 0
+        self.builds = 0  # full fits from the database; a restart that loads from disk leaves this at 0
+        self.loads = 0
+        self._recent: dict[int, dt.datetime] = {}  # change id → when, for LATE_COMMIT_GRACE
+        self._unsaved = 0
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> MatchingService:
+        """Load the saved matcher or build one; idempotent."""
+        with self._lock:
+            if self.matcher is None:
+                try:
+                    self._load()
+                except (IndexVersionError, OSError, ValueError, KeyError) as error:
+                    log.info("rebuilding the match index: %s", error)
+                    self.rebuild()
+        return self
+
+    def rebuild(self) -> None:
+        """Fit both libraries from the published records and save the result."""
+        with self._lock, self.session_factory() as session:
+            last = session.scalar(select(IndexChange.id).order_by(IndexChange.id.desc()).limit(1)) or 0
+            achievements, demands = _open_docs(session)
+            matcher = Matcher(known_fields=_known_fields(session))
+            matcher.fit(achievements, demands)
+            self.matcher, self.last_change_id, self._recent = matcher, last, {}
+            self.builds += 1
+        self.save()
+
+    def save(self) -> None:
+        """Write both indexes and the replay position into one directory, swapped in atomically."""
+        with self._lock:
+            if self.matcher is None:
+                return
+            parent = self.directory.parent
+            parent.mkdir(parents=True, exist_ok=True)
+            work = Path(tempfile.mkdtemp(prefix=".matcher-", dir=parent))
+            try:
+                self.matcher.achievement_index.save(work / "achievements")
+                self.matcher.demand_index.save(work / "demands")
+                state = {"format": STATE_FORMAT, "version": STATE_VERSION, "last_change_id": self.last_change_id,
+                         "database": _database_key(self.settings.database_url), "text_params": self.matcher.text_params}
+                (work / "state.json").write_text(json.dumps(state, default=list), encoding="utf-8")
+                _swap_in(work, self.directory)
+                self._unsaved = 0
+            except OSError as error:  # another worker saving at the same moment; its copy is as good
+                log.warning("could not save the match index: %s", error)
+                shutil.rmtree(work, ignore_errors=True)
+
+    def _load(self) -> None:
+        state_file = self.directory / "state.json"
+        if not state_file.exists():
+            raise IndexVersionError(f"no saved matcher at {self.directory}")
+        state = json.loads(state_file.read_text(encoding="utf-8"))
+        if state.get("format") != STATE_FORMAT or state.get("version") != STATE_VERSION:
+            raise IndexVersionError(f"{state_file} has format {state.get('format')!r} version {state.get('version')!r}")
+        if state.get("database") != _database_key(self.settings.database_url):
+            raise IndexVersionError("the saved matcher was built from another database")
+        text_params = {k: tuple(p) if isinstance(p, list) else p for k, p in state["text_params"].items()}
+        with self.session_factory() as session:
+            newest = session.scalar(select(IndexChange.id).order_by(IndexChange.id.desc()).limit(1)) or 0
+            if state["last_change_id"] > newest:
+                raise IndexVersionError("the saved matcher is ahead of this database's change log")
+            matcher = Matcher(text_params=text_params, known_fields=_known_fields(session))
+            matcher.achievement_index = TextIndex.load(self.directory / "achievements")
+            matcher.demand_index = TextIndex.load(self.directory / "demands")
+            achievements, demands = _open_docs(session)
+            _reconcile(matcher, achievements, demands)
+        self.matcher, self.last_change_id, self._recent = matcher, state["last_change_id"], {}
+        self.loads += 1
+
+    # ------------------------------------------------------------------ keeping current
+    def sync(self) -> int:
+        """Apply the changes other transactions committed since the last sync; returns how many."""
+        self.start()
+        with self._lock, self.session_factory() as session:
+            now = dt.datetime.now(dt.UTC)
+            changes = session.execute(
+                select(IndexChange.id, IndexChange.library, IndexChange.record_id, IndexChange.at)
+                .where(or_(IndexChange.id > self.last_change_id, IndexChange.at >= now - LATE_COMMIT_GRACE))
+                .order_by(IndexChange.id)
+            ).all()
+            fresh = [c for c in changes if c.id not in self._recent]
+            if fresh:
+                self._apply(session, fresh)
+            self._remember(fresh, now)
+        if self._unsaved >= SAVE_EVERY:
+            self.save()
+        return len(fresh)
+
+    def _apply(self, session: Session, changes: list) -> None:
+        for library in v.Library:
+            ids = sorted({c.record_id for c in changes if c.library == library.value})
+            if not ids:
+                continue
+            spec = catalog.LIBRARIES[library]
+            rows = {row.id: row for row in session.scalars(select(spec.model).where(spec.model.id.in_(ids)))}
+            for record_id in ids:
+                row = rows.get(record_id)
+                if row is None:  # deleted: drop it like a withdrawn record
+                    self._remove(library, record_id)
+                else:
+                    self._upsert(library, DOC_OF[library](row))
+        self._unsaved += len(changes)
+
+    def _upsert(self, library: v.Library, doc) -> None:
+        upsert = self.matcher.upsert_achievement if library is v.Library.ACHIEVEMENTS else self.matcher.upsert_demand
+        try:
+            upsert(doc)
+        except RuntimeError:  # the library was empty at fit time, so it has no vocabulary yet
+            self.rebuild()
+
+    def _remove(self, library: v.Library, record_id: int) -> None:
+        store = self.matcher.achievements if library is v.Library.ACHIEVEMENTS else self.matcher.demands
+        index = self.matcher.achievement_index if library is v.Library.ACHIEVEMENTS else self.matcher.demand_index
+        store.pop(record_id, None)
+        index.remove(record_id)
+
+    def _remember(self, changes: list, now: dt.datetime) -> None:
+        for change in changes:
+            self._recent[change.id] = change.at
+            self.last_change_id = max(self.last_change_id, change.id)
+        cutoff = now - 2 * LATE_COMMIT_GRACE
+        self._recent = {i: at for i, at in self._recent.items() if _aware(at) >= cutoff}
+
+    # ------------------------------------------------------------------ answering
+    def achievements_for(self, demand: Demand, *, k: int = 10, filters: MatchFilters = MatchFilters()) -> list[Match]:
+        """Best published achievements for a demand row, with explanations."""
+        return self._rank(v.Library.ACHIEVEMENTS, demand_doc(demand), k, filters)
+
+    def demands_for(self, achievement: Achievement, *, k: int = 10, filters: MatchFilters = MatchFilters()) -> list[Match]:
+        """Best published demands for an achievement row, with explanations."""
+        return self._rank(v.Library.DEMANDS, achievement_doc(achievement), k, filters)
+
+    def _rank(self, target: v.Library, query_doc, k: int, filters: MatchFilters) -> list[Match]:
+        _check_filters(k, filters)
+        self.sync()
+        with self._lock:
+            with self.session_factory() as session:
+                self.matcher.known_fields = _known_fields(session)
+            unknown = sorted(set(filters.fields or ()) - self.matcher.known_fields)
+            if unknown:
+                raise DomainError(f"unknown field code(s) {unknown}", problems=[FieldProblem("field", f"unknown code(s) {unknown}")])
+            trl = None if filters.trl_min is None and filters.trl_max is None else (filters.trl_min or 1, filters.trl_max or 9)
+            rank = self.matcher.rank_achievements if target is v.Library.ACHIEVEMENTS else self.matcher.rank_demands
+            return rank(query_doc, k, field_codes=filters.fields, region_code=filters.region, trl_range=trl)
+
+
+def _check_filters(k: int, filters: MatchFilters) -> None:
+    problems = []
+    if not 1 <= k <= MAX_K:
+        problems.append(FieldProblem("k", f"must be 1..{MAX_K}"))
+    if filters.region is not None and not catalog.REGION_CODE.match(filters.region):
+        problems.append(FieldProblem("region", "must be a six-digit GB/T 2260 code"))
+    for name in ("trl_min", "trl_max"):
+        value = getattr(filters, name)
+        if value is not None and not 1 <= value <= 9:
+            problems.append(FieldProblem(name, "must be 1..9"))
+    if filters.trl_min and filters.trl_max and filters.trl_min > filters.trl_max:
+        problems.append(FieldProblem("trl_min", "must not be above trl_max"))
+    if problems:
+        raise DomainError("; ".join(f"{p.field}: {p.reason}" for p in problems), problems=problems)
+
+
+def _open_docs(session: Session) -> tuple[list[AchievementDoc], list[DemandDoc]]:
+    today = dt.date.today()
+    achievements = session.scalars(select(Achievement).where(Achievement.status == catalog.PUBLISHED))
+    demands = session.scalars(select(Demand).where(Demand.status == catalog.PUBLISHED))
+    return ([d for a in achievements if (d := achievement_doc(a, today)).status == catalog.PUBLISHED],
+            [d for r in demands if (d := demand_doc(r, today)).status == catalog.PUBLISHED])
+
+
+def _reconcile(matcher: Matcher, achievements: list[AchievementDoc], demands: list[DemandDoc]) -> None:
+    """Give a loaded matcher the record data and catch up with writes that bypassed the change log (CLI imports)."""
+    for docs, store, index, upsert in (
+        (achievements, matcher.achievements, matcher.achievement_index, matcher.upsert_achievement),
+        (demands, matcher.demands, matcher.demand_index, matcher.upsert_demand),
+    ):
+        wanted = {d.id: d for d in docs}
+        for doc_id in set(index.ids()) - set(wanted):
+            index.remove(doc_id)
+        for doc in docs:
+            if doc.id in index:
+                store[doc.id] = doc
+            else:
+                upsert(doc)
+
+
+def _known_fields(session: Session) -> frozenset[str]:
+    return frozenset(session.scalars(select(TechnologyField.code)))
+
+
+def _database_key(url: str) -> str:
+    # The saved index names the database it came from (without the password), so a copy is not reused elsewhere.
+    plain = make_url(url).render_as_string(hide_password=True)
+    return hashlib.sha256(plain.encode()).hexdigest()[:16]
+
+
+def _aware(at: dt.datetime) -> dt.datetime:
+    return at if at.tzinfo else at.replace(tzinfo=dt.UTC)  # SQLite hands back naive datetimes
+
+
+def _swap_in(new: Path, target: Path) -> None:
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=".matcher-old-", dir=target.parent))
+        os.rmdir(old)
+        os.rename(target, old)
+        os.rename(new, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(new, target)
+
+
+_SERVICE_LOCK = threading.Lock()
+
+
+def matching_service(state) -> MatchingService:
+    """The app's MatchingService, created on first use and kept on app.state."""
+    with _SERVICE_LOCK:
+        service = state.get("matching")
+        if service is None:
+            service = MatchingService(state.settings, state.session_factory)
+            state.matching = service
+        return service.start()
+
+
+def rebuild_index(settings: Settings) -> MatchingService:
+    """Rebuild and save the match index from the database (for a CLI command or a deploy step)."""
+    from matchmaker.db import make_engine, make_session_factory
+
+    engine = make_engine(settings.database_url)
+    try:
+        service = MatchingService(settings, make_session_factory(engine))
+        started = time.perf_counter()
+        service.rebuild()
+        log.info("rebuilt the match index in %.1f s", time.perf_counter() - started)
+        return service
+    finally:
+        engine.dispose()

@@ -1,0 +1,133 @@
+"""HTTP routes for the inbox (pushed matches of the caller's organisation) and the caller's subscriptions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, delete, get, patch, post
+from litestar.params import Parameter
+from sqlalchemy.orm import Session
+
+from matchmaker import vocabulary as v
+from matchmaker.catalog.services import MAX_LIMIT
+from matchmaker.identity.services import Actor
+from matchmaker.models import Achievement, Demand
+from matchmaker.push import services
+
+RegionCode = Annotated[str, msgspec.Meta(pattern=r"^\d{6}$", description="a six-digit GB/T 2260 code")]
+Keywords = Annotated[str, msgspec.Meta(max_length=200)]
+
+
+class InboxEntryOut(msgspec.Struct):
+    id: int
+    demand_id: int
+    demand_title: str
+    achievement_id: int
+    achievement_title: str
+    score: float
+    reason: str
+    created_at: dt.datetime
+    dismissed_at: dt.datetime | None
+
+
+class InboxPage(msgspec.Struct):
+    items: list[InboxEntryOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class SubscriptionIn(msgspec.Struct, forbid_unknown_fields=True):
+    library: v.Library
+    field: str | None = None
+    region: RegionCode | None = None
+    keywords: Keywords = ""  # any of these words (split on spaces, commas or 、) in the title or text
+
+
+class SubscriptionUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    library: v.Library | msgspec.UnsetType = msgspec.UNSET
+    field: str | None | msgspec.UnsetType = msgspec.UNSET
+    region: RegionCode | None | msgspec.UnsetType = msgspec.UNSET
+    keywords: Keywords | msgspec.UnsetType = msgspec.UNSET
+
+
+class SubscriptionOut(msgspec.Struct):
+    id: int
+    library: str
+    field: str | None
+    region: str | None
+    keywords: str
+    created_at: dt.datetime
+
+
+def entry_out(session: Session, entry) -> InboxEntryOut:
+    demand, achievement = session.get(Demand, entry.demand_id), session.get(Achievement, entry.achievement_id)
+    return InboxEntryOut(entry.id, entry.demand_id, demand.title, entry.achievement_id, achievement.title,
+                         entry.score, entry.reason, entry.created_at, entry.dismissed_at)
+
+
+def subscription_out(s) -> SubscriptionOut:
+    return SubscriptionOut(s.id, s.library, s.field_code, s.region_code, s.keywords, s.created_at)
+
+
+class InboxController(Controller):
+    path = "/inbox"
+    tags = ["push"]
+
+    @get("/", operation_id="listInbox", sync_to_thread=True)
+    def list_inbox(self, actor: Actor, session: Session, include_dismissed: bool = False,
+                   limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 20,
+                   offset: Annotated[int, Parameter(ge=0)] = 0) -> InboxPage:
+        """Matches pushed to the caller's organisation, newest first; dismissed ones only on request."""
+        with session.begin():
+            rows, total = services.list_inbox(session, actor=actor, include_dismissed=include_dismissed,
+                                              limit=limit, offset=offset)
+            return InboxPage([entry_out(session, e) for e in rows], total, limit, offset)
+
+    @post("/{entry_id:int}/dismiss", operation_id="dismissInboxEntry", status_code=200, sync_to_thread=True)
+    def dismiss(self, entry_id: int, actor: Actor, session: Session) -> InboxEntryOut:
+        """Dismiss one of the organisation's entries."""
+        with session.begin():
+            return entry_out(session, services.dismiss_entry(session, actor=actor, entry_id=entry_id))
+
+
+class SubscriptionController(Controller):
+    path = "/subscriptions"
+    tags = ["push"]
+
+    @get("/", operation_id="listSubscriptions", sync_to_thread=True)
+    def list_subscriptions(self, actor: Actor, session: Session) -> list[SubscriptionOut]:
+        """The caller's subscriptions."""
+        return [subscription_out(s) for s in services.list_subscriptions(session, actor=actor)]
+
+    @post("/", operation_id="createSubscription", status_code=201, sync_to_thread=True)
+    def create_subscription(self, data: SubscriptionIn, actor: Actor, session: Session) -> SubscriptionOut:
+        """Be told about new postings in a library by field, region (a province includes its cities) and keywords."""
+        with session.begin():
+            return subscription_out(services.create_subscription(
+                session, actor=actor, library=data.library.value, field=data.field, region=data.region,
+                keywords=data.keywords))
+
+    @get("/{subscription_id:int}", operation_id="getSubscription", sync_to_thread=True)
+    def get_subscription(self, subscription_id: int, actor: Actor, session: Session) -> SubscriptionOut:
+        """One of the caller's subscriptions."""
+        return subscription_out(services.own_subscription(session, actor=actor, subscription_id=subscription_id))
+
+    @patch("/{subscription_id:int}", operation_id="updateSubscription", sync_to_thread=True)
+    def update_subscription(self, subscription_id: int, data: SubscriptionUpdate, actor: Actor,
+                            session: Session) -> SubscriptionOut:
+        """Change one of the caller's subscriptions."""
+        changes = {name: getattr(data, name) for name in data.__struct_fields__ if getattr(data, name) is not msgspec.UNSET}
+        if "library" in changes:
+            changes["library"] = changes["library"].value
+        with session.begin():
+            return subscription_out(services.update_subscription(session, actor=actor, subscription_id=subscription_id,
+                                                                 changes=changes))
+
+    @delete("/{subscription_id:int}", operation_id="deleteSubscription", sync_to_thread=True)
+    def delete_subscription(self, subscription_id: int, actor: Actor, session: Session) -> None:
+        """Delete one of the caller's subscriptions."""
+        with session.begin():
+            services.delete_subscription(session, actor=actor, subscription_id=subscription_id)

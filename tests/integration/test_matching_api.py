@@ -1,0 +1,106 @@
+"""Live matching over HTTP: explained matches, filters, updates without a refit, other workers, persistence."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from matchmaker.matching.service import MatchingService
+from matchmaker.models import Demand
+
+OFFICE_ORG, FIRM_ORG = 2, 31
+
+
+def _published_demand(api, headers) -> dict:
+    return api.get("/demands", params={"status": "published", "sort": "posted_on", "limit": 1}, headers=headers).json()["items"][0]
+
+
+def _publish_answer(api, demand: dict, title_suffix: str = "") -> int:
+    """An office posts an achievement worded like the demand, and an admin publishes it."""
+    office, admin = api.users.headers("office", OFFICE_ORG), api.users.headers("admin", 1)
+    body = {"title": demand["title"] + title_suffix, "summary": demand["problem"] + demand["targets"],
+            "field": demand["field"], "trl": 9, "region": demand["region"]}
+    a_id = api.post("/achievements", json=body, headers=office).json()["id"]
+    api.post(f"/achievements/{a_id}/submit", headers=office)
+    assert api.post(f"/achievements/{a_id}/approve", headers=admin).status_code == 200
+    return a_id
+
+
+def _ids(response) -> list[int]:
+    assert response.status_code == 200, response.text
+    return [m["id"] for m in response.json()["items"]]
+
+
+def test_matches_are_explained_filtered_and_checked(api):
+    firm = api.users.headers("firm", FIRM_ORG)
+    demand = _published_demand(api, firm)
+    found = api.get(f"/demands/{demand['id']}/matches", params={"k": 5}, headers=firm)
+    items = found.json()["items"]
+    assert found.status_code == 200 and len(items) == 5
+    assert [m["score"] for m in items] == sorted((m["score"] for m in items), reverse=True)
+    for match in items:
+        e = match["explanation"]
+        assert e["shared_terms"] and all(t["weight"] > 0 for t in e["shared_terms"])
+        for f in e["factors"]:
+            assert f["contribution"] == pytest.approx(f["value"] * f["weight"])
+        rebuilt = e["text_weight"] * (sum(t["weight"] for t in e["shared_terms"]) + e["other_terms"]) \
+            + sum(f["contribution"] for f in e["factors"])
+        assert rebuilt == pytest.approx(match["score"], abs=1e-9)
+    in_field = api.get(f"/demands/{demand['id']}/matches", params={"field": "new_materials"}, headers=firm).json()["items"]
+    assert in_field and all(m["field"] == "new_materials" for m in in_field)
+    local = api.get(f"/demands/{demand['id']}/matches", params={"region": "210000", "trl_min": 5, "trl_max": 6}, headers=firm).json()["items"]
+    assert local and all(m["region"].startswith("21") and 5 <= m["trl"] <= 6 for m in local)
+    achievement_id = items[0]["id"]
+    reverse = api.get(f"/achievements/{achievement_id}/matches", params={"k": 3}, headers=firm).json()
+    assert reverse["source_id"] == achievement_id and len(reverse["items"]) == 3
+    assert api.get(f"/demands/{demand['id']}/matches", params={"field": "alchemy"}, headers=firm).json()["errors"][0]["field"] == "field"
+    assert api.get(f"/demands/{demand['id']}/matches", params={"k": 0}, headers=firm).status_code == 400
+    assert api.get(f"/demands/{demand['id']}/matches", params={"trl_min": 7, "trl_max": 3}, headers=firm).status_code == 400
+    assert api.get("/demands/99999999/matches", headers=firm).status_code == 404
+    draft = api.post("/demands", json={"title": "草稿需求"}, headers=firm).json()["id"]
+    assert api.get(f"/demands/{draft}/matches", headers=api.users.headers("firm", FIRM_ORG + 1)).status_code == 404
+
+
+def test_published_record_is_matched_without_refit_and_withdrawn_one_disappears(api):
+    firm, office = api.users.headers("firm", FIRM_ORG), api.users.headers("office", OFFICE_ORG)
+    demand = _published_demand(api, firm)
+    api.get(f"/demands/{demand['id']}/matches", headers=firm)
+    service = api.app.state.matching
+    builds = service.builds
+    a_id = _publish_answer(api, demand)
+    assert a_id in _ids(api.get(f"/demands/{demand['id']}/matches", params={"k": 5}, headers=firm))
+    api.post(f"/achievements/{a_id}/withdraw", headers=office)
+    assert a_id not in _ids(api.get(f"/demands/{demand['id']}/matches", params={"k": 50}, headers=firm))
+    assert service.builds == builds  # live updates, never a refit
+
+
+def test_another_worker_follows_the_change_log_and_restarts_load_the_saved_index(api):
+    firm, office = api.users.headers("firm", FIRM_ORG), api.users.headers("office", OFFICE_ORG)
+    demand = _published_demand(api, firm)
+    api.get(f"/demands/{demand['id']}/matches", headers=firm)  # the app's service builds and saves
+    settings, factory = api.app.state.settings, api.app.state.session_factory
+    worker = MatchingService(settings, factory).start()
+    assert (worker.builds, worker.loads) == (0, 1)  # loaded from disk, no refit
+
+    def worker_ids() -> list[int]:
+        with factory() as session:
+            row = session.scalar(select(Demand).where(Demand.id == demand["id"]))
+        return [m.id for m in worker.achievements_for(row, k=5)]
+
+    a_id = _publish_answer(api, demand, "（二）")  # published through the app's process
+    assert a_id in worker_ids()
+    api.post(f"/achievements/{a_id}/withdraw", headers=office)
+    assert a_id not in worker_ids()
+    assert worker.builds == 0
+
+    state_file = settings.index_dir / "matcher" / "state.json"
+    state = json.loads(state_file.read_text())
+    state_file.write_text(json.dumps({**state, "version": 999}))
+    tampered = MatchingService(settings, factory).start()
+    assert (tampered.builds, tampered.loads) == (1, 0)
+    manifest = settings.index_dir / "matcher" / "demands" / "manifest.json"
+    manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "format_version": -1}))
+    assert MatchingService(settings, factory).start().builds == 1
+    assert MatchingService(settings, factory).start().loads == 1  # the rebuild saved a good copy again
