@@ -1,0 +1,78 @@
+"""HTTP routes for market analytics (analysts and admins): JSON by default, CSV with ?format=csv."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from litestar import Controller, Response, get
+from litestar.params import Parameter
+from sqlalchemy.orm import Session
+
+from matchmaker import vocabulary as v
+from matchmaker.analytics import services
+from matchmaker.analytics.services import BrokerStanding, Funnel, LocalConversionReport, TurnoverReport
+from matchmaker.api.deps import require
+from matchmaker.identity.services import Actor
+
+CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+
+Format = Annotated[Literal["json", "csv"], Parameter(description="json (default) or csv, a header row then rows")]
+DateFrom = Annotated[dt.date | None, Parameter(description="first day included (YYYY-MM-DD)")]
+DateTo = Annotated[dt.date | None, Parameter(description="last day included (YYYY-MM-DD)")]
+RegionCode = Annotated[str | None, Parameter(pattern=r"^\d{4}00$", description="a province (xx0000) or city (xxxx00) "
+                                                                             "GB/T 2260 code")]
+FieldCode = Annotated[str | None, Parameter(max_length=40, description="technology field code, or 'unclassified'")]
+Level = Literal["province", "city"]
+
+
+def _respond(result, output: str, filename: str) -> Response:
+    if output == "csv":
+        return Response(services.to_csv(result), media_type=CSV_MEDIA_TYPE,
+                        headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'})
+    return Response(result)
+
+
+class AnalyticsController(Controller):
+    path = "/analytics"
+    tags = ["analytics"]
+
+    @get("/turnover", operation_id="getTurnover", sync_to_thread=True)
+    def turnover(self, actor: Actor, session: Session, format: Format = "json",
+                 by: Annotated[str, Parameter(pattern=r"^[a-z]+(,[a-z]+)*$",
+                                              description="comma-separated: period, region, field, type")] = "period",
+                 period: Literal["month", "quarter", "year"] = "month", region_level: Level = "province",
+                 side: Literal["seller", "buyer"] = "seller", date_from: DateFrom = None, date_to: DateTo = None,
+                 region: RegionCode = None, field: FieldCode = None) -> Response[TurnoverReport]:
+        """Technology-contract turnover (成交额, 核定技术交易额) by period of signing, region, field, type."""
+        require(actor, v.Role.ANALYST, v.Role.ADMIN)
+        result = services.turnover(session, by=by.split(","), period=period, region_level=region_level, side=side,
+                                   date_from=date_from, date_to=date_to, region=region, field=field)
+        return _respond(result, format, "turnover")
+
+    @get("/local-conversion", operation_id="getLocalConversion", sync_to_thread=True)
+    def local_conversion(self, actor: Actor, session: Session, format: Format = "json", level: Level | None = None,
+                         region: RegionCode = None, date_from: DateFrom = None,
+                         date_to: DateTo = None) -> Response[LocalConversionReport]:
+        """Local conversion rate (本地转化率): contracts sold and bought inside a region ÷ contracts sold from it."""
+        require(actor, v.Role.ANALYST, v.Role.ADMIN)
+        result = services.local_conversion(session, level=level, region=region, date_from=date_from, date_to=date_to)
+        return _respond(result, format, "local-conversion")
+
+    @get("/funnel", operation_id="getFunnel", sync_to_thread=True)
+    def funnel(self, actor: Actor, session: Session, format: Format = "json", date_from: DateFrom = None,
+               date_to: DateTo = None, broker_id: Annotated[int | None, Parameter(ge=1)] = None,
+               field: FieldCode = None) -> Response[Funnel]:
+        """match → claimed → contacted → negotiating → signed: counts, conversion, median days, exits."""
+        require(actor, v.Role.ANALYST, v.Role.ADMIN)
+        result = services.funnel(session, date_from=date_from, date_to=date_to, broker_id=broker_id, field=field)
+        return _respond(result, format, "funnel")
+
+    @get("/brokers", operation_id="getBrokerLeague", sync_to_thread=True)
+    def brokers(self, actor: Actor, session: Session, format: Format = "json", date_from: DateFrom = None,
+                date_to: DateTo = None, field: FieldCode = None,
+                limit: Annotated[int, Parameter(ge=1, le=1000)] = 50) -> Response[list[BrokerStanding]]:
+        """Broker league table with the credit score (信用积分) computed from outcomes, best first."""
+        require(actor, v.Role.ANALYST, v.Role.ADMIN)
+        result = services.broker_league(session, date_from=date_from, date_to=date_to, field=field, limit=limit)
+        return _respond(result, format, "brokers")

@@ -1,0 +1,1 @@
+"""Brokerage: brokers, their deal pipelines, technology contracts (技术合同) and feedback on matches."""

@@ -1,0 +1,191 @@
+"""Request and response shapes for brokers, pipelines, contracts and feedback."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated
+
+import msgspec
+
+from matchmaker import vocabulary as v
+
+# PostgreSQL's integer; a bigger id cannot exist, and SQLite's driver would overflow on it (a 500, not a 404).
+MAX_ID = 2**31 - 1
+RecordId = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
+Version = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
+Note = Annotated[str, msgspec.Meta(max_length=2000)]
+# Money travels as a decimal string: a JSON number would pass through a float somewhere on the way.
+Yuan = Annotated[
+    str,
+    msgspec.Meta(pattern=r"^\d{1,14}(\.\d{1,2})?$", description="yuan as a decimal string, e.g. \"1250000.00\""),
+]
+RegistrationNumber = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^\S(.*\S)?$")]
+
+
+def yuan(amount: Decimal | None) -> str | None:
+    return None if amount is None else f"{amount:.2f}"
+
+
+class BrokerOut(msgspec.Struct):
+    id: int
+    name: str
+    level: str
+    agency_id: int
+    agency_name: str
+    region_code: str | None
+    certified_on: dt.date | None
+    user_id: int | None
+
+
+class BrokerPage(msgspec.Struct):
+    items: list[BrokerOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class ClaimIn(msgspec.Struct, forbid_unknown_fields=True):
+    demand_id: RecordId
+    achievement_id: RecordId
+    note: Note = ""
+
+
+class MoveIn(msgspec.Struct, forbid_unknown_fields=True):
+    to_stage: v.PipelineStage
+    note: Note = ""
+    expected_version: Version | None = None
+
+
+class PipelineEventOut(msgspec.Struct):
+    id: int
+    from_stage: str | None
+    to_stage: str
+    actor_user_id: int | None
+    note: str
+    at: dt.datetime
+
+
+class PipelineOut(msgspec.Struct):
+    id: int
+    demand_id: int
+    achievement_id: int
+    broker_id: int
+    stage: str
+    score: float | None
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class PipelineDetail(PipelineOut):
+    events: list[PipelineEventOut] = []
+    contract_id: int | None = None
+
+
+class PipelinePage(msgspec.Struct):
+    items: list[PipelineOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class ContractIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The registration form's fields a broker types; buyer, seller and their regions come from the records."""
+
+    contract_type: v.ContractType
+    amount: Yuan  # 成交额
+    certified_amount: Yuan | None = None  # 核定技术交易额
+    payment_mode: v.PaymentMode
+    trial_ends_on: dt.date | None = None  # required for use_first_pay_later (先使用后付费)
+    signed_on: dt.date
+    exclusive: bool = False
+    close_demand: bool = False
+    note: Note = ""
+    expected_version: Version | None = None
+
+
+class RegistrationIn(msgspec.Struct, forbid_unknown_fields=True):
+    registration_number: RegistrationNumber
+    registered_on: dt.date
+
+
+class ContractOut(msgspec.Struct):
+    id: int
+    pipeline_id: int | None
+    contract_type: str
+    amount: str
+    certified_amount: str | None
+    payment_mode: str
+    trial_ends_on: dt.date | None
+    signed_on: dt.date
+    buyer_id: int
+    buyer_region_code: str
+    seller_id: int
+    seller_region_code: str
+    achievement_id: int | None
+    demand_id: int | None
+    broker_id: int | None
+    registration_number: str | None
+    registered_on: dt.date | None
+    created_at: dt.datetime
+
+
+class ContractPage(msgspec.Struct):
+    items: list[ContractOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class FeedbackIn(msgspec.Struct, forbid_unknown_fields=True):
+    demand_id: RecordId
+    achievement_id: RecordId
+    relevant: bool
+    reason: v.FeedbackReason | None = None
+    note: Note = ""
+
+
+class FeedbackOut(msgspec.Struct):
+    id: int
+    demand_id: int
+    achievement_id: int
+    user_id: int
+    relevant: bool
+    reason: str | None
+    note: str
+    created_at: dt.datetime
+
+
+class FeedbackPage(msgspec.Struct):
+    items: list[FeedbackOut]
+    total: int
+    limit: int
+    offset: int
+
+
+def broker_out(broker, agency_name: str) -> BrokerOut:
+    return BrokerOut(broker.id, broker.name, broker.level, broker.agency_id, agency_name, broker.region_code,
+                     broker.certified_on, broker.user_id)
+
+
+def pipeline_out(pipeline) -> PipelineOut:
+    return PipelineOut(pipeline.id, pipeline.demand_id, pipeline.achievement_id, pipeline.broker_id, pipeline.stage,
+                       pipeline.score, pipeline.version, pipeline.created_at, pipeline.updated_at)
+
+
+def pipeline_detail(pipeline, contract_id: int | None) -> PipelineDetail:
+    events = [PipelineEventOut(e.id, e.from_stage, e.to_stage, e.actor_user_id, e.note, e.at) for e in pipeline.events]
+    return PipelineDetail(**msgspec.structs.asdict(pipeline_out(pipeline)), events=events, contract_id=contract_id)
+
+
+def contract_out(c) -> ContractOut:
+    return ContractOut(
+        c.id, c.pipeline_id, c.contract_type, yuan(c.amount), yuan(c.certified_amount), c.payment_mode, c.trial_ends_on,
+        c.signed_on, c.buyer_id, c.buyer_region_code, c.seller_id, c.seller_region_code, c.achievement_id, c.demand_id,
+        c.broker_id, c.registration_number, c.registered_on, c.created_at,
+    )
+
+
+def feedback_out(f) -> FeedbackOut:
+    return FeedbackOut(f.id, f.demand_id, f.achievement_id, f.user_id, f.relevant, f.reason, f.note, f.created_at)
