@@ -199,9 +199,11 @@ def evaluate_world(
 
 
 def _register_simulation_commands() -> None:
+    from matchmaker.analytics.commands import analytics_app
     from matchmaker.simulation.commands import simulate
 
     app.command("simulate")(simulate)
+    app.add_typer(analytics_app, name="analytics")
 
 
 _register_simulation_commands()

@@ -150,6 +150,7 @@ class Achievement(Timestamped, Base):
         CheckConstraint(_one_of("pricing_mode", v.PricingMode), name="pricing_mode"),
         CheckConstraint(_one_of("status", v.AchievementStatus), name="status"),
         Index("ix_achievements_status_field", "status", "field_code"),
+        Index("ix_achievements_status_expires", "status", "expires_on"),  # expiry sweep runs before every read
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -207,6 +208,7 @@ class Demand(Timestamped, Base):
         CheckConstraint(f"cooperation_modes BETWEEN 0 AND {v.ALL_MODES_MASK}", name="cooperation_modes"),
         CheckConstraint(_one_of("status", v.DemandStatus), name="status"),
         Index("ix_demands_status_field", "status", "field_code"),
+        Index("ix_demands_status_deadline", "status", "deadline"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -397,7 +399,7 @@ class IndexChange(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     library: Mapped[str] = mapped_column(String(12))
     record_id: Mapped[int] = mapped_column(Integer)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow, index=True)
 
 
 class SimulationRun(Base):

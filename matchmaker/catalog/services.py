@@ -325,7 +325,7 @@ def approve_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_
                    today: dt.date | None = None, on_publish: OnPublish | None = None):
     """An admin publishes a pending posting: it becomes matchable and counterpart owners are told."""
     today = today or dt.date.today()
-    record = _reviewed_record(session, actor, spec, record_id)
+    record = _reviewed_record(session, actor, spec, record_id, today)
     deadline = getattr(record, spec.date_column)
     if deadline is not None and deadline < today:
         raise InvalidInput.on(spec.date_column, f"{deadline} has passed; the owner must set a later date first")
@@ -365,8 +365,8 @@ def close_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_id
     return record
 
 
-def _reviewed_record(session: Session, actor: Actor, spec: LibrarySpec, record_id: int):
-    record = get_record(session, actor=actor, spec=spec, record_id=record_id)
+def _reviewed_record(session: Session, actor: Actor, spec: LibrarySpec, record_id: int, today: dt.date | None = None):
+    record = get_record(session, actor=actor, spec=spec, record_id=record_id, today=today)
     if actor.role is not v.Role.ADMIN:
         raise Forbidden("only admins review postings")
     return record

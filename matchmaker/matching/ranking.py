@@ -1,7 +1,7 @@
 """The Matcher: ranks achievements for a demand (and demands for an achievement) with explanations."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 import numpy as np

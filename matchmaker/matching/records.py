@@ -29,7 +29,7 @@ def achievement_doc(row, today: dt.date | None = None) -> AchievementDoc:
     return AchievementDoc(
         id=row.id, title=title, body=body, field_code=row.field_code, trl=row.trl, region_code=row.region_code,
         asking_price=None if row.asking_price is None else float(row.asking_price),
-        transfer_modes=frozenset(row.transfer_modes or ()),
+        transfer_modes=frozenset(str(m) for m in row.transfer_modes or ()),
         status=_effective_status(row.status, row.expires_on, today),
     )
 
@@ -40,14 +40,14 @@ def demand_doc(row, today: dt.date | None = None) -> DemandDoc:
         id=row.id, title=title, body=body, field_code=row.field_code, min_trl=row.min_trl, region_code=row.region_code,
         budget_min=None if row.budget_min is None else float(row.budget_min),
         budget_max=None if row.budget_max is None else float(row.budget_max),
-        cooperation_modes=frozenset(row.cooperation_modes or ()),
+        cooperation_modes=frozenset(str(m) for m in row.cooperation_modes or ()),
         status=_effective_status(row.status, row.deadline, today),
     )
 
 
 def _effective_status(status: str, ends_on: dt.date | None, today: dt.date | None) -> str:
-    # A published record past its date is expired for matching even before a job rewrites its status.
-    if status == PUBLISHED and today is not None and ends_on is not None and ends_on < today:
+    # A published record past its date is expired for matching even before expire_overdue rewrites its status.
+    if status == PUBLISHED and ends_on is not None and ends_on < (today or dt.date.today()):
         return "expired"
     return status
 

@@ -24,6 +24,7 @@ from matchmaker.config import Settings
 from matchmaker.errors import DomainError, FieldProblem
 from matchmaker.matching.index import IndexVersionError, TextIndex
 from matchmaker.matching.ranking import AchievementDoc, DemandDoc, Match, Matcher
+from matchmaker.matching.records import achievement_doc, demand_doc
 from matchmaker.models import Achievement, Demand, IndexChange, TechnologyField
 
 log = logging.getLogger("matchmaker.matching")
@@ -37,36 +38,6 @@ MAX_K = 100
 LATE_COMMIT_GRACE = dt.timedelta(seconds=10)
 # Save again after this many replayed changes, so a restart replays a short tail, not the whole log.
 SAVE_EVERY = 500
-
-
-def achievement_doc(row: Achievement, today: dt.date | None = None) -> AchievementDoc:
-    """An achievement row as the matcher sees it: the body is the public summary plus keywords."""
-    return AchievementDoc(
-        id=row.id, title=row.title, body=f"{row.summary or ''}\n{row.keywords or ''}",
-        field_code=row.field_code, trl=row.trl, region_code=row.region_code,
-        asking_price=None if row.asking_price is None else float(row.asking_price),
-        transfer_modes=frozenset(str(m) for m in row.transfer_modes or ()),
-        status=_open_status(row.status, row.expires_on, today),
-    )
-
-
-def demand_doc(row: Demand, today: dt.date | None = None) -> DemandDoc:
-    """A demand row as the matcher sees it: the body is the problem, targets and existing conditions."""
-    return DemandDoc(
-        id=row.id, title=row.title, body="\n".join(filter(None, (row.problem, row.targets, row.conditions))),
-        field_code=row.field_code, min_trl=row.min_trl, region_code=row.region_code,
-        budget_min=None if row.budget_min is None else float(row.budget_min),
-        budget_max=None if row.budget_max is None else float(row.budget_max),
-        cooperation_modes=frozenset(str(m) for m in row.cooperation_modes or ()),
-        status=_open_status(row.status, row.deadline, today),
-    )
-
-
-def _open_status(status: str, until: dt.date | None, today: dt.date | None) -> str:
-    # A record past its date is expired for matching even before expire_overdue has written it.
-    if status == catalog.PUBLISHED and until is not None and until < (today or dt.date.today()):
-        return catalog.EXPIRED
-    return status
 
 
 DOC_OF = {v.Library.ACHIEVEMENTS: achievement_doc, v.Library.DEMANDS: demand_doc}
@@ -219,17 +190,23 @@ class MatchingService:
         self._recent = {i: at for i, at in self._recent.items() if _aware(at) >= cutoff}
 
     # ------------------------------------------------------------------ answering
-    def achievements_for(self, demand: Demand, *, k: int = 10, filters: MatchFilters = MatchFilters()) -> list[Match]:
-        """Best published achievements for a demand row, with explanations."""
-        return self._rank(v.Library.ACHIEVEMENTS, demand_doc(demand), k, filters)
+    def achievements_for(self, demand: Demand, *, k: int = 10, filters: MatchFilters = MatchFilters(),
+                         sync: bool = True) -> list[Match]:
+        """Best published achievements for a demand row, with explanations.
 
-    def demands_for(self, achievement: Achievement, *, k: int = 10, filters: MatchFilters = MatchFilters()) -> list[Match]:
+        `sync=False` skips the change-log replay: for a caller that syncs once per batch (the simulator's month).
+        """
+        return self._rank(v.Library.ACHIEVEMENTS, demand_doc(demand), k, filters, sync)
+
+    def demands_for(self, achievement: Achievement, *, k: int = 10, filters: MatchFilters = MatchFilters(),
+                    sync: bool = True) -> list[Match]:
         """Best published demands for an achievement row, with explanations."""
-        return self._rank(v.Library.DEMANDS, achievement_doc(achievement), k, filters)
+        return self._rank(v.Library.DEMANDS, achievement_doc(achievement), k, filters, sync)
 
-    def _rank(self, target: v.Library, query_doc, k: int, filters: MatchFilters) -> list[Match]:
+    def _rank(self, target: v.Library, query_doc, k: int, filters: MatchFilters, sync: bool = True) -> list[Match]:
         _check_filters(k, filters)
-        self.sync()
+        if sync:
+            self.sync()
         with self._lock:
             with self.session_factory() as session:
                 self.matcher.known_fields = _known_fields(session)

@@ -6,7 +6,7 @@ import datetime as dt
 import math
 import random
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -247,7 +247,8 @@ class Market:
         matches = self.ranked.get(demand_id)
         if matches is None:
             demand = session.get(Demand, demand_id)
-            matches = self.matching.achievements_for(demand, k=CANDIDATES_PER_DEMAND)
+            # The month began with a sync; replaying the change log per query would only repeat it.
+            matches = self.matching.achievements_for(demand, k=CANDIDATES_PER_DEMAND, sync=False)
             self.ranked[demand_id] = matches
         index = self.claims_per_demand[demand_id]
         if index >= len(matches):
