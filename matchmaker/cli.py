@@ -200,9 +200,12 @@ def evaluate_world(
 
 def _register_simulation_commands() -> None:
     from matchmaker.analytics.commands import analytics_app
-    from matchmaker.simulation.commands import simulate
+    from matchmaker.simulation.commands import compare, report, runs, simulate
 
     app.command("simulate")(simulate)
+    app.command("compare")(compare)
+    app.command("report")(report)
+    app.command("runs")(runs)
     app.add_typer(analytics_app, name="analytics")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -38,3 +39,86 @@ def simulate(
     s = run.summary
     console.print(f"run {run.id}: {s['contracts']} contracts, turnover {s['turnover_yuan']:,.0f} yuan, "
                   f"local conversion {s['local_conversion_rate']}, {run.seconds:.1f}s")
+
+
+def report(
+    run_id: int = typer.Argument(..., help="A run id from `matchmaker runs`."),
+    out: Path = typer.Option(..., "--out", file_okay=False, help="Folder for index.html and the CSVs."),
+) -> None:
+    """Write a run's HTML report (charts, scenario comparison with 95% intervals) and its CSVs."""
+    from sqlalchemy.orm import Session
+
+    from matchmaker.db import make_engine
+    from matchmaker.errors import NotFound
+    from matchmaker.simulation.report import write_report
+
+    engine = make_engine(Settings.from_env().database_url)
+    try:
+        with Session(engine) as session:
+            page = write_report(session, run_id, out)
+    except NotFound as error:
+        console.print(f"[red]{error.detail}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    console.print(f"report written to {page}")
+
+
+def compare(
+    scenarios: str = typer.Option("all", "--scenarios", help="Comma-separated names, or 'all' built-in scenarios."),
+    seeds: int = typer.Option(5, "--seeds", min=2, help="Seeds per scenario (1..N)."),
+    months: int = typer.Option(12, "--months", min=1),
+    scale: str = typer.Option("demo", "--scale"),
+    world_seed: int = typer.Option(1, "--world-seed"),
+    out: Path = typer.Option(Path("report"), "--out", file_okay=False),
+) -> None:
+    """Run several scenarios over several seeds on one world; print and write the comparison with 95% intervals."""
+    from rich.progress import track
+    from sqlalchemy.orm import Session
+
+    from matchmaker.db import make_engine
+    from matchmaker.simulation.report import COMPARED, comparison, write_report
+    from matchmaker.simulation.runs import run_scenario
+    from matchmaker.simulation.scenarios import builtin_names, load_scenario
+
+    settings = Settings.from_env()
+    names = builtin_names() if scenarios == "all" else [s.strip() for s in scenarios.split(",") if s.strip()]
+    chosen = [load_scenario(name) for name in names]
+    last = None
+    for scenario, seed in track([(s, n) for s in chosen for n in range(1, seeds + 1)], description="runs",
+                                console=console):
+        run = run_scenario(settings, scenario, seed=seed, months=months, scale=scale, world_seed=world_seed,
+                           keep_database=False)
+        last = run if scenario.name == "baseline" or last is None else last
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session:
+        compared = comparison(session, world_scale=scale, world_seed=world_seed, months=months)
+        page = write_report(session, last.id, out)
+    engine.dispose()
+    print(f"| scenario | {' | '.join(COMPARED)} | seeds |")
+    print("|---|" + "---:|" * (len(COMPARED) + 1))
+    for name, figures in compared.items():
+        cells = [f"{iv.mean:.3f} [{iv.low:.3f}, {iv.high:.3f}]" if abs(iv.mean) < 10 else
+                 f"{iv.mean:,.0f} [{iv.low:,.0f}, {iv.high:,.0f}]" for iv in figures.values()]
+        print(f"| {name} | {' | '.join(cells)} | {next(iter(figures.values())).n} |")
+    console.print(f"comparison report: {page}")
+
+
+def runs() -> None:
+    """List the stored simulation runs."""
+    from rich.table import Table
+    from sqlalchemy.orm import Session
+
+    from matchmaker.db import make_engine
+    from matchmaker.simulation.runs import list_runs
+
+    engine = make_engine(Settings.from_env().database_url)
+    with Session(engine) as session:
+        table = Table("id", "scenario", "seed", "world", "months", "contracts", "turnover (yuan)", "local rate")
+        for run in list_runs(session):
+            s = run.summary
+            table.add_row(str(run.id), run.scenario, str(run.seed), f"{run.world_scale}/{run.world_seed}",
+                          str(run.months), str(s.get("contracts")), f"{s.get('turnover_yuan', 0):,.0f}",
+                          str(s.get("local_conversion_rate")))
+    engine.dispose()
+    Console().print(table)

@@ -224,7 +224,7 @@ class Market:
         for broker in self.brokers:
             for _ in range(self._capacity(broker, fair)):
                 local = by_province.get(broker.province)
-                pool = local if local and self.rng.random() < 0.7 else everywhere
+                pool = local if local and self.rng.random() < self.lever("brokers", "local_preference") else everywhere
                 demand_id = pool[self.rng.randrange(len(pool))]
                 if self._claim(session, broker, demand_id, day):
                     figures.claimed += 1

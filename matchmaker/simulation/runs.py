@@ -22,14 +22,14 @@ from matchmaker.reference import sync_reference_data
 from matchmaker.simulation.figures import summarise
 from matchmaker.simulation.market import Market, home_province_of
 from matchmaker.simulation.scenarios import Scenario
-from matchmaker.simulation.world import generate_world
+from matchmaker.simulation.world import GENERATOR_VERSION, generate_world
 
 
 def world_file(settings: Settings, scale: str, world_seed: int) -> Path:
     """A generated world as a SQLite file, made once and reused by every run on it."""
     folder = settings.index_dir.parent / "worlds"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{scale}-{world_seed}.db"
+    path = folder / f"{scale}-{world_seed}-v{GENERATOR_VERSION}.db"  # a new generator makes a new file
     if not path.exists():
         work = path.with_suffix(".tmp.db")
         work.unlink(missing_ok=True)

@@ -20,7 +20,7 @@ from matchmaker.models import Achievement, Broker, Demand, IPRecord, LatentFit, 
 from matchmaker.simulation.credit_codes import make_uscc
 from matchmaker.simulation.wording import Topic, Wording
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 # Dates are fixed, not today's, so the same seed gives the same rows on any day.
 WORLD_DATE = dt.date(2026, 6, 30)
 CHUNK = 5_000
@@ -36,6 +36,10 @@ class ScaleSpec:
     enterprises: int
     agencies: int
     home_province: str | None  # None: the whole country
+    # Share of the platform's firms based in the home province. Provincial platforms are open to firms from
+    # anywhere (浙江网上技术市场 serves the country), and a province's results are largely bought elsewhere:
+    # Dalian converts 42% of its achievements locally (seed 001). Assumption: half the posting firms are local.
+    local_firm_share: float = 0.5
 
 
 SCALES = {
@@ -210,7 +214,7 @@ class _Generator:
             state.suppliers.append(org)
             rows.append(self._org_row(org, name))
         for _ in range(spec.enterprises):
-            city = self._pick_city(0.75)
+            city = self._pick_city(spec.local_firm_share)
             field_vocab = rng.choice(self.fields)
             industry = rng.choice(field_vocab.industries) if field_vocab.industries else field_vocab.name
             org = _Org(state.take_id("organisations"), v.OrganisationKind.ENTERPRISE.value, city, (field_vocab.code,), industry)

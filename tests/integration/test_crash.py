@@ -50,7 +50,11 @@ def test_kill_9_during_write_burst_keeps_every_acknowledged_write(migrated_url, 
     # The clients retry what never got an answer, with the same keys: committed ones replay, the rest write now.
     restarted = Server(migrated_url, tmp_path, workers=workers).start()
     try:
-        replays = asyncio.run(_retry_in_flight(restarted.base_url, burst))
+        try:
+            replays = asyncio.run(_retry_in_flight(restarted.base_url, burst))
+        except AssertionError:
+            print(restarted.log_text()[-6000:])  # the server's own account of the failure
+            raise
     finally:
         restarted.stop()
     final = _stored_contracts(migrated_url)

@@ -1,0 +1,222 @@
+"""HTML report of a simulation run (charts + CSVs), with a scenario comparison over seeds with 95% intervals."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import math
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from matchmaker.errors import NotFound
+from matchmaker.models import SimulationRun
+
+COMPARED = ("contracts", "turnover_yuan", "local_conversion_rate", "match_to_signed")
+LOCAL_TARGET = 0.42  # Dalian (seed 001)
+
+
+@dataclass(frozen=True)
+class Interval:
+    mean: float
+    low: float
+    high: float
+    n: int
+
+
+def interval(values: list[float]) -> Interval:
+    """Mean with a two-sided 95% Student-t interval over seeds (runs are independent draws of the market)."""
+    values = [v for v in values if v is not None and not math.isnan(v)]
+    if not values:
+        return Interval(math.nan, math.nan, math.nan, 0)
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return Interval(mean, math.nan, math.nan, len(values))
+    from scipy.stats import t
+
+    half = t.ppf(0.975, len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
+    return Interval(mean, mean - half, mean + half, len(values))
+
+
+def comparison(session: Session, *, world_scale: str, world_seed: int, months: int) -> dict[str, dict[str, Interval]]:
+    """Every stored run on the same world and horizon, grouped by scenario, each figure as an interval over seeds."""
+    runs = session.scalars(select(SimulationRun).where(
+        SimulationRun.world_scale == world_scale, SimulationRun.world_seed == world_seed,
+        SimulationRun.months == months).order_by(SimulationRun.id)).all()
+    latest: dict[tuple[str, int], SimulationRun] = {}
+    for run in runs:  # a rerun of the same scenario and seed replaces the earlier one (same figures anyway)
+        latest[(run.scenario, run.seed)] = run
+    grouped: dict[str, list[SimulationRun]] = defaultdict(list)
+    for (scenario, _), run in sorted(latest.items()):
+        grouped[scenario].append(run)
+    return {scenario: {name: interval([r.summary.get(name) for r in group]) for name in COMPARED}
+            for scenario, group in grouped.items()}
+
+
+def write_report(session: Session, run_id: int, out: Path) -> Path:
+    run = session.get(SimulationRun, run_id)
+    if run is None:
+        raise NotFound(f"simulation run {run_id} not found")
+    out.mkdir(parents=True, exist_ok=True)
+    compared = comparison(session, world_scale=run.world_scale, world_seed=run.world_seed, months=run.months)
+    _write_csvs(run, compared, out)
+    charts = {
+        "turnover": _turnover_chart(run),
+        "local": _local_chart(run),
+        "funnel": _funnel_chart(run),
+        "brokers": _brokers_chart(run),
+        "comparison": _comparison_chart(compared),
+    }
+    page = out / "index.html"
+    page.write_text(_html(run, compared, charts), encoding="utf-8")
+    return page
+
+
+# ------------------------------------------------------------------------------------------------ CSVs
+def _write_csvs(run: SimulationRun, compared: dict, out: Path) -> None:
+    _csv(out / "monthly.csv", list(run.monthly[0].keys()) if run.monthly else ["month"],
+         [list(m.values()) for m in run.monthly])
+    funnel = run.summary.get("funnel", {})
+    _csv(out / "funnel.csv", ["stage", "count", "conversion_from_previous", "median_days_from_previous"],
+         [[stage, f["count"], f["conversion"], f["median_days"]] for stage, f in funnel.items()])
+    _csv(out / "brokers.csv", ["broker_id", "name", "signed", "credit_score"],
+         [[b["broker_id"], b["name"], b["signed"], b["credit_score"]] for b in run.summary.get("top_brokers", [])])
+    rows = []
+    for scenario, figures in compared.items():
+        for name, iv in figures.items():
+            rows.append([scenario, name, iv.n, iv.mean, iv.low, iv.high])
+    _csv(out / "comparison.csv", ["scenario", "figure", "seeds", "mean", "ci95_low", "ci95_high"], rows)
+
+
+def _csv(path: Path, header: list[str], rows: list[list]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+# ------------------------------------------------------------------------------------------------ charts
+def _figure():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt, *plt.subplots(figsize=(7, 3.2), dpi=110)
+
+
+def _png(plt, fig) -> str:
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _turnover_chart(run: SimulationRun) -> str:
+    plt, fig, ax = _figure()
+    months = [m["month"] for m in run.monthly]
+    ax.bar(months, [m["turnover_yuan"] / 1e6 for m in run.monthly], color="#2f6db5")
+    ax.set_ylabel("turnover (million yuan)")
+    ax.set_title("Contract turnover by month")
+    ax.tick_params(axis="x", labelrotation=45)
+    return _png(plt, fig)
+
+
+def _local_chart(run: SimulationRun) -> str:
+    plt, fig, ax = _figure()
+    months, rates, running_local, running_all = [], [], 0, 0
+    for m in run.monthly:
+        running_local += m["home_local_signed"]
+        running_all += m["home_seller_signed"]
+        months.append(m["month"])
+        rates.append(running_local / running_all if running_all else math.nan)
+    ax.plot(months, rates, marker="o", color="#c0392b", label="cumulative local conversion")
+    ax.axhline(LOCAL_TARGET, linestyle="--", color="#555", label="Dalian 42%")
+    ax.set_ylim(0, 1)
+    ax.set_title("Local conversion rate (home-province sellers)")
+    ax.legend(loc="lower right")
+    ax.tick_params(axis="x", labelrotation=45)
+    return _png(plt, fig)
+
+
+def _funnel_chart(run: SimulationRun) -> str:
+    plt, fig, ax = _figure()
+    funnel = run.summary.get("funnel", {})
+    ax.barh(list(funnel)[::-1], [f["count"] for f in funnel.values()][::-1], color="#27ae60")
+    ax.set_title("Funnel: match → claimed → contacted → negotiating → signed")
+    ax.set_xscale("log")
+    return _png(plt, fig)
+
+
+def _brokers_chart(run: SimulationRun) -> str:
+    plt, fig, ax = _figure()
+    brokers = run.summary.get("top_brokers", [])
+    ax.bar([f"#{b['broker_id']}" for b in brokers], [b["credit_score"] or 0 for b in brokers], color="#8e44ad")
+    ax.set_ylabel("credit score")
+    ax.set_title("Broker league: top 10 by credit score")
+    return _png(plt, fig)
+
+
+def _comparison_chart(compared: dict) -> str:
+    plt, fig, axes = _figure()
+    fig.clf()
+    names = list(compared)
+    for position, figure in enumerate(("contracts", "local_conversion_rate"), start=1):
+        ax = fig.add_subplot(1, 2, position)
+        means = [compared[n][figure].mean for n in names]
+        errors = [[m - compared[n][figure].low if not math.isnan(compared[n][figure].low) else 0 for n, m in zip(names, means)],
+                  [compared[n][figure].high - m if not math.isnan(compared[n][figure].high) else 0 for n, m in zip(names, means)]]
+        ax.barh(names, means, xerr=errors, color="#2f6db5", capsize=3)
+        ax.set_title(f"{figure} (mean, 95% CI)", fontsize=9)
+        ax.tick_params(labelsize=7)
+    return _png(plt, fig)
+
+
+# ------------------------------------------------------------------------------------------------ page
+def _html(run: SimulationRun, compared: dict, charts: dict[str, str]) -> str:
+    s = run.summary
+    esc = html.escape
+    rows = "".join(
+        f"<tr><th scope='row'>{esc(scenario)}</th>" + "".join(
+            f"<td>{_fmt(iv.mean)} <small>[{_fmt(iv.low)}, {_fmt(iv.high)}]</small></td>" for iv in figures.values())
+        + f"<td>{next(iter(figures.values())).n}</td></tr>"
+        for scenario, figures in compared.items())
+    images = "".join(f"<figure><img alt='{esc(name)}' src='data:image/png;base64,{data}'></figure>"
+                     for name, data in charts.items())
+    return f"""<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>模拟报告 #{run.id} {esc(run.scenario)}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;color:#222}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}
+th[scope=row]{{text-align:left}}img{{max-width:100%}}</style></head><body>
+<h1>技术市场模拟报告 · run #{run.id}</h1>
+<p>情景 scenario <b>{esc(run.scenario)}</b> · seed {run.seed} · world {esc(run.world_scale)}/{run.world_seed} ·
+{run.months} 个月 · matchmaker {esc(run.version)} · {run.seconds:.1f}s</p>
+<h2>主要指标</h2>
+<table><tr><th scope="row">技术合同数 contracts</th><td>{s['contracts']}</td></tr>
+<tr><th scope="row">成交额 turnover (yuan)</th><td>{s['turnover_yuan']:,.0f}</td></tr>
+<tr><th scope="row">核定技术交易额 certified (yuan)</th><td>{s.get('certified_yuan', 0):,.0f}</td></tr>
+<tr><th scope="row">本地转化率 local conversion (count / amount)</th><td>{_fmt(s['local_conversion_rate'])} / {_fmt(s.get('local_conversion_rate_by_amount'))}</td></tr>
+<tr><th scope="row">匹配→签约 match to signed</th><td>{_fmt(s.get('match_to_signed'))}</td></tr>
+<tr><th scope="row">1‰ agency rewards (yuan)</th><td>{s.get('agency_rewards_yuan', 0):,.0f}</td></tr></table>
+<p>Local conversion rate: of the contracts selling the home province's achievements, the share whose buyer is in
+the same province (docs/analytics.md). Calibration target 42% (Dalian, seed 001).</p>
+<h2>情景比较 Scenario comparison (mean [95% CI] over seeds, same world and horizon)</h2>
+<table><tr><th>scenario</th>{''.join(f'<th>{esc(n)}</th>' for n in COMPARED)}<th>seeds</th></tr>{rows}</table>
+<h2>图表 Charts</h2>{images}
+<p>CSV: monthly.csv, funnel.csv, brokers.csv, comparison.csv</p>
+</body></html>"""
+
+
+def _fmt(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, float) and abs(value) < 10:
+        return f"{value:.3f}"
+    return f"{value:,.0f}"
