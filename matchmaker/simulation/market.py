@@ -218,16 +218,26 @@ class Market:
         for demand_id, region in open_demands:
             if self.claims_per_demand[demand_id] < CANDIDATES_PER_DEMAND:
                 by_province[(region or "000000")[:2] + "0000"].append(demand_id)
-        everywhere = [d for ids in by_province.values() for d in ids]
-        if not everywhere:
+        if not by_province:
             return
+        outside_weight = self.lever("brokers", "outside_demand_weight")
         for broker in self.brokers:
+            local = by_province.get(broker.province, [])
+            outside = [p for p in by_province if p != broker.province]
+            n_outside = sum(len(by_province[p]) for p in outside)
+            # A claim lands on another province's demand in proportion to how many there are, times the pull.
+            p_outside = outside_weight * n_outside / (len(local) + outside_weight * n_outside or 1)
             for _ in range(self._capacity(broker, fair)):
-                local = by_province.get(broker.province)
-                pool = local if local and self.rng.random() < self.lever("brokers", "local_preference") else everywhere
+                if outside and self.rng.random() < p_outside:
+                    pool = by_province[self._pick_weighted(outside, by_province)]
+                else:
+                    pool = local or by_province[self._pick_weighted(outside, by_province)]
                 demand_id = pool[self.rng.randrange(len(pool))]
                 if self._claim(session, broker, demand_id, day):
                     figures.claimed += 1
+
+    def _pick_weighted(self, provinces: list[str], by_province: dict[str, list[int]]) -> str:
+        return self.rng.choices(provinces, weights=[len(by_province[p]) for p in provinces])[0]
 
     def _capacity(self, broker: BrokerAgent, fair: bool) -> int:
         claims = self.lever("brokers", "monthly_claims") * self._effort(broker)

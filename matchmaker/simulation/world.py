@@ -20,7 +20,7 @@ from matchmaker.models import Achievement, Broker, Demand, IPRecord, LatentFit, 
 from matchmaker.simulation.credit_codes import make_uscc
 from matchmaker.simulation.wording import Topic, Wording
 
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 # Dates are fixed, not today's, so the same seed gives the same rows on any day.
 WORLD_DATE = dt.date(2026, 6, 30)
 CHUNK = 5_000
@@ -40,6 +40,9 @@ class ScaleSpec:
     # anywhere (浙江网上技术市场 serves the country), and a province's results are largely bought elsewhere:
     # Dalian converts 42% of its achievements locally (seed 001). Assumption: half the posting firms are local.
     local_firm_share: float = 0.5
+    # Share of universities and institutes in the home province: a provincial achievements library holds the
+    # province's own results, plus partner institutions elsewhere (assumption).
+    local_supplier_share: float = 0.8
 
 
 SCALES = {
@@ -193,19 +196,17 @@ class _Generator:
         orgs_seed = seeds.organisations()
         field_codes = [f.code for f in self.fields]
         rows: list[dict] = []
-        real = list(orgs_seed.get("universities", [])) + list(orgs_seed.get("institutes", []))
-        if spec.home_province:
-            real = [o for o in real if o["city"][:2] + "0000" in SEED_PROVINCES]
+        universities = orgs_seed.get("universities", [])
+        real = list(universities) + list(orgs_seed.get("institutes", []))
         rng.shuffle(real)
         generated = orgs_seed.get("generated", {})
-        for i in range(spec.universities):
-            if i < len(real) and (spec.home_province is None or rng.random() < 0.9):
-                entry = real[i]
-                kind = v.OrganisationKind.UNIVERSITY if entry in orgs_seed.get("universities", []) else v.OrganisationKind.INSTITUTE
+        for entry, home in self._supplier_plan(real):
+            if entry is not None:
+                kind = v.OrganisationKind.UNIVERSITY if entry in universities else v.OrganisationKind.INSTITUTE
                 name, city = entry["name"], entry["city"]
                 strengths = tuple(s for s in entry.get("strengths", ()) if s in field_codes) or (rng.choice(field_codes),)
             else:
-                city = self._pick_city(0.6)
+                city = self._pick_city(1.0 if home else 0.0)
                 kind = rng.choice([v.OrganisationKind.UNIVERSITY, v.OrganisationKind.INSTITUTE])
                 pattern_key = "university_patterns" if kind == v.OrganisationKind.UNIVERSITY else "institute_patterns"
                 name = self._fill_org(rng.choice(generated[pattern_key]), city, generated)
@@ -244,6 +245,22 @@ class _Generator:
         for batch in _batches(rows):
             conn.execute(insert(Organisation), batch)
         state.counts["organisations"] = len(rows)
+
+    def _supplier_plan(self, real: list[dict]) -> list[tuple[dict | None, bool]]:
+        """Which universities and institutes the world has: real ones first, generated names for the rest.
+
+        A provincial library holds mostly its own province's results (local_supplier_share), the rest from
+        partner institutions in the other provinces the policy texts name.
+        """
+        spec = self.spec
+        if spec.home_province is None:
+            return [(real[i] if i < len(real) else None, False) for i in range(spec.universities)]
+        n_home = round(spec.universities * spec.local_supplier_share)
+        home_real = [o for o in real if o["city"][:2] + "0000" == spec.home_province][:n_home]
+        away_real = [o for o in real if o["city"][:2] + "0000" in SEED_PROVINCES
+                     and o["city"][:2] + "0000" != spec.home_province][: spec.universities - n_home]
+        return ([(o, True) for o in home_real] + [(None, True)] * (n_home - len(home_real))
+                + [(o, False) for o in away_real] + [(None, False)] * (spec.universities - n_home - len(away_real)))
 
     def _fill_org(self, pattern: str, city: str, generated: dict, *, industry: str = "") -> str:
         rng = self.rng
