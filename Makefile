@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export MATCHMAKER_DATABASE_URL ?= sqlite:///$(CURDIR)/matchmaker.db
 
-.PHONY: demo test install
+.PHONY: demo test install browser
 
 install: $(VENV)/.installed
 
@@ -17,6 +17,13 @@ $(VENV)/.installed: pyproject.toml
 demo: install
 	$(BIN)/matchmaker db upgrade
 	$(BIN)/matchmaker seed --scale demo --seed 1
+	$(BIN)/matchmaker demo-users
+	@echo "pages: http://127.0.0.1:8000/web/   API docs: http://127.0.0.1:8000/schema"
+	$(BIN)/matchmaker serve --host 127.0.0.1 --port 8000
 
-test: install
+# The page tests drive Debian's Chromium (no browser downloads here); a CJK font makes Chinese text render.
+browser:
+	@(command -v chromium && fc-list :lang=zh | grep -q .) >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null)
+
+test: install browser
 	$(BIN)/python -m pytest

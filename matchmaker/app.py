@@ -11,7 +11,7 @@ from litestar.openapi.spec import Components, SecurityScheme, Tag
 
 from matchmaker import __version__
 from matchmaker.api.deps import provide_actor, provide_session
-from matchmaker.api.problems import EXCEPTION_HANDLERS
+from matchmaker.api.problems import EXCEPTION_HANDLERS, document_problems
 from matchmaker.config import Settings
 from matchmaker.db import make_engine, make_session_factory
 
@@ -57,8 +57,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
     def dispose_engine() -> None:
         engine.dispose()
 
-    return Litestar(
-        route_handlers=route_handlers(),
+    # Pages for people (matchmaker/web): their own /web router with session login and CSRF; `/` redirects there.
+    from matchmaker.web.setup import template_config, web_handlers
+
+    app = Litestar(
+        route_handlers=route_handlers() + web_handlers(settings),
+        template_config=template_config(),
         state=state,
         dependencies={"session": Provide(provide_session), "actor": Provide(provide_actor, sync_to_thread=True)},
         exception_handlers=EXCEPTION_HANDLERS,
@@ -75,3 +79,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
             tags=[Tag(name="users", description="Users, roles and API tokens")],
         ),
     )
+    document_problems(app)  # every error is application/problem+json; say which statuses each operation can answer
+    return app

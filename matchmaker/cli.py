@@ -157,6 +157,32 @@ def users_create(
     print(token)
 
 
+@app.command("demo-users")
+def demo_users() -> None:
+    """Create one demo login per role in the seeded world and print logins, passwords and fresh API tokens."""
+    from rich.table import Table
+    from sqlalchemy import select
+
+    from matchmaker.db import make_engine, make_session_factory, transaction
+    from matchmaker.identity.services import rotate_token
+    from matchmaker.models import User
+    from matchmaker.web.demo import ensure_demo_users
+
+    engine = make_engine(_settings().database_url)
+    table = Table("role", "login", "password", "organisation", "API token", title="demo users (pages: /web/login)")
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            for role, login, password, organisation in ensure_demo_users(session):
+                user_id = session.scalar(select(User.id).where(User.name == login, User.role == role))
+                table.add_row(role, login, password, organisation, rotate_token(session, user_id=user_id))
+    except LookupError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    Console(width=200).print(table)
+
+
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,7 @@ class Settings:
     database_url: str = field(default_factory=lambda: f"sqlite:///{Path.cwd() / DEFAULT_DATABASE_FILE}")
     index_dir: Path = field(default_factory=lambda: Path.cwd() / "var" / "index")
     echo_sql: bool = False
+    secret_key: str = ""  # signs page sessions and CSRF tokens; empty = a random key for this process only
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -25,8 +27,29 @@ class Settings:
             database_url=env.get("MATCHMAKER_DATABASE_URL") or defaults.database_url,
             index_dir=Path(env["MATCHMAKER_INDEX_DIR"]) if env.get("MATCHMAKER_INDEX_DIR") else defaults.index_dir,
             echo_sql=env.get("MATCHMAKER_ECHO_SQL", "").lower() in {"1", "true", "yes"},
+            secret_key=env.get("MATCHMAKER_SECRET_KEY") or development_secret(Path.cwd() / "var" / "secret_key"),
         )
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def development_secret(path: Path) -> str:
+    """A key generated once and kept in var/secret_key, so page logins survive a development restart.
+
+    Production sets MATCHMAKER_SECRET_KEY instead: a key in the working tree is fine for a laptop only.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        work = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(work, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(secrets.token_urlsafe(32) + "\n")
+        try:
+            os.link(work, path)  # atomic and refuses to overwrite: of two workers starting together, one key wins
+        except FileExistsError:
+            pass
+        finally:
+            work.unlink()
+    return path.read_text(encoding="utf-8").strip()

@@ -58,6 +58,27 @@ class ModeSet(TypeDecorator):
         return None if value is None else v.mask_to_modes(value)
 
 
+class UTCDateTime(TypeDecorator):
+    """A timestamp that is always timezone-aware UTC in Python, on both databases.
+
+    SQLite stores DateTime(timezone=True) values without an offset and hands them back naive; the API must send
+    RFC 3339 date-times (with an offset), so values are converted to UTC on the way in and read back as UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(dt.UTC)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
 def _one_of(column: str, enum) -> str:
     allowed = ", ".join(f"'{value}'" for value in v.values(enum))
     return f"{column} IN ({allowed})"
@@ -68,8 +89,8 @@ def _utcnow() -> dt.datetime:
 
 
 class Timestamped:
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow, onupdate=_utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=_utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=_utcnow, onupdate=_utcnow)
 
 
 class Region(Base):
@@ -120,7 +141,8 @@ class User(Timestamped, Base):
     role: Mapped[str] = mapped_column(String(10))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)  # sha256 hex; the token itself is never stored
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    password_hash: Mapped[str | None] = mapped_column(String(200))  # scrypt, salted; null = API token only, no page login
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class Broker(Timestamped, Base):
@@ -255,7 +277,7 @@ class World(Base):
     seed: Mapped[int] = mapped_column(Integer)
     generator_version: Mapped[str] = mapped_column(String(20))
     counts: Mapped[dict] = mapped_column(JSON, default=dict)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
 
 class Pipeline(Timestamped, Base):
@@ -293,7 +315,7 @@ class PipelineEvent(Base):
     to_stage: Mapped[str] = mapped_column(String(12))
     actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     note: Mapped[str] = mapped_column(Text, default="")
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=_utcnow)
 
 
 class Contract(Timestamped, Base):
@@ -343,7 +365,7 @@ class Feedback(Base):
     relevant: Mapped[bool]
     reason: Mapped[str | None] = mapped_column(String(20))
     note: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=_utcnow)
 
 
 class InboxEntry(Base):
@@ -358,8 +380,8 @@ class InboxEntry(Base):
     achievement_id: Mapped[int] = mapped_column(ForeignKey("achievements.id"))
     score: Mapped[float] = mapped_column(Float)
     reason: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
-    dismissed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=_utcnow)
+    dismissed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class Subscription(Base):
@@ -374,7 +396,7 @@ class Subscription(Base):
     field_code: Mapped[str | None] = mapped_column(ForeignKey("technology_fields.code"))
     region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
     keywords: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=_utcnow)
 
 
 class IdempotencyRecord(Base):
@@ -387,7 +409,7 @@ class IdempotencyRecord(Base):
     request_fingerprint: Mapped[str] = mapped_column(String(64))  # method, path and body hash: a reused key with another body is a 422
     status_code: Mapped[int] = mapped_column(Integer)
     response_body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=_utcnow)
 
 
 class IndexChange(Base):
@@ -399,7 +421,7 @@ class IndexChange(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     library: Mapped[str] = mapped_column(String(12))
     record_id: Mapped[int] = mapped_column(Integer)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow, index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=_utcnow, index=True)
 
 
 class SimulationRun(Base):
@@ -419,4 +441,4 @@ class SimulationRun(Base):
     monthly: Mapped[list] = mapped_column(JSON, default=list)
     seconds: Mapped[float] = mapped_column(Float)
     database_path: Mapped[str | None] = mapped_column(String(500))  # the run's own world copy, for drill-down
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=_utcnow)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from litestar import Controller, Response, get
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import Parameter
 from sqlalchemy.orm import Session
 
@@ -13,9 +15,10 @@ from matchmaker import vocabulary as v
 from matchmaker.analytics import services
 from matchmaker.analytics.services import BrokerStanding, Funnel, LocalConversionReport, TurnoverReport
 from matchmaker.api.deps import require
+from matchmaker.api.params import IdFilter
 from matchmaker.identity.services import Actor
 
-CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+CSV_MEDIA_TYPE = "text/csv"  # Litestar adds "; charset=utf-8" to text/* types itself
 
 Format = Annotated[Literal["json", "csv"], Parameter(description="json (default) or csv, a header row then rows")]
 DateFrom = Annotated[dt.date | None, Parameter(description="first day included (YYYY-MM-DD)")]
@@ -24,6 +27,16 @@ RegionCode = Annotated[str | None, Parameter(pattern=r"^\d{4}00$", description="
                                                                              "GB/T 2260 code")]
 FieldCode = Annotated[str | None, Parameter(max_length=40, description="technology field code, or 'unclassified'")]
 Level = Literal["province", "city"]
+
+
+@dataclass
+class JsonOrCsvOperation(Operation):
+    """An analytics operation: its 200 is JSON, or CSV (a header row, then rows) with ?format=csv."""
+
+    def __post_init__(self) -> None:
+        ok = (self.responses or {}).get("200")
+        if isinstance(ok, OpenAPIResponse) and ok.content is not None:
+            ok.content["text/csv"] = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
 
 
 def _respond(result, output: str, filename: str) -> Response:
@@ -37,7 +50,8 @@ class AnalyticsController(Controller):
     path = "/analytics"
     tags = ["analytics"]
 
-    @get("/turnover", operation_id="getTurnover", sync_to_thread=True)
+    @get("/turnover", operation_id="getTurnover", operation_class=JsonOrCsvOperation,
+          sync_to_thread=True)
     def turnover(self, actor: Actor, session: Session, format: Format = "json",
                  by: Annotated[str, Parameter(pattern=r"^[a-z]+(,[a-z]+)*$",
                                               description="comma-separated: period, region, field, type")] = "period",
@@ -50,7 +64,8 @@ class AnalyticsController(Controller):
                                    date_from=date_from, date_to=date_to, region=region, field=field)
         return _respond(result, format, "turnover")
 
-    @get("/local-conversion", operation_id="getLocalConversion", sync_to_thread=True)
+    @get("/local-conversion", operation_id="getLocalConversion", operation_class=JsonOrCsvOperation,
+          sync_to_thread=True)
     def local_conversion(self, actor: Actor, session: Session, format: Format = "json", level: Level | None = None,
                          region: RegionCode = None, date_from: DateFrom = None,
                          date_to: DateTo = None) -> Response[LocalConversionReport]:
@@ -59,16 +74,18 @@ class AnalyticsController(Controller):
         result = services.local_conversion(session, level=level, region=region, date_from=date_from, date_to=date_to)
         return _respond(result, format, "local-conversion")
 
-    @get("/funnel", operation_id="getFunnel", sync_to_thread=True)
+    @get("/funnel", operation_id="getFunnel", operation_class=JsonOrCsvOperation,
+          sync_to_thread=True)
     def funnel(self, actor: Actor, session: Session, format: Format = "json", date_from: DateFrom = None,
-               date_to: DateTo = None, broker_id: Annotated[int | None, Parameter(ge=1)] = None,
+               date_to: DateTo = None, broker_id: IdFilter = None,
                field: FieldCode = None) -> Response[Funnel]:
         """match → claimed → contacted → negotiating → signed: counts, conversion, median days, exits."""
         require(actor, v.Role.ANALYST, v.Role.ADMIN)
         result = services.funnel(session, date_from=date_from, date_to=date_to, broker_id=broker_id, field=field)
         return _respond(result, format, "funnel")
 
-    @get("/brokers", operation_id="getBrokerLeague", sync_to_thread=True)
+    @get("/brokers", operation_id="getBrokerLeague", operation_class=JsonOrCsvOperation,
+          sync_to_thread=True)
     def brokers(self, actor: Actor, session: Session, format: Format = "json", date_from: DateFrom = None,
                 date_to: DateTo = None, field: FieldCode = None,
                 limit: Annotated[int, Parameter(ge=1, le=1000)] = 50) -> Response[list[BrokerStanding]]:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from litestar import Request, Response
+import msgspec
+from litestar import Litestar, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from sqlalchemy.exc import IntegrityError, OperationalError
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.routes import HTTPRoute
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from matchmaker.errors import DomainError
 
@@ -48,6 +51,13 @@ def on_integrity_error(request: Request, error: IntegrityError) -> Response:
     return problem(409, "Conflict", "the change conflicts with existing data (a duplicate or a concurrent change)", None, request)
 
 
+def on_data_error(request: Request, error: DataError) -> Response:
+    # A value the database refuses to store or compare: PostgreSQL rejects NUL (U+0000) in text, for one.
+    log.info("data error on %s: %s", request.url.path, error.orig)
+    return problem(400, "Invalid request", "a value in the request cannot be stored or searched for "
+                   "(for example a NUL character in text)", None, request)
+
+
 def on_operational_error(request: Request, error: OperationalError) -> Response:
     log.warning("database busy on %s: %s", request.url.path, error.orig)
     response = problem(503, "Service unavailable", "the database is busy; retry shortly", None, request)
@@ -69,6 +79,95 @@ EXCEPTION_HANDLERS = {
     ValidationException: on_validation_error,
     HTTPException: on_http_error,
     IntegrityError: on_integrity_error,
+    DataError: on_data_error,
     OperationalError: on_operational_error,
     Exception: on_unexpected_error,
 }
+
+
+# --- documenting the problems in the OpenAPI spec -------------------------------------------------------------
+
+
+class FieldError(msgspec.Struct):
+    field: str
+    reason: str
+
+
+class ProblemDetails(msgspec.Struct):
+    """RFC 9457 problem details, as every error response of this API carries them."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | msgspec.UnsetType = msgspec.UNSET
+    errors: list[FieldError] | msgspec.UnsetType = msgspec.UNSET
+
+
+_PROBLEM_DESCRIPTIONS = {
+    400: "Malformed request: a parameter or the body does not fit the schema",
+    401: "No API token, or the token is unknown or revoked",
+    403: "The caller's role or organisation may not do this",
+    404: "No such record, or not one the caller may see",
+    409: "Conflicts with the current state: an illegal move, a stale version, a duplicate",
+    413: "Request body too large",
+    422: "Well-formed but breaks a domain rule (the field at fault is named), or an Idempotency-Key reused "
+         "for a different request",
+    503: "The database is busy; retry after the Retry-After seconds",
+}
+_WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+_NOT_INPUTS = {"actor", "session", "state", "request", "data", "body"}  # dependencies and the body
+
+
+def problem_statuses(route: HTTPRoute, handler) -> list[int]:
+    """The error statuses a handler can answer with, from what it takes and whether it writes."""
+    names = set(handler.parsed_fn_signature.parameters)
+    has_path = bool(route.path_parameters)
+    has_body = bool(names & {"data", "body"})
+    has_params = has_path or bool(names - _NOT_INPUTS)
+    writes = bool(set(handler.http_methods) & _WRITE_METHODS)
+    authenticated = not handler.opt.get("exclude_from_auth")
+    statuses = []
+    if has_params or has_body:
+        statuses.append(400)
+    if authenticated:
+        statuses += [401, 403]
+    if has_path or _body_names_records(handler):
+        statuses.append(404)
+    if writes:
+        statuses += [409, 422]
+    elif authenticated and has_params:
+        statuses.append(422)  # services check cross-field rules of queries too (a period, a sort key)
+    if has_body:
+        statuses.append(413)
+    if authenticated:
+        statuses.append(503)  # every authenticated call reads the database
+    return sorted(statuses)
+
+
+def _body_names_records(handler) -> bool:
+    """Whether the request body refers to other records by id (a claim names a demand and an achievement)."""
+    data = handler.parsed_fn_signature.parameters.get("data")
+    fields = getattr(data.annotation, "__struct_fields__", ()) if data is not None else ()
+    return any(name.endswith("_id") for name in fields)
+
+
+def document_problems(app: Litestar) -> None:
+    """Declare the problem responses of every operation in the OpenAPI spec (built lazily, on first request).
+
+    Litestar documents only the success status and a 400 with its own error shape; this API answers every error
+    with application/problem+json, so each handler gets the statuses it can answer with, in that shape. A response
+    a handler declares itself with `responses=` wins.
+    """
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            if not handler.resolve_include_in_schema():
+                continue
+            declared = dict(handler.responses or {})
+            for status in problem_statuses(route, handler):
+                declared.setdefault(status, ResponseSpec(
+                    data_container=ProblemDetails, media_type=PROBLEM_JSON, generate_examples=False,
+                    description=_PROBLEM_DESCRIPTIONS[status]))
+            handler.responses = declared

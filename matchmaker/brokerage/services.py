@@ -388,13 +388,14 @@ def _contract(session: Session, contract_id: int) -> Contract:
     return contract
 
 
-PERIOD_PATTERN = r"^\d{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$"
+# Years 1000-2999: year 0 has no date, and the period after 9999 neither (both were 500s).
+PERIOD_PATTERN = r"^[12]\d{3}(-Q[1-4]|-(0[1-9]|1[0-2]))?$"
 
 
 def period_bounds(period: str) -> tuple[dt.date, dt.date]:
     """[start, end) of a year (2026), quarter (2026-Q2) or month (2026-05)."""
     if not re.fullmatch(PERIOD_PATTERN, period):
-        raise InvalidInput.on("period", f"{period!r} is not YYYY, YYYY-Qn or YYYY-MM")
+        raise InvalidInput.on("period", f"{period!r} is not YYYY, YYYY-Qn or YYYY-MM (years 1000-2999)")
     year = int(period[:4])
     if len(period) == 4:
         return dt.date(year, 1, 1), dt.date(year + 1, 1, 1)

@@ -10,6 +10,7 @@ from litestar.params import Parameter, QueryParameter
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
+from matchmaker.api.params import IdFilter, Offset, PathId
 from matchmaker.catalog import services
 from matchmaker.catalog.schemas import (
     AchievementCreate,
@@ -34,7 +35,6 @@ from matchmaker.errors import DomainError, FieldProblem
 from matchmaker.identity.services import Actor
 
 Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description=f"page size, at most {MAX_LIMIT}")]
-Offset = Annotated[int, Parameter(ge=0)]
 RegionFilter = Annotated[str | None, Parameter(pattern=r"^\d{6}$", description="a province matches all its cities and counties")]
 Trl = Annotated[int | None, Parameter(ge=1, le=9)]
 Sort = Annotated[str, Parameter(description="posted_on, updated_at, trl or price; prefix '-' for descending")]
@@ -107,7 +107,7 @@ class OrganisationController(Controller):
             return OrganisationList([organisation_out(o) for o in rows], total, limit, offset)
 
     @get("/{organisation_id:int}", operation_id="getOrganisation", sync_to_thread=True)
-    def get_organisation(self, organisation_id: int, actor: Actor, session: Session) -> OrganisationOut:
+    def get_organisation(self, organisation_id: PathId, actor: Actor, session: Session) -> OrganisationOut:
         """One organisation."""
         return organisation_out(services.get_organisation(session, organisation_id=organisation_id))
 
@@ -125,7 +125,7 @@ class AchievementController(Controller):
     @get("/", operation_id="listAchievements", sync_to_thread=True)
     def list_achievements(self, actor: Actor, session: Session, field: str | None = None, region: RegionFilter = None,
                           trl_min: Trl = None, trl_max: Trl = None, status: v.AchievementStatus | None = None,
-                          organisation_id: int | None = None, q: str | None = None, sort: Sort = "-posted_on",
+                          organisation_id: IdFilter = None, q: str | None = None, sort: Sort = "-posted_on",
                           limit: Limit = 20, offset: Offset = 0) -> AchievementList:
         """Achievements the caller may see, filtered, sorted and paged; drafts only to their owner and admins."""
         query = ListQuery(field, region, trl_min, trl_max, status, organisation_id, q, sort, limit, offset)
@@ -140,26 +140,26 @@ class AchievementController(Controller):
             return achievement_out(services.create_record(session, actor=actor, spec=ACHIEVEMENTS, data=data), actor)
 
     @get("/{achievement_id:int}", operation_id="getAchievement", sync_to_thread=True)
-    def get_achievement(self, achievement_id: int, actor: Actor, session: Session) -> AchievementOut:
+    def get_achievement(self, achievement_id: PathId, actor: Actor, session: Session) -> AchievementOut:
         """One achievement; the confidential detail only for its owner, brokers and admins."""
         with session.begin():
             return achievement_out(services.get_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id), actor)
 
     @patch("/{achievement_id:int}", operation_id="updateAchievement", sync_to_thread=True)
-    def update_achievement(self, achievement_id: int, data: AchievementUpdate, actor: Actor, session: Session) -> AchievementOut:
+    def update_achievement(self, achievement_id: PathId, data: AchievementUpdate, actor: Actor, session: Session) -> AchievementOut:
         """Change the given fields (owner office or admin); a published achievement is re-indexed at once."""
         with session.begin():
             row = services.update_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id, changes=data)
             return achievement_out(row, actor)
 
     @post("/{achievement_id:int}/submit", operation_id="submitAchievement", status_code=200, sync_to_thread=True)
-    def submit(self, achievement_id: int, actor: Actor, session: Session) -> AchievementOut:
+    def submit(self, achievement_id: PathId, actor: Actor, session: Session) -> AchievementOut:
         """Send a draft for review (owner)."""
         with session.begin():
             return achievement_out(services.submit_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id), actor)
 
     @post("/{achievement_id:int}/approve", operation_id="approveAchievement", status_code=200, sync_to_thread=True)
-    def approve(self, achievement_id: int, actor: Actor, session: Session, state: State) -> AchievementOut:
+    def approve(self, achievement_id: PathId, actor: Actor, session: Session, state: State) -> AchievementOut:
         """Publish a pending achievement (admins); matching demands' owners and subscribers are told."""
         with session.begin():
             row = services.approve_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id,
@@ -167,20 +167,20 @@ class AchievementController(Controller):
             return achievement_out(row, actor)
 
     @post("/{achievement_id:int}/reject", operation_id="rejectAchievement", status_code=200, sync_to_thread=True)
-    def reject(self, achievement_id: int, data: ReviewDecision, actor: Actor, session: Session) -> AchievementOut:
+    def reject(self, achievement_id: PathId, data: ReviewDecision, actor: Actor, session: Session) -> AchievementOut:
         """Send a pending achievement back to draft with a note (admins)."""
         with session.begin():
             row = services.reject_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id, note=data.note)
             return achievement_out(row, actor, data.note)
 
     @post("/{achievement_id:int}/withdraw", operation_id="withdrawAchievement", status_code=200, sync_to_thread=True)
-    def withdraw(self, achievement_id: int, actor: Actor, session: Session) -> AchievementOut:
+    def withdraw(self, achievement_id: PathId, actor: Actor, session: Session) -> AchievementOut:
         """Take an achievement down (owner or admin); it is no longer matched."""
         with session.begin():
             return achievement_out(services.withdraw_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id), actor)
 
     @post("/{achievement_id:int}/transfer", operation_id="markAchievementTransferred", status_code=200, sync_to_thread=True)
-    def transfer(self, achievement_id: int, actor: Actor, session: Session) -> AchievementOut:
+    def transfer(self, achievement_id: PathId, actor: Actor, session: Session) -> AchievementOut:
         """Mark a published achievement transferred (owner or admin); it is no longer matched."""
         with session.begin():
             return achievement_out(services.close_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id), actor)
@@ -202,7 +202,7 @@ class DemandController(Controller):
     @get("/", operation_id="listDemands", sync_to_thread=True)
     def list_demands(self, actor: Actor, session: Session, field: str | None = None, region: RegionFilter = None,
                      trl_min: Trl = None, trl_max: Trl = None, status: v.DemandStatus | None = None,
-                     organisation_id: int | None = None, q: str | None = None, sort: Sort = "-posted_on",
+                     organisation_id: IdFilter = None, q: str | None = None, sort: Sort = "-posted_on",
                      limit: Limit = 20, offset: Offset = 0) -> DemandList:
         """Demands the caller may see (TRL filters apply to the minimum TRL; price sorts by budget_max)."""
         query = ListQuery(field, region, trl_min, trl_max, status, organisation_id, q, sort, limit, offset)
@@ -217,25 +217,25 @@ class DemandController(Controller):
             return demand_out(services.create_record(session, actor=actor, spec=DEMANDS, data=data))
 
     @get("/{demand_id:int}", operation_id="getDemand", sync_to_thread=True)
-    def get_demand(self, demand_id: int, actor: Actor, session: Session) -> DemandOut:
+    def get_demand(self, demand_id: PathId, actor: Actor, session: Session) -> DemandOut:
         """One demand."""
         with session.begin():
             return demand_out(services.get_record(session, actor=actor, spec=DEMANDS, record_id=demand_id))
 
     @patch("/{demand_id:int}", operation_id="updateDemand", sync_to_thread=True)
-    def update_demand(self, demand_id: int, data: DemandUpdate, actor: Actor, session: Session) -> DemandOut:
+    def update_demand(self, demand_id: PathId, data: DemandUpdate, actor: Actor, session: Session) -> DemandOut:
         """Change the given fields (owner firm or admin); a published demand is re-indexed at once."""
         with session.begin():
             return demand_out(services.update_record(session, actor=actor, spec=DEMANDS, record_id=demand_id, changes=data))
 
     @post("/{demand_id:int}/submit", operation_id="submitDemand", status_code=200, sync_to_thread=True)
-    def submit(self, demand_id: int, actor: Actor, session: Session) -> DemandOut:
+    def submit(self, demand_id: PathId, actor: Actor, session: Session) -> DemandOut:
         """Send a draft for review (owner)."""
         with session.begin():
             return demand_out(services.submit_record(session, actor=actor, spec=DEMANDS, record_id=demand_id))
 
     @post("/{demand_id:int}/approve", operation_id="approveDemand", status_code=200, sync_to_thread=True)
-    def approve(self, demand_id: int, actor: Actor, session: Session, state: State) -> DemandOut:
+    def approve(self, demand_id: PathId, actor: Actor, session: Session, state: State) -> DemandOut:
         """Publish a pending demand (admins); matching achievements' owners and subscribers are told."""
         with session.begin():
             row = services.approve_record(session, actor=actor, spec=DEMANDS, record_id=demand_id,
@@ -243,20 +243,20 @@ class DemandController(Controller):
             return demand_out(row)
 
     @post("/{demand_id:int}/reject", operation_id="rejectDemand", status_code=200, sync_to_thread=True)
-    def reject(self, demand_id: int, data: ReviewDecision, actor: Actor, session: Session) -> DemandOut:
+    def reject(self, demand_id: PathId, data: ReviewDecision, actor: Actor, session: Session) -> DemandOut:
         """Send a pending demand back to draft with a note (admins)."""
         with session.begin():
             return demand_out(services.reject_record(session, actor=actor, spec=DEMANDS, record_id=demand_id, note=data.note),
                               note=data.note)
 
     @post("/{demand_id:int}/withdraw", operation_id="withdrawDemand", status_code=200, sync_to_thread=True)
-    def withdraw(self, demand_id: int, actor: Actor, session: Session) -> DemandOut:
+    def withdraw(self, demand_id: PathId, actor: Actor, session: Session) -> DemandOut:
         """Take a demand down (owner or admin)."""
         with session.begin():
             return demand_out(services.withdraw_record(session, actor=actor, spec=DEMANDS, record_id=demand_id))
 
     @post("/{demand_id:int}/solve", operation_id="markDemandSolved", status_code=200, sync_to_thread=True)
-    def solve(self, demand_id: int, actor: Actor, session: Session) -> DemandOut:
+    def solve(self, demand_id: PathId, actor: Actor, session: Session) -> DemandOut:
         """Mark a published demand solved (owner or admin); it is no longer matched."""
         with session.begin():
             return demand_out(services.close_record(session, actor=actor, spec=DEMANDS, record_id=demand_id))

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from matchmaker.api.params import BodyId
 from matchmaker.vocabulary import (
     AchievementStatus,
     DemandStatus,
@@ -209,7 +210,7 @@ def _api_struct(name: str, schema: type, *, partial: bool, extra: list | None = 
 
 
 # Admins post on behalf of an organisation; everyone else posts for their own, so they leave it out.
-_OWNER = [("organisation_id", Annotated[int, msgspec.Meta(ge=1)] | None, None)]
+_OWNER = [("organisation_id", BodyId | None, None)]
 AchievementCreate = _api_struct("AchievementCreate", AchievementIn, partial=False, extra=_OWNER)
 AchievementUpdate = _api_struct("AchievementUpdate", AchievementIn, partial=True)
 DemandCreate = _api_struct("DemandCreate", DemandIn, partial=False, extra=_OWNER)

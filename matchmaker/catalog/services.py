@@ -31,7 +31,9 @@ from matchmaker.models import (
 
 MAX_LIMIT = 200
 DRAFT, PENDING, PUBLISHED, EXPIRED, WITHDRAWN = "draft", "pending_review", "published", "expired", "withdrawn"
-UNPUBLISHED = (DRAFT, PENDING)  # only the owner and admins know these exist
+UNPUBLISHED = (DRAFT, PENDING)  # only the owner and admins know these exist (and reviewers the pending ones)
+# Who reviews postings: admins and the S&T department's analysts (domain.md: analysts review postings).
+REVIEWERS = (v.Role.ADMIN, v.Role.ANALYST)
 EDITABLE = (DRAFT, PENDING, PUBLISHED)
 REGION_CODE = re.compile(r"^\d{6}$")
 
@@ -82,7 +84,14 @@ def is_visible(actor: Actor, record) -> bool:
     """Unpublished postings (draft, pending review) exist only for their owner's users and admins."""
     if actor.role is v.Role.ADMIN or record.status not in UNPUBLISHED:
         return True
+    if record.status == PENDING and may_review(actor):
+        return True
     return record.organisation_id == actor.organisation_id
+
+
+def may_review(actor: Actor) -> bool:
+    """Approve or reject pending postings: the one place this rule lives (API and pages both ask here)."""
+    return actor.role in REVIEWERS
 
 
 def sees_confidential(actor: Actor, record) -> bool:
@@ -170,7 +179,10 @@ def list_records(session: Session, *, actor: Actor, spec: LibrarySpec, query: Li
     model = spec.model
     statement = select(model)
     if actor.role is not v.Role.ADMIN:
-        statement = statement.where(or_(model.status.not_in(UNPUBLISHED), model.organisation_id == actor.organisation_id))
+        visible = [model.status.not_in(UNPUBLISHED), model.organisation_id == actor.organisation_id]
+        if may_review(actor):
+            visible.append(model.status == PENDING)
+        statement = statement.where(or_(*visible))
     statement = _filtered(statement, spec, query)
     total = session.scalar(select(func.count()).select_from(statement.subquery()))
     rows = session.scalars(_sorted(statement, spec, query.sort).limit(query.limit).offset(query.offset)).all()
@@ -367,8 +379,8 @@ def close_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_id
 
 def _reviewed_record(session: Session, actor: Actor, spec: LibrarySpec, record_id: int, today: dt.date | None = None):
     record = get_record(session, actor=actor, spec=spec, record_id=record_id, today=today)
-    if actor.role is not v.Role.ADMIN:
-        raise Forbidden("only admins review postings")
+    if not may_review(actor):
+        raise Forbidden(f"only {' and '.join(r.value + 's' for r in REVIEWERS)} review postings")
     return record
 
 

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
 from matchmaker.api.deps import require
+from matchmaker.api.params import PathId
 from matchmaker.errors import NotFound
 from matchmaker.identity import services
 from matchmaker.identity.schemas import UserIn, UserOut, UserWithToken, user_out
@@ -32,7 +33,7 @@ class UserController(Controller):
         return user_out(session.get(User, actor.user_id))
 
     @get("/{user_id:int}", operation_id="getUser", sync_to_thread=True)
-    def get_user(self, user_id: int, actor: Actor, session: Session) -> UserOut:
+    def get_user(self, user_id: PathId, actor: Actor, session: Session) -> UserOut:
         """One user (admins, or the user themselves)."""
         if actor.user_id != user_id:
             require(actor, v.Role.ADMIN)
@@ -42,7 +43,7 @@ class UserController(Controller):
         return user_out(user)
 
     @post("/{user_id:int}/revoke", operation_id="revokeUserToken", status_code=200, sync_to_thread=True)
-    def revoke(self, user_id: int, actor: Actor, session: Session) -> UserOut:
+    def revoke(self, user_id: PathId, actor: Actor, session: Session) -> UserOut:
         """Revoke a user's token (admins only); the user can no longer call the API."""
         require(actor, v.Role.ADMIN)
         with session.begin():

@@ -8,11 +8,12 @@ from typing import Annotated
 import msgspec
 
 from matchmaker import vocabulary as v
+from matchmaker.api.params import BodyId
 
 
 class UserIn(msgspec.Struct, forbid_unknown_fields=True):
     role: v.Role
-    organisation_id: Annotated[int, msgspec.Meta(ge=1)]
+    organisation_id: BodyId
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -82,3 +83,73 @@ def rotate_token(session: Session, *, user_id: int) -> str:
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     user.token_hash, user.revoked_at = hash_token(token), None
     return token
+
+
+# ---------------------------------------------------------------- password login (pages)
+
+# scrypt as OWASP suggests for interactive logins: 16 MiB of memory per check, about 50 ms.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+MIN_PASSWORD_LENGTH = 8
+
+
+def hash_password(password: str, *, salt: bytes | None = None) -> str:
+    """`scrypt$n$r$p$salt$hash` (hex), so the cost can be raised later without breaking old hashes."""
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
+
+
+def password_matches(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        computed = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p),
+                                  dklen=len(digest) // 2)
+    except ValueError:
+        return False
+    return secrets.compare_digest(computed.hex(), digest)
+
+
+def set_password(session: Session, user_id: int, password: str) -> User:
+    """Give a user a page-login password (stored as a salted scrypt hash)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput.on("password", f"at least {MIN_PASSWORD_LENGTH} characters")
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    user.password_hash = hash_password(password)
+    session.flush()
+    return user
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_password("not a password", salt=b"0" * 16)
+
+
+def verify_login(session: Session, name_or_id: str, password: str) -> Actor | None:
+    """The Actor whose name (or numeric id) and password match, else None; revoked users cannot log in."""
+    login = name_or_id.strip()
+    query = select(User).where(User.password_hash.is_not(None), User.revoked_at.is_(None))
+    by_name = query.where(User.name == login)
+    users = list(session.scalars(query.where(User.id == int(login)) if login.isdigit() else by_name))
+    if login.isdigit() and not users:
+        users = list(session.scalars(by_name))
+    if not users:
+        password_matches(password, _dummy_hash())  # same work as a real check: timing does not reveal unknown names
+        return None
+    for user in users:  # names are not unique; the password picks the account
+        if password_matches(password, user.password_hash):
+            broker_id = session.scalar(select(Broker.id).where(Broker.user_id == user.id)) if user.role == "broker" else None
+            return Actor(user.id, v.Role(user.role), user.organisation_id, broker_id)
+    return None
+
+
+def actor_of(session: Session, user_id: int) -> Actor | None:
+    """The Actor of a logged-in page session's user, or None when the user is gone or revoked."""
+    user = session.get(User, user_id)
+    if user is None or user.revoked_at is not None:
+        return None
+    broker_id = session.scalar(select(Broker.id).where(Broker.user_id == user.id)) if user.role == "broker" else None
+    return Actor(user.id, v.Role(user.role), user.organisation_id, broker_id)

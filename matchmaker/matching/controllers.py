@@ -10,6 +10,7 @@ from litestar.params import Parameter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from matchmaker.api.params import PathId
 from matchmaker.catalog import services as catalog
 from matchmaker.catalog.services import ACHIEVEMENTS, DEMANDS, LibrarySpec
 from matchmaker.identity.services import Actor
@@ -44,7 +45,7 @@ class MatchController(Controller):
     tags = ["matching"]
 
     @get("/demands/{demand_id:int}/matches", operation_id="matchAchievementsForDemand", sync_to_thread=True)
-    def achievements_for_demand(self, demand_id: int, actor: Actor, session: Session, state: State, k: K = 10,
+    def achievements_for_demand(self, demand_id: PathId, actor: Actor, session: Session, state: State, k: K = 10,
                                 field: list[str] | None = None, region: RegionFilter = None,
                                 trl_min: Trl = None, trl_max: Trl = None) -> MatchList:
         """The best published achievements for a demand the caller may see, each with its explanation."""
@@ -56,7 +57,7 @@ class MatchController(Controller):
             return match_list(session, ACHIEVEMENTS, demand_id, matches)
 
     @get("/achievements/{achievement_id:int}/matches", operation_id="matchDemandsForAchievement", sync_to_thread=True)
-    def demands_for_achievement(self, achievement_id: int, actor: Actor, session: Session, state: State, k: K = 10,
+    def demands_for_achievement(self, achievement_id: PathId, actor: Actor, session: Session, state: State, k: K = 10,
                                 field: list[str] | None = None, region: RegionFilter = None,
                                 trl_min: Trl = None, trl_max: Trl = None) -> MatchList:
         """The best published demands for an achievement the caller may see (TRL filters the demands' minimum TRL)."""

@@ -11,6 +11,7 @@ from litestar.params import Parameter
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
+from matchmaker.api.params import Offset, PathId
 from matchmaker.catalog.services import MAX_LIMIT
 from matchmaker.identity.services import Actor
 from matchmaker.models import Achievement, Demand
@@ -79,7 +80,7 @@ class InboxController(Controller):
     @get("/", operation_id="listInbox", sync_to_thread=True)
     def list_inbox(self, actor: Actor, session: Session, include_dismissed: bool = False,
                    limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 20,
-                   offset: Annotated[int, Parameter(ge=0)] = 0) -> InboxPage:
+                   offset: Offset = 0) -> InboxPage:
         """Matches pushed to the caller's organisation, newest first; dismissed ones only on request."""
         with session.begin():
             rows, total = services.list_inbox(session, actor=actor, include_dismissed=include_dismissed,
@@ -87,7 +88,7 @@ class InboxController(Controller):
             return InboxPage([entry_out(session, e) for e in rows], total, limit, offset)
 
     @post("/{entry_id:int}/dismiss", operation_id="dismissInboxEntry", status_code=200, sync_to_thread=True)
-    def dismiss(self, entry_id: int, actor: Actor, session: Session) -> InboxEntryOut:
+    def dismiss(self, entry_id: PathId, actor: Actor, session: Session) -> InboxEntryOut:
         """Dismiss one of the organisation's entries."""
         with session.begin():
             return entry_out(session, services.dismiss_entry(session, actor=actor, entry_id=entry_id))
@@ -111,12 +112,12 @@ class SubscriptionController(Controller):
                 keywords=data.keywords))
 
     @get("/{subscription_id:int}", operation_id="getSubscription", sync_to_thread=True)
-    def get_subscription(self, subscription_id: int, actor: Actor, session: Session) -> SubscriptionOut:
+    def get_subscription(self, subscription_id: PathId, actor: Actor, session: Session) -> SubscriptionOut:
         """One of the caller's subscriptions."""
         return subscription_out(services.own_subscription(session, actor=actor, subscription_id=subscription_id))
 
     @patch("/{subscription_id:int}", operation_id="updateSubscription", sync_to_thread=True)
-    def update_subscription(self, subscription_id: int, data: SubscriptionUpdate, actor: Actor,
+    def update_subscription(self, subscription_id: PathId, data: SubscriptionUpdate, actor: Actor,
                             session: Session) -> SubscriptionOut:
         """Change one of the caller's subscriptions."""
         changes = {name: getattr(data, name) for name in data.__struct_fields__ if getattr(data, name) is not msgspec.UNSET}
@@ -127,7 +128,7 @@ class SubscriptionController(Controller):
                                                                  changes=changes))
 
     @delete("/{subscription_id:int}", operation_id="deleteSubscription", sync_to_thread=True)
-    def delete_subscription(self, subscription_id: int, actor: Actor, session: Session) -> None:
+    def delete_subscription(self, subscription_id: PathId, actor: Actor, session: Session) -> None:
         """Delete one of the caller's subscriptions."""
         with session.begin():
             services.delete_subscription(session, actor=actor, subscription_id=subscription_id)

@@ -1,0 +1,231 @@
+"""Load benchmark of the API over loopback: the match endpoint next to a plain listing, same server, same run.
+
+Builds the province world (seed 1) in a SQLite file, starts `matchmaker serve --workers 2`, warms both workers up
+(each builds or loads the matcher on its first match call), then runs N concurrent clients for a fixed duration
+against each endpoint in turn:
+
+    baseline   GET /achievements?limit=20
+    match      GET /demands/{id}/matches          (ids cycle over published demands)
+
+and prints requests/s and latency percentiles. `--readme` appends the table, the command and the date to
+benchmarks/README.md under "## API load".
+
+    python benchmarks/api_load.py --clients 8 --duration 20 [--readme]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+MATCHMAKER = Path(sys.executable).with_name("matchmaker")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def build_world(url: str) -> tuple[str, list[int], dict]:
+    """Province world, seed 1; returns an API token (a broker's: sees every published record) and demand ids."""
+    from sqlalchemy import select
+
+    from matchmaker import migrate
+    from matchmaker.db import make_engine, make_session_factory, transaction
+    from matchmaker.identity.services import create_user
+    from matchmaker.models import Demand, Organisation
+    from matchmaker.reference import sync_reference_data
+    from matchmaker.simulation.world import generate_world
+
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    sync_reference_data(engine)
+    result = generate_world(engine, scale="province", seed=1)
+    with transaction(make_session_factory(engine)) as session:
+        agency = session.scalar(select(Organisation.id).where(Organisation.kind == "agency").order_by(Organisation.id))
+        _, token = create_user(session, role="broker", organisation_id=agency, name="load-test")
+        demand_ids = list(session.scalars(select(Demand.id).where(Demand.status == "published").order_by(Demand.id)))
+    engine.dispose()
+    return token, demand_ids, result.counts
+
+
+class Server:
+    def __init__(self, url: str, tmp: Path, workers: int) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "MATCHMAKER_DATABASE_URL": url, "MATCHMAKER_INDEX_DIR": str(tmp / "index")}
+        self.log = tmp / "server.log"
+        with open(self.log, "ab") as out:
+            self.process = subprocess.Popen(
+                [str(MATCHMAKER), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers)],
+                env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def wait(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.base_url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("server did not come up")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+async def _batch(client: httpx.AsyncClient, paths: list[str]) -> list[float]:
+    async def one(path: str) -> float:
+        started = time.perf_counter()
+        response = await client.get(path)
+        response.raise_for_status()
+        return time.perf_counter() - started
+
+    return await asyncio.gather(*(one(p) for p in paths))
+
+
+async def warm_up(client: httpx.AsyncClient, match_paths: list[str], concurrency: int, limit_s: float = 180) -> float:
+    """Concurrent match calls until a whole batch is fast: every worker has its matcher (built or loaded)."""
+    started = time.monotonic()
+    i = 0
+    while time.monotonic() - started < limit_s:
+        paths = [match_paths[(i + j) % len(match_paths)] for j in range(concurrency * 2)]
+        i += len(paths)
+        latencies = await _batch(client, paths)
+        await _batch(client, ["/achievements?limit=20"] * concurrency)
+        if max(latencies) < 1.0 and time.monotonic() - started > 3:
+            return time.monotonic() - started
+    raise RuntimeError(f"the match endpoint was still slow after {limit_s}s of warm-up")
+
+
+async def run_load(client: httpx.AsyncClient, paths: list[str], clients: int, duration: float) -> dict:
+    latencies: list[float] = []
+    errors = 0
+    counter = 0
+    stop_at = time.perf_counter() + duration
+
+    async def worker(offset: int) -> None:
+        nonlocal errors, counter
+        k = offset
+        while time.perf_counter() < stop_at:
+            path = paths[k % len(paths)]
+            k += clients
+            started = time.perf_counter()
+            try:
+                response = await client.get(path)
+                ok = response.status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            elapsed = time.perf_counter() - started
+            if ok:
+                latencies.append(elapsed)
+            else:
+                errors += 1
+            counter += 1
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker(n) for n in range(clients)))
+    wall = time.perf_counter() - began
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 if latencies else float("nan")
+
+    return {"requests": counter, "ok": len(latencies), "errors": errors, "wall": wall, "rps": len(latencies) / wall,
+            "p50": pct(0.50), "p95": pct(0.95), "p99": pct(0.99)}
+
+
+async def benchmark(base_url: str, token: str, demand_ids: list[int], clients: int, duration: float) -> dict:
+    match_paths = [f"/demands/{d}/matches" for d in demand_ids[:: max(1, len(demand_ids) // 500)]]
+    limits = httpx.Limits(max_connections=clients * 2, max_keepalive_connections=clients * 2)
+    async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {token}"},
+                                 timeout=60, limits=limits) as client:
+        warm = await warm_up(client, match_paths, clients)
+        baseline = await run_load(client, ["/achievements?limit=20"], clients, duration)
+        match = await run_load(client, match_paths, clients, duration)
+    return {"warm_up_s": warm, "baseline": baseline, "match": match, "match_paths": len(match_paths)}
+
+
+def table(results: dict, clients: int, duration: float) -> str:
+    lines = ["| endpoint | clients | duration s | requests | errors | req/s | p50 ms | p95 ms | p99 ms |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, label in (("baseline", "`GET /achievements?limit=20` (baseline)"),
+                        ("match", f"`GET /demands/{{id}}/matches` (k=10, {results['match_paths']} demands)")):
+        r = results[name]
+        lines.append(f"| {label} | {clients} | {r['wall']:.1f} | {r['requests']:,} | {r['errors']} | {r['rps']:.1f} | "
+                     f"{r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} |")
+    return "\n".join(lines)
+
+
+def append_readme(text_block: str) -> None:
+    readme = ROOT / "benchmarks" / "README.md"
+    existing = readme.read_text()
+    heading = "## API load"
+    with open(readme, "a") as out:
+        if heading not in existing:
+            out.write(f"\n{heading}\n")
+        out.write("\n" + text_block + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=8, help="concurrent clients (asyncio tasks, keep-alive)")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds per endpoint")
+    parser.add_argument("--workers", type=int, default=2, help="`matchmaker serve --workers`")
+    parser.add_argument("--readme", action="store_true", help="append the results to benchmarks/README.md")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="mm-load-") as tmp_name:
+        tmp = Path(tmp_name)
+        url = f"sqlite:///{tmp / 'province.db'}"
+        started = time.monotonic()
+        token, demand_ids, counts = build_world(url)
+        print(f"province world built in {time.monotonic() - started:.1f}s: {counts}", file=sys.stderr)
+        server = Server(url, tmp, args.workers)
+        try:
+            server.wait()
+            results = asyncio.run(benchmark(server.base_url, token, demand_ids, args.clients, args.duration))
+        finally:
+            server.stop()
+
+    rendered = table(results, args.clients, args.duration)
+    print(rendered)
+    print(f"warm-up {results['warm_up_s']:.1f}s", file=sys.stderr)
+    if args.readme:
+        command = "python " + " ".join([os.path.relpath(__file__, ROOT)] + sys.argv[1:])
+        ratio = results["baseline"]["rps"] / results["match"]["rps"] if results["match"]["rps"] else float("nan")
+        block = (f"Command: `{command}` — run {dt.date.today().isoformat()} on {platform.node() or 'this machine'} "
+                 f"({os.cpu_count()} cores, shared; client and server on the same machine, over loopback). "
+                 f"Province world (seed 1, {counts.get('achievements', '?'):,} achievements, "
+                 f"{counts.get('demands', '?'):,} demands) in a SQLite file; `matchmaker serve --workers {args.workers}`; "
+                 f"{args.clients} concurrent keep-alive clients (httpx, asyncio), {args.duration:.0f} s per endpoint after "
+                 f"a {results['warm_up_s']:.0f} s warm-up in which both workers built or loaded the matcher. "
+                 f"The listing serves {ratio:.1f}× the match endpoint's requests/s.\n\n{rendered}")
+        append_readme(block)
+
+
+if __name__ == "__main__":
+    main()

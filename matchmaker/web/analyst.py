@@ -1,0 +1,157 @@
+"""Analysts' pages: the market dashboard, the review queue for postings, and simulation runs with scenario comparison."""
+
+from __future__ import annotations
+
+from litestar import Request, get, post
+from litestar.datastructures import State
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from matchmaker import vocabulary as v
+from matchmaker.analytics import services as analytics
+from matchmaker.catalog import services as catalog
+from matchmaker.catalog.services import ACHIEVEMENTS, DEMANDS, ListQuery
+from matchmaker.errors import DomainError, Forbidden, NotFound
+from matchmaker.identity.services import Actor
+from matchmaker.models import Organisation
+from matchmaker.push.services import push_hook
+from matchmaker.simulation import report as simulation_report
+from matchmaker.simulation.runs import list_runs
+from matchmaker.simulation.scenarios import load_scenario
+from matchmaker.web.forms import FormData, field_problems
+from matchmaker.web.labels import label
+from matchmaker.web.views import Pager, page_number, redirect, render
+
+ANALYST_ROLES = (v.Role.ANALYST, v.Role.ADMIN)
+REVIEW_PAGE = 20
+TOP_REGIONS = 12
+
+
+def _analyst_only(actor: Actor) -> None:
+    if actor.role not in ANALYST_ROLES:
+        raise Forbidden("运行监测和政策模拟面向科技管理部门")
+
+
+# ---------------------------------------------------------------- dashboard
+
+
+@get("/analyst", sync_to_thread=True)
+def dashboard(request: Request, actor: Actor, session: Session) -> Template:
+    """Turnover over time, local conversion, the funnel, regions and the broker league, from the analytics services."""
+    _analyst_only(actor)
+    with session.begin():
+        by_month = analytics.turnover(session, by=("period",), period="month")
+        by_region = analytics.turnover(session, by=("region",), region_level="province")
+        conversion = analytics.local_conversion(session, level="province")
+        funnel = analytics.funnel(session)
+        league = analytics.broker_league(session, limit=10)
+    regions = sorted(by_region.rows, key=lambda r: r.amount, reverse=True)[:TOP_REGIONS]
+    charts = {
+        "turnover": {"labels": [r.period for r in by_month.rows],
+                     "amount": [float(r.amount) / 10_000 for r in by_month.rows],
+                     "contracts": [r.contracts for r in by_month.rows]},
+        "regions": {"labels": [r.region_name or r.region_code or "未知" for r in regions],
+                    "amount": [float(r.amount) / 10_000 for r in regions]},
+        "conversion": {"labels": [r.region_name or r.region_code for r in conversion.rows],
+                       "rate": [round((r.rate_by_count or 0) * 100, 1) for r in conversion.rows]},
+        "funnel": {"labels": [_funnel_label(s.stage) for s in funnel.steps], "count": [s.count for s in funnel.steps]},
+    }
+    totals = {"contracts": sum(r.contracts for r in by_month.rows), "amount": sum(r.amount for r in by_month.rows),
+              "certified": sum(r.certified_amount for r in by_month.rows)}
+    return render(request, "dashboard.html", charts=charts, totals=totals, conversion=conversion, funnel=funnel,
+                league=league, by_month=by_month, regions=regions)
+
+
+def _funnel_label(stage: str) -> str:
+    return "匹配推荐" if stage == "match" else label(stage)
+
+
+# ---------------------------------------------------------------- review queue
+
+
+@get("/review", sync_to_thread=True)
+def review_queue(request: Request, actor: Actor, session: Session, library: str = "achievements",
+                 order: str = "oldest", page: str | None = None) -> Template:
+    """Pending postings of one library, oldest first by default; the catalog service decides who may review."""
+    if not catalog.may_review(actor):
+        raise Forbidden("发布审核由科技管理部门和平台管理员负责")
+    library = library if library in v.values(v.Library) else "achievements"
+    order = "newest" if order == "newest" else "oldest"
+    number = page_number(page)
+    counts = {}
+    with session.begin():
+        for spec in (ACHIEVEMENTS, DEMANDS):
+            query = ListQuery(status=catalog.PENDING, sort="-updated_at" if order == "newest" else "updated_at",
+                              limit=REVIEW_PAGE, offset=(number - 1) * REVIEW_PAGE if spec.library == library else 0)
+            rows, counts[spec.library.value] = catalog.list_records(session, actor=actor, spec=spec, query=query)
+            if spec.library == library:
+                shown = rows
+        owners = dict(session.execute(select(Organisation.id, Organisation.name).where(
+            Organisation.id.in_({r.organisation_id for r in shown if r.organisation_id}))).all())
+        fields = {f.code: f.name for f in catalog.list_fields(session)}
+    return render(request, "review.html", library=library, order=order, rows=shown, counts=counts, owners=owners,
+                  fields=fields, pager=Pager(counts[library], number, REVIEW_PAGE, {"library": library, "order": order}))
+
+
+@post("/review/{library:str}/{record_id:int}/{decision:str}")
+async def review(request: Request, library: str, record_id: int, decision: str, actor: Actor, session: Session,
+                 state: State) -> Redirect:
+    spec = catalog.LIBRARIES.get(v.Library(library)) if library in v.values(v.Library) else None
+    if spec is None or decision not in ("approve", "reject"):
+        raise NotFound("没有这个审核操作")
+    form = FormData.of(await request.form())
+    try:
+        with session.begin():
+            if decision == "approve":
+                record = catalog.approve_record(session, actor=actor, spec=spec, record_id=record_id,
+                                                on_publish=push_hook(state))
+            else:
+                record = catalog.reject_record(session, actor=actor, spec=spec, record_id=record_id,
+                                               note=form.get("note", ""))
+            title = record.title
+    except DomainError as error:
+        if error.status not in (409, 422):
+            raise
+        message = next(iter(field_problems(error).values()))
+        if decision == "reject" and "note" in field_problems(error):
+            message = "退回时请写明需要修改的内容"
+        return redirect(request, f"/web/review?library={library}#{library}-{record_id}", f"未完成：{message}")
+    done = "已通过审核并公开发布，已推送给匹配方" if decision == "approve" else "已退回发布单位修改"
+    return redirect(request, f"/web/review?library={library}", f"《{title}》{done}")
+
+
+# ---------------------------------------------------------------- simulation runs
+
+
+RUNS_SHOWN = 50
+
+
+@get("/simulations", sync_to_thread=True)
+def simulations(request: Request, actor: Actor, session: Session, compare: list[int] | None = None) -> Template:
+    """Stored runs; tick several to compare their monthly turnover and headline figures side by side."""
+    _analyst_only(actor)
+    with session.begin():
+        runs = list_runs(session)[:RUNS_SHOWN]
+        chosen = [r for r in runs if r.id in set(compare or [])] or runs[:2]
+        first = chosen[0] if chosen else None
+        by_scenario = (simulation_report.comparison(session, world_scale=first.world_scale,
+                                                    world_seed=first.world_seed, months=first.months)
+                       if first else {})
+    names = {r.scenario: _scenario_label(r.scenario) for r in runs}
+    series = {"labels": [m["month"] for m in chosen[0].monthly] if chosen else [],
+              "runs": [{"label": f"#{r.id} {names[r.scenario]}（种子 {r.seed}）",
+                        "turnover": [round(m["turnover_yuan"] / 10_000, 1) for m in r.monthly],
+                        "signed": [m["signed"] for m in r.monthly]} for r in chosen]}
+    return render(request, "simulations.html", runs=runs, chosen=chosen, names=names, series=series,
+                by_scenario=by_scenario, compared=simulation_report.COMPARED, first=first)
+
+
+def _scenario_label(name: str) -> str:
+    try:
+        return load_scenario(name).description.split("：")[0]
+    except (ValueError, OSError, KeyError):
+        return name
+
+
+HANDLERS = [dashboard, review_queue, review, simulations]

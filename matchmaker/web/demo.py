@@ -1,0 +1,40 @@
+"""One demo user per role with a fixed password, in a seeded world, for `make demo` and the page tests."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from matchmaker import vocabulary as v
+from matchmaker.identity.services import create_user, set_password
+from matchmaker.models import Organisation, User
+
+# (role, login name, password, organisation kind). Demo only: these passwords are printed in the README.
+DEMO_USERS = (
+    (v.Role.OFFICE, "demo_office", "office-demo-2026", v.OrganisationKind.UNIVERSITY),
+    (v.Role.FIRM, "demo_firm", "firm-demo-2026", v.OrganisationKind.ENTERPRISE),
+    (v.Role.BROKER, "demo_broker", "broker-demo-2026", v.OrganisationKind.AGENCY),
+    (v.Role.ANALYST, "demo_analyst", "analyst-demo-2026", v.OrganisationKind.GOVERNMENT),
+    (v.Role.ADMIN, "demo_admin", "admin-demo-2026", v.OrganisationKind.GOVERNMENT),
+)
+
+
+def ensure_demo_users(session: Session) -> list[tuple[str, str, str, str]]:
+    """Create (or reset the password of) each demo user; returns (role, login, password, organisation name).
+
+    Idempotent: a second call finds the users by name and role and only sets the passwords again.
+    The organisation is the first of its kind by id, so a given world always yields the same accounts.
+    Raises LookupError when the world has no organisation of a needed kind (seed a world first).
+    """
+    made = []
+    for role, login, password, kind in DEMO_USERS:
+        organisation = session.scalar(select(Organisation).where(Organisation.kind == kind.value)
+                                      .order_by(Organisation.id).limit(1))
+        if organisation is None:
+            raise LookupError(f"no {kind.value} organisation: seed a world before creating demo users")
+        user = session.scalar(select(User).where(User.name == login, User.role == role.value))
+        if user is None:
+            user, _token = create_user(session, role=role.value, organisation_id=organisation.id, name=login)
+        set_password(session, user.id, password)
+        made.append((role.value, login, password, session.get(Organisation, user.organisation_id).name))
+    return made

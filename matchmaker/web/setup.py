@@ -1,0 +1,74 @@
+"""Wires the pages into the app: the /web router with session login and CSRF, templates, static files, `/` → /web/."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from pathlib import Path
+
+from litestar import Router, get
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.csrf import CSRFMiddleware
+from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.response import Redirect
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from matchmaker.config import Settings
+from matchmaker.web import labels
+from matchmaker.web.auth import WEB_EXCEPTION_HANDLERS, provide_page_actor
+
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+SESSION_HOURS = 12  # a working day; the cookie is the whole session, nothing is kept server-side
+
+
+@get("/", include_in_schema=False, sync_to_thread=False)
+def home() -> Redirect:
+    """People who open the bare address want the pages, not the API."""
+    return Redirect("/web/")
+
+
+def _key(secret: str, purpose: str) -> bytes:
+    # One configured secret, separate keys per use: a leaked CSRF key must not open sessions.
+    return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()
+
+
+def _session_middleware(app, secret: bytes):
+    """Encrypted cookie sessions, built when the router is: Litestar copies router middleware definitions, and the
+    cookie backend's cipher cannot be copied."""
+    config = CookieBackendConfig(secret=secret, key="mm_session", max_age=SESSION_HOURS * 3600, httponly=True,
+                                 samesite="lax", path="/web")
+    return config.middleware(app)
+
+
+def web_handlers(settings: Settings) -> list:
+    """The page router and its static files; session and CSRF middleware apply to /web only, so
+    Bearer-token API clients see no cookies and no CSRF checks."""
+    from matchmaker.web import analyst, broker, libraries, login, search
+
+    secret = settings.secret_key or secrets.token_urlsafe(32)  # tests without a key: sessions last the process
+    csrf = CSRFConfig(secret=_key(secret, "csrf").hex(), cookie_name="mm_csrf", cookie_path="/web",
+                      cookie_samesite="lax", header_name="x-csrftoken")
+    pages = Router(
+        path="/web",
+        route_handlers=[*login.HANDLERS, *libraries.HANDLERS, *broker.HANDLERS, *analyst.HANDLERS, *search.HANDLERS],
+        middleware=[DefineMiddleware(_session_middleware, secret=_key(secret, "session")),
+                    DefineMiddleware(CSRFMiddleware, config=csrf)],
+        # Overrides the app's Bearer-token `actor` for pages: the logged-in user from the session cookie.
+        dependencies={"actor": Provide(provide_page_actor, sync_to_thread=True)},
+        exception_handlers=WEB_EXCEPTION_HANDLERS,
+        include_in_schema=False,
+    )
+    static = create_static_files_router(path="/web/static", directories=[STATIC], include_in_schema=False,
+                                        cache_control=None)
+    return [home, pages, static]
+
+
+def template_config() -> TemplateConfig:
+    return TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=labels.register)

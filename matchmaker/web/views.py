@@ -1,0 +1,105 @@
+"""Rendering helpers shared by the page controllers: the page frame's context, flash notes, pagination."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from litestar import Request
+from litestar.response import Redirect, Template
+
+from matchmaker.catalog import services as catalog
+
+# What each role sees in the top navigation: (path, label).
+NAVIGATION = {
+    "office": [("/web/office", "我的成果"), ("/web/achievements/new", "发布成果"), ("/web/search", "检索")],
+    "firm": [("/web/firm", "我的需求"), ("/web/demands/new", "发布需求"), ("/web/search", "检索")],
+    "broker": [("/web/broker/queue", "待认领匹配"), ("/web/pipelines", "对接看板"), ("/web/contracts", "技术合同"),
+               ("/web/search", "检索")],
+    "analyst": [("/web/analyst", "运行监测"), ("/web/review", "发布审核"), ("/web/simulations", "政策模拟"),
+                ("/web/contracts", "技术合同"), ("/web/search", "检索")],
+    "admin": [("/web/analyst", "运行监测"), ("/web/review", "发布审核"), ("/web/simulations", "政策模拟"),
+              ("/web/contracts", "技术合同"), ("/web/search", "检索")],
+}
+HOME = {"office": "/web/office", "firm": "/web/firm", "broker": "/web/broker/queue", "analyst": "/web/analyst",
+        "admin": "/web/review"}
+
+
+def render(request: Request, template: str, *, status_code: int = 200, **context) -> Template:
+    """A full page (or, for an htmx request of a fragment template, just the fragment)."""
+    me = _session(request).get("me")
+    frame = {"me": me, "nav": NAVIGATION.get(me["role"], []) if me else [], "path": request.url.path,
+             "flashes": pop_flashes(request), "request": request, "field_names": field_names(request.app.state)}
+    return Template(template_name=template, context={**frame, **context}, status_code=status_code)
+
+
+_FIELD_NAMES_LOCK = threading.Lock()
+
+
+def field_names(state) -> dict[str, str]:
+    """Technology field code → name, read once per process (reference data changes only with a deploy)."""
+    with _FIELD_NAMES_LOCK:
+        names = state.get("field_names")
+        if names is None:
+            with state.session_factory() as session:
+                names = {f.code: f.name for f in catalog.list_fields(session)}
+            state.field_names = names
+        return names
+
+
+def _session(request: Request) -> dict:
+    try:
+        return request.session or {}
+    except Exception:  # noqa: BLE001 - outside the /web router there is no session middleware
+        return {}
+
+
+def flash(request: Request, text: str, kind: str = "success") -> None:
+    """A one-time note shown on the next page (after a redirect)."""
+    notes = list(request.session.get("flash", []))
+    notes.append({"text": text, "kind": kind})
+    request.set_session({**request.session, "flash": notes})
+
+
+def pop_flashes(request: Request) -> list[dict]:
+    session = _session(request)
+    notes = session.get("flash") or []
+    if notes:
+        request.set_session({k: val for k, val in session.items() if k != "flash"})
+    return notes
+
+
+def redirect(request: Request, target: str, note: str | None = None) -> Redirect:
+    """Post/redirect/get, with an optional note for the next page."""
+    if note:
+        flash(request, note)
+    return Redirect(target, status_code=303)
+
+
+@dataclass(frozen=True)
+class Pager:
+    """Page numbers over a total, and links that keep the current filters."""
+
+    total: int
+    page: int
+    size: int
+    params: dict
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.size
+
+    def link(self, page: int) -> str:
+        return "?" + urlencode({**{k: val for k, val in self.params.items() if val not in (None, "")}, "page": page})
+
+
+def page_number(raw: str | None) -> int:
+    try:
+        return max(1, int(raw or 1))
+    except ValueError:
+        return 1

@@ -1,0 +1,70 @@
+"""Regressions for what schemathesis (and a follow-up probe) found: each was a 500 or a response off the spec."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from matchmaker.models import Organisation
+
+
+def _headers(api, kind: str, role: str) -> dict[str, str]:
+    with api.users.engine.connect() as conn:
+        org = conn.scalar(select(Organisation.id).where(Organisation.kind == kind).order_by(Organisation.id))
+    return api.users.headers(role, org)
+
+
+@pytest.mark.parametrize("path", ["/users/100000000000000000000", "/demands/100000000000000000000/matches",
+                                  "/achievements/2147483648", "/subscriptions/0",
+                                  "/achievements?organisation_id=100000000000000000000",
+                                  "/inbox?offset=100000000000000000000"])
+def test_ids_beyond_32_bits_are_a_400_not_a_500(api, path):
+    response = api.get(path, headers=_headers(api, "government", "admin"))
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_nul_character_is_never_a_500(api):
+    """SQLite stores and searches NUL; PostgreSQL refuses it in text (DataError), which is now a 400."""
+    office = _headers(api, "university", "office")
+    searched = api.get("/achievements", params={"q": "a\x00b"}, headers=office)
+    assert searched.status_code in (200, 400), searched.text
+    created = api.post("/achievements", json={"title": "标题", "keywords": "a\x00b"}, headers=office)
+    assert created.status_code in (201, 400), created.text
+    if api.users.engine.dialect.name == "postgresql":
+        assert searched.status_code == created.status_code == 400
+
+
+@pytest.mark.parametrize("period", ["0000", "9999", "9999-12"])
+def test_contract_periods_outside_the_calendar_are_a_400(api, period):
+    response = api.get("/contracts", params={"period": period}, headers=_headers(api, "government", "analyst"))
+    assert response.status_code == 400, response.text
+
+
+def test_timestamps_carry_an_offset(api):
+    """RFC 3339 date-times, as the spec says: SQLite used to hand back naive datetimes, sent without an offset."""
+    me = api.get("/users/me", headers=_headers(api, "government", "admin")).json()
+    assert dt.datetime.fromisoformat(me["created_at"]).utcoffset() == dt.timedelta(0)
+
+
+def test_analytics_csv_has_one_charset_and_is_documented(api):
+    response = api.get("/analytics/funnel", params={"format": "csv"}, headers=_headers(api, "government", "analyst"))
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    spec = api.get("/schema/openapi.json").json()
+    assert set(spec["paths"]["/analytics/funnel"]["get"]["responses"]["200"]["content"]) == {"application/json", "text/csv"}
+
+
+def test_every_operation_documents_its_problem_responses(api):
+    spec = api.get("/schema/openapi.json").json()
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if path == "/health":
+                continue
+            responses = operation["responses"]
+            assert {"401", "403"} <= responses.keys(), (method, path)
+            for status, response in responses.items():
+                if status.startswith(("4", "5")):
+                    assert list(response["content"]) == ["application/problem+json"], (method, path, status)

@@ -1,0 +1,295 @@
+"""Every role against every write route of the API: who may, who may not, and that a refusal changes nothing.
+
+The write routes are read from the application itself, so a new POST/PUT/PATCH/DELETE fails this test until it
+is given a row in EXPECTED. Each route gets one request aimed at records of the caller's own organisation where
+that is what makes the call legitimate (the office's achievement, the firm's demand, the broker's pipeline, ...).
+Roles outside the allowed set must get 403 or 404 and leave every table exactly as it was (row counts and a digest
+of the rows); allowed roles must get a 2xx or a non-authorisation 4xx (400, 409, 422).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from live_server import contract_terms
+from sqlalchemy import insert, select, text
+
+from matchmaker import vocabulary as v
+from matchmaker.db import make_engine, make_session_factory, transaction
+from matchmaker.identity.services import create_user
+from matchmaker.models import (
+    Achievement,
+    Base,
+    Broker,
+    Demand,
+    InboxEntry,
+    Organisation,
+    Pipeline,
+    Region,
+    Subscription,
+)
+
+# One database is enough for who-may-do-what (the rules live in Python, not SQL); the snapshots make it ~30 s a run.
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+ROLES = ("office", "firm", "broker", "analyst", "admin")
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+NOT_API = ("/web", "/schema")  # the pages (session login + CSRF, tested with the pages) and the spec's own routes
+FORBIDDEN = {403, 404}
+ALLOWED_NON_2XX = {400, 409, 422}
+
+
+@dataclass
+class World:
+    """The actors' ids and headers, and helpers that make fresh records for one route's request."""
+
+    engine: object
+    headers: dict[str, dict[str, str]]
+    user_ids: dict[str, int]
+    orgs: dict[str, int]
+    broker_id: int
+    region: str
+
+    def achievement(self, status: str) -> int:
+        return self._insert(Achievement, {"title": f"矩阵成果-{status}", "status": status,
+                                          "organisation_id": self.orgs["office"], "region_code": self.region})
+
+    def demand(self, status: str) -> int:
+        return self._insert(Demand, {"title": f"矩阵需求-{status}", "status": status,
+                                     "organisation_id": self.orgs["firm"], "region_code": self.region})
+
+    def pipeline(self, stage: str, version: int = 1) -> int:
+        return self._insert(Pipeline, {"demand_id": self.demand("published"),
+                                       "achievement_id": self.achievement("published"),
+                                       "broker_id": self.broker_id, "stage": stage, "version": version})
+
+    def inbox_entry(self) -> int:
+        return self._insert(InboxEntry, {"organisation_id": self.orgs["firm"], "demand_id": self.demand("published"),
+                                         "achievement_id": self.achievement("published"), "score": 0.5,
+                                         "reason": "matrix"})
+
+    def subscription(self) -> int:  # the office user's own
+        return self._insert(Subscription, {"user_id": self.user_ids["office"], "library": "achievements",
+                                           "keywords": "矩阵"})
+
+    def user(self) -> int:
+        with transaction(make_session_factory(self.engine)) as session:
+            user, _ = create_user(session, role="office", organisation_id=self.orgs["office"], name="矩阵-被撤销")
+            return user.id
+
+    def _insert(self, model, values: dict) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(insert(model).returning(model.id), [values]).scalar_one()
+
+
+@dataclass(frozen=True)
+class Case:
+    allowed: frozenset[str]
+    request: Callable  # (world, api) -> (path, json body or None, extra kwargs)
+
+
+def allow(*roles: str) -> frozenset[str]:
+    return frozenset(roles)
+
+
+def _contract(world: World, api) -> int:
+    """A signed contract, through the API as the broker holding the pipeline."""
+    pipeline_id = world.pipeline("negotiating", version=3)
+    response = api.post(f"/pipelines/{pipeline_id}/contract", json=contract_terms(pipeline_id),
+                        headers=world.headers["broker"])
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def _achievement_body(world: World) -> dict:
+    return {"title": "矩阵新成果", "trl": 5, "organisation_id": world.orgs["office"]}
+
+
+def _demand_body(world: World) -> dict:
+    return {"title": "矩阵新需求", "min_trl": 3, "organisation_id": world.orgs["firm"]}
+
+
+JSONL = {"content": '{"title": "矩阵导入", "status": "draft"}\n'.encode(), "headers": {"content-type": "application/x-ndjson"}}
+TODAY = dt.date.today().isoformat()
+REGISTRATIONS = itertools.count(1)
+
+# (method, path template) -> who may, and the request. Owner roles act on their own organisation's records.
+EXPECTED: dict[tuple[str, str], Case] = {
+    ("POST", "/users"): Case(allow("admin"), lambda w, api: (
+        "/users", {"role": "office", "organisation_id": w.orgs["office"], "name": "矩阵新用户"}, {})),
+    ("POST", "/users/{user_id}/revoke"): Case(allow("admin"), lambda w, api: (f"/users/{w.user()}/revoke", None, {})),
+    ("POST", "/organisations"): Case(allow("admin"), lambda w, api: (
+        "/organisations", {"name": "矩阵新机构", "kind": "enterprise"}, {})),
+    # achievements: the office's own; admins act on anyone's; analysts review
+    ("POST", "/achievements"): Case(allow("office", "admin"), lambda w, api: ("/achievements", _achievement_body(w), {})),
+    ("PATCH", "/achievements/{achievement_id}"): Case(allow("office", "admin"), lambda w, api: (
+        f"/achievements/{w.achievement('draft')}", {"title": "矩阵改名"}, {})),
+    ("POST", "/achievements/{achievement_id}/submit"): Case(allow("office", "admin"), lambda w, api: (
+        f"/achievements/{w.achievement('draft')}/submit", None, {})),
+    ("POST", "/achievements/{achievement_id}/approve"): Case(allow("analyst", "admin"), lambda w, api: (
+        f"/achievements/{w.achievement('pending_review')}/approve", None, {})),
+    ("POST", "/achievements/{achievement_id}/reject"): Case(allow("analyst", "admin"), lambda w, api: (
+        f"/achievements/{w.achievement('pending_review')}/reject", {"note": "请补充知识产权信息"}, {})),
+    ("POST", "/achievements/{achievement_id}/withdraw"): Case(allow("office", "admin"), lambda w, api: (
+        f"/achievements/{w.achievement('published')}/withdraw", None, {})),
+    ("POST", "/achievements/{achievement_id}/transfer"): Case(allow("office", "admin"), lambda w, api: (
+        f"/achievements/{w.achievement('published')}/transfer", None, {})),
+    ("POST", "/achievements/import"): Case(allow("office", "admin"), lambda w, api: ("/achievements/import", None, JSONL)),
+    # demands: the firm's own
+    ("POST", "/demands"): Case(allow("firm", "admin"), lambda w, api: ("/demands", _demand_body(w), {})),
+    ("PATCH", "/demands/{demand_id}"): Case(allow("firm", "admin"), lambda w, api: (
+        f"/demands/{w.demand('draft')}", {"title": "矩阵改名"}, {})),
+    ("POST", "/demands/{demand_id}/submit"): Case(allow("firm", "admin"), lambda w, api: (
+        f"/demands/{w.demand('draft')}/submit", None, {})),
+    ("POST", "/demands/{demand_id}/approve"): Case(allow("analyst", "admin"), lambda w, api: (
+        f"/demands/{w.demand('pending_review')}/approve", None, {})),
+    ("POST", "/demands/{demand_id}/reject"): Case(allow("analyst", "admin"), lambda w, api: (
+        f"/demands/{w.demand('pending_review')}/reject", {"note": "请写明预算"}, {})),
+    ("POST", "/demands/{demand_id}/withdraw"): Case(allow("firm", "admin"), lambda w, api: (
+        f"/demands/{w.demand('published')}/withdraw", None, {})),
+    ("POST", "/demands/{demand_id}/solve"): Case(allow("firm", "admin"), lambda w, api: (
+        f"/demands/{w.demand('published')}/solve", None, {})),
+    ("POST", "/demands/import"): Case(allow("firm", "admin"), lambda w, api: ("/demands/import", None, JSONL)),
+    # push: an inbox entry of the firm's organisation; the office user's own subscription; anyone may subscribe
+    ("POST", "/inbox/{entry_id}/dismiss"): Case(allow("firm"), lambda w, api: (
+        f"/inbox/{w.inbox_entry()}/dismiss", None, {})),
+    ("POST", "/subscriptions"): Case(allow(*ROLES), lambda w, api: (
+        "/subscriptions", {"library": "demands", "keywords": "氢能"}, {})),
+    ("PATCH", "/subscriptions/{subscription_id}"): Case(allow("office"), lambda w, api: (
+        f"/subscriptions/{w.subscription()}", {"keywords": "储能"}, {})),
+    ("DELETE", "/subscriptions/{subscription_id}"): Case(allow("office"), lambda w, api: (
+        f"/subscriptions/{w.subscription()}", None, {})),
+    # brokerage: only brokers claim; the holding broker moves and signs; admins register
+    ("POST", "/pipelines"): Case(allow("broker"), lambda w, api: (
+        "/pipelines", {"demand_id": w.demand("published"), "achievement_id": w.achievement("published")}, {})),
+    ("POST", "/pipelines/{pipeline_id}/moves"): Case(allow("broker"), lambda w, api: (
+        f"/pipelines/{w.pipeline('claimed')}/moves", {"to_stage": "contacted"}, {})),
+    ("POST", "/pipelines/{pipeline_id}/contract"): Case(allow("broker"), lambda w, api: (
+        (lambda p: (f"/pipelines/{p}/contract", contract_terms(p), {}))(w.pipeline("negotiating", version=3)))),
+    ("PATCH", "/contracts/{contract_id}/registration"): Case(allow("admin"), lambda w, api: (
+        f"/contracts/{_contract(w, api)}/registration",
+        {"registration_number": f"矩阵登记-{next(REGISTRATIONS)}", "registered_on": TODAY}, {})),
+    # feedback on a match of the firm's demand and the office's achievement; brokers judge any match
+    ("POST", "/feedback"): Case(allow("office", "firm", "broker"), lambda w, api: (
+        "/feedback", {"demand_id": w.demand("published"), "achievement_id": w.achievement("published"),
+                      "relevant": True}, {})),
+}
+
+
+def write_routes(app) -> set[tuple[str, str]]:
+    from litestar.routes import HTTPRoute
+
+    found = set()
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute) or route.path_format.startswith(NOT_API):
+            continue
+        for method in route.methods & WRITE_METHODS:
+            found.add((method, route.path_format))
+    return found
+
+
+def snapshot(engine) -> dict[str, tuple[int, str]]:
+    """Row count and a digest of every row, per table."""
+    state = {}
+    with engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            if not conn.dialect.has_table(conn, table.name):
+                continue
+            rows = conn.execute(table.select().order_by(*table.primary_key.columns)).all()
+            state[table.name] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest())
+    return state
+
+
+def _world(url: str) -> World:
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    with engine.connect() as conn:
+        first = {kind: conn.scalar(select(Organisation.id).where(Organisation.kind == kind).order_by(Organisation.id))
+                 for kind in ("university", "enterprise", "agency", "government")}
+        region = conn.scalar(select(Region.code).where(Region.level == "city").order_by(Region.code))
+    orgs = {"office": first["university"], "firm": first["enterprise"], "broker": first["agency"],
+            "analyst": first["government"], "admin": first["government"]}
+    headers, user_ids = {}, {}
+    for role in ROLES:
+        with transaction(factory) as session:
+            user, token = create_user(session, role=role, organisation_id=orgs[role], name=f"矩阵-{role}")
+            user_ids[role] = user.id
+        headers[role] = {"Authorization": f"Bearer {token}"}
+    with engine.connect() as conn:
+        broker_id = conn.scalar(select(Broker.id).where(Broker.user_id == user_ids["broker"]))
+    return World(engine, headers, user_ids, orgs, broker_id, region)
+
+
+def test_every_write_route_has_an_expectation(api):
+    routes = write_routes(api.app)
+    assert routes, "no write routes found: did the route enumeration break?"
+    missing = sorted(routes - EXPECTED.keys())
+    stale = sorted(EXPECTED.keys() - routes)
+    assert not missing, f"write routes without an authorisation expectation in EXPECTED: {missing}"
+    assert not stale, f"EXPECTED names routes the app no longer has: {stale}"
+
+
+def test_authorisation_matrix(api, seeded_url):
+    world = _world(seeded_url)
+    outcomes: list[tuple[str, str, int, bool]] = []
+    problems: list[str] = []
+    try:
+        for (method, template), case in sorted(EXPECTED.items()):
+            # Refused roles first, on fresh records, so the answer cannot depend on what an allowed call changed.
+            ordered = [r for r in ROLES if r not in case.allowed] + [r for r in ROLES if r in case.allowed]
+            for role in ordered:
+                path, body, extra = case.request(world, api)
+                headers = {**world.headers[role], **extra.get("headers", {})}
+                kwargs = {"json": body} if body is not None else {}
+                if "content" in extra:
+                    kwargs["content"] = extra["content"]
+                allowed = role in case.allowed
+                before = None if allowed else snapshot(world.engine)
+                response = api.request(method, path, headers=headers, **kwargs)
+                status = response.status_code
+                outcomes.append((f"{method} {template}", role, status, allowed))
+                label = f"{role:8} {method} {template} -> {status}"
+                if allowed:
+                    if not (200 <= status < 300 or status in ALLOWED_NON_2XX):
+                        problems.append(f"{label}: allowed, expected 2xx or {sorted(ALLOWED_NON_2XX)}: {response.text[:200]}")
+                    continue
+                if status not in FORBIDDEN:
+                    problems.append(f"{label}: forbidden, expected 403/404: {response.text[:200]}")
+                after = snapshot(world.engine)
+                changed = sorted(name for name in after if after[name] != before.get(name))
+                if changed:
+                    problems.append(f"{label}: forbidden call changed tables {changed}")
+    finally:
+        world.engine.dispose()
+    allowed_ok = sum(1 for _, _, status, allowed in outcomes if allowed and 200 <= status < 300)
+    print(f"\nauthorisation matrix: {len(EXPECTED)} write routes x {len(ROLES)} roles = {len(outcomes)} calls; "
+          f"{sum(1 for o in outcomes if not o[3])} refused, {sum(1 for o in outcomes if o[3])} allowed "
+          f"({allowed_ok} of them 2xx)")
+    assert not problems, "\n".join(problems)
+    # The allowed requests are built to succeed; a non-2xx there means the request, not the rule, went wrong.
+    not_2xx = [o for o in outcomes if o[3] and not 200 <= o[2] < 300]
+    assert not not_2xx, f"allowed calls that did not succeed: {not_2xx}"
+
+
+def test_only_the_holder_or_an_admin_lapses_a_pipeline(api, seeded_url):
+    """The one rule that depends on the body: an admin may lapse a pipeline it does not hold (and only lapse it)."""
+    world = _world(seeded_url)
+    try:
+        pipeline_id = world.pipeline("contacted", version=2)
+        for role in ("office", "firm", "analyst"):
+            refused = api.post(f"/pipelines/{pipeline_id}/moves", json={"to_stage": "lapsed"}, headers=world.headers[role])
+            assert refused.status_code in FORBIDDEN, (role, refused.text)
+        pushed = api.post(f"/pipelines/{pipeline_id}/moves", json={"to_stage": "negotiating"}, headers=world.headers["admin"])
+        assert pushed.status_code in FORBIDDEN, pushed.text
+        lapsed = api.post(f"/pipelines/{pipeline_id}/moves", json={"to_stage": "lapsed"}, headers=world.headers["admin"])
+        assert lapsed.status_code == 201, lapsed.text
+        with world.engine.connect() as conn:
+            stage = conn.scalar(text("SELECT stage FROM pipelines WHERE id = :id"), {"id": pipeline_id})
+        assert stage == v.PipelineStage.LAPSED.value
+    finally:
+        world.engine.dispose()

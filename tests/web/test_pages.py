@@ -1,0 +1,148 @@
+"""The pages end to end in headless Chromium against a real server: every role's main path, form errors, login, CSRF."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from web_world import CHROMIUM, CHROMIUM_ARGS, build_world, login, published_achievement, running_server
+
+pytestmark = pytest.mark.slow
+
+if not CHROMIUM.exists():
+    if os.environ.get("CI"):
+        pytest.fail(f"{CHROMIUM} is required in CI (apt-get install chromium)", pytrace=False)
+    pytest.skip(f"{CHROMIUM} not installed", allow_module_level=True)
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("pages")
+    url, users = build_world(folder)
+    with running_server(url, folder) as server, playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield {"base": server.base_url, "users": users, "browser": browser, "url": url}
+        browser.close()
+
+
+def _page(site, role: str):
+    context = site["browser"].new_context(locale="zh-CN")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    login(page, site["base"], site["users"][role])
+    return page
+
+
+def _kpis(page) -> dict[str, str]:
+    return {name: page.locator(f"#kpi-{name}").inner_text() for name in ("contracts", "turnover", "local")}
+
+
+def test_login_failure_and_logout(site):
+    context = site["browser"].new_context(locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{site['base']}/web/office")
+    expect(page).to_have_url(re.compile(r"/web/login\?next="))  # pages need a login
+    page.get_by_label("用户名或用户编号").fill("demo_office")
+    page.get_by_label("密码").fill("wrong-password")
+    page.get_by_role("button", name="登录").click()
+    expect(page.locator("#login-problem")).to_have_text("用户名或密码不正确")
+    expect(page.get_by_label("用户名或用户编号")).to_have_value("demo_office")
+    page.get_by_label("密码").fill(site["users"]["office"][1])
+    page.get_by_role("button", name="登录").click()
+    expect(page).to_have_url(re.compile(r"/web/office$"))  # back where the person wanted to go
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    page.get_by_role("button", name="退出登录").click()
+    expect(page).to_have_url(re.compile(r"/web/login$"))
+    page.goto(f"{site['base']}/web/office")
+    expect(page).to_have_url(re.compile(r"/web/login"))
+    context.close()
+
+
+def test_form_post_without_csrf_token_is_refused(site):
+    page = _page(site, "firm")
+    response = page.request.post(f"{site['base']}/web/demands/new", form={"title": "没有校验码的需求"})
+    assert response.status == 403
+    assert "安全校验码" in response.text()
+    page.goto(f"{site['base']}/web/firm")
+    expect(page.get_by_text("没有校验码的需求")).to_have_count(0)
+    page.context.close()
+
+
+def test_deal_from_demand_to_contract_moves_the_figures(site):
+    base = site["base"]
+    source = published_achievement(site["url"])
+
+    analyst = _page(site, "analyst")
+    analyst.goto(f"{base}/web/analyst")
+    before = _kpis(analyst)
+
+    # A firm posts a demand; a bad budget is refused next to the field and what was typed stays.
+    firm = _page(site, "firm")
+    firm.goto(f"{base}/web/demands/new")
+    firm.get_by_label("需求名称").fill(f"寻求{source.title}")
+    firm.get_by_label("拟解决的技术难题").fill(f"{source.summary[:200]} 关键词：{source.keywords}")
+    firm.get_by_label("技术领域").select_option(source.field_code)
+    firm.get_by_label("预算下限（元）").fill("三十万")
+    firm.get_by_label("预算上限（元）").fill("5000000")
+    firm.get_by_role("button", name="保存并提交审核").click()
+    expect(firm.locator("#budget_min-error")).to_contain_text("请填写数字金额")
+    expect(firm.get_by_label("预算下限（元）")).to_have_value("三十万")
+    expect(firm.get_by_label("预算下限（元）")).to_have_attribute("aria-invalid", "true")
+    expect(firm.get_by_label("需求名称")).to_have_value(f"寻求{source.title}")
+    firm.get_by_label("预算下限（元）").fill("300000")
+    firm.get_by_role("button", name="保存并提交审核").click()
+    expect(firm.locator(".status-pending_review").first).to_have_text("待审核")
+    demand_id = int(re.search(r"/web/demands/(\d+)$", firm.url).group(1))
+
+    # The analyst reviews it (analysts and admins review postings).
+    analyst.goto(f"{base}/web/review?library=demands&order=newest")
+    item = analyst.locator(f"#demands-{demand_id}")
+    item.get_by_role("button", name=re.compile("通过")).click()
+    expect(analyst.locator(".notice-success")).to_contain_text("已通过审核")
+
+    # The firm sees matches with their explanation and flags interest.
+    firm.goto(f"{base}/web/demands/{demand_id}")
+    expect(firm.locator(".status-published").first).to_have_text("已发布")
+    first = firm.locator("li.match").first
+    expect(first.locator(".match-title")).to_have_text(source.title)
+    first.locator("details.explanation summary").click()
+    expect(first.locator("ul.terms li").first).to_be_visible()
+    expect(first.locator("table.factors")).to_contain_text("技术领域")
+    first.get_by_role("button", name="感兴趣").click()
+    expect(first.locator(".feedback.done")).to_contain_text("感兴趣")
+
+    # A broker claims it from the queue and moves it to signed through the contract form.
+    broker = _page(site, "broker")
+    broker.goto(f"{base}/web/broker/queue")
+    group = broker.locator(f"section:has(#demand-{demand_id})")
+    group.get_by_role("button", name=re.compile("认领")).first.click()
+    expect(broker.locator(".notice-success")).to_contain_text("已认领")
+    card = broker.locator("article.deal").filter(has_text=f"寻求{source.title}")
+    card.get_by_role("button", name="推进到“已联系”").click()
+    card.get_by_role("button", name="推进到“洽谈中”").click()
+    expect(broker.locator("section.column-negotiating")).to_contain_text(f"寻求{source.title}")
+    card.get_by_role("link", name="签约并登记合同").click()
+    broker.get_by_label("合同类型").select_option("transfer")
+    broker.get_by_label("合同成交额（元）").fill("1200000")
+    broker.get_by_label("核定技术交易额（元）").fill("1500000")  # above the amount: refused next to the field
+    broker.get_by_role("button", name="签约并登记").click()
+    expect(broker.locator("#certified_amount-error")).to_have_text(re.compile("不能超过合同成交额"))
+    expect(broker.get_by_label("合同成交额（元）")).to_have_value("1200000")
+    broker.get_by_label("核定技术交易额（元）").fill("1000000")
+    broker.get_by_role("button", name="签约并登记").click()
+    expect(broker.locator("dd.figure")).to_have_text("120.00 万元")
+    broker.goto(f"{base}/web/contracts")
+    expect(broker.locator("table.list")).to_contain_text("120.00 万元")
+
+    # The analyst's turnover and local-conversion figures move.
+    analyst.goto(f"{base}/web/analyst")
+    after = _kpis(analyst)
+    assert int(after["contracts"]) == int(before["contracts"]) + 1
+    assert after["turnover"] != before["turnover"] and after["local"] != before["local"], (before, after)
+    expect(analyst.locator("#chart-turnover")).to_be_visible()
+    for context_page in (analyst, firm, broker):
+        context_page.context.close()

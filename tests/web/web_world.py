@@ -1,0 +1,78 @@
+"""A demo world with demo users on a real `matchmaker serve` process, for the page tests and the screenshot script."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import select
+
+from matchmaker import migrate
+from matchmaker.db import make_engine, make_session_factory, transaction
+from matchmaker.models import Achievement
+from matchmaker.reference import sync_reference_data
+from matchmaker.simulation.world import generate_world
+from matchmaker.web.demo import ensure_demo_users
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "integration"))
+from live_server import Server
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def build_world(folder: Path) -> tuple[str, dict[str, tuple[str, str]]]:
+    """A migrated SQLite demo world (seed 1) with one demo user per role; returns (url, {role: (login, password)})."""
+    url = f"sqlite:///{folder / 'pages.db'}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    sync_reference_data(engine)
+    generate_world(engine, scale="demo", seed=1)
+    with transaction(make_session_factory(engine)) as session:
+        users = {role: (login, password) for role, login, password, _ in ensure_demo_users(session)}
+    engine.dispose()
+    return url, users
+
+
+def published_achievement(url: str) -> Achievement:
+    """A published achievement with a field and keywords, to word a demand that must match it."""
+    engine = make_engine(url)
+    with make_session_factory(engine)() as session:
+        row = session.scalar(select(Achievement).where(
+            Achievement.status == "published", Achievement.field_code.is_not(None), Achievement.keywords != "",
+            Achievement.expires_on.is_(None) | (Achievement.expires_on > dt.date.today() + dt.timedelta(days=60)))
+            .order_by(Achievement.id).limit(1))
+        if row is None:
+            row = session.scalar(select(Achievement).where(Achievement.status == "published",
+                                                           Achievement.field_code.is_not(None)).order_by(Achievement.id))
+        session.expunge(row)
+    engine.dispose()
+    return row
+
+
+@contextmanager
+def running_server(url: str, folder: Path):
+    """`matchmaker serve` on a free port; a fixed secret key so no var/secret_key is written in the work tree."""
+    previous = os.environ.get("MATCHMAKER_SECRET_KEY")
+    os.environ["MATCHMAKER_SECRET_KEY"] = "page-tests-secret-key-not-for-production"
+    server = Server(url, folder, workers=1)
+    try:
+        server.start(timeout=60)
+        yield server
+    finally:
+        server.stop()
+        if previous is None:
+            os.environ.pop("MATCHMAKER_SECRET_KEY", None)
+        else:
+            os.environ["MATCHMAKER_SECRET_KEY"] = previous
+
+
+def login(page, base_url: str, user: tuple[str, str]) -> None:
+    page.goto(f"{base_url}/web/login")
+    page.get_by_label("用户名或用户编号").fill(user[0])
+    page.get_by_label("密码").fill(user[1])
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_load_state()
