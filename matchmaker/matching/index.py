@@ -27,8 +27,11 @@ DELTA_LIMIT = 2048
 # 1M corpus, cap 10000 / 2500 candidates keep ~98% of the exact top-10 at ~7 ms per query.
 POSTING_CAP = (4000, 10000, 100)      # (min, max, rows per kept posting)
 CANDIDATES = (1000, 3000, 400)        # (min, max, rows per candidate)
-# Candidate generation uses at most this many query terms (largest query weights first).
+# Candidate generation in segments larger than SMALL_SEGMENT uses at most this many query terms
+# (largest query weights first); long demand texts have ~160 terms. On ccf2019-dev (6,663 records,
+# all terms) the top-200 equals the exhaustive one (ties aside); at 1M, 64 terms keep ~97-98% of the top-10.
 QUERY_TERMS = 64
+SMALL_SEGMENT = 50_000
 # A filter mask selecting at most this many rows is scored exhaustively (exact, no pruning), so
 # narrow filters never lose matches to posting-list truncation.
 EXHAUSTIVE_ROWS = 30000
@@ -334,21 +337,23 @@ class TextIndex:
                 found_rows.append(rows[lo:hi])
                 found_scores.append(self._exact_scores(seg.matrix, rows[lo:hi] - seg.start))
         else:
-            gen_terms, gen_weights = terms[: self.query_terms], weights[: self.query_terms]
             for seg in self._segments:
-                local = self._candidates(seg, gen_terms, gen_weights, allowed, masked, k)
+                # Small segments have short posting lists, so every query term can take part.
+                m = terms.size if seg.size <= SMALL_SEGMENT else self.query_terms
+                local = self._candidates(seg, terms[:m], weights[:m], allowed, masked, k)
                 found_rows.append(local + seg.start)
                 found_scores.append(self._exact_scores(seg.matrix, local))
         return np.concatenate(found_rows), np.concatenate(found_scores)
 
     def _candidates(self, seg: Segment, terms, weights, allowed, masked: bool, k: int) -> np.ndarray:
         """Local rows of the segment with the best partial scores over the truncated postings."""
-        starts, ends = seg.post_ptr[terms], seg.post_ptr[terms + 1]
-        positions = _ranges(starts, ends)
-        if positions.size == 0:
+        starts, ends = seg.post_ptr[terms].tolist(), seg.post_ptr[terms + 1].tolist()
+        if sum(ends) == sum(starts):
             return np.zeros(0, dtype=np.int64)
-        rows = seg.post_rows[positions]
-        contrib = seg.post_weights[positions] * np.repeat(weights, ends - starts)
+        # Posting lists are contiguous slices: concatenating views is a memcpy, ~3x cheaper than a fancy-index gather.
+        rows = np.concatenate([seg.post_rows[a:b] for a, b in zip(starts, ends)])
+        contrib = np.concatenate([seg.post_weights[a:b] for a, b in zip(starts, ends)])
+        contrib *= np.repeat(weights, np.subtract(ends, starts))
         partial = np.bincount(rows, contrib, minlength=seg.size)
         ok = allowed[seg.start: seg.start + seg.size]
         if masked:  # a filter must act before selection, or filtered-out rows crowd out the candidates
@@ -358,12 +363,12 @@ class TextIndex:
 
     def _exact_scores(self, matrix: sp.csr_matrix, local_rows: np.ndarray) -> np.ndarray:
         """Exact q · d for the given local rows, using the query held in the dense buffer."""
-        if local_rows.size > 50000:  # bounds the temporary position arrays of exhaustive scoring
+        if local_rows.size > 50000:  # bounds the temporary row copy of exhaustive scoring
             return np.concatenate([self._exact_scores(matrix, local_rows[i:i + 50000])
                                    for i in range(0, local_rows.size, 50000)])
         if local_rows.size == 0:
             return np.zeros(0, dtype=np.float32)
-        # scipy's C++ row gather and mat-vec beat a numpy gather/bincount by ~4x here.
+        # scipy's C++ row gather and mat-vec beat a numpy gather + bincount ~10x (measured, 1000 rows).
         return matrix[local_rows] @ self._query_buffer
 
     def _top(self, rows: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[Hashable, float]]:
@@ -637,7 +642,7 @@ def _best_rows(partial: np.ndarray, touched: np.ndarray, count: int, ok: np.ndar
     picks the rows above it. Selection is approximate, which is fine: candidates are re-scored exactly.
     """
     sample = partial[touched[:: max(1, touched.size // 4096)]]
-    share = 2.0 * count / touched.size
+    share = 4.0 * count / touched.size   # aim high: one pass usually suffices, the surplus is trimmed below
     while True:
         if share >= 1.0:
             chosen = np.flatnonzero(partial > 0)
@@ -651,16 +656,6 @@ def _best_rows(partial: np.ndarray, touched: np.ndarray, count: int, ok: np.ndar
     if chosen.size > 2 * count:
         chosen = chosen[np.argpartition(partial[chosen], chosen.size - count)[chosen.size - count:]]
     return chosen
-
-
-def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Concatenation of arange(s, e) for each pair, without a Python loop."""
-    lengths = ends - starts
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    shifts = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
-    return np.arange(total, dtype=np.int64) + shifts
 
 
 def _storable(values: np.ndarray) -> np.ndarray:
