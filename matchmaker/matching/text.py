@@ -217,6 +217,11 @@ class TextModel:
 
     # --- public contract -------------------------------------------------------------------
     def fit(self, titles: Sequence[str], bodies: Sequence[str]) -> "TextModel":
+        self._fit(titles, bodies)
+        return self
+
+    def _fit(self, titles: Sequence[str], bodies: Sequence[str]) -> sp.csr_matrix:
+        """Learn vocabulary and IDF; return the documents' term frequencies over the kept vocabulary."""
         titles, bodies = list(titles), list(bodies)
         if len(titles) != len(bodies):
             raise ValueError("titles and bodies must have the same length")
@@ -235,11 +240,11 @@ class TextModel:
         self.idf_ = (np.log((1.0 + n_docs) / (1.0 + df[keep])) + 1.0).astype(np.float64)
         self.block_of_ = np.array([1 if str(t).startswith("w:") else 0 for t in names], dtype=np.int8)
         self.n_docs_ = n_docs
-        return self
+        return tf[:, np.flatnonzero(keep)].tocsr()
 
     def fit_transform(self, titles: Sequence[str], bodies: Sequence[str]) -> sp.csr_matrix:
-        """fit, then the documents' vectors (what TextIndex.fit needs)."""
-        return self.fit(titles, bodies).transform(titles, bodies)
+        """fit, then the documents' vectors (what TextIndex.fit needs), tokenising each document once."""
+        return self._vectors(self._fit(titles, bodies))
 
     def transform(self, titles: Sequence[str], bodies: Sequence[str], *, as_query: bool = False) -> sp.csr_matrix:
         if not hasattr(self, "idf_"):
@@ -247,7 +252,10 @@ class TextModel:
         titles, bodies = list(titles), list(bodies)
         if len(titles) != len(bodies):
             raise ValueError("titles and bodies must have the same length")
-        x = self._tf(titles, bodies, as_query).multiply(self.idf_[None, :]).tocsr()
+        return self._vectors(self._tf(titles, bodies, as_query))
+
+    def _vectors(self, tf: sp.csr_matrix) -> sp.csr_matrix:
+        x = tf.multiply(self.idf_[None, :]).tocsr()
         x = self._weight_blocks(x)
         return _l2_rows(x).astype(np.float32)
 
