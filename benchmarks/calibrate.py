@@ -18,13 +18,15 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=6)
     parser.add_argument("--seeds", default="1,2")
     parser.add_argument("--steps", type=int, default=6)
+    parser.add_argument("--low", type=float, default=0.5, help="bracket of outside_demand_weight to search")
+    parser.add_argument("--high", type=float, default=16.0)
     args = parser.parse_args()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'main.db'}"
         migrate.upgrade(url)
         settings = Settings(database_url=url, index_dir=Path(folder) / "var" / "index")
-        steps = calibrate(settings, scale=args.scale, months=args.months, steps=args.steps,
+        steps = calibrate(settings, scale=args.scale, months=args.months, steps=args.steps, low=args.low, high=args.high,
                           seeds=tuple(int(s) for s in args.seeds.split(",")),
                           report=lambda step: print(f"| {step.outside_demand_weight} | {step.local_conversion_rate:.3f} "
                                                     f"| {step.contracts} |", flush=True))

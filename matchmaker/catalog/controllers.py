@@ -160,7 +160,7 @@ class AchievementController(Controller):
 
     @post("/{achievement_id:int}/approve", operation_id="approveAchievement", status_code=200, sync_to_thread=True)
     def approve(self, achievement_id: PathId, actor: Actor, session: Session, state: State) -> AchievementOut:
-        """Publish a pending achievement (admins); matching demands' owners and subscribers are told."""
+        """Publish a pending achievement (reviewers: admins, analysts); matching demands' owners are told."""
         with session.begin():
             row = services.approve_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id,
                                           on_publish=_push_hook(state))
@@ -168,7 +168,7 @@ class AchievementController(Controller):
 
     @post("/{achievement_id:int}/reject", operation_id="rejectAchievement", status_code=200, sync_to_thread=True)
     def reject(self, achievement_id: PathId, data: ReviewDecision, actor: Actor, session: Session) -> AchievementOut:
-        """Send a pending achievement back to draft with a note (admins)."""
+        """Send a pending achievement back to draft with a note (reviewers: admins and analysts)."""
         with session.begin():
             row = services.reject_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id, note=data.note)
             return achievement_out(row, actor, data.note)
@@ -236,7 +236,7 @@ class DemandController(Controller):
 
     @post("/{demand_id:int}/approve", operation_id="approveDemand", status_code=200, sync_to_thread=True)
     def approve(self, demand_id: PathId, actor: Actor, session: Session, state: State) -> DemandOut:
-        """Publish a pending demand (admins); matching achievements' owners and subscribers are told."""
+        """Publish a pending demand (reviewers: admins, analysts); matching achievements' owners are told."""
         with session.begin():
             row = services.approve_record(session, actor=actor, spec=DEMANDS, record_id=demand_id,
                                           on_publish=_push_hook(state))
@@ -244,7 +244,7 @@ class DemandController(Controller):
 
     @post("/{demand_id:int}/reject", operation_id="rejectDemand", status_code=200, sync_to_thread=True)
     def reject(self, demand_id: PathId, data: ReviewDecision, actor: Actor, session: Session) -> DemandOut:
-        """Send a pending demand back to draft with a note (admins)."""
+        """Send a pending demand back to draft with a note (reviewers: admins and analysts)."""
         with session.begin():
             return demand_out(services.reject_record(session, actor=actor, spec=DEMANDS, record_id=demand_id, note=data.note),
                               note=data.note)
