@@ -509,7 +509,7 @@ class TextIndex:
             manifest = self._manifest(sorted(arrays), _sha256(model_file))
             with open(os.path.join(work, "manifest.json"), "w", encoding="utf-8") as fh:
                 json.dump(manifest, fh, ensure_ascii=False, indent=2)
-            _replace_dir(work, path)
+            replace_dir(work, path)
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             raise
@@ -713,7 +713,8 @@ def _read_manifest(path: str) -> dict:
     return manifest
 
 
-def _replace_dir(new: str, target: str) -> None:
+def replace_dir(new: str, target: str) -> None:
+    """Swap a freshly written directory in for the old one."""
     # Swap via renames so a crash leaves either the old or the new index, never a half-written one.
     if os.path.exists(target):
         old = tempfile.mkdtemp(prefix=".index-old-", dir=os.path.dirname(os.path.abspath(target)))

@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import os
 import shutil
 import tempfile
 import threading
@@ -22,7 +21,7 @@ from matchmaker import vocabulary as v
 from matchmaker.catalog import services as catalog
 from matchmaker.config import Settings
 from matchmaker.errors import DomainError, FieldProblem
-from matchmaker.matching.index import IndexVersionError, TextIndex
+from matchmaker.matching.index import IndexVersionError, TextIndex, replace_dir
 from matchmaker.matching.ranking import AchievementDoc, DemandDoc, Match, Matcher
 from matchmaker.matching.records import achievement_doc, demand_doc
 from matchmaker.models import Achievement, Demand, IndexChange, TechnologyField
@@ -107,7 +106,7 @@ class MatchingService:
                 state = {"format": STATE_FORMAT, "version": STATE_VERSION, "last_change_id": self.last_change_id,
                          "database": _database_key(self.settings.database_url), "text_params": self.matcher.text_params}
                 (work / "state.json").write_text(json.dumps(state, default=list), encoding="utf-8")
-                _swap_in(work, self.directory)
+                replace_dir(str(work), str(self.directory))
                 self._unsaved = 0
             except OSError as error:  # another worker saving at the same moment; its copy is as good
                 log.warning("could not save the match index: %s", error)
@@ -270,17 +269,6 @@ def _database_key(url: str) -> str:
 
 def _aware(at: dt.datetime) -> dt.datetime:
     return at if at.tzinfo else at.replace(tzinfo=dt.UTC)  # SQLite hands back naive datetimes
-
-
-def _swap_in(new: Path, target: Path) -> None:
-    if target.exists():
-        old = Path(tempfile.mkdtemp(prefix=".matcher-old-", dir=target.parent))
-        os.rmdir(old)
-        os.rename(target, old)
-        os.rename(new, target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.rename(new, target)
 
 
 _SERVICE_LOCK = threading.Lock()
