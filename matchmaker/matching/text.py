@@ -16,6 +16,16 @@ MAX_CHARS = 20_000
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _HAN_WORD = re.compile(r"^[\u4e00-\u9fff]{2,}$")
 _NON_TEXT = re.compile(r"[^\w]+", re.UNICODE)
+_NON_TEXT_CHAR = re.compile(r"[^\w]", re.UNICODE)   # one match per break character (same class as _NON_TEXT)
+
+# Vectorised char-n-gram counting (TextModel._counts_fast): batches smaller than this go the
+# per-text way (a single query is faster in pure Python); chunks bound the arrays' memory.
+_FAST_MIN_TEXTS = 32
+_FAST_CHUNK_CHARS = 1_000_000
+_FAST_PACKED = True   # value-sort path when (doc, dense n-gram, occurrence) fits in 63 bits
+_FAST_CHUNK_TEXTS = 1 << 20
+_CP_BITS = 21
+_CP_MASK = (1 << _CP_BITS) - 1
 
 # Section labels firms paste into demand forms; they carry no topic.
 BOILERPLATE_LABELS = (
@@ -181,8 +191,28 @@ class TextModel:
                 text = filter_like_achievements(text, self.params["user_terms"])
         return text
 
+    # "auto": vectorised counting for char-only models on batches of >= _FAST_MIN_TEXTS texts;
+    # True / False force it on / off (tests compare both; they give identical matrices).
+    _fast_path = "auto"
+
+    def _fast_applicable(self) -> bool:
+        p = self.params
+        if [b for b, _ in self._blocks()] != ["c"]:
+            return False
+        lo, hi = p["char_ngram_range"]
+        return 1 <= lo <= hi <= 3
+
     def _counts(self, texts: Sequence[str], as_query: bool, grow: bool) -> sp.csr_matrix:
         """Sparse term-frequency matrix over the full vocabulary (all blocks)."""
+        mode = self._fast_path
+        if mode and self._fast_applicable() and (mode is True or len(texts) >= _FAST_MIN_TEXTS):
+            keyed = self._key_index()
+            if keyed is not None:
+                return self._counts_fast(texts, as_query, grow, keyed)
+        return self._counts_slow(texts, as_query, grow)
+
+    def _counts_slow(self, texts: Sequence[str], as_query: bool, grow: bool) -> sp.csr_matrix:
+        """Per-text reference implementation of _counts."""
         vocab = self.vocabulary_
         indptr, indices, data = [0], [], []
         blocks = self._blocks()
@@ -202,6 +232,142 @@ class TextModel:
             indptr.append(len(indices))
         return sp.csr_matrix((np.asarray(data, np.float64), np.asarray(indices, np.int64), indptr),
                              shape=(len(texts), len(vocab)))
+
+    def _key_index(self):
+        """(sorted int keys, their columns) of the vocabulary for the fast path, cached; None if a token has no key."""
+        vocab = self.vocabulary_
+        cache = self.__dict__.get("_key_cache")
+        if cache is not None and cache[0] is vocab and cache[1] == len(vocab):
+            return cache[2], cache[3]
+        keys = np.empty(len(vocab), np.int64)
+        cols = np.empty(len(vocab), np.int64)
+        for i, (tok, j) in enumerate(vocab.items()):
+            if not isinstance(tok, str) or not 1 <= len(tok) <= 3:
+                return None
+            k = 0
+            for c in tok:
+                k = (k << _CP_BITS) | ord(c)
+            keys[i], cols[i] = k, j
+        order = np.argsort(keys, kind="stable")
+        keys, cols = keys[order], cols[order]
+        self._key_cache = (vocab, len(vocab), keys, cols)
+        return keys, cols
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_key_cache", None)
+        return state
+
+    def _counts_fast(self, texts: Sequence[str], as_query: bool, grow: bool, keyed) -> sp.csr_matrix:
+        """Vectorised _counts for char-only models: same matrix, same vocabulary growth order, same index order."""
+        vocab = self.vocabulary_
+        keys_sorted, cols_sorted = keyed
+        prepared = [self._prepare(t, as_query) for t in texts]
+        lens = np.fromiter(map(len, prepared), dtype=np.int64, count=len(prepared)) + 1
+        ends = np.cumsum(lens)
+        row_nnz = np.zeros(len(prepared), np.int64)
+        indices_parts, data_parts = [], []
+        start = 0
+        while start < len(prepared):
+            base = ends[start - 1] if start else 0
+            end = int(np.searchsorted(ends, base + _FAST_CHUNK_CHARS, side="right"))
+            end = min(max(end, start + 1), start + _FAST_CHUNK_TEXTS, len(prepared))
+            doc, cols, counts, keys_sorted, cols_sorted = self._chunk_counts(
+                prepared[start:end], lens[start:end], grow, vocab, keys_sorted, cols_sorted)
+            row_nnz[start:end] = np.bincount(doc, minlength=end - start)
+            indices_parts.append(cols)
+            data_parts.append(counts)
+            start = end
+        if grow:
+            self._key_cache = (vocab, len(vocab), keys_sorted, cols_sorted)
+        indptr = np.zeros(len(prepared) + 1, np.int64)
+        np.cumsum(row_nnz, out=indptr[1:])
+        indices = np.concatenate(indices_parts) if indices_parts else np.zeros(0, np.int64)
+        data = np.concatenate(data_parts).astype(np.float64) if data_parts else np.zeros(0, np.float64)
+        return sp.csr_matrix((data, indices, indptr), shape=(len(texts), len(vocab)))
+
+    def _chunk_counts(self, texts, lens, grow, vocab, keys_sorted, cols_sorted):
+        """(row, column, count) of one chunk, rows in order and columns in first-seen order within a row."""
+        lo, hi = self.params["char_ngram_range"]
+        k = hi - lo + 1
+        joined = "\x00".join(texts) + "\x00"
+        # Break characters (exactly _NON_TEXT's class, applied by the regex itself) become 0.
+        cp = np.frombuffer(_NON_TEXT_CHAR.sub("\x00", joined).encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+        n_pos = len(cp)
+        is_text = cp != 0
+        prev = np.concatenate(([False], is_text[:-1]))
+        run_first = is_text & ~prev
+        run_starts = np.flatnonzero(run_first)
+        run_id = np.cumsum(run_first) - 1
+        nxt = np.concatenate((is_text[1:], [False]))
+        run_lens = np.flatnonzero(is_text & ~nxt) + 1 - run_starts
+        doc_of_pos = np.repeat(np.arange(len(texts), dtype=np.int64), lens)
+        # Occurrences are laid out in char_ngrams' enumeration order: run by run, n by n, position by position.
+        slot_key = np.zeros(k * n_pos, np.int64)
+        slot_doc = np.zeros(k * n_pos, np.int64)
+        for n in range(lo, hi + 1):
+            m = n_pos - n + 1
+            if m <= 0:
+                continue
+            ok = is_text[:m].copy()
+            key = cp[:m].copy()
+            for j in range(1, n):
+                ok &= is_text[j:j + m]
+                key = (key << _CP_BITS) | cp[j:j + m]
+            pos = np.flatnonzero(ok)
+            r = run_id[pos]
+            rs = run_starts[r]
+            slot = k * rs + (n - lo) * run_lens[r] + (pos - rs)
+            slot_key[slot] = key[pos]
+            slot_doc[slot] = doc_of_pos[pos]
+        used = slot_key != 0
+        occ_key = slot_key[used]
+        occ_doc = slot_doc[used]
+        del slot_key, slot_doc, used
+        packed = _packed_pairs(cp, is_text, occ_key, occ_doc, len(texts), hi) if _FAST_PACKED else None
+        if packed is not None:
+            pdoc, kidx, counts, ukeys, first_app = packed
+        elif hi <= 2:
+            pair = (occ_doc << (2 * _CP_BITS)) | occ_key
+            upair, first, counts = _unique_first(pair)
+            pdoc = upair >> (2 * _CP_BITS)
+            ukeys, kidx = np.unique(upair & ((1 << (2 * _CP_BITS)) - 1), return_inverse=True)
+        else:
+            ukeys, inv = np.unique(occ_key, return_inverse=True)
+            nu = max(len(ukeys), 1)
+            upair, first, counts = _unique_first(occ_doc * nu + inv.ravel())
+            pdoc, kidx = upair // nu, upair % nu
+        if packed is None:
+            kidx = kidx.ravel()
+            order = np.argsort(first, kind="stable")
+            pdoc, kidx, counts = pdoc[order], kidx[order], counts[order]
+            first_app = None
+        # Map the chunk's distinct keys to columns.
+        at = np.searchsorted(keys_sorted, ukeys)
+        found = at < len(keys_sorted)
+        found[found] = keys_sorted[at[found]] == ukeys[found]
+        ucol = np.full(len(ukeys), -1, np.int64)
+        ucol[found] = cols_sorted[at[found]]
+        if grow and not found.all():
+            if first_app is None:
+                first_app = np.full(len(ukeys), len(kidx), np.int64)
+                np.minimum.at(first_app, kidx, np.arange(len(kidx), dtype=np.int64))
+            new = np.flatnonzero(~found)
+            new = new[np.argsort(first_app[new], kind="stable")]
+            base = len(vocab)
+            ucol[new] = np.arange(base, base + len(new), dtype=np.int64)
+            nk = ukeys[new]
+            chars = np.stack([(nk >> (2 * _CP_BITS)) & _CP_MASK, (nk >> _CP_BITS) & _CP_MASK, nk & _CP_MASK], axis=1)
+            flat = chars.astype("<u4").tobytes().decode("utf-32-le")
+            for i in range(len(new)):
+                vocab[flat[3 * i:3 * i + 3].lstrip("\x00")] = base + i
+            ins = np.argsort(nk, kind="stable")
+            where = np.searchsorted(keys_sorted, nk[ins])
+            keys_sorted = np.insert(keys_sorted, where, nk[ins])
+            cols_sorted = np.insert(cols_sorted, where, ucol[new][ins])
+        cols = ucol[kidx]
+        keep = cols >= 0
+        return pdoc[keep], cols[keep], counts[keep], keys_sorted, cols_sorted
 
     def _tf(self, titles, bodies, as_query: bool, grow: bool = False) -> sp.csr_matrix:
         t = self._counts(list(titles), as_query, grow)
@@ -234,7 +400,12 @@ class TextModel:
         for tok, j in self.vocabulary_.items():
             names[j] = tok
         names = names[keep]
+        cache, grown = self.__dict__.pop("_key_cache", None), self.vocabulary_
         self.vocabulary_ = {tok: j for j, tok in enumerate(names)}
+        if cache is not None and cache[0] is grown and cache[1] == len(grown):
+            new_col = np.cumsum(keep) - 1
+            kept = keep[cache[3]]
+            self._key_cache = (self.vocabulary_, len(self.vocabulary_), cache[2][kept], new_col[cache[3][kept]])
         self.feature_names_ = names
         # smooth idf as sklearn: ln((1+n)/(1+df)) + 1
         self.idf_ = (np.log((1.0 + n_docs) / (1.0 + df[keep])) + 1.0).astype(np.float64)
@@ -276,6 +447,87 @@ class TextModel:
     def __repr__(self) -> str:
         changed = {k: v for k, v in self.params.items() if self._DEFAULTS.get(k) != v}
         return f"TextModel({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
+
+
+def _packed_pairs(cp, is_text, occ_key, occ_doc, n_docs, hi):
+    """Distinct (doc, n-gram) pairs of a chunk without argsort, or None if the packing does not fit 63 bits.
+
+    Occurrences arrive in enumeration order. Code points get dense ids (mixed radix n_cp + 1) so that
+    (doc, dense n-gram, occurrence index) packs into one int64; sorting it groups the pairs with their
+    first occurrence first. Returns the pairs in first-seen order (rows ascending), their key index,
+    counts, the distinct real keys and each key's first appearance (a rank comparable between keys).
+    """
+    m = len(occ_key)
+    if m == 0:
+        z = np.zeros(0, np.int64)
+        return z, z, z, z, z
+    present = np.zeros(_CP_MASK + 1, bool)
+    present[cp[is_text]] = True
+    cps = np.flatnonzero(present)
+    base = len(cps) + 1
+    span = base ** hi
+    be = int(m - 1).bit_length() or 1
+    if int(max(n_docs, 1) * span - 1).bit_length() + be > 63:
+        return None
+    dense = np.zeros(_CP_MASK + 1, np.int64)
+    dense[cps] = np.arange(1, base, dtype=np.int64)
+    kd = np.zeros(m, np.int64)
+    for shift in range((hi - 1) * _CP_BITS, -1, -_CP_BITS):
+        kd = kd * base + dense[(occ_key >> shift) & _CP_MASK]
+    emask = (1 << be) - 1
+    v = ((occ_doc * span + kd) << be) | np.arange(m, dtype=np.int64)
+    v.sort()
+    g = v >> be
+    starts = np.flatnonzero(np.concatenate(([True], g[1:] != g[:-1])))
+    counts_sorted = np.diff(np.append(starts, m))
+    first_e = v[starts] & emask
+    del v, g
+    cnt_at = np.zeros(m, np.int64)
+    cnt_at[first_e] = counts_sorted
+    is_first = np.zeros(m, bool)
+    is_first[first_e] = True
+    fe = np.flatnonzero(is_first)   # first occurrences in enumeration order (no sort needed)
+    counts = cnt_at[fe]
+    pdoc = occ_doc[fe]
+    pkd = kd[fe]
+    del cnt_at, kd, is_first
+    if span <= 1 << 24:
+        seen = np.zeros(span, bool)
+        seen[pkd] = True
+        ukd = np.flatnonzero(seen)
+        kid_tab = np.zeros(span, np.int64)
+        kid_tab[ukd] = np.arange(len(ukd), dtype=np.int64)
+        kidx = kid_tab[pkd]
+        first_app = np.full(len(ukd), len(pkd), np.int64)
+        np.minimum.at(first_app, kidx, np.arange(len(pkd), dtype=np.int64))
+    else:
+        w = (pkd << be) | fe
+        w.sort()
+        gk = w >> be
+        flags = np.concatenate(([True], gk[1:] != gk[:-1]))
+        kstarts = np.flatnonzero(flags)
+        ukd = gk[kstarts]
+        first_app = w[kstarts] & emask
+        kid_at = np.zeros(m, np.int64)
+        kid_at[w & emask] = np.cumsum(flags) - 1
+        kidx = kid_at[fe]
+    # dense n-gram -> real key (21 bits per code point, leading zeros for shorter grams)
+    cpv = np.concatenate(([0], cps)).astype(np.int64)
+    ukeys = np.zeros(len(ukd), np.int64)
+    for d in range(hi - 1, -1, -1):
+        ukeys = (ukeys << _CP_BITS) | cpv[(ukd // base ** d) % base]
+    return pdoc, kidx, counts, ukeys, first_app
+
+
+def _unique_first(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """np.unique(a, return_index=True, return_counts=True) via an unstable argsort (first = min index per value)."""
+    if len(a) == 0:
+        return a[:0], np.zeros(0, np.int64), np.zeros(0, np.int64)
+    perm = np.argsort(a)
+    sa = a[perm]
+    starts = np.flatnonzero(np.concatenate(([True], sa[1:] != sa[:-1])))
+    counts = np.diff(np.append(starts, len(sa)))
+    return sa[starts], np.minimum.reduceat(perm, starts), counts
 
 
 def _l2_rows(x: sp.csr_matrix) -> sp.csr_matrix:

@@ -88,3 +88,82 @@ def test_load_field_terms_reads_terms_lists(tmp_path):
     (tmp_path / "broken.toml").write_text("[terms\n", encoding="utf-8")
     assert load_field_terms([tmp_path / "f.toml", tmp_path / "broken.toml", tmp_path / "missing.toml"]) == (
         "硅碳负极材料", "钙钛矿薄膜")
+
+
+# --- vectorised char-n-gram path (_counts_fast) must equal the per-text path exactly ---------------
+_CCF = "/work/shared/eval/ccf2019-dev"
+
+
+def _hand_made_texts():
+    import random
+
+    rng = random.Random(7)
+    alphabet = list("锂离子电池正极材料abcXYZ0123４５６ＡＢＣ，。！？、；：“”（）【】 \t\n_-+=/\\'\"😀🚀é ñ Σσ٣३ⅷ²½\u00a0\u3000") + ["\x00"]
+    texts = ["", " ", "，。！", "😀😀", "a", "ab", "abc", "锂", "锂电", "_", "__x__", "ＡＢＣ１２３　锂电", "Ⅻ ﬁ ß İ",
+             "x" * (MAX_CHARS + 50), ("锂离子电池，" * 200_000)[:1_000_000], "\ud800 lone surrogate"]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for _ in range(300)]
+    return texts
+
+
+def _corpus():
+    import json
+    import os
+
+    titles, bodies = [], []
+    texts = _hand_made_texts()
+    titles += texts
+    bodies += texts[::-1]
+    queries = (list(texts), list(reversed(texts)))
+    if os.path.isdir(_CCF):
+        for name, body_key in (("achievements", "description"), ("demands", "description")):
+            with open(os.path.join(_CCF, name + ".jsonl"), encoding="utf-8") as fh:
+                rows = [json.loads(line) for line in fh if line.strip()]
+            titles += [r.get("title") or "" for r in rows]
+            bodies += [r.get(body_key) or "" for r in rows]
+            if name == "demands":
+                queries = (queries[0] + [r.get("title") or "" for r in rows],
+                           queries[1] + [r.get(body_key) or "" for r in rows])
+    return titles, bodies, queries
+
+
+def _by_token(model, matrix):
+    names = model.feature_names()
+    coo = matrix.tocoo()
+    return {(int(r), str(names[c])): float(v) for r, c, v in zip(coo.row, coo.col, coo.data)}
+
+
+@pytest.mark.parametrize("packed", [True, False])
+@pytest.mark.parametrize("params", [{}, {"char_ngram_range": (1, 3)}, {"char_ngram_range": (2, 2), "max_df": 0.5}])
+def test_fast_char_path_equals_slow_path(params, packed, monkeypatch):
+    import matchmaker.matching.text as text_module
+
+    monkeypatch.setattr(text_module, "_FAST_PACKED", packed)
+    titles, bodies, (qt, qb) = _corpus()
+    slow, fast = TextModel(**params), TextModel(**params)
+    slow._fast_path, fast._fast_path = False, True
+    xs, xf = slow.fit_transform(titles, bodies), fast.fit_transform(titles, bodies)
+    assert list(slow.feature_names()) == list(fast.feature_names())
+    assert slow.vocabulary_ == fast.vocabulary_
+    assert np.array_equal(slow.idf_, fast.idf_)
+    for a, b in ((xs, xf), (slow.transform(qt, qb, as_query=True), fast.transform(qt, qb, as_query=True)),
+                 (slow.transform(titles[:50], bodies[:50]), fast.transform(titles[:50], bodies[:50]))):
+        assert a.shape == b.shape and a.dtype == b.dtype
+        # identical layout, not only identical values
+        assert np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices)
+        assert np.array_equal(a.data, b.data)
+        assert _by_token(slow, a) == _by_token(fast, b)
+    # raw counts too (titles then bodies grow the vocabulary in the same order)
+    ts = slow._counts_slow(qt, True, False)
+    tf = fast._counts(qt, True, False)
+    assert (ts != tf).nnz == 0 and np.array_equal(ts.indices, tf.indices)
+    # a pickled fast model (key cache dropped) rebuilds its key index and still agrees
+    clone = pickle.loads(pickle.dumps(fast))
+    assert "_key_cache" not in clone.__dict__
+    a, b = slow.transform(qt, qb, as_query=True), clone.transform(qt, qb, as_query=True)
+    assert np.array_equal(a.indices, b.indices) and np.array_equal(a.data, b.data)
+
+
+def test_fast_path_used_only_where_it_applies():
+    m = TextModel(word_mode="search", word_weight=0.5)
+    assert not m._fast_applicable()
+    assert TextModel()._fast_applicable() and not TextModel(char_ngram_range=(1, 4))._fast_applicable()
