@@ -1,6 +1,7 @@
 """Search index over TextModel vectors: fast top-k, live add/remove, attribute filters, explanations, versioned persistence."""
 from __future__ import annotations
 
+import ctypes
 import datetime as _dt
 import hashlib
 import json
@@ -171,6 +172,8 @@ class TextIndex:
         titles, bodies = [_clean(t) for t in titles], [_clean(b) for b in bodies]
         matrix = self._fit_transform(titles, bodies)
         self._load_state(ids, matrix, titles, bodies, attributes or {})
+        del matrix
+        _return_freed_memory()
         return self
 
     def _fit_transform(self, titles, bodies) -> sp.csr_matrix:
@@ -711,6 +714,18 @@ def _read_manifest(path: str) -> dict:
         raise IndexVersionError(
             f"index at {path} was built with numpy {manifest.get('numpy_version')}, this is {np.__version__}; rebuild the index")
     return manifest
+
+
+def _return_freed_memory() -> None:
+    """Hand the build's freed temporaries back to the OS.
+
+    glibc keeps freed heap pages for reuse, so after a 1M build the process held ~1.4 GB of dead batch arrays
+    (RSS growth 3.6 GB against 1.8 GB of index arrays; measured at 200k: 618 MB → 382 MB after the trim).
+    """
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to hand back this way
 
 
 def replace_dir(new: str, target: str) -> None:
