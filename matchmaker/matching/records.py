@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from matchmaker.matching.ranking import AchievementDoc, DemandDoc
 from matchmaker.models import Achievement, Demand
@@ -52,15 +53,14 @@ def _effective_status(status: str, ends_on: dt.date | None, today: dt.date | Non
     return status
 
 
-def matchable_achievements(today: dt.date | None = None) -> Select:
-    query = select(Achievement).where(Achievement.status == PUBLISHED)
-    if today is not None:
-        query = query.where(or_(Achievement.expires_on.is_(None), Achievement.expires_on >= today))
-    return query.order_by(Achievement.id)
-
-
-def matchable_demands(today: dt.date | None = None) -> Select:
-    query = select(Demand).where(Demand.status == PUBLISHED)
-    if today is not None:
-        query = query.where(or_(Demand.deadline.is_(None), Demand.deadline >= today))
-    return query.order_by(Demand.id)
+def open_docs(session: Session, today: dt.date | None = None) -> tuple[list[AchievementDoc], list[DemandDoc]]:
+    """Every published record not past its date, as matcher documents: what an index is built from."""
+    today = today or dt.date.today()
+    achievements = session.scalars(
+        select(Achievement).where(Achievement.status == PUBLISHED,
+                                  or_(Achievement.expires_on.is_(None), Achievement.expires_on >= today))
+        .order_by(Achievement.id))
+    demands = session.scalars(
+        select(Demand).where(Demand.status == PUBLISHED, or_(Demand.deadline.is_(None), Demand.deadline >= today))
+        .order_by(Demand.id))
+    return [achievement_doc(row, today) for row in achievements], [demand_doc(row, today) for row in demands]

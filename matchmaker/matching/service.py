@@ -23,7 +23,7 @@ from matchmaker.config import Settings
 from matchmaker.errors import DomainError, FieldProblem
 from matchmaker.matching.index import IndexVersionError, TextIndex, replace_dir
 from matchmaker.matching.ranking import AchievementDoc, DemandDoc, Match, Matcher
-from matchmaker.matching.records import achievement_doc, demand_doc
+from matchmaker.matching.records import achievement_doc, demand_doc, open_docs
 from matchmaker.models import Achievement, Demand, IndexChange, TechnologyField
 
 log = logging.getLogger("matchmaker.matching")
@@ -85,7 +85,7 @@ class MatchingService:
         """Fit both libraries from the published records and save the result."""
         with self._lock, self.session_factory() as session:
             last = session.scalar(select(IndexChange.id).order_by(IndexChange.id.desc()).limit(1)) or 0
-            achievements, demands = _open_docs(session)
+            achievements, demands = open_docs(session)
             matcher = Matcher(known_fields=_known_fields(session))
             matcher.fit(achievements, demands)
             self.matcher, self.last_change_id, self._recent = matcher, last, {}
@@ -129,7 +129,7 @@ class MatchingService:
             matcher = Matcher(text_params=text_params, known_fields=_known_fields(session))
             matcher.achievement_index = TextIndex.load(self.directory / "achievements")
             matcher.demand_index = TextIndex.load(self.directory / "demands")
-            achievements, demands = _open_docs(session)
+            achievements, demands = open_docs(session)
             _reconcile(matcher, achievements, demands)
         self.matcher, self.last_change_id, self._recent = matcher, state["last_change_id"], {}
         self.loads += 1
@@ -231,14 +231,6 @@ def _check_filters(k: int, filters: MatchFilters) -> None:
         problems.append(FieldProblem("trl_min", "must not be above trl_max"))
     if problems:
         raise DomainError("; ".join(f"{p.field}: {p.reason}" for p in problems), problems=problems)
-
-
-def _open_docs(session: Session) -> tuple[list[AchievementDoc], list[DemandDoc]]:
-    today = dt.date.today()
-    achievements = session.scalars(select(Achievement).where(Achievement.status == catalog.PUBLISHED))
-    demands = session.scalars(select(Demand).where(Demand.status == catalog.PUBLISHED))
-    return ([d for a in achievements if (d := achievement_doc(a, today)).status == catalog.PUBLISHED],
-            [d for r in demands if (d := demand_doc(r, today)).status == catalog.PUBLISHED])
 
 
 def _reconcile(matcher: Matcher, achievements: list[AchievementDoc], demands: list[DemandDoc]) -> None:

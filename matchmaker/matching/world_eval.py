@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from matchmaker.matching.evaluate import Qrels, Run, TextRecord, baseline_run, evaluate_run
 from matchmaker.matching.ranking import AchievementDoc, DemandDoc, Matcher
-from matchmaker.matching.records import achievement_doc, demand_doc, matchable_achievements, matchable_demands
+from matchmaker.matching.records import open_docs
 from matchmaker.matching.scoring import FACTORS, ScoreWeights
 from matchmaker.models import LatentFit
 
@@ -27,8 +27,9 @@ class WorldData:
 def load_world(engine: Engine, *, max_demands: int = 500) -> WorldData:
     """Published records and latent fits; qrels keep only answers that could be found (published ones)."""
     with Session(engine) as session:
-        achievements = [_with_str_id(achievement_doc(row)) for row in session.scalars(matchable_achievements())]
-        all_demands = [_with_str_id(demand_doc(row)) for row in session.scalars(matchable_demands())]
+        achievement_docs, demand_docs = open_docs(session)
+        achievements = [_with_str_id(doc) for doc in achievement_docs]
+        all_demands = [_with_str_id(doc) for doc in demand_docs]
         findable = {a.id for a in achievements}
         qrels: Qrels = {}
         for demand_id, achievement_id, level in session.execute(select(LatentFit.demand_id, LatentFit.achievement_id, LatentFit.level)):
