@@ -22,6 +22,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -193,6 +194,7 @@ class Achievement(Timestamped, Base):
     status: Mapped[str] = mapped_column(String(16), default=v.AchievementStatus.DRAFT.value)
     posted_on: Mapped[dt.date | None] = mapped_column(Date)
     expires_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    review_note: Mapped[str | None] = mapped_column(Text)  # the reviewer's last rejection note; cleared on approval
 
     ip_records: Mapped[list[IPRecord]] = relationship(
         back_populates="achievement", cascade="all, delete-orphan", order_by="IPRecord.id"
@@ -251,6 +253,7 @@ class Demand(Timestamped, Base):
     region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
     status: Mapped[str] = mapped_column(String(16), default=v.DemandStatus.DRAFT.value)
     posted_on: Mapped[dt.date | None] = mapped_column(Date)
+    review_note: Mapped[str | None] = mapped_column(Text)  # the reviewer's last rejection note; cleared on approval
 
 
 class LatentFit(Base):
@@ -280,13 +283,18 @@ class World(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
 
+PIPELINE_LIVE = f"stage NOT IN ({', '.join(repr(s.value) for s in v.ENDED_WITHOUT_CONTRACT)})"
+
+
 class Pipeline(Timestamped, Base):
     """A broker's claim on a (demand, achievement) match, moved stage by stage to a contract or an end."""
 
     __tablename__ = "pipelines"
     __table_args__ = (
         CheckConstraint(_one_of("stage", v.PipelineStage), name="stage"),
-        UniqueConstraint("demand_id", "achievement_id"),
+        # One live or signed pipeline per pair; a declined or lapsed pair may be claimed again later.
+        Index("uq_pipelines_live_pair", "demand_id", "achievement_id", unique=True,
+              sqlite_where=text(PIPELINE_LIVE), postgresql_where=text(PIPELINE_LIVE)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -140,6 +140,8 @@ class PipelineStage(StrEnum):
 
 
 OPEN_STAGES = frozenset({PipelineStage.CLAIMED, PipelineStage.CONTACTED, PipelineStage.NEGOTIATING})
+# Ends without a contract: the pair may be claimed again by a new pipeline (a tuple: its order is SQL text).
+ENDED_WITHOUT_CONTRACT = (PipelineStage.DECLINED, PipelineStage.LAPSED)
 NEXT_STAGE = {
     PipelineStage.CLAIMED: PipelineStage.CONTACTED,
     PipelineStage.CONTACTED: PipelineStage.NEGOTIATING,

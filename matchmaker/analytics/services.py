@@ -417,7 +417,8 @@ def funnel(session: Session, *, date_from: dt.date | None = None, date_to: dt.da
 
 def _match_count(session: Session, date_from, date_to, broker_id: int | None, field: str | None) -> int:
     start, end = _window(date_from, date_to)
-    claimed = select(Pipeline.demand_id, Pipeline.achievement_id).where(
+    # distinct: a pair claimed again after a decline is still one match.
+    claimed = select(Pipeline.demand_id, Pipeline.achievement_id).distinct().where(
         Pipeline.id.in_(_pipeline_scope(date_from, date_to, broker_id, field).scalar_subquery()))
     if broker_id is not None:
         return session.scalar(select(func.count()).select_from(claimed.subquery()))

@@ -79,9 +79,10 @@ def claim_pipeline(session: Session, *, actor: Actor, demand_id: int, achievemen
     _check_matchable(demand, "demand_id", demand.status, demand.deadline, now.date())
     _check_matchable(achievement, "achievement_id", achievement.status, achievement.expires_on, now.date())
     holder = session.scalar(select(Pipeline).where(Pipeline.demand_id == demand_id,
-                                                   Pipeline.achievement_id == achievement_id))
+                                                   Pipeline.achievement_id == achievement_id,
+                                                   Pipeline.stage.not_in(v.ENDED_WITHOUT_CONTRACT)))
     if holder is not None:
-        # The schema keeps one pipeline per pair for good, so a declined or lapsed pair cannot be reclaimed either.
+        # A declined or lapsed pair may be tried again (a new pipeline); a live or signed one may not.
         raise Conflict(f"demand {demand_id} and achievement {achievement_id} are already claimed "
                        f"(pipeline {holder.id}, stage {holder.stage})")
     pipeline = Pipeline(demand_id=demand_id, achievement_id=achievement_id, broker_id=broker_id,

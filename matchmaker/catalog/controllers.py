@@ -58,7 +58,7 @@ def _modes(modes) -> list[str]:
     return [mode.value for mode in v.TransferMode if mode in (modes or ())]  # enum order: stable output
 
 
-def achievement_out(row, actor: Actor, note: str | None = None) -> AchievementOut:
+def achievement_out(row, actor: Actor) -> AchievementOut:
     return AchievementOut(
         id=row.id, external_id=row.external_id, title=row.title, summary=row.summary,
         confidential_detail=row.confidential_detail if services.sees_confidential(actor, row) else None,
@@ -67,18 +67,19 @@ def achievement_out(row, actor: Actor, note: str | None = None) -> AchievementOu
         pricing_mode=row.pricing_mode, asking_price=row.asking_price, use_first_pay_later=row.use_first_pay_later,
         status=row.status, posted_on=row.posted_on, expires_on=row.expires_on,
         ip_records=[IPRecordIn(ip_type=ip.ip_type, number=ip.number, status=ip.status) for ip in row.ip_records],
-        created_at=row.created_at, updated_at=row.updated_at, review_note=note,
+        created_at=row.created_at, updated_at=row.updated_at,
+        review_note=row.review_note if services.sees_review_note(actor, ACHIEVEMENTS, row) else None,
     )
 
 
-def demand_out(row, actor: Actor | None = None, note: str | None = None) -> DemandOut:
+def demand_out(row, actor: Actor) -> DemandOut:
     return DemandOut(
         id=row.id, external_id=row.external_id, title=row.title, problem=row.problem, targets=row.targets,
         conditions=row.conditions, field=row.field_code, min_trl=row.min_trl, budget_min=row.budget_min,
         budget_max=row.budget_max, cooperation_modes=_modes(row.cooperation_modes), is_challenge=row.is_challenge,
         bounty=row.bounty, deadline=row.deadline, organisation_id=row.organisation_id, region=row.region_code,
         status=row.status, posted_on=row.posted_on, created_at=row.created_at, updated_at=row.updated_at,
-        review_note=note,
+        review_note=row.review_note if services.sees_review_note(actor, DEMANDS, row) else None,
     )
 
 
@@ -171,7 +172,7 @@ class AchievementController(Controller):
         """Send a pending achievement back to draft with a note (reviewers: admins and analysts)."""
         with session.begin():
             row = services.reject_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id, note=data.note)
-            return achievement_out(row, actor, data.note)
+            return achievement_out(row, actor)
 
     @post("/{achievement_id:int}/withdraw", operation_id="withdrawAchievement", status_code=200, sync_to_thread=True)
     def withdraw(self, achievement_id: PathId, actor: Actor, session: Session) -> AchievementOut:
@@ -208,31 +209,31 @@ class DemandController(Controller):
         query = ListQuery(field, region, trl_min, trl_max, status, organisation_id, q, sort, limit, offset)
         with session.begin():
             rows, total = services.list_records(session, actor=actor, spec=DEMANDS, query=query)
-            return DemandList([demand_out(r) for r in rows], total, limit, offset)
+            return DemandList([demand_out(r, actor) for r in rows], total, limit, offset)
 
     @post("/", operation_id="createDemand", status_code=201, sync_to_thread=True)
     def create_demand(self, data: DemandCreate, actor: Actor, session: Session) -> DemandOut:
         """Post a draft demand for the caller's firm (firms; admins name the organisation)."""
         with session.begin():
-            return demand_out(services.create_record(session, actor=actor, spec=DEMANDS, data=data))
+            return demand_out(services.create_record(session, actor=actor, spec=DEMANDS, data=data), actor)
 
     @get("/{demand_id:int}", operation_id="getDemand", sync_to_thread=True)
     def get_demand(self, demand_id: PathId, actor: Actor, session: Session) -> DemandOut:
         """One demand."""
         with session.begin():
-            return demand_out(services.get_record(session, actor=actor, spec=DEMANDS, record_id=demand_id))
+            return demand_out(services.get_record(session, actor=actor, spec=DEMANDS, record_id=demand_id), actor)
 
     @patch("/{demand_id:int}", operation_id="updateDemand", sync_to_thread=True)
     def update_demand(self, demand_id: PathId, data: DemandUpdate, actor: Actor, session: Session) -> DemandOut:
         """Change the given fields (owner firm or admin); a published demand is re-indexed at once."""
         with session.begin():
-            return demand_out(services.update_record(session, actor=actor, spec=DEMANDS, record_id=demand_id, changes=data))
+            return demand_out(services.update_record(session, actor=actor, spec=DEMANDS, record_id=demand_id, changes=data), actor)
 
     @post("/{demand_id:int}/submit", operation_id="submitDemand", status_code=200, sync_to_thread=True)
     def submit(self, demand_id: PathId, actor: Actor, session: Session) -> DemandOut:
         """Send a draft for review (owner)."""
         with session.begin():
-            return demand_out(services.submit_record(session, actor=actor, spec=DEMANDS, record_id=demand_id))
+            return demand_out(services.submit_record(session, actor=actor, spec=DEMANDS, record_id=demand_id), actor)
 
     @post("/{demand_id:int}/approve", operation_id="approveDemand", status_code=200, sync_to_thread=True)
     def approve(self, demand_id: PathId, actor: Actor, session: Session, state: State) -> DemandOut:
@@ -240,26 +241,26 @@ class DemandController(Controller):
         with session.begin():
             row = services.approve_record(session, actor=actor, spec=DEMANDS, record_id=demand_id,
                                           on_publish=_push_hook(state))
-            return demand_out(row)
+            return demand_out(row, actor)
 
     @post("/{demand_id:int}/reject", operation_id="rejectDemand", status_code=200, sync_to_thread=True)
     def reject(self, demand_id: PathId, data: ReviewDecision, actor: Actor, session: Session) -> DemandOut:
         """Send a pending demand back to draft with a note (reviewers: admins and analysts)."""
         with session.begin():
-            return demand_out(services.reject_record(session, actor=actor, spec=DEMANDS, record_id=demand_id, note=data.note),
-                              note=data.note)
+            return demand_out(services.reject_record(session, actor=actor, spec=DEMANDS, record_id=demand_id,
+                                                     note=data.note), actor)
 
     @post("/{demand_id:int}/withdraw", operation_id="withdrawDemand", status_code=200, sync_to_thread=True)
     def withdraw(self, demand_id: PathId, actor: Actor, session: Session) -> DemandOut:
         """Take a demand down (owner or admin)."""
         with session.begin():
-            return demand_out(services.withdraw_record(session, actor=actor, spec=DEMANDS, record_id=demand_id))
+            return demand_out(services.withdraw_record(session, actor=actor, spec=DEMANDS, record_id=demand_id), actor)
 
     @post("/{demand_id:int}/solve", operation_id="markDemandSolved", status_code=200, sync_to_thread=True)
     def solve(self, demand_id: PathId, actor: Actor, session: Session) -> DemandOut:
         """Mark a published demand solved (owner or admin); it is no longer matched."""
         with session.begin():
-            return demand_out(services.close_record(session, actor=actor, spec=DEMANDS, record_id=demand_id))
+            return demand_out(services.close_record(session, actor=actor, spec=DEMANDS, record_id=demand_id), actor)
 
     @post("/import", operation_id="importDemands", status_code=201, sync_to_thread=True)
     def import_demands(self, request: Request, body: bytes, actor: Actor, session: Session,

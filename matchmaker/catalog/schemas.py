@@ -259,7 +259,7 @@ class AchievementOut(msgspec.Struct):
     ip_records: list[IPRecordIn]
     created_at: dt.datetime
     updated_at: dt.datetime
-    review_note: str | None = None  # only on the response to a rejection
+    review_note: str | None = None  # the last rejection note, for the owner and reviewers; null once approved
 
 
 class DemandOut(msgspec.Struct):

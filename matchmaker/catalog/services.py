@@ -99,6 +99,11 @@ def sees_confidential(actor: Actor, record) -> bool:
     return actor.role in (v.Role.ADMIN, v.Role.BROKER) or record.organisation_id == actor.organisation_id
 
 
+def sees_review_note(actor: Actor, spec: LibrarySpec, record) -> bool:
+    """A rejection note is between the reviewers and the owner."""
+    return may_review(actor) or may_edit(actor, spec, record)
+
+
 def may_edit(actor: Actor, spec: LibrarySpec, record) -> bool:
     if actor.role is v.Role.ADMIN:
         return True
@@ -342,6 +347,7 @@ def approve_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_
     if deadline is not None and deadline < today:
         raise InvalidInput.on(spec.date_column, f"{deadline} has passed; the owner must set a later date first")
     _move(record, spec, (PENDING,), PUBLISHED)
+    record.review_note = None
     record.posted_on = record.posted_on or today
     log_index_change(session, spec, record.id)
     session.flush()
@@ -356,6 +362,7 @@ def reject_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_i
         raise InvalidInput.on("note", "required: say what the owner should change")
     record = _reviewed_record(session, actor, spec, record_id)
     _move(record, spec, (PENDING,), DRAFT)
+    record.review_note = note.strip()  # kept through resubmission, so the reviewer sees what was asked
     return record
 
 

@@ -34,11 +34,12 @@ def _broker_only(actor: Actor) -> None:
 
 
 def claimed_pairs(session: Session, pairs: list[tuple[int, int]]) -> set[tuple[int, int]]:
-    """Which (demand, achievement) pairs some broker already holds (any stage: a pair is claimed once for good)."""
+    """Which (demand, achievement) pairs some broker holds now or signed (declined / lapsed ones may be reclaimed)."""
     if not pairs:
         return set()
     rows = session.execute(select(Pipeline.demand_id, Pipeline.achievement_id)
-                           .where(tuple_(Pipeline.demand_id, Pipeline.achievement_id).in_(pairs)))
+                           .where(tuple_(Pipeline.demand_id, Pipeline.achievement_id).in_(pairs),
+                                  Pipeline.stage.not_in(v.ENDED_WITHOUT_CONTRACT)))
     return {tuple(row) for row in rows}
 
 

@@ -173,6 +173,21 @@ def test_illegal_moves_are_409_and_other_brokers_403_changing_nothing(api, world
     assert withdrawn.status_code == 409
 
 
+def test_a_lapsed_pair_may_be_claimed_again_but_never_twice_at_once(api, world):
+    broker = api.users.headers("broker", world.agency_ids[0])
+    rival = api.users.headers("broker", world.agency_ids[1])
+    pair = world.pairs[3]
+    first = claim(api, broker, pair).json()["id"]
+    assert move(api, broker, first, "declined", note="价格谈不拢").status_code == 201
+    second = claim(api, rival, pair)
+    assert second.status_code == 201 and second.json()["id"] != first
+    assert claim(api, broker, pair).status_code == 409  # the rival's pipeline is live
+    assert count(api, Pipeline, Pipeline.demand_id == pair.demand_id,
+                 Pipeline.achievement_id == pair.achievement_id) == 2
+    # The first pipeline's history stays as it was.
+    assert api.get(f"/pipelines/{first}", headers=broker).json()["stage"] == "declined"
+
+
 def test_contract_terms_are_checked_before_anything_is_written(api, world):
     broker = api.users.headers("broker", world.agency_ids[0])
     pid = negotiating(api, broker, world.pairs[0])["id"]

@@ -50,10 +50,14 @@ def test_review_workflow_from_draft_to_published_and_withdrawn(api):
     rejected = api.post(f"/achievements/{a_id}/reject", json={"note": "补充专利号"}, headers=admin)
     assert rejected.json()["status"] == "draft" and rejected.json()["review_note"] == "补充专利号"
     assert api.post(f"/achievements/{a_id}/reject", json={"note": "x"}, headers=admin).status_code == 409
+    # The note is kept for the owner (and shown to the reviewer again on resubmission), not for others.
+    assert api.get(f"/achievements/{a_id}", headers=office).json()["review_note"] == "补充专利号"
     api.post(f"/achievements/{a_id}/submit", headers=office)
+    assert api.get(f"/achievements/{a_id}", headers=analyst).json()["review_note"] == "补充专利号"
     changes_before = _count(api, IndexChange, library="achievements", record_id=a_id)
     approved = api.post(f"/achievements/{a_id}/approve", headers=admin)
     assert approved.status_code == 200 and approved.json()["status"] == "published"
+    assert approved.json()["review_note"] is None and api.get(f"/achievements/{a_id}", headers=firm).json()["review_note"] is None
     assert approved.json()["posted_on"] == dt.date.today().isoformat()
     assert _count(api, IndexChange, library="achievements", record_id=a_id) == changes_before + 1
     # Published: everyone reads it, the confidential detail only owner, brokers and admins.

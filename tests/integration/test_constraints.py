@@ -9,7 +9,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
 from matchmaker.db import make_engine
-from matchmaker.models import Achievement, Demand, IPRecord, Organisation
+from matchmaker.models import Achievement, Broker, Demand, IPRecord, Organisation, Pipeline
 
 
 @pytest.fixture
@@ -67,3 +67,17 @@ def test_money_keeps_its_cents_and_ip_records_cascade(engine):
         assert price == Decimal("1234567.89")
         conn.execute(Achievement.__table__.delete())
         assert conn.execute(IPRecord.__table__.select()).all() == []
+
+
+def test_one_live_pipeline_per_pair_but_ended_ones_may_repeat(engine):
+    with engine.begin() as conn:
+        a = conn.execute(insert(Achievement).returning(Achievement.id), _achievement()).scalar_one()
+        d = conn.execute(insert(Demand).returning(Demand.id), _demand()).scalar_one()
+        conn.execute(insert(Organisation), {"id": 2, "name": "某技术转移中心", "kind": "agency", "region_code": "210200"})
+        b = conn.execute(insert(Broker).returning(Broker.id), {"name": "张经纪", "agency_id": 2, "level": "junior"}).scalar_one()
+    pipeline = {"demand_id": d, "achievement_id": a, "broker_id": b, "version": 1}
+    with engine.begin() as conn:
+        conn.execute(insert(Pipeline), [pipeline | {"stage": "declined"}, pipeline | {"stage": "lapsed"},
+                                        pipeline | {"stage": "claimed"}])
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(insert(Pipeline), pipeline | {"stage": "signed"})

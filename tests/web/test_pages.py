@@ -101,6 +101,15 @@ def test_deal_from_demand_to_contract_moves_the_figures(site):
     # The analyst reviews it (analysts and admins review postings).
     analyst.goto(f"{base}/web/review?library=demands&order=newest")
     item = analyst.locator(f"#demands-{demand_id}")
+    # Sent back first: the firm reads why on its demand and resubmits; the reviewer sees the earlier note.
+    item.get_by_label("退回意见").fill("请写明需要的技术成熟度")
+    item.get_by_role("button", name="退回修改").click()
+    expect(analyst.locator(".notice-success")).to_contain_text("已退回")
+    firm.goto(f"{base}/web/demands/{demand_id}")
+    expect(firm.get_by_test_id("review-note")).to_contain_text("请写明需要的技术成熟度")
+    firm.get_by_role("button", name="提交审核").click()
+    analyst.goto(f"{base}/web/review?library=demands&order=newest")
+    expect(item).to_contain_text("上次退回意见：请写明需要的技术成熟度")
     item.get_by_role("button", name=re.compile("通过")).click()
     expect(analyst.locator(".notice-success")).to_contain_text("已通过审核")
 
