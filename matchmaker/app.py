@@ -11,6 +11,7 @@ from litestar.openapi.spec import Components, SecurityScheme, Tag
 
 from matchmaker import __version__
 from matchmaker.api.deps import provide_actor, provide_session
+from matchmaker.api.nul_guard import refuse_nul
 from matchmaker.api.problems import EXCEPTION_HANDLERS, document_problems
 from matchmaker.config import Settings
 from matchmaker.db import make_engine, make_session_factory
@@ -25,28 +26,26 @@ def health() -> dict[str, str]:
 
 
 def route_handlers() -> list:
+    from matchmaker.analytics.controllers import AnalyticsController
+    from matchmaker.brokerage.controllers import (
+        BrokerController,
+        ContractController,
+        FeedbackController,
+        PipelineController,
+    )
+    from matchmaker.catalog.controllers import (
+        AchievementController,
+        DemandController,
+        OrganisationController,
+        ReferenceController,
+    )
     from matchmaker.identity.controllers import UserController
+    from matchmaker.matching.controllers import MatchController
+    from matchmaker.push.controllers import InboxController, SubscriptionController
 
-    handlers: list = [health, UserController]
-    for module_name, names in _OPTIONAL_CONTROLLERS:
-        try:
-            module = __import__(module_name, fromlist=names)
-        except ImportError:
-            continue
-        handlers.extend(getattr(module, name) for name in names)
-    return handlers
-
-
-# Each domain's controllers; a domain still being built is skipped until its module exists.
-_OPTIONAL_CONTROLLERS: list[tuple[str, list[str]]] = [
-    ("matchmaker.catalog.controllers", ["OrganisationController", "AchievementController", "DemandController",
-                                        "ReferenceController"]),
-    ("matchmaker.matching.controllers", ["MatchController"]),
-    ("matchmaker.push.controllers", ["InboxController", "SubscriptionController"]),
-    ("matchmaker.brokerage.controllers", ["BrokerController", "PipelineController", "ContractController",
-                                          "FeedbackController"]),
-    ("matchmaker.analytics.controllers", ["AnalyticsController"]),
-]
+    return [health, UserController, OrganisationController, AchievementController, DemandController,
+            ReferenceController, MatchController, InboxController, SubscriptionController, BrokerController,
+            PipelineController, ContractController, FeedbackController, AnalyticsController]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -66,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=state,
         dependencies={"session": Provide(provide_session), "actor": Provide(provide_actor, sync_to_thread=True)},
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=refuse_nul,
         request_max_body_size=MAX_BODY_BYTES,
         on_shutdown=[dispose_engine],
         openapi_config=OpenAPIConfig(

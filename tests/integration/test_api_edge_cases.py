@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from matchmaker.models import Organisation
+from matchmaker.models import Achievement, Organisation
 
 
 def _headers(api, kind: str, role: str) -> dict[str, str]:
@@ -26,15 +26,27 @@ def test_ids_beyond_32_bits_are_a_400_not_a_500(api, path):
     assert response.headers["content-type"].startswith("application/problem+json")
 
 
-def test_a_nul_character_is_never_a_500(api):
-    """SQLite stores and searches NUL; PostgreSQL refuses it in text (DataError), which is now a 400."""
+def test_a_nul_character_is_the_same_clear_400_on_both_databases(api):
+    """PostgreSQL cannot store NUL in text and SQLite can; the edge refuses it for both, and stores nothing."""
     office = _headers(api, "university", "office")
-    searched = api.get("/achievements", params={"q": "a\x00b"}, headers=office)
-    assert searched.status_code in (200, 400), searched.text
-    created = api.post("/achievements", json={"title": "标题", "keywords": "a\x00b"}, headers=office)
-    assert created.status_code in (201, 400), created.text
-    if api.users.engine.dialect.name == "postgresql":
-        assert searched.status_code == created.status_code == 400
+    def stored() -> int:
+        with api.users.engine.connect() as conn:
+            return conn.scalar(select(func.count()).select_from(Achievement))
+
+    before = stored()
+    for response in (
+        api.get("/achievements", params={"q": "a\x00b"}, headers=office),
+        api.post("/achievements", json={"title": "标题", "keywords": "a\x00b"}, headers=office),
+        api.post("/achievements/import", content=b"title\n\xe6\xa0\x87\x00\n", params={"format": "csv"},
+                 headers=office),
+    ):
+        assert response.status_code == 400, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert "NUL" in response.json()["detail"]
+    assert stored() == before
+    # An escaped backslash followed by "u0000" is ordinary text, not a NUL.
+    literal = api.post("/achievements", json={"title": "标题", "keywords": "a\\u0000b"}, headers=office)
+    assert literal.status_code == 201 and literal.json()["keywords"] == "a\\u0000b"
 
 
 @pytest.mark.parametrize("period", ["0000", "9999", "9999-12"])
