@@ -41,11 +41,11 @@ def route_handlers() -> list:
     )
     from matchmaker.identity.controllers import UserController
     from matchmaker.matching.controllers import MatchController
-    from matchmaker.push.controllers import InboxController, SubscriptionController
+    from matchmaker.push.controllers import InboxController, NoticeController, SubscriptionController
 
     return [health, UserController, OrganisationController, AchievementController, DemandController,
-            ReferenceController, MatchController, InboxController, SubscriptionController, BrokerController,
-            PipelineController, ContractController, FeedbackController, AnalyticsController]
+            ReferenceController, MatchController, InboxController, SubscriptionController, NoticeController,
+            BrokerController, PipelineController, ContractController, FeedbackController, AnalyticsController]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

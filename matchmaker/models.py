@@ -407,6 +407,25 @@ class Subscription(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=_utcnow)
 
 
+class SubscriptionNotice(Base):
+    """A new posting that fits one of a user's subscriptions: the user is told even without a posting of their own."""
+
+    __tablename__ = "subscription_notices"
+    __table_args__ = (
+        CheckConstraint(_one_of("library", v.Library), name="library"),
+        UniqueConstraint("user_id", "library", "record_id"),  # two subscriptions fitting one posting: one notice
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The notice outlives its subscription: what was pushed stays readable after the user unsubscribes.
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("subscriptions.id", ondelete="SET NULL"))
+    library: Mapped[str] = mapped_column(String(12))
+    record_id: Mapped[int] = mapped_column(Integer)  # postings are never deleted, only closed, so no dangling ids
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=_utcnow)
+    dismissed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
 class IdempotencyRecord(Base):
     """The first response to a request carrying an Idempotency-Key, replayed on retries."""
 

@@ -1,4 +1,4 @@
-"""HTTP routes for the inbox (pushed matches of the caller's organisation) and the caller's subscriptions."""
+"""HTTP routes for the inbox (pushed matches of the caller's organisation), the caller's subscriptions and their notices."""
 
 from __future__ import annotations
 
@@ -61,6 +61,33 @@ class SubscriptionOut(msgspec.Struct):
     region: str | None
     keywords: str
     created_at: dt.datetime
+
+
+class NoticeOut(msgspec.Struct):
+    """A new posting that fitted one of the caller's subscriptions; title is null if it is no longer visible."""
+
+    id: int
+    subscription_id: int | None
+    library: str
+    record_id: int
+    title: str | None
+    field: str | None
+    region: str | None
+    created_at: dt.datetime
+    dismissed_at: dt.datetime | None
+
+
+class NoticePage(msgspec.Struct):
+    items: list[NoticeOut]
+    total: int
+    limit: int
+    offset: int
+
+
+def notice_out(notice, record) -> NoticeOut:
+    return NoticeOut(notice.id, notice.subscription_id, notice.library, notice.record_id,
+                     record.title if record is not None else None, record.field_code if record is not None else None,
+                     record.region_code if record is not None else None, notice.created_at, notice.dismissed_at)
 
 
 def entry_out(session: Session, entry) -> InboxEntryOut:
@@ -132,3 +159,24 @@ class SubscriptionController(Controller):
         """Delete one of the caller's subscriptions."""
         with session.begin():
             services.delete_subscription(session, actor=actor, subscription_id=subscription_id)
+
+
+class NoticeController(Controller):
+    path = "/notices"
+    tags = ["push"]
+
+    @get("/", operation_id="listNotices", sync_to_thread=True)
+    def list_notices(self, actor: Actor, session: Session, include_dismissed: bool = False,
+                     limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 20,
+                     offset: Offset = 0) -> NoticePage:
+        """New postings that fitted the caller's subscriptions, newest first; dismissed ones only on request."""
+        with session.begin():
+            rows, total = services.list_notices(session, actor=actor, include_dismissed=include_dismissed,
+                                                limit=limit, offset=offset)
+            return NoticePage([notice_out(n, r) for n, r in rows], total, limit, offset)
+
+    @post("/{notice_id:int}/dismiss", operation_id="dismissNotice", status_code=200, sync_to_thread=True)
+    def dismiss(self, notice_id: PathId, actor: Actor, session: Session) -> NoticeOut:
+        """Dismiss one of the caller's notices."""
+        with session.begin():
+            return notice_out(*services.dismiss_notice(session, actor=actor, notice_id=notice_id))

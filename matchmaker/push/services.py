@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
@@ -14,7 +14,16 @@ from matchmaker.errors import FieldProblem, InvalidInput, NotFound
 from matchmaker.identity.services import Actor
 from matchmaker.matching.ranking import Match
 from matchmaker.matching.service import MatchingService, matching_service
-from matchmaker.models import Achievement, Demand, InboxEntry, Region, Subscription, TechnologyField, User
+from matchmaker.models import (
+    Achievement,
+    Demand,
+    InboxEntry,
+    Region,
+    Subscription,
+    SubscriptionNotice,
+    TechnologyField,
+    User,
+)
 
 # A counterpart's owner is told when the pair scores at least this. Related pairs in the demo world
 # score about 0.3-0.6 (text cosine plus up to 0.2 of structured agreement) and unrelated ones below
@@ -44,7 +53,7 @@ def push_published(session: Session, *, matching: MatchingService, library: v.Li
             if counterpart is not None:
                 created += _add_entry(session, library, record, counterpart, match.score, _match_reason(counterpart, match))
     for subscription in matching_subscriptions(session, library, record):
-        created += _push_to_subscriber(session, library, record, subscription, matches)
+        created += _notify_subscriber(session, library, record, subscription)
     return created
 
 
@@ -115,25 +124,17 @@ def _in_region(code: str | None, wanted: str) -> bool:
     return code == wanted
 
 
-def _push_to_subscriber(session: Session, library: v.Library, record, subscription: Subscription,
-                        matches: list[Match]) -> int:
-    """An inbox entry names a (demand, achievement) pair, so a subscriber is told through its own
-    organisation's open counterpart posting: the best-matching one, else its newest one. An
-    organisation without an open posting in the other library cannot be told (see the report to the lead)."""
-    organisation_id = session.get(User, subscription.user_id).organisation_id
-    counterpart, score = None, 0.0
-    for match in matches:
-        row = _counterpart(session, library, match.id)
-        if row is not None and row.organisation_id == organisation_id:
-            counterpart, score = row, match.score
-            break
-    if counterpart is None:
-        model = Demand if library is v.Library.ACHIEVEMENTS else Achievement
-        counterpart = session.scalar(select(model).where(model.organisation_id == organisation_id,
-                                                         model.status == catalog.PUBLISHED).order_by(model.id.desc()).limit(1))
-    if counterpart is None:
+def _notify_subscriber(session: Session, library: v.Library, record, subscription: Subscription) -> int:
+    """One notice per user and posting, whatever the user's organisation has posted (brokers and analysts too)."""
+    exists = session.scalar(select(SubscriptionNotice.id).where(
+        SubscriptionNotice.user_id == subscription.user_id, SubscriptionNotice.library == library.value,
+        SubscriptionNotice.record_id == record.id))
+    if exists or record.organisation_id == session.get(User, subscription.user_id).organisation_id:
         return 0
-    return _add_entry(session, library, record, counterpart, score, f"subscription {subscription.id}: new {library.value[:-1]}")
+    session.add(SubscriptionNotice(user_id=subscription.user_id, subscription_id=subscription.id,
+                                   library=library.value, record_id=record.id))
+    session.flush()
+    return 1
 
 
 def create_subscription(session: Session, *, actor: Actor, library: str, field: str | None, region: str | None,
@@ -189,8 +190,6 @@ def delete_subscription(session: Session, *, actor: Actor, subscription_id: int)
 def list_inbox(session: Session, *, actor: Actor, include_dismissed: bool = False, limit: int = 20,
                offset: int = 0) -> tuple[list[InboxEntry], int]:
     """The caller's organisation's entries, newest first."""
-    from sqlalchemy import func
-
     statement = select(InboxEntry).where(InboxEntry.organisation_id == actor.organisation_id)
     if not include_dismissed:
         statement = statement.where(InboxEntry.dismissed_at.is_(None))
@@ -207,3 +206,32 @@ def dismiss_entry(session: Session, *, actor: Actor, entry_id: int) -> InboxEntr
     entry.dismissed_at = entry.dismissed_at or dt.datetime.now(dt.UTC)
     session.flush()
     return entry
+
+
+# ---------------------------------------------------------------- subscription notices
+
+
+def list_notices(session: Session, *, actor: Actor, include_dismissed: bool = False, limit: int = 20,
+                 offset: int = 0) -> tuple[list[tuple[SubscriptionNotice, object]], int]:
+    """The caller's notices, newest first, each with its posting (None once the posting is no longer visible)."""
+    statement = select(SubscriptionNotice).where(SubscriptionNotice.user_id == actor.user_id)
+    if not include_dismissed:
+        statement = statement.where(SubscriptionNotice.dismissed_at.is_(None))
+    total = session.scalar(select(func.count()).select_from(statement.subquery()))
+    rows = session.scalars(statement.order_by(SubscriptionNotice.id.desc()).limit(limit).offset(offset)).all()
+    return [(notice, _notice_record(session, actor, notice)) for notice in rows], total
+
+
+def _notice_record(session: Session, actor: Actor, notice: SubscriptionNotice):
+    record = session.get(catalog.LIBRARIES[v.Library(notice.library)].model, notice.record_id)
+    return record if record is not None and catalog.is_visible(actor, record) else None
+
+
+def dismiss_notice(session: Session, *, actor: Actor, notice_id: int) -> tuple[SubscriptionNotice, object]:
+    """Dismiss one of the caller's notices (idempotent); another user's is 404."""
+    notice = session.get(SubscriptionNotice, notice_id)
+    if notice is None or notice.user_id != actor.user_id:
+        raise NotFound(f"notice {notice_id} not found")
+    notice.dismissed_at = notice.dismissed_at or dt.datetime.now(dt.UTC)
+    session.flush()
+    return notice, _notice_record(session, actor, notice)

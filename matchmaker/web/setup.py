@@ -50,14 +50,15 @@ def _session_middleware(app, secret: bytes):
 def web_handlers(settings: Settings) -> list:
     """The page router and its static files; session and CSRF middleware apply to /web only, so
     Bearer-token API clients see no cookies and no CSRF checks."""
-    from matchmaker.web import analyst, broker, libraries, login, search
+    from matchmaker.web import analyst, broker, libraries, login, search, subscriptions
 
     secret = settings.secret_key or secrets.token_urlsafe(32)  # tests without a key: sessions last the process
     csrf = CSRFConfig(secret=_key(secret, "csrf").hex(), cookie_name="mm_csrf", cookie_path="/web",
                       cookie_samesite="lax", header_name="x-csrftoken")
     pages = Router(
         path="/web",
-        route_handlers=[*login.HANDLERS, *libraries.HANDLERS, *broker.HANDLERS, *analyst.HANDLERS, *search.HANDLERS],
+        route_handlers=[*login.HANDLERS, *libraries.HANDLERS, *broker.HANDLERS, *analyst.HANDLERS, *search.HANDLERS,
+                       *subscriptions.HANDLERS],
         middleware=[DefineMiddleware(_session_middleware, secret=_key(secret, "session")),
                     DefineMiddleware(CSRFMiddleware, config=csrf)],
         # Overrides the app's Bearer-token `actor` for pages: the logged-in user from the session cookie.

@@ -13,14 +13,16 @@ from matchmaker.catalog import services as catalog
 
 # What each role sees in the top navigation: (path, label).
 NAVIGATION = {
-    "office": [("/web/office", "我的成果"), ("/web/achievements/new", "发布成果"), ("/web/search", "检索")],
-    "firm": [("/web/firm", "我的需求"), ("/web/demands/new", "发布需求"), ("/web/search", "检索")],
+    "office": [("/web/office", "我的成果"), ("/web/achievements/new", "发布成果"), ("/web/search", "检索"),
+               ("/web/subscriptions", "订阅推送")],
+    "firm": [("/web/firm", "我的需求"), ("/web/demands/new", "发布需求"), ("/web/search", "检索"),
+             ("/web/subscriptions", "订阅推送")],
     "broker": [("/web/broker/queue", "待认领匹配"), ("/web/pipelines", "对接看板"), ("/web/contracts", "技术合同"),
-               ("/web/search", "检索")],
+               ("/web/search", "检索"), ("/web/subscriptions", "订阅推送")],
     "analyst": [("/web/analyst", "运行监测"), ("/web/review", "发布审核"), ("/web/simulations", "政策模拟"),
-                ("/web/contracts", "技术合同"), ("/web/search", "检索")],
+                ("/web/contracts", "技术合同"), ("/web/search", "检索"), ("/web/subscriptions", "订阅推送")],
     "admin": [("/web/analyst", "运行监测"), ("/web/review", "发布审核"), ("/web/simulations", "政策模拟"),
-              ("/web/contracts", "技术合同"), ("/web/search", "检索")],
+              ("/web/contracts", "技术合同"), ("/web/search", "检索"), ("/web/subscriptions", "订阅推送")],
 }
 HOME = {"office": "/web/office", "firm": "/web/firm", "broker": "/web/broker/queue", "analyst": "/web/analyst",
         "admin": "/web/review"}

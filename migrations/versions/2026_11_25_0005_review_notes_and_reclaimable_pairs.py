@@ -1,4 +1,4 @@
-"""Review notes kept on postings; a declined or lapsed (demand, achievement) pair may be claimed again.
+"""Review notes kept on postings; a declined or lapsed pair may be claimed again; subscription notices.
 
 Revision ID: 0005
 Revises: 0004
@@ -26,9 +26,29 @@ def upgrade() -> None:
         batch_op.drop_constraint("uq_pipelines_demand_id", type_="unique")
         batch_op.create_index("uq_pipelines_live_pair", ["demand_id", "achievement_id"], unique=True,
                               sqlite_where=sa.text(LIVE), postgresql_where=sa.text(LIVE))
+    op.create_table(
+        "subscription_notices",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("subscription_id", sa.Integer(), nullable=True),
+        sa.Column("library", sa.String(length=12), nullable=False),
+        sa.Column("record_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("dismissed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint("library IN ('achievements', 'demands')", name=op.f("ck_subscription_notices_library")),
+        sa.ForeignKeyConstraint(["subscription_id"], ["subscriptions.id"], ondelete="SET NULL",
+                                name=op.f("fk_subscription_notices_subscription_id_subscriptions")),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE",
+                                name=op.f("fk_subscription_notices_user_id_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_subscription_notices")),
+        sa.UniqueConstraint("user_id", "library", "record_id", name=op.f("uq_subscription_notices_user_id")),
+    )
+    op.create_index(op.f("ix_subscription_notices_user_id"), "subscription_notices", ["user_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_subscription_notices_user_id"), table_name="subscription_notices")
+    op.drop_table("subscription_notices")
     # Fails (by design) if a pair was claimed again: the old schema cannot hold two pipelines for one pair.
     with op.batch_alter_table("pipelines") as batch_op:
         batch_op.drop_index("uq_pipelines_live_pair")

@@ -32,6 +32,7 @@ from matchmaker.models import (
     Pipeline,
     Region,
     Subscription,
+    SubscriptionNotice,
 )
 
 # One database is enough for who-may-do-what (the rules live in Python, not SQL); the snapshots make it ~30 s a run.
@@ -76,6 +77,10 @@ class World:
     def subscription(self) -> int:  # the office user's own
         return self._insert(Subscription, {"user_id": self.user_ids["office"], "library": "achievements",
                                            "keywords": "矩阵"})
+
+    def notice(self) -> int:  # the office user's own
+        return self._insert(SubscriptionNotice, {"user_id": self.user_ids["office"], "library": "demands",
+                                                 "record_id": self.demand("published")})
 
     def user(self) -> int:
         with transaction(make_session_factory(self.engine)) as session:
@@ -164,6 +169,8 @@ EXPECTED: dict[tuple[str, str], Case] = {
         f"/subscriptions/{w.subscription()}", {"keywords": "储能"}, {})),
     ("DELETE", "/subscriptions/{subscription_id}"): Case(allow("office"), lambda w, api: (
         f"/subscriptions/{w.subscription()}", None, {})),
+    ("POST", "/notices/{notice_id}/dismiss"): Case(allow("office"), lambda w, api: (
+        f"/notices/{w.notice()}/dismiss", None, {})),
     # brokerage: only brokers claim; the holding broker moves and signs; admins register
     ("POST", "/pipelines"): Case(allow("broker"), lambda w, api: (
         "/pipelines", {"demand_id": w.demand("published"), "achievement_id": w.achievement("published")}, {})),

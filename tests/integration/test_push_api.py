@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from matchmaker import vocabulary as v
-from matchmaker.models import Achievement, InboxEntry
+from matchmaker.models import Achievement, InboxEntry, Organisation
 from matchmaker.push.services import push_published
 
 OFFICE_ORG, ADMIN_ORG = 2, 1
@@ -74,10 +74,35 @@ def test_subscriptions_are_per_user_and_trigger_on_publication(api):
     unrelated = _publish(api, {"title": "盐湖卤水综合利用", "field": "salt_lake_chemicals", "region": "210200"})
     a_id = _publish(api, {"title": "高选择性吸附剂卤水提锂技术", "summary": "铝系吸附剂", "field": "salt_lake_chemicals",
                           "trl": 6, "region": "210200"})
-    entries = api.get("/inbox", headers=firm).json()["items"]
-    hit = [e for e in entries if e["achievement_id"] == a_id]
-    assert len(hit) == 1 and hit[0]["reason"].startswith(f"subscription {sub['id']}")
-    assert all(e["achievement_id"] != unrelated for e in entries)  # no keyword in it
+    notices = api.get("/notices", headers=firm).json()["items"]
+    hit = [n for n in notices if n["record_id"] == a_id]
+    assert len(hit) == 1 and hit[0]["subscription_id"] == sub["id"] and hit[0]["library"] == "achievements"
+    assert hit[0]["title"] == "高选择性吸附剂卤水提锂技术"
+    assert all(n["record_id"] != unrelated for n in notices)  # no keyword in it
+    assert api.get("/notices", headers=other).json()["items"] == []  # notices are the subscriber's
+    assert api.post(f"/notices/{hit[0]['id']}/dismiss", headers=other).status_code == 404
+    assert api.post(f"/notices/{hit[0]['id']}/dismiss", headers=firm).json()["dismissed_at"] is not None
+    assert api.get("/notices", headers=firm).json()["total"] == len(notices) - 1
     assert api.delete(f"/subscriptions/{sub['id']}", headers=other).status_code == 404
     assert api.delete(f"/subscriptions/{sub['id']}", headers=firm).status_code == 204
     assert api.get("/subscriptions", headers=firm).json() == []
+    # What was pushed stays readable after unsubscribing.
+    kept = api.get("/notices", params={"include_dismissed": True}, headers=firm).json()["items"]
+    assert [n["subscription_id"] for n in kept if n["record_id"] == a_id] == [None]
+
+
+def test_a_broker_without_postings_is_told_of_new_demands_it_subscribed_to(api):
+    analyst, admin = api.users.headers("analyst", ADMIN_ORG), api.users.headers("admin", ADMIN_ORG)
+    firm = api.users.headers("firm", _demand_and_owner(api, analyst, offset=5)["organisation_id"])
+    with api.users.factory() as session:
+        agency = session.scalar(select(Organisation.id).where(Organisation.kind == "agency").order_by(Organisation.id))
+    broker = api.users.headers("broker", agency)
+    sub = api.post("/subscriptions", json={"library": "demands", "keywords": "钠离子电池"}, headers=broker).json()
+    before = api.get("/notices", headers=broker).json()["total"]
+    d_id = api.post("/demands", json={"title": "钠离子电池正极材料量产工艺", "problem": "循环寿命不足"},
+                    headers=firm).json()["id"]
+    api.post(f"/demands/{d_id}/submit", headers=firm)
+    assert api.post(f"/demands/{d_id}/approve", headers=admin).status_code == 200
+    notices = api.get("/notices", headers=broker).json()
+    assert notices["total"] == before + 1
+    assert (notices["items"][0]["record_id"], notices["items"][0]["subscription_id"]) == (d_id, sub["id"])

@@ -155,3 +155,36 @@ def test_deal_from_demand_to_contract_moves_the_figures(site):
     expect(analyst.locator("#chart-turnover")).to_be_visible()
     for context_page in (analyst, firm, broker):
         context_page.context.close()
+
+
+def test_a_broker_subscribes_and_is_told_of_a_new_demand(site):
+    base = site["base"]
+    broker = _page(site, "broker")
+    broker.goto(f"{base}/web/subscriptions")
+    broker.get_by_label("订阅范围").select_option("")
+    broker.get_by_role("button", name="订阅", exact=True).click()
+    expect(broker.locator("#library-error")).to_contain_text("请选择")
+    broker.get_by_label("订阅范围").select_option("demands")
+    broker.get_by_label(re.compile("^关键词")).fill("双极板 质子交换膜")
+    broker.get_by_role("button", name="订阅", exact=True).click()
+    expect(broker.locator(".notice-success")).to_contain_text("已订阅")
+    expect(broker.locator("ul.subscriptions")).to_contain_text("双极板 质子交换膜")
+
+    firm = _page(site, "firm")
+    firm.goto(f"{base}/web/demands/new")
+    firm.get_by_label("需求名称").fill("氢燃料电池金属双极板涂层")
+    firm.get_by_label("拟解决的技术难题").fill("不锈钢双极板在酸性环境下腐蚀，接触电阻升高")
+    firm.get_by_role("button", name="保存并提交审核").click()
+    demand_id = int(re.search(r"/web/demands/(\d+)$", firm.url).group(1))
+    analyst = _page(site, "analyst")
+    analyst.goto(f"{base}/web/review?library=demands&order=newest")
+    analyst.locator(f"#demands-{demand_id}").get_by_role("button", name=re.compile("通过")).click()
+    expect(analyst.locator(".notice-success")).to_contain_text("已通过审核")
+
+    broker.goto(f"{base}/web/subscriptions")
+    notice = broker.locator("article.notice-item").filter(has_text="氢燃料电池金属双极板涂层")
+    expect(notice).to_have_count(1)
+    notice.get_by_role("button", name="不再显示").click()
+    expect(broker.locator("article.notice-item").filter(has_text="氢燃料电池金属双极板涂层")).to_have_count(0)
+    for page in (broker, firm, analyst):
+        page.context.close()
