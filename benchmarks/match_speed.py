@@ -25,6 +25,9 @@ from matchmaker.matching.ranking import DEFAULT_TEXT_PARAMS  # noqa: E402
 from matchmaker.matching.text import TextModel, char_ngrams, normalise  # noqa: E402
 
 
+PROVINCES = 31
+
+
 def rss_mb() -> float:
     """Resident set size of this process, from /proc (Linux)."""
     with open("/proc/self/statm") as fh:
@@ -56,10 +59,13 @@ def timed(fn, items) -> tuple[list, list[float]]:
 
 def bench_matchmaker(corpus, queries, new_docs, model_params: dict, workers: int, recall_queries: int) -> dict:
     titles, bodies, fields = corpus
+    # A province per record (31, uniform) so that filtered queries can be timed as the API runs them.
+    provinces = np.random.default_rng(4).integers(0, PROVINCES, len(titles))
     gc.collect()
     before = rss_mb()
     start = time.perf_counter()
-    index = TextIndex(TextModel(**model_params), workers=workers).fit(range(len(titles)), titles, bodies, {"field": fields})
+    index = TextIndex(TextModel(**model_params), workers=workers).fit(range(len(titles)), titles, bodies,
+                                                                      {"field": fields, "province": provinces})
     build_s = time.perf_counter() - start
     gc.collect()
     grown = rss_mb() - before
@@ -80,10 +86,31 @@ def bench_matchmaker(corpus, queries, new_docs, model_params: dict, workers: int
             recall.append(sum(s >= exact[-1][1] - 1e-6 for _, s in got[:len(exact)]) / len(exact))
 
     log("recall vs exact done")
+    # Filtered queries, the mask built per query as Matcher._mask does: the demand's own field (a wide filter,
+    # pruned search), and field + province (a narrow one, scored exhaustively under TextIndex.exhaustive_rows).
+    query_fields = queries[2][:len(qvecs)]
+    query_provinces = np.random.default_rng(5).integers(0, PROVINCES, len(qvecs))
+    filtered = {}
+    for name, make_mask in {
+        "field": lambda i: index.mask_equal("field", int(query_fields[i])),
+        "field_province": lambda i: (index.mask_equal("field", int(query_fields[i]))
+                                     & index.mask_equal("province", int(query_provinces[i]))),
+    }.items():
+        got, secs = timed(lambda i: index.search_vector(qvecs[i], 10, mask=make_mask(i)), range(len(qvecs)))
+        hits = []
+        for i in range(min(recall_queries, len(qvecs))):
+            exact = index.search_vector(qvecs[i], 10, mask=make_mask(i), exact=True)
+            if exact:
+                hits.append(sum(s >= exact[-1][1] - 1e-6 for _, s in got[i][:len(exact)]) / len(exact))
+        stats = percentiles(secs)
+        filtered[name] = {"p50_ms": stats["p50_ms"], "p95_ms": stats["p95_ms"],
+                          "mean_rows_allowed": round(float(np.mean([make_mask(i).sum() for i in range(20)])), 1),
+                          "top10_recall_vs_exact": round(float(np.mean(hits)), 4) if hits else None}
+    log("filtered queries done")
     add_titles, add_bodies, add_fields = new_docs
     n = len(titles)
-    _, add_seconds = timed(lambda i: index.add(n + i, add_titles[i], add_bodies[i], field=int(add_fields[i])),
-                           range(len(add_titles)))
+    _, add_seconds = timed(lambda i: index.add(n + i, add_titles[i], add_bodies[i], field=int(add_fields[i]),
+                                               province=i % PROVINCES), range(len(add_titles)))
     found = [any(d == n + i for d, _ in index.search(add_titles[i], add_bodies[i], k=10)) for i in range(len(add_titles))]
 
     log("adds done")
@@ -111,6 +138,7 @@ def bench_matchmaker(corpus, queries, new_docs, model_params: dict, workers: int
         "added_found_in_own_top10": round(float(np.mean(found)), 3),
         "save_s": round(save_s, 2), "load_s": round(load_s, 2),
         "top10_recall_vs_exact": round(float(np.mean(recall)), 4) if recall else None,
+        "filtered": filtered,
         "model": repr(TextModel(**model_params)), "model_params": model_params, "workers": workers,
     })
     return result

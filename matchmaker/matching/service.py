@@ -10,7 +10,7 @@ import shutil
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from sqlalchemy import or_, select
@@ -24,6 +24,7 @@ from matchmaker.errors import DomainError, FieldProblem
 from matchmaker.matching.index import IndexVersionError, TextIndex, replace_dir
 from matchmaker.matching.ranking import AchievementDoc, DemandDoc, Match, Matcher
 from matchmaker.matching.records import achievement_doc, demand_doc, open_docs
+from matchmaker.matching.scoring import PROVENANCE
 from matchmaker.models import Achievement, Demand, IndexChange, TechnologyField
 
 log = logging.getLogger("matchmaker.matching")
@@ -104,7 +105,8 @@ class MatchingService:
                 self.matcher.achievement_index.save(work / "achievements")
                 self.matcher.demand_index.save(work / "demands")
                 state = {"format": STATE_FORMAT, "version": STATE_VERSION, "last_change_id": self.last_change_id,
-                         "database": _database_key(self.settings.database_url), "text_params": self.matcher.text_params}
+                         "database": _database_key(self.settings.database_url), "text_params": self.matcher.text_params,
+                         "weights": asdict(self.matcher.weights), "provenance": PROVENANCE}
                 (work / "state.json").write_text(json.dumps(state, default=list), encoding="utf-8")
                 replace_dir(str(work), str(self.directory))
                 self._unsaved = 0

@@ -97,6 +97,9 @@ def test_another_worker_follows_the_change_log_and_restarts_load_the_saved_index
 
     state_file = settings.index_dir / "matcher" / "state.json"
     state = json.loads(state_file.read_text())
+    # The saved matcher says what it was tuned on, and with which weights.
+    assert state["provenance"]["learned_from_feedback"] is False and "ccf2019-dev" in state["provenance"]["text_params"]
+    assert state["weights"]["text"] == 1.0 and set(state["weights"]) >= {"field", "trl", "price", "mode", "locality"}
     state_file.write_text(json.dumps({**state, "version": 999}))
     tampered = MatchingService(settings, factory).start()
     assert (tampered.builds, tampered.loads) == (1, 0)
