@@ -83,6 +83,14 @@ def per_demand_table(data: Data, run) -> np.ndarray:
     return np.array([[np.nan if rows[d.id][m] is None else rows[d.id][m] for m in METRICS] for d in data.demands])
 
 
+def print_table(rows: list[tuple[str, dict, str]]) -> None:
+    """(configuration, metrics, how it was fitted) rows as the markdown table benchmarks/README.md keeps."""
+    print("| configuration | nDCG@10 | R@10 | MRR@10 | fitted on labels? |")
+    print("|---|---:|---:|---:|---|")
+    for name, m, how in rows:
+        print(f"| {name} | {m['ndcg@10']:.3f} | {m['recall@10']:.3f} | {m['mrr@10']:.3f} | {how} |")
+
+
 def mean_metrics(table: np.ndarray) -> dict:
     return {m: float(np.nanmean(table[:, i])) for i, m in enumerate(METRICS)}
 
@@ -177,10 +185,7 @@ def main() -> None:
 
     print(f"ccf2019-dev: {len(data.demands)} demands, {len(data.achievements)} achievements; "
           f"ties broken by achievement id unless stated\n")
-    print("| configuration | nDCG@10 | R@10 | MRR@10 | fitted on labels? |")
-    print("|---|---:|---:|---:|---|")
-    for name, m, how in rows:
-        print(f"| {name} | {m['ndcg@10']:.3f} | {m['recall@10']:.3f} | {m['mrr@10']:.3f} | {how} |")
+    print_table(rows)
     print(f"\n({time.time() - started:.0f} s)")
 
 

@@ -36,7 +36,7 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.model_selection import KFold  # noqa: E402
 from sklearn.preprocessing import StandardScaler, normalize  # noqa: E402
 
-from match_quality import Data, demand_competition, mean_metrics, per_demand_table  # noqa: E402
+from match_quality import Data, demand_competition, mean_metrics, per_demand_table, print_table  # noqa: E402
 from matchmaker.matching.commands import matcher_run  # noqa: E402
 from matchmaker.matching.evaluate import baseline_run, evaluate_run  # noqa: E402
 from matchmaker.matching.text import TextModel, normalise, words  # noqa: E402
@@ -278,10 +278,7 @@ def main() -> None:
             reranker_cv(data, features, names, kind, base), "5-fold CV by demand, mean of 3 splits")
 
     print(f"ccf2019-dev: {len(data.demands)} demands, {len(data.achievements)} achievements; ties broken by achievement id\n")
-    print("| configuration | nDCG@10 | R@10 | MRR@10 | fitted on labels? |")
-    print("|---|---:|---:|---:|---|")
-    for name, m, how in rows:
-        print(f"| {name} | {m['ndcg@10']:.3f} | {m['recall@10']:.3f} | {m['mrr@10']:.3f} | {how} |")
+    print_table(rows)
     for note in notes:
         print(f"\n- {note}")
     print(f"\n({time.time() - started:.0f} s)")

@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
 from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
 
-from match_quality import Data, demand_competition, mean_metrics, nested_choice, per_demand_table  # noqa: E402
+from match_quality import Data, demand_competition, mean_metrics, nested_choice, per_demand_table, print_table  # noqa: E402
 from matchmaker.matching.evaluate import baseline_run  # noqa: E402
 from matchmaker.matching.text import TextModel, char_ngrams, normalise, words  # noqa: E402
 
@@ -137,10 +137,7 @@ def main() -> None:
                      metrics, "nested CV"))
 
     print(f"ccf2019-dev: {len(data.demands)} demands, {len(data.achievements)} achievements; ties by achievement id\n")
-    print("| configuration | nDCG@10 | R@10 | MRR@10 | fitted on labels? |")
-    print("|---|---:|---:|---:|---|")
-    for name, m, how in rows:
-        print(f"| {name} | {m['ndcg@10']:.3f} | {m['recall@10']:.3f} | {m['mrr@10']:.3f} | {how} |")
+    print_table(rows)
     # How far is the target from the noise? Bootstrap over demands (2,000 resamples) of the shipped nDCG@10.
     rng = np.random.default_rng(0)
     boot = [np.nanmean(families_base[rng.integers(0, len(families_base), len(families_base)), 0]) for _ in range(2000)]
