@@ -338,6 +338,8 @@ class Contract(Timestamped, Base):
         CheckConstraint(
             "payment_mode <> 'use_first_pay_later' OR trial_ends_on IS NOT NULL", name="trial_end_for_use_first"
         ),
+        CheckConstraint(_one_of("licence_scope", v.LicenceScope), name="licence_scope"),
+        CheckConstraint("licence_scope IS NULL OR contract_type = 'licence'", name="licence_scope_for_licence"),
         Index("ix_contracts_signed_on", "signed_on"),
     )
 
@@ -347,6 +349,7 @@ class Contract(Timestamped, Base):
     amount: Mapped[Decimal] = mapped_column(Money)  # 成交额
     certified_amount: Mapped[Decimal | None] = mapped_column(Money)  # 核定技术交易额
     payment_mode: Mapped[str] = mapped_column(String(20))
+    licence_scope: Mapped[str | None] = mapped_column(String(10))  # licences only: 独占 / 排他 / 普通
     trial_ends_on: Mapped[dt.date | None] = mapped_column(Date)
     signed_on: Mapped[dt.date] = mapped_column(Date)
     buyer_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)

@@ -157,6 +157,14 @@ class ContractType(StrEnum):
     SERVICE = "service"  # 技术服务
 
 
+class LicenceScope(StrEnum):
+    """A licence contract's scope, as the registration form records it (专利实施许可)."""
+
+    EXCLUSIVE = "exclusive"  # 独占许可: only the licensee may use it, the licensor included out
+    SOLE = "sole"  # 排他许可: the licensee and the licensor, nobody else
+    ORDINARY = "ordinary"  # 普通许可: the licensor may license others too
+
+
 class PaymentMode(StrEnum):
     LUMP_SUM = "lump_sum"  # 一次性支付
     INSTALMENTS = "instalments"  # 分期支付

@@ -96,7 +96,8 @@ class PipelineController(Controller):
             contract = services.sign_contract(
                 session, actor=actor, pipeline_id=pipeline_id, contract_type=data.contract_type,
                 amount=data.amount, certified_amount=data.certified_amount, payment_mode=data.payment_mode,
-                signed_on=data.signed_on, trial_ends_on=data.trial_ends_on, exclusive=data.exclusive,
+                signed_on=data.signed_on, trial_ends_on=data.trial_ends_on,
+                licence_scope=data.licence_scope.value if data.licence_scope else None, exclusive=data.exclusive,
                 close_demand=data.close_demand, note=data.note, expected_version=data.expected_version)
             return contract_out(contract)
 

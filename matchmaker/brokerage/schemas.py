@@ -99,7 +99,8 @@ class ContractIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     payment_mode: v.PaymentMode
     trial_ends_on: dt.date | None = None  # required for use_first_pay_later (先使用后付费)
     signed_on: dt.date
-    exclusive: bool = False
+    licence_scope: v.LicenceScope | None = None  # licence contracts: exclusive 独占 / sole 排他 / ordinary 普通
+    exclusive: bool = False  # takes the achievement off the market: a transfer, or an exclusive licence
     close_demand: bool = False
     note: Note = ""
     expected_version: Version | None = None
@@ -117,6 +118,7 @@ class ContractOut(msgspec.Struct):
     amount: str
     certified_amount: str | None
     payment_mode: str
+    licence_scope: str | None
     trial_ends_on: dt.date | None
     signed_on: dt.date
     buyer_id: int
@@ -181,7 +183,8 @@ def pipeline_detail(pipeline, contract_id: int | None) -> PipelineDetail:
 
 def contract_out(c) -> ContractOut:
     return ContractOut(
-        c.id, c.pipeline_id, c.contract_type, yuan(c.amount), yuan(c.certified_amount), c.payment_mode, c.trial_ends_on,
+        c.id, c.pipeline_id, c.contract_type, yuan(c.amount), yuan(c.certified_amount), c.payment_mode, c.licence_scope,
+        c.trial_ends_on,
         c.signed_on, c.buyer_id, c.buyer_region_code, c.seller_id, c.seller_region_code, c.achievement_id, c.demand_id,
         c.broker_id, c.registration_number, c.registered_on, c.created_at,
     )

@@ -234,18 +234,21 @@ def _parse(enum, value, field: str):
 
 def sign_contract(session: Session, *, actor: Actor, pipeline_id: int, contract_type: str, amount: Decimal | str,
                   certified_amount: Decimal | str | None = None, payment_mode: str, signed_on: dt.date,
-                  trial_ends_on: dt.date | None = None, exclusive: bool = False, close_demand: bool = False,
+                  trial_ends_on: dt.date | None = None, licence_scope: str | None = None, exclusive: bool = False,
+                  close_demand: bool = False,
                   note: str = "", expected_version: int | None = None, at: dt.datetime | None = None) -> Contract:
     """Log the contract of a negotiating pipeline and sign the pipeline, in the caller's one transaction.
 
     Buyer and seller are the demand's firm and the achievement's owner, with their organisations' regions.
-    An exclusive transfer marks the achievement transferred; close_demand marks the demand solved; both
+    `exclusive` (a transfer, or an exclusive licence) marks the achievement transferred, i.e. no longer on offer;
+    close_demand marks the demand solved; both
     are logged in index_changes so every matcher process drops them.
     """
     now = _now(at)
     pipeline = _pipeline(session, pipeline_id)
     _check_holder(actor, pipeline)
-    terms = _contract_terms(contract_type, amount, certified_amount, payment_mode, signed_on, trial_ends_on, exclusive)
+    terms = _contract_terms(contract_type, amount, certified_amount, payment_mode, signed_on, trial_ends_on,
+                            licence_scope, exclusive)
     if pipeline.stage != Stage.NEGOTIATING.value:
         _check_move(pipeline, Stage.SIGNED)  # names the reason: closed, or not negotiating yet
     # Sign first: on SQLite this first write takes the database's write lock, and FOR UPDATE below locks the two
@@ -272,7 +275,7 @@ def sign_contract(session: Session, *, actor: Actor, pipeline_id: int, contract_
 
 
 def _contract_terms(contract_type, amount, certified_amount, payment_mode, signed_on, trial_ends_on,
-                    exclusive) -> dict:
+                    licence_scope, exclusive) -> dict:
     contract_type = _parse(v.ContractType, contract_type, "contract_type")
     payment_mode = _parse(v.PaymentMode, payment_mode, "payment_mode")
     amount = _yuan(amount, "amount")
@@ -286,11 +289,17 @@ def _contract_terms(contract_type, amount, certified_amount, payment_mode, signe
             raise InvalidInput.on("trial_ends_on", f"{trial_ends_on} is not after signed_on {signed_on}")
     elif trial_ends_on is not None:
         raise InvalidInput.on("trial_ends_on", "only a use_first_pay_later contract has a trial period")
-    if exclusive and contract_type is not v.ContractType.TRANSFER:
-        # Only a transfer moves ownership; an exclusive licence would need its own column to be recorded.
-        raise InvalidInput.on("exclusive", f"applies to a transfer contract, not {contract_type.value}")
+    scope = _parse(v.LicenceScope, licence_scope, "licence_scope") if licence_scope is not None else None
+    if scope is not None and contract_type is not v.ContractType.LICENCE:
+        raise InvalidInput.on("licence_scope", f"applies to a licence contract, not {contract_type.value}")
+    # Off the market: ownership moved, or nobody but the licensee may use it any more.
+    if exclusive and not (contract_type is v.ContractType.TRANSFER or scope is v.LicenceScope.EXCLUSIVE):
+        raise InvalidInput.on("exclusive", "applies to a transfer or an exclusive licence (licence_scope "
+                                           f"exclusive), not {contract_type.value}"
+                                           + (f" with scope {scope.value}" if scope else ""))
     return {"contract_type": contract_type.value, "payment_mode": payment_mode.value, "amount": amount,
-            "certified_amount": certified, "signed_on": signed_on, "trial_ends_on": trial_ends_on}
+            "certified_amount": certified, "signed_on": signed_on, "trial_ends_on": trial_ends_on,
+            "licence_scope": scope.value if scope else None}
 
 
 def _yuan(value: Decimal | str | None, field: str) -> Decimal | None:

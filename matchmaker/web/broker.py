@@ -184,7 +184,8 @@ async def sign(request: Request, pipeline_id: int, actor: Actor, session: Sessio
                     session, actor=actor, pipeline_id=pipeline_id, contract_type=form["contract_type"],
                     amount=form["amount"], certified_amount=form.get("certified_amount") or None,
                     payment_mode=form["payment_mode"], signed_on=dates["signed_on"],
-                    trial_ends_on=dates.get("trial_ends_on"), exclusive="exclusive" in form,
+                    trial_ends_on=dates.get("trial_ends_on"), licence_scope=form.get("licence_scope") or None,
+                    exclusive="exclusive" in form,
                     close_demand="close_demand" in form, note=form.get("note", ""),
                     expected_version=_version(form))
                 contract_id = contract.id

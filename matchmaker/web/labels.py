@@ -25,6 +25,7 @@ LABELS.update({
     "development": "技术开发", "consulting": "技术咨询",
     "lump_sum": "一次性支付", "instalments": "分期支付", "royalty": "提成支付",
     "use_first_pay_later": "先使用后付费",
+    "exclusive": "独占许可", "sole": "排他许可", "ordinary": "普通许可",
     # feedback reasons
     "too_early_stage": "技术成熟度不够", "price": "价格不合适", "field_mismatch": "领域不对口", "region": "地域不便",
     "already_solved": "问题已解决", "other": "其他原因",
@@ -46,7 +47,7 @@ FIELD_LABELS = {"title": "名称", "summary": "成果简介", "keywords": "关�
                 "cooperation_modes": "合作方式", "deadline": "需求有效期", "is_challenge": "揭榜挂帅", "bounty": "悬赏金额",
                 "contract_type": "合同类型", "signed_on": "签订日期", "amount": "合同成交额",
                 "certified_amount": "核定技术交易额", "payment_mode": "支付方式", "trial_ends_on": "试用期截止日期",
-                "exclusive": "独占转让", "expected_version": "项目状态"}
+                "exclusive": "成果不再对外提供", "licence_scope": "许可方式", "expected_version": "项目状态"}
 STAGE_ORDER = ("claimed", "contacted", "negotiating", "signed")
 
 

@@ -1,4 +1,4 @@
-"""Review notes kept on postings; a declined or lapsed pair may be claimed again; subscription notices.
+"""Review notes on postings; declined or lapsed pairs claimable again; subscription notices; licence scope.
 
 Revision ID: 0005
 Revises: 0004
@@ -44,9 +44,19 @@ def upgrade() -> None:
         sa.UniqueConstraint("user_id", "library", "record_id", name=op.f("uq_subscription_notices_user_id")),
     )
     op.create_index(op.f("ix_subscription_notices_user_id"), "subscription_notices", ["user_id"], unique=False)
+    with op.batch_alter_table("contracts") as batch_op:
+        batch_op.add_column(sa.Column("licence_scope", sa.String(length=10), nullable=True))
+        batch_op.create_check_constraint(
+            "licence_scope", "licence_scope IN ('exclusive', 'sole', 'ordinary')")
+        batch_op.create_check_constraint(
+            "licence_scope_for_licence", "licence_scope IS NULL OR contract_type = 'licence'")
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("contracts") as batch_op:
+        batch_op.drop_constraint("licence_scope_for_licence", type_="check")
+        batch_op.drop_constraint("licence_scope", type_="check")
+        batch_op.drop_column("licence_scope")
     op.drop_index(op.f("ix_subscription_notices_user_id"), table_name="subscription_notices")
     op.drop_table("subscription_notices")
     # Fails (by design) if a pair was claimed again: the old schema cannot hold two pipelines for one pair.

@@ -321,3 +321,31 @@ def test_nothing_a_client_sends_is_a_500(api, world):
     assert [(r.request.method, str(r.request.url), r.status_code) for r in sent if r.status_code >= 500] == []
     assert all(r.headers["content-type"].startswith("application/problem+json") for r in sent)
     assert api.get(f"/pipelines/{pid}", headers=broker).json()["version"] == 3
+
+
+def test_licence_scope_is_recorded_and_only_an_exclusive_licence_takes_the_achievement_off_the_market(api, world):
+    broker = api.users.headers("broker", world.agency_ids[0])
+    wrong_type = negotiating(api, broker, world.pairs[4])
+    url = f"/pipelines/{wrong_type['id']}/contract"
+    on_transfer = api.post(url, json=contract_terms(licence_scope="sole"), headers=broker)
+    assert on_transfer.status_code == 422 and on_transfer.json()["errors"][0]["field"] == "licence_scope"
+    sole_but_exclusive = api.post(url, json=contract_terms(contract_type="licence", licence_scope="sole",
+                                                           exclusive=True), headers=broker)
+    assert sole_but_exclusive.status_code == 422 and sole_but_exclusive.json()["errors"][0]["field"] == "exclusive"
+    unknown = api.post(url, json=contract_terms(contract_type="licence", licence_scope="global"), headers=broker)
+    assert unknown.status_code == 400
+    assert count(api, Contract) == 0  # nothing half-written by the refusals
+
+    signed = api.post(url, json=contract_terms(contract_type="licence", licence_scope="exclusive", exclusive=True),
+                      headers=broker)
+    assert signed.status_code == 201 and signed.json()["licence_scope"] == "exclusive"
+    with api.users.engine.connect() as conn:
+        status = conn.scalar(select(Achievement.status).where(Achievement.id == world.pairs[4].achievement_id))
+    assert status == "transferred"
+    ordinary = negotiating(api, broker, world.pairs[5])
+    kept = api.post(f"/pipelines/{ordinary['id']}/contract",
+                    json=contract_terms(contract_type="licence", licence_scope="ordinary"), headers=broker)
+    assert kept.status_code == 201 and kept.json()["licence_scope"] == "ordinary"
+    with api.users.engine.connect() as conn:
+        status = conn.scalar(select(Achievement.status).where(Achievement.id == world.pairs[5].achievement_id))
+    assert status == "published"  # an ordinary licence leaves it on offer to others

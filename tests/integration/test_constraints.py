@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -9,7 +10,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
 from matchmaker.db import make_engine
-from matchmaker.models import Achievement, Broker, Demand, IPRecord, Organisation, Pipeline
+from matchmaker.models import Achievement, Broker, Contract, Demand, IPRecord, Organisation, Pipeline
 
 
 @pytest.fixture
@@ -81,3 +82,15 @@ def test_one_live_pipeline_per_pair_but_ended_ones_may_repeat(engine):
                                         pipeline | {"stage": "claimed"}])
     with pytest.raises(IntegrityError), engine.begin() as conn:
         conn.execute(insert(Pipeline), pipeline | {"stage": "signed"})
+
+
+def test_a_licence_scope_belongs_to_a_licence_contract(engine):
+    with engine.begin() as conn:
+        conn.execute(insert(Organisation), {"id": 3, "name": "某企业", "kind": "enterprise", "region_code": "210200"})
+    row = {"contract_type": "transfer", "amount": Decimal("1000"), "payment_mode": "lump_sum", "signed_on": dt.date(2026, 11, 1),
+           "buyer_id": 3, "buyer_region_code": "210200", "seller_id": 1, "seller_region_code": "210200"}
+    for bad in ({"licence_scope": "exclusive"}, {"contract_type": "licence", "licence_scope": "worldwide"}):
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(insert(Contract), row | bad)
+    with engine.begin() as conn:
+        conn.execute(insert(Contract), row | {"contract_type": "licence", "licence_scope": "sole"})
