@@ -239,12 +239,11 @@ _register_simulation_commands()
 
 
 def _register_matching_commands() -> None:
-    try:
-        from matchmaker.matching.commands import evaluate, rank
-    except ImportError:  # the matcher lands in its own step
-        return
+    from matchmaker.matching.commands import evaluate, learn_weights, rank
+
     app.command("rank")(rank)
     app.command("evaluate")(evaluate)
+    app.command("learn-weights")(learn_weights)
 
 
 _register_matching_commands()

@@ -1,4 +1,4 @@
-"""CLI commands `rank` and `evaluate`: TREC runs and graded metrics through the Matcher."""
+"""CLI commands `rank`, `evaluate` and `learn-weights`: TREC runs, graded metrics, weights learned from feedback."""
 from __future__ import annotations
 
 import json
@@ -11,6 +11,7 @@ from matchmaker.matching.evaluate import (
     Run, TextRecord, baseline_run, evaluate_run, read_jsonl, read_qrels, write_run,
 )
 from matchmaker.matching.ranking import AchievementDoc, DemandDoc, Matcher
+from matchmaker.matching.scoring import FACTORS
 
 
 def matcher_run(achievements: Sequence[TextRecord], demands: Sequence[TextRecord], k: int = 10,
@@ -56,3 +57,39 @@ def evaluate(
     for name, r in results.items():
         table.add_row(name, f"{r['ndcg@10']:.3f}", f"{r['recall@10']:.3f}", f"{r['mrr@10']:.3f}")
     Console().print(table)
+
+
+def learn_weights(
+    apply: bool = typer.Option(False, "--apply", help="write the learned weights for the matching service to use, "
+                                                      "if they beat the current ones on held-out demands"),
+) -> None:
+    """Fit the structured weights on the feedback table (people's verdicts on matches), 5-fold CV over demands."""
+    from matchmaker.config import Settings
+    from matchmaker.db import make_engine
+    from matchmaker.matching.learning import NotEnoughFeedback, examples_from_feedback, fit_weights, load_weights, \
+        save_weights
+    from sqlalchemy.orm import Session
+
+    settings = Settings.from_env()
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session:
+        examples = examples_from_feedback(session)
+    engine.dispose()
+    current, _ = load_weights(settings.index_dir)
+    try:
+        learned = fit_weights(examples, current)
+    except NotEnoughFeedback as error:
+        typer.echo(f"not learned: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(json.dumps({"examples": learned.examples, "relevant": learned.relevant, "demands": learned.demands,
+                           "current": {f: learned.current.of(f) for f in ("text", *FACTORS)},
+                           "learned": {f: round(learned.weights.of(f), 4) for f in ("text", *FACTORS)},
+                           "cv_pair_accuracy_current": round(learned.cv_pair_accuracy_current, 4),
+                           "cv_pair_accuracy_learned": round(learned.cv_pair_accuracy, 4)}, indent=2))
+    if not apply:
+        return
+    if not learned.better:
+        typer.echo("kept the current weights: the learned ones do not order held-out demands' verdicts better", err=True)
+        raise typer.Exit(1)
+    path = save_weights(settings.index_dir, learned)
+    typer.echo(f"wrote {path}; every server process uses them from its next index build (or restart)", err=True)

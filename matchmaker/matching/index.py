@@ -296,6 +296,11 @@ class TextIndex:
         self._require_fitted()
         return _as_csr32(self.model.transform([_clean(title or "")], [_clean(body or "")], as_query=True))
 
+    def doc_vector(self, title: str, body: str) -> sp.csr_matrix:
+        """A record's vector as the index would store it (1 x n_terms), for scoring a pair it may not hold."""
+        self._require_fitted()
+        return _as_csr32(self.model.transform([_clean(title or "")], [_clean(body or "")]))
+
     def search(self, title: str, body: str, k: int = 10, mask: np.ndarray | None = None) -> list[tuple[Hashable, float]]:
         """Best-first (doc_id, score) of the k highest-scoring live records, optionally within a row mask."""
         _check_k(k)

@@ -200,6 +200,12 @@ class Matcher:
             matches.append(Match(doc_id, explanation.total(), explanation))
         return matches
 
+    def text_score(self, demand: DemandDoc, achievement: AchievementDoc) -> float:
+        """The text similarity rank_achievements would give this pair (the achievement need not be indexed)."""
+        index = self.achievement_index
+        qvec = index.query_vector(demand.title, demand.body)
+        return float((qvec @ index.doc_vector(achievement.title, achievement.body).T).toarray()[0, 0])
+
     # ------------------------------------------------------------------ filters
     def _filters(self, field_codes, region_code, trl_range) -> Filters:
         fields = None

@@ -24,7 +24,7 @@ from matchmaker.errors import DomainError, FieldProblem
 from matchmaker.matching.index import IndexVersionError, TextIndex, replace_dir
 from matchmaker.matching.ranking import AchievementDoc, DemandDoc, Match, Matcher
 from matchmaker.matching.records import achievement_doc, demand_doc, open_docs
-from matchmaker.matching.scoring import PROVENANCE
+from matchmaker.matching.learning import load_weights
 from matchmaker.models import Achievement, Demand, IndexChange, TechnologyField
 
 log = logging.getLogger("matchmaker.matching")
@@ -62,6 +62,8 @@ class MatchingService:
         self.settings = settings
         self.session_factory = session_factory
         self.directory = Path(settings.index_dir) / "matcher"
+        # Weights learned from feedback (`matchmaker learn-weights --apply`) if any, else the shipped ones.
+        self.weights, self.provenance = load_weights(Path(settings.index_dir))
         self.matcher: Matcher | None = None
         self.last_change_id = 0
         self.builds = 0  # full fits from the database; a restart that loads from disk leaves this at 0
@@ -87,7 +89,7 @@ class MatchingService:
         with self._lock, self.session_factory() as session:
             last = session.scalar(select(IndexChange.id).order_by(IndexChange.id.desc()).limit(1)) or 0
             achievements, demands = open_docs(session)
-            matcher = Matcher(known_fields=_known_fields(session))
+            matcher = Matcher(weights=self.weights, known_fields=_known_fields(session))
             matcher.fit(achievements, demands)
             self.matcher, self.last_change_id, self._recent = matcher, last, {}
             self.builds += 1
@@ -106,7 +108,7 @@ class MatchingService:
                 self.matcher.demand_index.save(work / "demands")
                 state = {"format": STATE_FORMAT, "version": STATE_VERSION, "last_change_id": self.last_change_id,
                          "database": _database_key(self.settings.database_url), "text_params": self.matcher.text_params,
-                         "weights": asdict(self.matcher.weights), "provenance": PROVENANCE}
+                         "weights": asdict(self.matcher.weights), "provenance": self.provenance}
                 (work / "state.json").write_text(json.dumps(state, default=list), encoding="utf-8")
                 replace_dir(str(work), str(self.directory))
                 self._unsaved = 0
@@ -128,7 +130,7 @@ class MatchingService:
             newest = session.scalar(select(IndexChange.id).order_by(IndexChange.id.desc()).limit(1)) or 0
             if state["last_change_id"] > newest:
                 raise IndexVersionError("the saved matcher is ahead of this database's change log")
-            matcher = Matcher(text_params=text_params, known_fields=_known_fields(session))
+            matcher = Matcher(text_params=text_params, weights=self.weights, known_fields=_known_fields(session))
             matcher.achievement_index = TextIndex.load(self.directory / "achievements")
             matcher.demand_index = TextIndex.load(self.directory / "demands")
             achievements, demands = open_docs(session)
