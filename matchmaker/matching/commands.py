@@ -64,11 +64,17 @@ def learn_weights(
                                                       "if they beat the current ones on held-out demands"),
 ) -> None:
     """Fit the structured weights on the feedback table (people's verdicts on matches), 5-fold CV over demands."""
+    from sqlalchemy.orm import Session
+
     from matchmaker.config import Settings
     from matchmaker.db import make_engine
-    from matchmaker.matching.learning import NotEnoughFeedback, examples_from_feedback, fit_weights, load_weights, \
-        save_weights
-    from sqlalchemy.orm import Session
+    from matchmaker.matching.learning import (
+        NotEnoughFeedback,
+        examples_from_feedback,
+        fit_weights,
+        load_weights,
+        save_weights,
+    )
 
     settings = Settings.from_env()
     engine = make_engine(settings.database_url)

@@ -9,9 +9,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from matchmaker.matching.ranking import AchievementDoc, DemandDoc, Matcher
+from matchmaker.matching.records import achievement_doc, demand_doc, open_docs
 from matchmaker.matching.scoring import FACTORS, PROVENANCE, ScoreWeights, structured_factors
+from matchmaker.models import Achievement, Demand, Feedback
 
 # Locality is a policy preference (本地转化), not relevance, so it is never learned from verdicts.
 LEARNED = tuple(f for f in FACTORS if f != "locality")
@@ -90,8 +95,6 @@ def fit_weights(examples: Sequence[Example], current: ScoreWeights | None = None
 
 
 def _fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    from sklearn.linear_model import LogisticRegression
-
     return LogisticRegression(C=1.0, max_iter=1000).fit(x, y).coef_[0]
 
 
@@ -145,13 +148,8 @@ def load_weights(index_dir: Path) -> tuple[ScoreWeights, dict]:
     return ScoreWeights(**body["weights"]), body["provenance"]
 
 
-def examples_from_feedback(session) -> list[Example]:
+def examples_from_feedback(session: Session) -> list[Example]:
     """Every verdict in the feedback table, scored against the current published achievements' vocabulary."""
-    from sqlalchemy import select
-
-    from matchmaker.matching.records import achievement_doc, demand_doc, open_docs
-    from matchmaker.models import Achievement, Demand, Feedback
-
     rows = session.execute(select(Feedback.demand_id, Feedback.achievement_id, Feedback.relevant)
                            .order_by(Feedback.id)).all()
     if not rows:
