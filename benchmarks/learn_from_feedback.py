@@ -13,20 +13,15 @@ verdicts alone recover what the fields are worth.
 from __future__ import annotations
 
 import argparse
-import tempfile
-from pathlib import Path
 
 import numpy as np
 
-from matchmaker import migrate
-from matchmaker.db import make_engine
 from matchmaker.matching.evaluate import evaluate_run
 from matchmaker.matching.learning import LEARNED, example, fit_weights
 from matchmaker.matching.ranking import Matcher
 from matchmaker.matching.scoring import ScoreWeights
-from matchmaker.matching.world_eval import TEXT_ONLY, load_world, matcher_world_run
-from matchmaker.reference import sync_reference_data
-from matchmaker.simulation.world import generate_world
+from matchmaker.matching.world_eval import TEXT_ONLY, matcher_world_run
+from worlds import generated_world
 
 # P(a firm marks a shown result relevant | latent level 1..4): the assumption the verdicts are drawn from.
 P_RELEVANT = {1: 0.05, 2: 0.30, 3: 0.75, 4: 0.90}
@@ -49,14 +44,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--demands", type=int, default=600)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{Path(folder) / 'world.db'}"
-        migrate.upgrade(url)
-        engine = make_engine(url)
-        sync_reference_data(engine)
-        generate_world(engine, scale=args.scale, seed=args.seed)
-        world = load_world(engine, max_demands=args.demands)
-        engine.dispose()
+    world = generated_world(args.scale, args.seed, args.demands)
     tune, test = world.demands[0::2], world.demands[1::2]
 
     def score(weights: ScoreWeights) -> dict:

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 from dataclasses import asdict
-from pathlib import Path
 
-from matchmaker import migrate
-from matchmaker.db import make_engine
 from matchmaker.matching.evaluate import TextRecord, baseline_run, evaluate_run
 from matchmaker.matching.scoring import FACTORS, ScoreWeights
-from matchmaker.matching.world_eval import TEXT_ONLY, load_world, matcher_world_run
-from matchmaker.reference import sync_reference_data
-from matchmaker.simulation.world import generate_world
+from matchmaker.matching.world_eval import TEXT_ONLY, matcher_world_run
+from worlds import generated_world
 
 MULTIPLIERS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
 
@@ -31,14 +26,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--demands", type=int, default=600)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{Path(folder) / 'world.db'}"
-        migrate.upgrade(url)
-        engine = make_engine(url)
-        sync_reference_data(engine)
-        generate_world(engine, scale=args.scale, seed=args.seed)
-        world = load_world(engine, max_demands=args.demands)
-        engine.dispose()
+    world = generated_world(args.scale, args.seed, args.demands)
     tune, test = world.demands[0::2], world.demands[1::2]
     tune_ids, test_ids = {d.id for d in tune}, {d.id for d in test}
 

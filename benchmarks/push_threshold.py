@@ -10,19 +10,13 @@ precision of the pushes, and pushes per demand.
 from __future__ import annotations
 
 import argparse
-import tempfile
-from pathlib import Path
 
 import numpy as np
 
-from matchmaker import migrate
-from matchmaker.db import make_engine
 from matchmaker.matching.ranking import Matcher
 from matchmaker.matching.scoring import ScoreWeights
-from matchmaker.matching.world_eval import load_world
 from matchmaker.push.services import PUSH_CANDIDATES, PUSH_THRESHOLD
-from matchmaker.reference import sync_reference_data
-from matchmaker.simulation.world import generate_world
+from worlds import generated_world
 
 THRESHOLDS = (0.3, 0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.9)
 
@@ -32,14 +26,7 @@ def main() -> None:
     parser.add_argument("--scale", default="demo")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{Path(folder) / 'world.db'}"
-        migrate.upgrade(url)
-        engine = make_engine(url)
-        sync_reference_data(engine)
-        generate_world(engine, scale=args.scale, seed=args.seed)
-        world = load_world(engine, max_demands=100_000)
-        engine.dispose()
+    world = generated_world(args.scale, args.seed, 100_000)
     matcher = Matcher(weights=ScoreWeights()).fit(world.achievements, ())
     related, other = [], []
     for demand in world.demands:
