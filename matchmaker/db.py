@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Select, create_engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -40,3 +40,9 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session that commits on success and rolls back on any error."""
     with factory() as session, session.begin():
         yield session
+
+
+def paged(session: Session, statement: Select, *, limit: int, offset: int) -> tuple[list, int]:
+    """One page of a select's rows, and how many rows it has in all (counted without its ORDER BY)."""
+    total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    return list(session.execute(statement.limit(limit).offset(offset)).all()), total

@@ -6,10 +6,11 @@ import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
+from matchmaker.db import paged
 from matchmaker.catalog.schemas import money_problem
 from matchmaker.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
 from matchmaker.identity.services import Actor
@@ -34,11 +35,6 @@ def _now(at: dt.datetime | None) -> dt.datetime:
     return at or dt.datetime.now(dt.UTC)
 
 
-def _page(session: Session, query: Select, *, limit: int, offset: int) -> tuple[list, int]:
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    return list(session.execute(query.limit(limit).offset(offset)).all()), total
-
-
 # --- brokers -------------------------------------------------------------------------------------------------
 
 def list_brokers(session: Session, *, agency_id: int | None = None, level: str | None = None,
@@ -49,7 +45,7 @@ def list_brokers(session: Session, *, agency_id: int | None = None, level: str |
         query = query.where(Broker.agency_id == agency_id)
     if level is not None:
         query = query.where(Broker.level == v.BrokerLevel(level).value)
-    rows, total = _page(session, query.order_by(Broker.id), limit=limit, offset=offset)
+    rows, total = paged(session, query.order_by(Broker.id), limit=limit, offset=offset)
     return [(broker, agency_name) for broker, agency_name in rows], total
 
 
@@ -127,7 +123,7 @@ def list_pipelines(session: Session, *, actor: Actor, stage: str | None = None, 
                           (Pipeline.achievement_id, achievement_id)):
         if value is not None:
             query = query.where(column == value)
-    rows, total = _page(session, query.order_by(Pipeline.id), limit=limit, offset=offset)
+    rows, total = paged(session, query.order_by(Pipeline.id), limit=limit, offset=offset)
     return [row[0] for row in rows], total
 
 
@@ -378,7 +374,7 @@ def list_contracts(session: Session, *, actor: Actor, period: str | None = None,
         query = query.where(Contract.contract_type == _parse(v.ContractType, contract_type, "type").value)
     if broker_id is not None:
         query = query.where(Contract.broker_id == broker_id)
-    rows, total = _page(session, query.order_by(Contract.signed_on.desc(), Contract.id.desc()),
+    rows, total = paged(session, query.order_by(Contract.signed_on.desc(), Contract.id.desc()),
                         limit=limit, offset=offset)
     return [row[0] for row in rows], total
 
@@ -473,5 +469,5 @@ def list_feedback(session: Session, *, actor: Actor, demand_id: int | None = Non
                           (Feedback.relevant, relevant)):
         if value is not None:
             query = query.where(column == value)
-    rows, total = _page(session, query.order_by(Feedback.id), limit=limit, offset=offset)
+    rows, total = paged(session, query.order_by(Feedback.id), limit=limit, offset=offset)
     return [row[0] for row in rows], total

@@ -11,12 +11,13 @@ from types import SimpleNamespace
 from typing import Any
 
 import msgspec
-from sqlalchemy import Select, func, insert, or_, select
+from sqlalchemy import Select, insert, or_, select
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
 from matchmaker.catalog import transfer
 from matchmaker.catalog.schemas import AchievementIn, DemandIn, OrganisationIn, record_problems
+from matchmaker.db import paged
 from matchmaker.errors import Conflict, DomainError, FieldProblem, Forbidden, InvalidInput, NotFound
 from matchmaker.identity.services import Actor
 from matchmaker.models import (
@@ -188,10 +189,9 @@ def list_records(session: Session, *, actor: Actor, spec: LibrarySpec, query: Li
         if may_review(actor):
             visible.append(model.status == PENDING)
         statement = statement.where(or_(*visible))
-    statement = _filtered(statement, spec, query)
-    total = session.scalar(select(func.count()).select_from(statement.subquery()))
-    rows = session.scalars(_sorted(statement, spec, query.sort).limit(query.limit).offset(query.offset)).all()
-    return list(rows), total
+    rows, total = paged(session, _sorted(_filtered(statement, spec, query), spec, query.sort),
+                        limit=query.limit, offset=query.offset)
+    return [row[0] for row in rows], total
 
 
 def _check_list_query(query: ListQuery) -> None:
@@ -486,9 +486,8 @@ def list_organisations(session: Session, *, kind: str | None = None, region: str
         statement = statement.where(region_condition(Organisation.region_code, region))
     if q:
         statement = statement.where(Organisation.name.contains(q, autoescape=True))
-    total = session.scalar(select(func.count()).select_from(statement.subquery()))
-    rows = session.scalars(statement.order_by(Organisation.id).limit(limit).offset(offset)).all()
-    return list(rows), total
+    rows, total = paged(session, statement.order_by(Organisation.id), limit=limit, offset=offset)
+    return [row[0] for row in rows], total
 
 
 def get_organisation(session: Session, *, organisation_id: int) -> Organisation:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
 from matchmaker.catalog import services as catalog
+from matchmaker.db import paged
 from matchmaker.errors import FieldProblem, InvalidInput, NotFound
 from matchmaker.identity.services import Actor
 from matchmaker.matching.ranking import Match
@@ -193,9 +194,8 @@ def list_inbox(session: Session, *, actor: Actor, include_dismissed: bool = Fals
     statement = select(InboxEntry).where(InboxEntry.organisation_id == actor.organisation_id)
     if not include_dismissed:
         statement = statement.where(InboxEntry.dismissed_at.is_(None))
-    total = session.scalar(select(func.count()).select_from(statement.subquery()))
-    rows = session.scalars(statement.order_by(InboxEntry.id.desc()).limit(limit).offset(offset)).all()
-    return list(rows), total
+    rows, total = paged(session, statement.order_by(InboxEntry.id.desc()), limit=limit, offset=offset)
+    return [row[0] for row in rows], total
 
 
 def dismiss_entry(session: Session, *, actor: Actor, entry_id: int) -> InboxEntry:
@@ -217,9 +217,8 @@ def list_notices(session: Session, *, actor: Actor, include_dismissed: bool = Fa
     statement = select(SubscriptionNotice).where(SubscriptionNotice.user_id == actor.user_id)
     if not include_dismissed:
         statement = statement.where(SubscriptionNotice.dismissed_at.is_(None))
-    total = session.scalar(select(func.count()).select_from(statement.subquery()))
-    rows = session.scalars(statement.order_by(SubscriptionNotice.id.desc()).limit(limit).offset(offset)).all()
-    return [(notice, _notice_record(session, actor, notice)) for notice in rows], total
+    rows, total = paged(session, statement.order_by(SubscriptionNotice.id.desc()), limit=limit, offset=offset)
+    return [(notice, _notice_record(session, actor, notice)) for notice, in rows], total
 
 
 def _notice_record(session: Session, actor: Actor, notice: SubscriptionNotice):
