@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -95,6 +94,9 @@ def fit_weights(examples: Sequence[Example], current: ScoreWeights | None = None
 
 
 def _fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    # Imported here: every server process imports this module (for load_weights), and only the CLI fits.
+    from sklearn.linear_model import LogisticRegression
+
     return LogisticRegression(C=1.0, max_iter=1000).fit(x, y).coef_[0]
 
 
@@ -154,8 +156,8 @@ def examples_from_feedback(session: Session) -> list[Example]:
                            .order_by(Feedback.id)).all()
     if not rows:
         return []
-    achievements, demands = open_docs(session)
-    matcher = Matcher().fit(achievements, demands)
+    achievements, _ = open_docs(session)
+    matcher = Matcher().fit(achievements, ())  # text_score needs only the achievements' vocabulary
     if not matcher.achievement_index.n_rows:
         return []
     demand_rows = {d.id: demand_doc(d) for d in session.scalars(
