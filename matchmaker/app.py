@@ -48,10 +48,28 @@ def route_handlers() -> list:
             BrokerController, PipelineController, ContractController, FeedbackController, AnalyticsController]
 
 
+def publication_hook(state: State):
+    """What publishing a record sets off: pushes to matching counterparts (in the publishing transaction) and the
+    embedding of its text by the job worker (the worker's periodic run catches anything enqueued too early)."""
+    from matchmaker.jobs import enqueue
+    from matchmaker.matching.service import matching_service
+    from matchmaker.push.services import push_published
+
+    def on_publish(session, library, record) -> None:
+        push_published(session, matching=matching_service(state), library=library, record=record)
+        enqueue(state.jobs, "embed_pending")
+
+    return on_publish
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     engine = make_engine(settings.database_url, echo=settings.echo_sql)
-    state = State({"settings": settings, "engine": engine, "session_factory": make_session_factory(engine)})
+    from matchmaker.jobs import make_queue
+
+    state = State({"settings": settings, "engine": engine, "session_factory": make_session_factory(engine),
+                   "jobs": make_queue(settings)})
+    state.on_publish = publication_hook(state)
 
     def dispose_engine() -> None:
         engine.dispose()

@@ -188,13 +188,40 @@ def serve(
     host: str = typer.Option("127.0.0.1"),
     port: int = typer.Option(8000),
     workers: int = typer.Option(1, help="Worker processes; they share the database and replay its index change log."),
+    job_worker: bool = typer.Option(True, "--job-worker/--no-job-worker",
+                                    help="Also run `matchmaker worker` (the job queue) beside the server."),
 ) -> None:
-    """Serve the API and pages with uvicorn."""
+    """Serve the API and pages with uvicorn (and, by default, the job worker in its own process)."""
+    import subprocess
+    import sys
+
     import uvicorn
 
-    # The factory reads MATCHMAKER_* settings in each worker process when it starts.
-    uvicorn.run("matchmaker.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", access_log=False)
+    worker = subprocess.Popen([sys.executable, "-m", "matchmaker.cli", "worker"]) if job_worker else None
+    try:
+        # The factory reads MATCHMAKER_* settings in each worker process when it starts.
+        uvicorn.run("matchmaker.app:create_app", factory=True, host=host, port=port, workers=workers,
+                    log_level="info", access_log=False)
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=30)
+
+
+@app.command()
+def worker(
+    burst: bool = typer.Option(False, "--burst", help="Do what is due (queued and periodic jobs) and exit."),
+) -> None:
+    """Run the job queue: embedding new postings (and, as they come, mail and periodic sweeps)."""
+    from matchmaker.jobs import make_queue, run_burst
+
+    queue = make_queue(_settings())
+    if burst:
+        ran = run_burst(queue)
+        typer.echo(f"ran {ran} jobs", err=True)
+        return
+    consumer = queue.create_consumer(workers=1, periodic=True)
+    consumer.run()
 
 
 @app.command("evaluate-world")
@@ -239,11 +266,16 @@ _register_simulation_commands()
 
 
 def _register_matching_commands() -> None:
-    from matchmaker.matching.commands import evaluate, learn_weights, rank
+    from matchmaker.matching.commands import counterfactual, evaluate, learn_weights, rank
 
     app.command("rank")(rank)
     app.command("evaluate")(evaluate)
     app.command("learn-weights")(learn_weights)
+    app.command("counterfactual")(counterfactual)
 
 
 _register_matching_commands()
+
+
+if __name__ == "__main__":
+    app()

@@ -18,6 +18,10 @@ class Settings:
     index_dir: Path = field(default_factory=lambda: Path.cwd() / "var" / "index")
     echo_sql: bool = False
     secret_key: str = ""  # signs page sessions and CSRF tokens; empty = a random key for this process only
+    semantic: bool = True  # sentence vectors in ranking when the `semantic` extra is installed
+    exploration: float = 0.0  # share of shown lists whose last slot shows a lower-ranked candidate (impression log)
+    interleave: str = ""  # a candidate ranker to team-draft interleave with the shipped one ("" = off)
+    jobs_url: str = ""  # the job queue: "" = a SQLite file beside the index, or redis://host:port/db
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -28,6 +32,10 @@ class Settings:
             index_dir=Path(env["MATCHMAKER_INDEX_DIR"]) if env.get("MATCHMAKER_INDEX_DIR") else defaults.index_dir,
             echo_sql=env.get("MATCHMAKER_ECHO_SQL", "").lower() in {"1", "true", "yes"},
             secret_key=env.get("MATCHMAKER_SECRET_KEY") or development_secret(Path.cwd() / "var" / "secret_key"),
+            semantic=env.get("MATCHMAKER_SEMANTIC", "on").lower() not in {"0", "off", "false", "no"},
+            exploration=float(env.get("MATCHMAKER_EXPLORATION") or 0.0),
+            interleave=env.get("MATCHMAKER_INTERLEAVE", ""),
+            jobs_url=env.get("MATCHMAKER_JOBS_URL", ""),
         )
 
     @property

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     SmallInteger,
@@ -367,7 +368,9 @@ class Feedback(Base):
     """A firm's, office's or broker's verdict on a match: data for the matcher to learn from."""
 
     __tablename__ = "feedback"
-    __table_args__ = (CheckConstraint(_one_of("reason", v.FeedbackReason), name="reason"),)
+    # One verdict per person per pair: a repeat replaces the earlier one (brokerage.give_feedback).
+    __table_args__ = (CheckConstraint(_one_of("reason", v.FeedbackReason), name="reason"),
+                      UniqueConstraint("user_id", "demand_id", "achievement_id", name="uq_feedback_user_pair"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     demand_id: Mapped[int] = mapped_column(ForeignKey("demands.id"), index=True)
@@ -376,6 +379,53 @@ class Feedback(Base):
     relevant: Mapped[bool]
     reason: Mapped[str | None] = mapped_column(String(20))
     note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=_utcnow)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class Impression(Base):
+    """A match a person was shown (or that stood in the pool it was drawn from): the log rankers learn from.
+
+    One list shown is a slate; its pool is the logging ranker's top candidates, with `shown_rank` set for those
+    shown and `propensity` the chance each had of being shown under the logging policy (exploration), so a
+    candidate ranker's interest rate can be estimated offline (matching/counterfactual.py).
+    """
+
+    __tablename__ = "impressions"
+    __table_args__ = (
+        CheckConstraint(_one_of("surface", v.Surface), name="surface"),
+        CheckConstraint(_one_of("direction", v.Library), name="direction"),
+        Index("ix_impressions_pair", "demand_id", "achievement_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slate: Mapped[str] = mapped_column(String(32), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    surface: Mapped[str] = mapped_column(String(8))
+    direction: Mapped[str] = mapped_column(String(12))   # the library of the records ranked
+    demand_id: Mapped[int] = mapped_column(ForeignKey("demands.id", ondelete="CASCADE"))
+    achievement_id: Mapped[int] = mapped_column(ForeignKey("achievements.id", ondelete="CASCADE"))
+    pool_rank: Mapped[int] = mapped_column(SmallInteger)
+    shown_rank: Mapped[int | None] = mapped_column(SmallInteger)
+    propensity: Mapped[float] = mapped_column(Float)
+    team: Mapped[str | None] = mapped_column(String(1))   # interleaving: which ranker placed it (A / B)
+    score: Mapped[float] = mapped_column(Float)
+    ranker: Mapped[str] = mapped_column(String(80))
+    features: Mapped[dict] = mapped_column(JSON, default=dict)
+    shown_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=_utcnow, index=True)
+
+
+class Embedding(Base):
+    """A published record's sentence vector (the `semantic` extra), computed by the worker, read by every process."""
+
+    __tablename__ = "embeddings"
+    __table_args__ = (CheckConstraint(_one_of("library", v.Library), name="library"),)
+
+    library: Mapped[str] = mapped_column(String(12), primary_key=True)
+    record_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model: Mapped[str] = mapped_column(String(40))
+    text_key: Mapped[str] = mapped_column(String(16))   # digest of the embedded text: stale when the text changes
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=_utcnow)
 
 

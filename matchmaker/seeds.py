@@ -37,6 +37,8 @@ class FieldVocabulary:
     synonyms: tuple[tuple[str, ...], ...]
     hierarchy: tuple[tuple[str, ...], ...]
     patterns: dict[str, tuple[str, ...]]
+    # Coherent subjects: one term per slot (material, process, device, target, application) about one problem.
+    subjects: tuple[dict[str, str], ...] = ()
 
     def all_terms(self) -> list[str]:
         seen: dict[str, None] = {}
@@ -65,6 +67,7 @@ def fields(directory: Path | None = None) -> tuple[FieldVocabulary, ...]:
         # Alternative wordings may sit inside [terms] or at the top level of the file.
         synonyms = terms.pop("synonyms", data.get("synonyms", ()))
         hierarchy = terms.pop("hierarchy", data.get("hierarchy", ()))
+        subjects = terms.pop("subjects", ())
         result.append(
             FieldVocabulary(
                 code=data["code"],
@@ -74,6 +77,7 @@ def fields(directory: Path | None = None) -> tuple[FieldVocabulary, ...]:
                 synonyms=tuple(tuple(group) for group in synonyms),
                 hierarchy=tuple(tuple(group) for group in hierarchy),
                 patterns={kind: tuple(items) for kind, items in data["patterns"].items()},
+                subjects=tuple(dict(subject) for subject in subjects),
             )
         )
     return tuple(result)

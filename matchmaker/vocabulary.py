@@ -182,6 +182,14 @@ class FeedbackReason(StrEnum):
     OTHER = "other"
 
 
+class Surface(StrEnum):
+    """Where a match was shown to a person (the impression log)."""
+
+    API = "api"
+    PAGE = "page"
+    PUSH = "push"
+
+
 class Library(StrEnum):
     ACHIEVEMENTS = "achievements"
     DEMANDS = "demands"

@@ -7,9 +7,11 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import Select, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
+from matchmaker.catalog import services as catalog
 from matchmaker.db import paged
 from matchmaker.catalog.schemas import money_problem
 from matchmaker.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
@@ -429,20 +431,43 @@ def region_prefix(code: str) -> str:
 
 def give_feedback(session: Session, *, actor: Actor, demand_id: int, achievement_id: int, relevant: bool,
                   reason: str | None = None, note: str = "", at: dt.datetime | None = None) -> Feedback:
-    """A verdict on a match by the demand's firm, the achievement's office or a broker; data for the matcher."""
-    demand = _referenced(session, Demand, demand_id, "demand_id")
-    achievement = _referenced(session, Achievement, achievement_id, "achievement_id")
+    """A verdict on a match by the demand's firm, the achievement's office or a broker; data for the matcher.
+
+    One verdict per person per pair: a repeat replaces the earlier one. Only postings the person may see can be
+    judged (someone else's draft answers 404, as reading it does).
+    """
+    demand = _visible(session, actor, Demand, demand_id, "demand_id")
+    achievement = _visible(session, actor, Achievement, achievement_id, "achievement_id")
     _check_may_judge(actor, demand, achievement)
     if relevant and reason is not None:
         raise InvalidInput.on("reason", "a reason explains an irrelevant match; leave it empty when relevant")
     if not relevant and reason is None:
         raise InvalidInput.on("reason", f"say why the match is not relevant ({', '.join(v.values(v.FeedbackReason))})")
     reason = _parse(v.FeedbackReason, reason, "reason").value if reason is not None else None
-    feedback = Feedback(demand_id=demand_id, achievement_id=achievement_id, user_id=actor.user_id, relevant=relevant,
-                        reason=reason, note=note or "", created_at=_now(at))
-    session.add(feedback)
-    session.flush()
-    return feedback
+    when = _now(at)
+    pair = (Feedback.user_id == actor.user_id, Feedback.demand_id == demand_id, Feedback.achievement_id == achievement_id)
+    for _ in range(2):   # a concurrent first verdict on the same pair wins the insert; ours then updates it
+        feedback = session.scalar(select(Feedback).where(*pair))
+        if feedback is not None:
+            feedback.relevant, feedback.reason, feedback.note, feedback.updated_at = relevant, reason, note or "", when
+            session.flush()
+            return feedback
+        try:
+            with session.begin_nested():
+                feedback = Feedback(demand_id=demand_id, achievement_id=achievement_id, user_id=actor.user_id,
+                                    relevant=relevant, reason=reason, note=note or "", created_at=when)
+                session.add(feedback)
+            return feedback
+        except IntegrityError:
+            continue
+    raise Conflict("the verdict changed while it was being saved; send it again")
+
+
+def _visible(session: Session, actor: Actor, model, record_id: int, field: str):
+    record = session.get(model, record_id)
+    if record is None or not catalog.is_visible(actor, record):
+        raise NotFound(f"{field.removesuffix('_id')} {record_id} not found", problems=[FieldProblem(field, "not found")])
+    return record
 
 
 def _check_may_judge(actor: Actor, demand: Demand, achievement: Achievement) -> None:

@@ -59,13 +59,6 @@ class ImportOperation(Operation):
         })
 
 
-def _push_hook(state: State):
-    # Imported here so the catalog does not depend on push at import time (push depends on the catalog).
-    from matchmaker.push.services import push_hook
-
-    return push_hook(state)
-
-
 def organisation_out(org) -> OrganisationOut:
     return OrganisationOut(org.id, org.external_id, org.name, org.kind, org.credit_code, org.region_code,
                            org.size, org.high_tech, org.industry)
@@ -181,7 +174,7 @@ class AchievementController(Controller):
         """Publish a pending achievement (reviewers: admins, analysts); matching demands' owners are told."""
         with session.begin():
             row = services.approve_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id,
-                                          on_publish=_push_hook(state))
+                                          on_publish=state.on_publish)
             return achievement_out(row, actor)
 
     @post("/{achievement_id:int}/reject", operation_id="rejectAchievement", status_code=200, sync_to_thread=True)
@@ -258,7 +251,7 @@ class DemandController(Controller):
         """Publish a pending demand (reviewers: admins, analysts); matching achievements' owners are told."""
         with session.begin():
             row = services.approve_record(session, actor=actor, spec=DEMANDS, record_id=demand_id,
-                                          on_publish=_push_hook(state))
+                                          on_publish=state.on_publish)
             return demand_out(row, actor)
 
     @post("/{demand_id:int}/reject", operation_id="rejectDemand", status_code=200, sync_to_thread=True)

@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -18,15 +17,27 @@ RELEVANT_LEVEL = 3  # "relevant" for Recall/MRR = fairly or strongly related
 
 @dataclass(frozen=True)
 class TextRecord:
-    """One line of a JSONL file: id, title, body (the file's "description")."""
+    """One line of a JSONL file: id, title, body (the file's "description") and any structured fields it carries."""
 
     id: str
     title: str
     body: str
+    fields: dict = field(default_factory=dict)   # keyword arguments of AchievementDoc / DemandDoc
 
 
-def read_jsonl(path: str | Path) -> list[TextRecord]:
-    """Records with id/title/description; missing or null fields become empty strings."""
+# Structured fields `rank` reads when rows carry them, by the names of the API's and the importer's schemas.
+STRUCTURED = {
+    "achievements": ("field", "trl", "region", "asking_price", "transfer_modes"),
+    "demands": ("field", "min_trl", "budget_min", "budget_max", "cooperation_modes", "region"),
+}
+
+
+def read_jsonl(path: str | Path, library: str | None = None) -> list[TextRecord]:
+    """Records with id/title/description; missing or null fields become empty strings.
+
+    With `library` ("achievements" or "demands"), structured fields are validated by the same schemas as the
+    API and the importer (AchievementIn / DemandIn) and passed on to the matcher.
+    """
     records = []
     with open(path, encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):
@@ -35,8 +46,32 @@ def read_jsonl(path: str | Path) -> list[TextRecord]:
             obj = json.loads(line)
             if "id" not in obj:
                 raise ValueError(f"{path}:{n}: record without an id")
-            records.append(TextRecord(str(obj["id"]), obj.get("title") or "", obj.get("description") or obj.get("body") or ""))
+            title = obj.get("title") or ""
+            fields = _structured(library, obj, title, f"{path}:{n}") if library else {}
+            records.append(TextRecord(str(obj["id"]), title, obj.get("description") or obj.get("body") or "", fields))
     return records
+
+
+def _structured(library: str, obj: dict, title: str, where: str) -> dict:
+    import msgspec
+
+    from matchmaker.catalog.schemas import AchievementIn, DemandIn
+
+    given = {k: obj[k] for k in STRUCTURED[library] if obj.get(k) is not None}
+    if not given:
+        return {}
+    schema = AchievementIn if library == "achievements" else DemandIn
+    try:
+        record = msgspec.convert({"title": title or "-", **given}, schema)
+    except (msgspec.ValidationError, ValueError) as error:
+        raise ValueError(f"{where}: {error}") from None
+    money = lambda value: None if value is None else float(value)  # noqa: E731
+    if library == "achievements":
+        return {"field_code": record.field, "trl": record.trl, "region_code": record.region,
+                "asking_price": money(record.asking_price), "transfer_modes": frozenset(map(str, record.transfer_modes))}
+    return {"field_code": record.field, "min_trl": record.min_trl, "region_code": record.region,
+            "budget_min": money(record.budget_min), "budget_max": money(record.budget_max),
+            "cooperation_modes": frozenset(map(str, record.cooperation_modes))}
 
 
 def read_qrels(path: str | Path) -> Qrels:
@@ -79,54 +114,57 @@ def read_run(path: str | Path) -> Run:
     return {q: [(d, s) for _, d, s in sorted(r)] for q, r in rows.items()}
 
 
-def _gain(level: int) -> int:
-    return max(level - 1, 0)
+# The ccf2019 README's definitions, computed by ir-measures (trec_eval through pytrec_eval):
+# - nDCG@10 with gain = level − 1, ideal from all judged pairs; demands with no gain at all are left out (0/0);
+# - Recall@10 and MRR@10 with relevant = level ≥ 3 (gain ≥ 2), over demands that have a relevant achievement;
+# - Judged@10: the share of the top 10 judged for that demand (each ccf achievement was judged for one demand
+#   only, so unjudged ≠ irrelevant); condensed nDCG@10 ranks the judged items only (Sakai 2007).
+METRIC_NAMES = ("ndcg@10", "recall@10", "mrr@10", "judged@10", "condensed_ndcg@10")
 
 
-def ndcg_at_10(ranked_ids: Sequence[str], judged: Mapping[str, int], k: int = CUTOFF) -> float:
-    """Gain = level−1, discount 1/log2(rank+1); ideal DCG from all judged pairs of the demand. 0 if no gain."""
-    dcg = sum(_gain(judged.get(d, 1)) / math.log2(r + 2) for r, d in enumerate(ranked_ids[:k]))
-    ideal_gains = sorted((_gain(l) for l in judged.values()), reverse=True)[:k]
-    idcg = sum(g / math.log2(r + 2) for r, g in enumerate(ideal_gains))
-    return dcg / idcg if idcg > 0 else 0.0
+def _measures():
+    import ir_measures
 
-
-def recall_at_10(ranked_ids: Sequence[str], judged: Mapping[str, int], k: int = CUTOFF) -> float | None:
-    """Share of level≥3 achievements in the top k; None when the demand has none (left out of the mean)."""
-    relevant = {d for d, l in judged.items() if l >= RELEVANT_LEVEL}
-    if not relevant:
-        return None
-    return len(relevant.intersection(ranked_ids[:k])) / len(relevant)
-
-
-def mrr_at_10(ranked_ids: Sequence[str], judged: Mapping[str, int], k: int = CUTOFF) -> float | None:
-    """1/rank of the first level≥3 achievement in the top k (0 if none); None when the demand has none."""
-    if not any(l >= RELEVANT_LEVEL for l in judged.values()):
-        return None
-    for r, d in enumerate(ranked_ids[:k], 1):
-        if judged.get(d, 1) >= RELEVANT_LEVEL:
-            return 1.0 / r
-    return 0.0
+    rel = RELEVANT_LEVEL - 1
+    return {"ndcg@10": ir_measures.nDCG @ CUTOFF, "recall@10": ir_measures.R(rel=rel) @ CUTOFF,
+            "mrr@10": ir_measures.RR(rel=rel) @ CUTOFF, "judged@10": ir_measures.Judged @ CUTOFF,
+            "condensed_ndcg@10": ir_measures.nDCG(judged_only=True) @ CUTOFF}
 
 
 def per_demand(run: Run, qrels: Qrels) -> dict[str, dict[str, float | None]]:
-    """Metrics of each judged demand; a judged demand missing from the run scores as an empty ranking."""
-    out = {}
+    """Every metric of each judged demand; None where the README leaves the demand out of that metric's mean.
+
+    A judged demand missing from the run (or with an empty ranking) scores as an empty ranking.
+    """
+    import ir_measures
+
+    measures = _measures()
+    by_measure = {m: name for name, m in measures.items()}
+    qrel_rows = [ir_measures.Qrel(q, d, max(level - 1, 0)) for q, judged in qrels.items() for d, level in judged.items()]
+    # trec_eval ranks by score; ranks become scores so the run's own order (ties broken upstream) is kept.
+    run_rows = [ir_measures.ScoredDoc(q, d, float(len(ranked) - r))
+                for q, ranked in run.items() if q in qrels for r, (d, _) in enumerate(ranked[:CUTOFF])]
+    out: dict[str, dict[str, float | None]] = {q: {name: 0.0 for name in METRIC_NAMES} for q in qrels}
+    for metric in ir_measures.iter_calc(list(measures.values()), qrel_rows, run_rows):
+        out[metric.query_id][by_measure[metric.measure]] = float(metric.value)
     for q, judged in qrels.items():
-        ids = [d for d, _ in run.get(q, [])]
-        out[q] = {"ndcg@10": ndcg_at_10(ids, judged), "recall@10": recall_at_10(ids, judged),
-                  "mrr@10": mrr_at_10(ids, judged)}
+        has_gain = any(level > 1 for level in judged.values())
+        has_relevant = any(level >= RELEVANT_LEVEL for level in judged.values())
+        if not has_gain:
+            out[q]["ndcg@10"] = out[q]["condensed_ndcg@10"] = None
+        if not has_relevant:
+            out[q]["recall@10"] = out[q]["mrr@10"] = None
     return out
 
 
 def evaluate_run(run: Run, qrels: Qrels, demands: Iterable[str] | None = None) -> dict[str, float]:
-    """Means over demands (optionally a subset, for cross-validation folds); Recall/MRR skip demands without relevant items."""
+    """Means over demands (optionally a subset, for cross-validation folds), each over the demands it applies to."""
     rows = per_demand(run, qrels)
     if demands is not None:
         wanted = set(demands)
         rows = {q: m for q, m in rows.items() if q in wanted}
     result: dict[str, float] = {}
-    for name in ("ndcg@10", "recall@10", "mrr@10"):
+    for name in METRIC_NAMES:
         values = [m[name] for m in rows.values() if m[name] is not None]
         result[name] = sum(values) / len(values) if values else 0.0
     result["demands"] = len(rows)

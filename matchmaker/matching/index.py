@@ -36,6 +36,8 @@ SMALL_SEGMENT = 50_000
 # A filter mask selecting at most this many rows is scored exhaustively (exact, no pruning), so
 # narrow filters never lose matches to posting-list truncation.
 EXHAUSTIVE_ROWS = 30000
+# How many live rows stand for the library when a query's similarity is standardised (z = (s − mean) / std).
+SAMPLE_ROWS = 2000
 
 
 class IndexVersionError(RuntimeError):
@@ -325,6 +327,49 @@ class TextIndex:
         finally:
             buffer[terms] = 0.0
         return self._top(rows, scores, k)
+
+    def scores_of(self, qvec, rows: np.ndarray) -> np.ndarray:
+        """Exact q · d for the given internal rows (any segment or the delta), in the order given."""
+        self._require_fitted()
+        qvec = _as_csr32(qvec)
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.zeros(rows.size, dtype=np.float32)
+        if qvec.nnz == 0 or rows.size == 0:
+            return out
+        terms, weights = _top_terms(qvec, qvec.nnz)
+        buffer = self._query_buffer
+        buffer[terms] = weights
+        try:
+            delta = self._delta()
+            start = self._n_rows - delta.shape[0]
+            in_delta = rows >= start
+            if in_delta.any():
+                out[in_delta] = delta[rows[in_delta] - start] @ buffer
+            for seg in self._segments:
+                inside = (rows >= seg.start) & (rows < seg.start + seg.size)
+                if inside.any():
+                    out[inside] = self._exact_scores(seg.matrix, rows[inside] - seg.start)
+        finally:
+            buffer[terms] = 0.0
+        return out
+
+    def sample_rows(self, size: int = SAMPLE_ROWS) -> np.ndarray:
+        """A fixed, evenly strided sample of live rows: the library a query's similarities are compared with."""
+        key = (self._n_rows, int(self._alive[: self._n_rows].sum()), size)
+        cached = self.__dict__.get("_sample_cache")
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        live = np.flatnonzero(self._alive[: self._n_rows])
+        sample = live[:: max(1, live.size // size)][:size] if live.size else live
+        self._sample_cache = (key, sample)
+        return sample
+
+    def library_stats(self, qvec) -> tuple[float, float]:
+        """Mean and standard deviation of the query's similarity to the library's records (from the sample)."""
+        scores = self.scores_of(qvec, self.sample_rows())
+        if scores.size == 0:
+            return 0.0, 0.0
+        return float(scores.mean()), float(scores.std())
 
     def _narrow(self, allowed: np.ndarray) -> bool:
         return np.count_nonzero(allowed) <= self.exhaustive_rows

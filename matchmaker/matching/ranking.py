@@ -1,26 +1,31 @@
-"""The Matcher: ranks achievements for a demand (and demands for an achievement) with explanations."""
+"""The Matcher: ranks achievements for a demand (and demands for an achievement) by relevance, with explanations."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 import numpy as np
 
+from matchmaker.matching import terms
 from matchmaker.matching.index import TextIndex
 from matchmaker.matching.scoring import (
-    FACTORS, ScoreWeights, check_region_code, city_of, province_of, structured_factors,
+    CALIBRATIONS, FACTORS, ScoreWeights, check_region_code, city_of, multiplier, province_of, tier, violations,
 )
+from matchmaker.matching.semantic import VectorStore
 from matchmaker.matching.text import TextModel
 
 PUBLISHED = "published"
 
-# The text model the evaluation chose (see benchmarks/README.md, "Matching quality"): character
-# 1-2-grams, sublinear TF-IDF, cosine, the query's title counted twice against its body.
+# The text model the evaluation chose (benchmarks/experiments/README.md): character 1-2-grams, sublinear
+# TF-IDF, cosine, the query's title counted twice against its body.
 DEFAULT_TEXT_PARAMS = dict(char_ngram_range=(1, 2), sublinear_tf=True, title_weight=2.0)
 
-# Candidates fetched from the text index before structured re-scoring: wide enough that a
-# structured bonus (≤ 0.2) can lift a textually weaker record into the top 10.
+# Candidates fetched from each signal (text index, sentence vectors) before the final scoring.
 CANDIDATES = 200
+
+TFIDF = "tfidf"
+FUSED = "tfidf+semantic"
 
 
 @dataclass(frozen=True)
@@ -33,7 +38,7 @@ class AchievementDoc:
     field_code: str | None = None
     trl: int | None = None
     region_code: str | None = None       # six-digit GB/T 2260
-    asking_price: float | None = None    # same unit as demand budgets (万元)
+    asking_price: float | None = None    # yuan, like demand budgets
     transfer_modes: frozenset = frozenset()
     status: str = PUBLISHED
 
@@ -55,39 +60,49 @@ class DemandDoc:
 
 
 @dataclass(frozen=True)
-class FactorContribution:
-    name: str
-    value: float          # in [-1, 1]; 0 = unknown / neutral
-    weight: float
+class Factor:
+    """One structured factor of a pair: how far the constraint is broken (None = unknown) and its multiplier."""
 
-    @property
-    def contribution(self) -> float:
-        return self.value * self.weight
+    name: str
+    violation: float | None   # for locality: 1 same city, 0.5 same province, 0 elsewhere
+    multiplier: float         # ≤ 1; 1 when met, unknown, or informative only (locality)
+
+
+@dataclass(frozen=True)
+class Relevance:
+    """How the text decides: similarities, their standing in the library (z), and the calibrated relevance."""
+
+    ranker: str                        # "tfidf" or "tfidf+semantic"
+    text_similarity: float             # TF-IDF cosine
+    text_z: float                      # (similarity − library mean) / library std
+    semantic_similarity: float | None  # sentence-embedding cosine, None when either side has no vector
+    semantic_z: float | None
+    semantic_weight: float             # share of semantic_z in z
+    z: float
+    value: float                       # calibrated relevance in (0, 1)
 
 
 @dataclass(frozen=True)
 class Explanation:
-    """Why a pair scored what it did; `total()` reproduces the score exactly.
+    """Why a pair scored what it did; `total()` reproduces the score exactly: relevance × Π multipliers."""
 
-    score = text_weight · (Σ shared_terms contributions + other_terms) + Σ factor contributions
-    """
-
-    text_score: float
-    text_weight: float
-    shared_terms: tuple[tuple[str, float], ...]   # the largest per-term products q_i · d_i
-    other_terms: float                             # the rest of the text score (smaller shared terms)
-    factors: tuple[FactorContribution, ...]
+    relevance: Relevance
+    shared_terms: tuple[tuple[str, float], ...]   # words both postings use, weighted by their share of the TF-IDF
+    factors: tuple[Factor, ...]
 
     def total(self) -> float:
-        text = sum(c for _, c in self.shared_terms) + self.other_terms
-        return self.text_weight * text + sum(f.contribution for f in self.factors)
+        return self.relevance.value * math.prod(f.multiplier for f in self.factors)
 
 
 @dataclass(frozen=True)
 class Match:
     id: str
-    score: float
+    score: float            # 匹配度 in (0, 1)
     explanation: Explanation
+
+    @property
+    def tier(self) -> str:
+        return tier(self.score)
 
 
 @dataclass
@@ -99,12 +114,21 @@ class Filters:
     trl_range: tuple[int, int] | None = None  # inclusive; on achievements' TRL / demands' min TRL
 
 
+@dataclass
+class _Side:
+    """One library as the matcher holds it: records, their text index and their sentence vectors."""
+
+    docs: dict
+    index: TextIndex
+    vectors: VectorStore = field(default_factory=VectorStore)
+
+
 def _as_float(value) -> float:
     return float("nan") if value is None else float(value)
 
 
 class Matcher:
-    """Two text indexes (achievements, demands) sharing one scoring rule, plus structured factors."""
+    """Two libraries sharing one scoring rule: relevance from text (and meaning), demoted by broken constraints."""
 
     def __init__(self, text_params: dict | None = None, weights: ScoreWeights | None = None,
                  candidates: int = CANDIDATES, known_fields: Iterable[str] | None = None):
@@ -116,6 +140,8 @@ class Matcher:
         self.demands: dict[str, DemandDoc] = {}
         self.achievement_index = TextIndex(TextModel(**self.text_params))
         self.demand_index = TextIndex(TextModel(**self.text_params))
+        self.achievement_vectors = VectorStore()
+        self.demand_vectors = VectorStore()
 
     # ------------------------------------------------------------------ building
     def fit(self, achievements: Sequence[AchievementDoc] = (), demands: Sequence[DemandDoc] = ()) -> "Matcher":
@@ -133,19 +159,28 @@ class Matcher:
 
     def upsert_achievement(self, doc: AchievementDoc) -> None:
         """Live update: published records are (re)indexed, any other status removes the record."""
-        self._upsert(doc, self.achievements, self.achievement_index, "trl")
+        self._upsert(doc, self.achievements, self.achievement_index, self.achievement_vectors, "trl")
 
     def upsert_demand(self, doc: DemandDoc) -> None:
-        self._upsert(doc, self.demands, self.demand_index, "min_trl")
+        self._upsert(doc, self.demands, self.demand_index, self.demand_vectors, "min_trl")
 
-    def _upsert(self, doc, store: dict, index: TextIndex, trl_name: str) -> None:
+    def _upsert(self, doc, store: dict, index: TextIndex, vectors: VectorStore, trl_name: str) -> None:
         if doc.status != PUBLISHED:
             store.pop(doc.id, None)
             index.remove(doc.id)
+            vectors.remove(doc.id)
             return
         store[doc.id] = doc
         attributes = {name: values[0] for name, (values, _) in _attribute_columns([doc], trl_name).items()}
         index.add(doc.id, doc.title, doc.body, **attributes)
+
+    def set_vector(self, library: str, doc_id, vector: np.ndarray | None) -> None:
+        """Store (or, with None, drop) a record's sentence vector; `library` is "achievements" or "demands"."""
+        vectors = self.achievement_vectors if library == "achievements" else self.demand_vectors
+        if vector is None:
+            vectors.remove(doc_id)
+        else:
+            vectors.set(doc_id, vector)
 
     def refit(self) -> None:
         """Re-learn vocabulary and IDF from the live records (live adds ignore terms unseen at fit time)."""
@@ -155,56 +190,90 @@ class Matcher:
 
     # ------------------------------------------------------------------ ranking
     def rank_achievements(self, demand: DemandDoc, k: int = 10, *, field_codes: Iterable[str] | None = None,
-                          region_code: str | None = None, trl_range: tuple[int, int] | None = None) -> list[Match]:
-        """Best k published achievements for a demand, best first, each with its explanation."""
-        filters = self._filters(field_codes, region_code, trl_range)
-        hits = self._search(self.achievement_index, demand.title, demand.body, k, filters)
-        return self._score(self.achievement_index, hits, k, lambda a_id: (self.achievements[a_id], demand),
-                           self.achievements)
+                          region_code: str | None = None, trl_range: tuple[int, int] | None = None,
+                          query_vector: np.ndarray | None = None) -> list[Match]:
+        """Best k published achievements for a demand, best first, each with its explanation.
+
+        The demand's sentence vector is the stored one, or `query_vector` for a demand that is not stored.
+        """
+        side = _Side(self.achievements, self.achievement_index, self.achievement_vectors)
+        qsem = query_vector if query_vector is not None else self.demand_vectors.get(demand.id)
+        return self._rank(side, demand, qsem, k, self._filters(field_codes, region_code, trl_range),
+                          lambda a: (a, demand))
 
     def rank_demands(self, achievement: AchievementDoc, k: int = 10, *, field_codes: Iterable[str] | None = None,
-                     region_code: str | None = None, trl_range: tuple[int, int] | None = None) -> list[Match]:
+                     region_code: str | None = None, trl_range: tuple[int, int] | None = None,
+                     query_vector: np.ndarray | None = None) -> list[Match]:
         """Best k published demands for an achievement (the symmetric direction)."""
-        filters = self._filters(field_codes, region_code, trl_range)
-        hits = self._search(self.demand_index, achievement.title, achievement.body, k, filters)
-        return self._score(self.demand_index, hits, k, lambda d_id: (achievement, self.demands[d_id]), self.demands)
+        side = _Side(self.demands, self.demand_index, self.demand_vectors)
+        qsem = query_vector if query_vector is not None else self.achievement_vectors.get(achievement.id)
+        return self._rank(side, achievement, qsem, k, self._filters(field_codes, region_code, trl_range),
+                          lambda d: (achievement, d))
 
-    def _search(self, index: TextIndex, title: str, body: str, k: int, filters: Filters):
+    def semantic_ready(self, qsem) -> bool:
+        return qsem is not None and self.weights.semantic > 0
+
+    def _rank(self, side: _Side, query, qsem, k: int, filters: Filters, pair_of) -> list[Match]:
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
+        index = side.index
         if index.n_rows == 0:
-            return None, []
+            return []
         mask = self._mask(index, filters)
-        qvec = index.query_vector(title, body)
-        return qvec, index.search_vector(qvec, k=max(k, self.candidates), mask=mask)
-
-    def _score(self, index: TextIndex, found, k: int, pair_of, store: dict) -> list[Match]:
-        qvec, hits = found
-        w = self.weights
+        qvec = index.query_vector(query.title, query.body)
+        wanted = max(k, self.candidates)
+        text_hits = dict(index.search_vector(qvec, k=wanted, mask=mask)) if qvec.nnz else {}
+        use_semantic = self.semantic_ready(qsem) and len(side.vectors) > 0
+        semantic_hits: dict = {}
+        if use_semantic:
+            allowed = None if mask is None else _allowed_ids(index, mask)
+            semantic_hits = dict(side.vectors.top(qsem, wanted, allowed))
+        ids = [i for i in dict.fromkeys([*text_hits, *semantic_hits]) if i in side.docs]
+        if not ids:
+            return []
+        text = np.array([text_hits.get(i, np.nan) for i in ids], dtype=np.float64)
+        missing = np.isnan(text)
+        if missing.any():   # semantic candidates the text index did not return: score their text exactly
+            rows = np.array([index.row_of(i) for i in np.array(ids, dtype=object)[missing]], dtype=np.int64)
+            text[missing] = index.scores_of(qvec, rows)
+        mean, std = index.library_stats(qvec)
+        text_z = (text - mean) / std if std > 0 else np.zeros_like(text)
+        if use_semantic:
+            sem = side.vectors.similarities(qsem, ids).astype(np.float64)
+            s_mean, s_std = side.vectors.library_stats(qsem)
+            sem_z = np.where(np.isnan(sem), 0.0, (sem - s_mean) / s_std if s_std > 0 else 0.0)  # no vector: neutral
+            w = self.weights.semantic
+            z = (1 - w) * text_z + w * sem_z
+            ranker = FUSED
+        else:
+            sem = sem_z = None
+            w, z, ranker = 0.0, text_z, TFIDF
+        calibration = CALIBRATIONS[ranker]
         scored = []
-        for doc_id, text_score in hits:
-            if doc_id not in store:    # defensive: the index and the record store must agree
-                continue
-            values = structured_factors(*pair_of(doc_id))
-            factors = tuple(FactorContribution(f, values[f], w.of(f)) for f in FACTORS)
-            score = w.text * text_score + sum(f.contribution for f in factors)
-            scored.append((score, doc_id, text_score, factors))
+        for n, doc_id in enumerate(ids):
+            relevance = calibration.relevance(float(z[n]), float(text[n]))
+            factors = tuple(Factor(f, value, multiplier(f, value, self.weights))
+                            for f, value in violations(*pair_of(side.docs[doc_id])).items())
+            score = relevance * math.prod(f.multiplier for f in factors)
+            scored.append((score, doc_id, n, relevance, factors))
         # Ties (e.g. duplicate listings) are broken by id, so the order never depends on insertion order.
         scored.sort(key=lambda s: (-s[0], str(s[1])))
         matches = []
-        for score, doc_id, text_score, factors in scored[:k]:
-            # the index's explanation ranks q_i·d_i and truncates; the remainder keeps the sum exact
-            terms = tuple(index.explain(qvec, doc_id, top=8))
-            other = text_score - sum(c for _, c in terms)
-            explanation = Explanation(text_score, w.text, terms, other, factors)
+        for score, doc_id, n, value, factors in scored[:k]:
+            relevance = Relevance(
+                ranker, float(text[n]), float(text_z[n]),
+                None if sem is None or np.isnan(sem[n]) else float(sem[n]),
+                None if sem is None or np.isnan(sem[n]) else float(sem_z[n]), w, float(z[n]), value)
+            words = self._shared_words(index, qvec, query, doc_id) if text[n] > 0 else []
+            explanation = Explanation(relevance, tuple(words), factors)
             matches.append(Match(doc_id, explanation.total(), explanation))
         return matches
 
-    def text_score(self, demand: DemandDoc, achievement: AchievementDoc) -> float:
-        """The text similarity rank_achievements would give this pair (the achievement need not be indexed)."""
-        index = self.achievement_index
-        qvec = index.query_vector(demand.title, demand.body)
-        return float((qvec @ index.doc_vector(achievement.title, achievement.body).T).toarray()[0, 0])
+    @staticmethod
+    def _shared_words(index: TextIndex, qvec, query, doc_id) -> list[tuple[str, float]]:
+        title, body = index.text(doc_id)
+        grams = index.explain(qvec, doc_id, top=qvec.nnz)
+        return terms.shared_words(f"{query.title}\n{query.body}", f"{title}\n{body}", grams)
 
     # ------------------------------------------------------------------ filters
     def _filters(self, field_codes, region_code, trl_range) -> Filters:
@@ -252,6 +321,13 @@ class Matcher:
         return mask
 
 
+def _allowed_ids(index: TextIndex, mask: np.ndarray) -> set:
+    ids = index.ids()
+    alive = index.alive()
+    rows = np.flatnonzero(alive[: mask.size] & mask)
+    return {ids[r] for r in rows}
+
+
 def _attribute_columns(docs: list, trl_name: str) -> dict[str, tuple[list, object]]:
     """Filterable attributes per record: field, region at three levels, TRL (NaN when unknown)."""
     regions = [d.region_code or "" for d in docs]
@@ -265,3 +341,7 @@ def _attribute_columns(docs: list, trl_name: str) -> dict[str, tuple[list, objec
         "city": ([city_of(r) if r else "" for r in regions], "U6"),
         "trl": ([_as_float(getattr(d, trl_name)) for d in docs], np.float64),
     }
+
+
+__all__ = ["AchievementDoc", "DemandDoc", "Explanation", "Factor", "FACTORS", "Filters", "Match", "Matcher",
+           "Relevance", "TFIDF", "FUSED"]

@@ -2,28 +2,43 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import msgspec
 
 
 class SharedTerm(msgspec.Struct):
-    term: str
-    weight: float  # q_i · d_i: this term's share of the text score
+    term: str       # a word or phrase both postings use (never a single character or a bare number)
+    weight: float   # its share of the text similarity
+
+
+class RelevanceOut(msgspec.Struct):
+    """How the text decides; value = 1 / (1 + exp(−(slope·z + intercept))), see the matcher's docs."""
+
+    ranker: Literal["tfidf", "tfidf+semantic"]
+    text_similarity: float
+    text_z: float
+    semantic_similarity: float | None
+    semantic_z: float | None
+    semantic_weight: float
+    z: float
+    value: float    # calibrated relevance in (0, 1)
+    note: str       # the same in Chinese
 
 
 class FactorOut(msgspec.Struct):
-    name: str  # field, trl, price, mode, locality
-    value: float  # -1 … 1; 0 = unknown
-    weight: float
-    contribution: float  # value · weight
+    name: Literal["field", "trl", "price", "mode", "locality"]
+    state: Literal["met", "violated", "unknown", "info"]
+    violation: float | None   # levels of TRL missing, ln(price / budget), 1 = no shared mode / other field; None unknown
+    multiplier: float         # ≤ 1; the score is relevance × the product of multipliers
+    note: str                 # what it means, in Chinese
 
 
 class ExplanationOut(msgspec.Struct):
-    """score = text_weight · (Σ shared_terms.weight + other_terms) + Σ factors.contribution"""
+    """score = relevance.value × Π factors.multiplier"""
 
-    text_score: float
-    text_weight: float
+    relevance: RelevanceOut
     shared_terms: list[SharedTerm]
-    other_terms: float
     factors: list[FactorOut]
 
 
@@ -34,10 +49,16 @@ class MatchOut(msgspec.Struct):
     field: str | None
     region: str | None
     trl: int | None  # the achievement's TRL, or the demand's minimum TRL
-    score: float
+    score: float     # 匹配度, 0–1
+    tier: Literal["strong", "possible", "weak"]
+    summary: str     # 匹配度 and tier in Chinese, with the main shared words
     explanation: ExplanationOut
 
 
 class MatchList(msgspec.Struct):
     source_id: int
+    ranker: Literal["tfidf", "tfidf+semantic"]
+    meaning: str                 # what 匹配度 means, in Chinese
+    strong_matches: int          # how many of the items are 高度匹配
+    notice: str | None           # e.g. 暂无高度匹配的成果, when none is
     items: list[MatchOut]

@@ -6,10 +6,12 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import random
 import shutil
 import tempfile
 import threading
 import time
+import dataclasses
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -22,7 +24,11 @@ from matchmaker.catalog import services as catalog
 from matchmaker.config import Settings
 from matchmaker.errors import DomainError, FieldProblem
 from matchmaker.matching.index import IndexVersionError, TextIndex, replace_dir
-from matchmaker.matching.ranking import AchievementDoc, DemandDoc, Match, Matcher
+from matchmaker.matching import impressions, semantic
+from matchmaker.matching.scoring import ScoreWeights
+from matchmaker.matching.embedding import record_key, stored_vectors
+from matchmaker.matching.ranking import FUSED, TFIDF, AchievementDoc, DemandDoc, Match, Matcher
+from matchmaker.matching.semantic import VectorStore
 from matchmaker.matching.records import achievement_doc, demand_doc, open_docs
 from matchmaker.matching.learning import load_weights
 from matchmaker.models import Achievement, Demand, IndexChange, TechnologyField
@@ -30,7 +36,7 @@ from matchmaker.models import Achievement, Demand, IndexChange, TechnologyField
 log = logging.getLogger("matchmaker.matching")
 
 STATE_FORMAT = "matchmaker-matcher"
-STATE_VERSION = 1
+STATE_VERSION = 2   # 2: sentence vectors saved beside the text indexes
 MAX_K = 100
 # Change ids come from a sequence, and on PostgreSQL a transaction that took a lower id can commit
 # after one that took a higher id. Changes this recent are looked at again (once each), so a late
@@ -64,6 +70,10 @@ class MatchingService:
         self.directory = Path(settings.index_dir) / "matcher"
         # Weights learned from feedback (`matchmaker learn-weights --apply`) if any, else the shipped ones.
         self.weights, self.provenance = load_weights(Path(settings.index_dir))
+        # Sentence vectors take part only with the `semantic` extra installed and not switched off.
+        self.semantic = settings.semantic and semantic.available()
+        if not self.semantic:
+            self.weights = dataclasses.replace(self.weights, semantic=0.0)
         self.matcher: Matcher | None = None
         self.last_change_id = 0
         self.builds = 0  # full fits from the database; a restart that loads from disk leaves this at 0
@@ -71,6 +81,7 @@ class MatchingService:
         self._recent: dict[int, dt.datetime] = {}  # change id → when, for LATE_COMMIT_GRACE
         self._unsaved = 0
         self._lock = threading.RLock()
+        self._rng = random.Random()   # exploration and interleaving draws; not seeded, people see fresh ones
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> MatchingService:
@@ -91,6 +102,8 @@ class MatchingService:
             achievements, demands = open_docs(session)
             matcher = Matcher(weights=self.weights, known_fields=_known_fields(session))
             matcher.fit(achievements, demands)
+            _attach_vectors(session, matcher, v.Library.ACHIEVEMENTS, achievements)
+            _attach_vectors(session, matcher, v.Library.DEMANDS, demands)
             self.matcher, self.last_change_id, self._recent = matcher, last, {}
             self.builds += 1
         self.save()
@@ -106,9 +119,12 @@ class MatchingService:
             try:
                 self.matcher.achievement_index.save(work / "achievements")
                 self.matcher.demand_index.save(work / "demands")
+                self.matcher.achievement_vectors.save(work / "achievements")
+                self.matcher.demand_vectors.save(work / "demands")
                 state = {"format": STATE_FORMAT, "version": STATE_VERSION, "last_change_id": self.last_change_id,
                          "database": _database_key(self.settings.database_url), "text_params": self.matcher.text_params,
-                         "weights": asdict(self.matcher.weights), "provenance": self.provenance}
+                         "weights": asdict(self.matcher.weights), "provenance": self.provenance,
+                         "ranker": self.ranker, "semantic_model": semantic.MODEL if self.semantic else None}
                 (work / "state.json").write_text(json.dumps(state, default=list), encoding="utf-8")
                 replace_dir(str(work), str(self.directory))
                 self._unsaved = 0
@@ -133,8 +149,14 @@ class MatchingService:
             matcher = Matcher(text_params=text_params, weights=self.weights, known_fields=_known_fields(session))
             matcher.achievement_index = TextIndex.load(self.directory / "achievements")
             matcher.demand_index = TextIndex.load(self.directory / "demands")
+            if self.semantic:
+                matcher.achievement_vectors = VectorStore.load(self.directory / "achievements")
+                matcher.demand_vectors = VectorStore.load(self.directory / "demands")
             achievements, demands = open_docs(session)
             _reconcile(matcher, achievements, demands)
+            for library, docs in ((v.Library.ACHIEVEMENTS, achievements), (v.Library.DEMANDS, demands)):
+                store = matcher.achievement_vectors if library is v.Library.ACHIEVEMENTS else matcher.demand_vectors
+                _attach_vectors(session, matcher, library, [d for d in docs if d.id not in store])
         self.matcher, self.last_change_id, self._recent = matcher, state["last_change_id"], {}
         self.loads += 1
 
@@ -169,7 +191,11 @@ class MatchingService:
                 if row is None:  # deleted: drop it like a withdrawn record
                     self._remove(library, record_id)
                 else:
-                    self._upsert(library, DOC_OF[library](row))
+                    doc = DOC_OF[library](row)
+                    self._upsert(library, doc)
+                    if self.semantic:
+                        self.matcher.set_vector(library.value, record_id, None)
+                        _attach_vectors(session, self.matcher, library, [doc])
         self._unsaved += len(changes)
 
     def _upsert(self, library: v.Library, doc) -> None:
@@ -184,6 +210,7 @@ class MatchingService:
         index = self.matcher.achievement_index if library is v.Library.ACHIEVEMENTS else self.matcher.demand_index
         store.pop(record_id, None)
         index.remove(record_id)
+        self.matcher.set_vector(library.value, record_id, None)
 
     def _remember(self, changes: list, now: dt.datetime) -> None:
         for change in changes:
@@ -191,6 +218,11 @@ class MatchingService:
             self.last_change_id = max(self.last_change_id, change.id)
         cutoff = now - 2 * LATE_COMMIT_GRACE
         self._recent = {i: at for i, at in self._recent.items() if _aware(at) >= cutoff}
+
+    @property
+    def ranker(self) -> str:
+        """Which ranker answers: TF-IDF alone, or fused with sentence vectors (the `semantic` extra)."""
+        return FUSED if self.semantic and self.weights.semantic > 0 else TFIDF
 
     # ------------------------------------------------------------------ answering
     def achievements_for(self, demand: Demand, *, k: int = 10, filters: MatchFilters = MatchFilters(),
@@ -206,7 +238,8 @@ class MatchingService:
         """Best published demands for an achievement row, with explanations."""
         return self._rank(v.Library.DEMANDS, achievement_doc(achievement), k, filters, sync)
 
-    def _rank(self, target: v.Library, query_doc, k: int, filters: MatchFilters, sync: bool = True) -> list[Match]:
+    def _rank(self, target: v.Library, query_doc, k: int, filters: MatchFilters, sync: bool = True,
+              weights: ScoreWeights | None = None) -> list[Match]:
         _check_filters(k, filters)
         if sync:
             self.sync()
@@ -215,24 +248,60 @@ class MatchingService:
                 self.matcher.known_fields = _known_fields(session)
             unknown = sorted(set(filters.fields or ()) - self.matcher.known_fields)
             if unknown:
-                raise DomainError(f"unknown field code(s) {unknown}", problems=[FieldProblem("field", f"unknown code(s) {unknown}")])
+                raise DomainError(f"unknown field code(s) {unknown}",
+                                  problems=[FieldProblem("field", f"没有这个技术领域：{'、'.join(unknown)}")])
             trl = None if filters.trl_min is None and filters.trl_max is None else (filters.trl_min or 1, filters.trl_max or 9)
             rank = self.matcher.rank_achievements if target is v.Library.ACHIEVEMENTS else self.matcher.rank_demands
-            return rank(query_doc, k, field_codes=filters.fields, region_code=filters.region, trl_range=trl)
+            shipped = self.matcher.weights
+            if weights is not None:
+                self.matcher.weights = weights
+            try:
+                return rank(query_doc, k, field_codes=filters.fields, region_code=filters.region, trl_range=trl)
+            finally:
+                self.matcher.weights = shipped
+
+    def show(self, session: Session, *, record, target: v.Library, k: int, surface: v.Surface, user_id: int | None,
+             filters: MatchFilters = MatchFilters()) -> list[Match]:
+        """Matches as a person is shown them: ranked, explored or interleaved, and logged (impressions.py)."""
+        doc = demand_doc(record) if target is v.Library.ACHIEVEMENTS else achievement_doc(record)
+        pool = self._rank(target, doc, max(k, impressions.POOL), filters)
+        candidate = self._candidate_weights()
+        if candidate is not None:
+            other = self._rank(target, doc, max(k, impressions.POOL), filters, sync=False, weights=candidate)
+            slate = impressions.team_draft(pool, other, k, self._rng)
+        else:
+            slate = impressions.explore(pool, k, self.settings.exploration, self._rng)
+        impressions.log_slate(session, slate, pool, user_id=user_id, surface=surface, direction=target,
+                              query_id=record.id, k=k, exploration=0.0 if candidate else self.settings.exploration,
+                              ranker=self.ranker_version(self.matcher.weights))
+        return slate.shown
+
+    def ranker_version(self, weights: ScoreWeights) -> str:
+        """A ranker's name in the impression log: which signals and which knobs."""
+        knobs = ",".join(f"{name}={value:g}" for name, value in asdict(weights).items())
+        return f"{FUSED if self.semantic and weights.semantic > 0 else TFIDF}/{knobs}"
+
+    def _candidate_weights(self) -> ScoreWeights | None:
+        spec = self.settings.interleave
+        if not spec:
+            return None
+        if spec == TFIDF:
+            return dataclasses.replace(self.weights, semantic=0.0)
+        return ScoreWeights(**json.loads(Path(spec).read_text(encoding="utf-8"))["weights"])
 
 
 def _check_filters(k: int, filters: MatchFilters) -> None:
     problems = []
     if not 1 <= k <= MAX_K:
-        problems.append(FieldProblem("k", f"must be 1..{MAX_K}"))
+        problems.append(FieldProblem("k", f"条数须在 1 到 {MAX_K} 之间"))
     if filters.region is not None and not catalog.REGION_CODE.match(filters.region):
-        problems.append(FieldProblem("region", "must be a six-digit GB/T 2260 code"))
+        problems.append(FieldProblem("region", "地区须是六位行政区划代码，例如 210200"))
     for name in ("trl_min", "trl_max"):
         value = getattr(filters, name)
         if value is not None and not 1 <= value <= 9:
-            problems.append(FieldProblem(name, "must be 1..9"))
+            problems.append(FieldProblem(name, "技术成熟度须在 1 到 9 级之间"))
     if filters.trl_min and filters.trl_max and filters.trl_min > filters.trl_max:
-        problems.append(FieldProblem("trl_min", "must not be above trl_max"))
+        problems.append(FieldProblem("trl_min", "最低技术成熟度不能高于最高技术成熟度，请调换或修改"))
     if problems:
         raise DomainError("; ".join(f"{p.field}: {p.reason}" for p in problems), problems=problems)
 
@@ -251,6 +320,15 @@ def _reconcile(matcher: Matcher, achievements: list[AchievementDoc], demands: li
                 store[doc.id] = doc
             else:
                 upsert(doc)
+
+
+def _attach_vectors(session: Session, matcher: Matcher, library: v.Library, docs: list) -> None:
+    """Give the matcher the stored sentence vectors of these records (those embedded from their current text)."""
+    if matcher.weights.semantic <= 0 or not docs:
+        return
+    keys = {doc.id: record_key(library, doc.title, doc.body)[1] for doc in docs}
+    for record_id, vector in stored_vectors(session, library, keys).items():
+        matcher.set_vector(library.value, record_id, vector)
 
 
 def _known_fields(session: Session) -> frozenset[str]:

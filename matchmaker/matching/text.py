@@ -127,8 +127,8 @@ def load_field_terms(paths: Iterable[str]) -> tuple[str, ...]:
         block = data.get("terms", {})
         values = block.values() if isinstance(block, dict) else [block]
         for v in values:
-            if isinstance(v, list):
-                terms.update(str(x).strip() for x in v if str(x).strip())
+            if isinstance(v, list):   # lists of strings; `subjects` (tables) repeat list terms and are skipped
+                terms.update(x.strip() for x in v if isinstance(x, str) and x.strip())
     return tuple(sorted(terms))
 
 

@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 from matchmaker.matching.evaluate import Qrels, Run, TextRecord, baseline_run, evaluate_run
 from matchmaker.matching.ranking import AchievementDoc, DemandDoc, Matcher
 from matchmaker.matching.records import open_docs
-from matchmaker.matching.scoring import FACTORS, ScoreWeights
+from matchmaker.matching.scoring import CONSTRAINTS, ScoreWeights
 from matchmaker.models import LatentFit
 
-TEXT_ONLY = ScoreWeights(**{factor: 0.0 for factor in FACTORS})
+# Relevance alone: no constraint demotes anything (and no sentence vectors: the world is ranked without them).
+TEXT_ONLY = ScoreWeights(semantic=0.0, **{factor: 0.0 for factor in CONSTRAINTS})
 
 
 @dataclasses.dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,7 +14,9 @@ from matchmaker.catalog import services as catalog
 from matchmaker.db import paged
 from matchmaker.errors import FieldProblem, InvalidInput, NotFound
 from matchmaker.identity.services import Actor
+from matchmaker.matching import impressions
 from matchmaker.matching.ranking import Match
+from matchmaker.matching.scoring import STRONG
 from matchmaker.matching.service import MatchingService, matching_service
 from matchmaker.models import (
     Achievement,
@@ -26,18 +29,12 @@ from matchmaker.models import (
     User,
 )
 
-# A counterpart's owner is told when the pair scores at least this. Measured on the demo world's latent truth
-# (top-50 of every demand, benchmarks/README.md "Push threshold"): 0.6 tells owners of 90% of the strongly related
-# pairs at about 11 pushes per demand. Callers may pass their own.
-PUSH_THRESHOLD = 0.6
+# A counterpart's owner is told of a 高度匹配 pair (匹配度 at least scoring.STRONG: an estimated 30% chance that
+# experts would judge the pair fairly or strongly related); benchmarks/calibration/push_threshold.py measures what
+# that sends on the demo world. Callers may pass their own.
+PUSH_THRESHOLD = STRONG
 PUSH_CANDIDATES = 50  # counterparts ranked per publication; more than an inbox would show
 KEYWORD_SPLIT = re.compile(r"[\s,，、;；]+")
-
-
-def push_hook(state):
-    """The catalog's on_publish callback, bound to this process's MatchingService."""
-    return lambda session, library, record: push_published(
-        session, matching=matching_service(state), library=library, record=record)
 
 
 def push_published(session: Session, *, matching: MatchingService, library: v.Library, record,
@@ -47,6 +44,13 @@ def push_published(session: Session, *, matching: MatchingService, library: v.Li
     Runs inside the publishing transaction, so the entries exist exactly when the publication does.
     """
     matches = _counterpart_matches(matching, library, record)
+    pushed = [m for m in matches if m.score >= threshold]
+    if pushed:  # a push is a slate of its own in the impression log: every pushed pair was shown
+        slate = impressions.Slate(uuid.uuid4().hex, pushed, [1.0] * len(pushed), [None] * len(pushed))
+        target = v.Library.DEMANDS if library is v.Library.ACHIEVEMENTS else v.Library.ACHIEVEMENTS
+        impressions.log_slate(session, slate, pushed, user_id=None, surface=v.Surface.PUSH, direction=target,
+                              query_id=record.id, k=len(pushed), exploration=0.0,
+                              ranker=matching.ranker_version(matching.weights))
     created = 0
     for match in matches:
         if match.score >= threshold:
@@ -93,7 +97,8 @@ def _add_entry(session: Session, library: v.Library, record, counterpart, score:
 
 def _match_reason(counterpart, match: Match) -> str:
     terms = "、".join(term for term, _ in match.explanation.shared_terms[:5])
-    return f"matches your posting 《{counterpart.title[:60]}》; shared terms: {terms}"
+    head = f"与您发布的《{counterpart.title[:60]}》高度匹配（匹配度 {match.score:.0%}）"
+    return f"{head}，共同关键词：{terms}" if terms else head
 
 
 # ---------------------------------------------------------------- subscriptions

@@ -45,12 +45,22 @@ class Wording:
     def __init__(self, vocab: FieldVocabulary) -> None:
         self.vocab = vocab
         self.lists = {slot: vocab.terms[_SLOT_LISTS[slot]] for slot in SLOTS}
+        # A topic is one of the field's coherent subjects (seeds/fields/*.toml `subjects`), so a posting's title,
+        # problem, targets and keywords are about one thing; a field without subjects falls back to free draws.
+        self.subjects = tuple(Topic(**{slot: subject[slot] for slot in SLOTS}) for subject in vocab.subjects)
         self.synonyms = {term: group for group in vocab.synonyms for term in group}
         self.narrower = {group[0]: group[1:] for group in vocab.hierarchy if len(group) > 1}
         self.broader = {term: group[0] for group in vocab.hierarchy for term in group[1:]}
 
     def topic(self, rng: random.Random) -> Topic:
+        if self.subjects:
+            return rng.choice(self.subjects)
         return Topic(**{slot: rng.choice(self.lists[slot]) for slot in SLOTS})
+
+    def other_subject(self, rng: random.Random, topic: Topic) -> Topic:
+        """Another subject of the same field: a near miss shares the field's vocabulary, not the problem."""
+        others = [t for t in self.subjects if t != topic]
+        return rng.choice(others) if others else self.topic(rng)
 
     def alternative(self, rng: random.Random, term: str, chance: float) -> str:
         """Another way to say the term: a synonym, a narrower term, or (less often) a broader one."""
@@ -69,9 +79,10 @@ class Wording:
         return Topic(**{slot: self.alternative(rng, term, chance) for slot, term in topic.values().items()})
 
     def mix(self, rng: random.Random, topic: Topic, keep: int) -> Topic:
-        """Keep `keep` of the topic's slots (reworded), draw the rest afresh from the field."""
+        """Keep `keep` of the topic's slots (reworded) and take the rest from another subject of the field: a partial
+        answer works on the same material or process for another purpose, a weak one shares a single element."""
         kept = set(rng.sample(SLOTS, k=keep))
-        fresh = self.topic(rng)
+        fresh = self.other_subject(rng, topic)
         return Topic(**{
             slot: self.alternative(rng, getattr(topic, slot), 0.5) if slot in kept else getattr(fresh, slot)
             for slot in SLOTS

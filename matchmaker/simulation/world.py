@@ -20,7 +20,7 @@ from matchmaker.models import Achievement, Broker, Demand, IPRecord, LatentFit, 
 from matchmaker.simulation.credit_codes import make_uscc
 from matchmaker.simulation.wording import Topic, Wording
 
-GENERATOR_VERSION = "3"
+GENERATOR_VERSION = "4"  # 4: coherent subjects; latent fit from the topic only, structure drawn independently
 # Dates are fixed, not today's, so the same seed gives the same rows on any day.
 WORLD_DATE = dt.date(2026, 6, 30)
 CHUNK = 5_000
@@ -384,16 +384,14 @@ class _Generator:
         self.suppliers = state.suppliers
 
     def _answer_plan(self) -> list[tuple[int, str]]:
-        """Which answers a demand gets: (level, how the answer was made)."""
+        """Which answers a demand gets: (level, how the answer was made). The level comes from the topic alone:
+        how much of the demand's subject the answer works on (docs/world.md)."""
         rng = self.rng
         plan = []
         if rng.random() < 0.75:
             plan.append((4, "reworded"))
         plan += [(3, "partial")] * rng.choice((0, 1, 1, 2))
-        if rng.random() < 0.5:
-            plan.append((2, "weak"))
-        if rng.random() < 0.35:
-            plan.append((2, "incompatible"))  # right topic, wrong stage or price: a near miss by structure
+        plan += [(2, "weak")] * rng.choice((0, 1, 1))
         plan.append((1, "near_miss"))
         return plan
 
@@ -436,15 +434,16 @@ class _Generator:
         rng = self.rng
         if kind == "reworded":
             answer_topic = wording.reword(rng, topic)
-        elif kind in ("partial", "incompatible"):
-            answer_topic = wording.mix(rng, topic, keep=3 if kind == "partial" else 4)
+        elif kind == "partial":
+            answer_topic = wording.mix(rng, topic, keep=3)
         elif kind == "weak":
             answer_topic = wording.mix(rng, topic, keep=1)
-        else:  # near miss: same field, shares at most the application
-            answer_topic = wording.mix(rng, topic, keep=0)
+        else:  # near miss: another subject of the same field
+            answer_topic = wording.other_subject(rng, topic)
         supplier = self._supplier_for(vocab.code, demand["region_code"] if rng.random() < 0.45 else None)
-        compatible = kind != "incompatible" and level >= 3
-        row = self._achievement_row(state, vocab, wording, answer_topic, supplier, demand if compatible else None, kind)
+        # Stage and price are drawn as for any achievement, whatever the level: the world's truth never rewards
+        # structure it created, so what a matcher learns from it about TRL or price is only what people say.
+        row = self._achievement_row(state, vocab, wording, answer_topic, supplier)
         self._post(state, row, buffers)
         return row
 
@@ -492,21 +491,14 @@ class _Generator:
         code = rng.choice(supplier.fields) if rng.random() < 0.8 else rng.choice(self.fields).code
         vocab = self.fields_by_code[code]
         wording = self.wordings[vocab.code]
-        row = self._achievement_row(state, vocab, wording, wording.topic(rng), supplier, None, "background")
+        row = self._achievement_row(state, vocab, wording, wording.topic(rng), supplier)
         self._post(state, row, buffers)
 
-    def _achievement_row(self, state, vocab, wording: Wording, topic: Topic, supplier: _Org, fits: dict | None, kind: str) -> dict:
+    def _achievement_row(self, state, vocab, wording: Wording, topic: Topic, supplier: _Org) -> dict:
         rng = self.rng
         achievement_id = state.take_id("achievements")
-        if fits is not None:  # made to answer this demand: stage and price fit it
-            trl = rng.randint(fits["min_trl"], 9)
-            price = _money(rng.uniform(float(fits["budget_min"]), float(fits["budget_max"])))
-        else:
-            trl = rng.choices(range(1, 10), weights=(2, 6, 14, 20, 20, 16, 11, 7, 4))[0]
-            price = _money(rng.lognormvariate(13.3, 1.1))
-            if kind == "incompatible":
-                trl = max(1, trl - 3)
-                price = _money(float(price) * 4)
+        trl = rng.choices(range(1, 10), weights=(2, 6, 14, 20, 20, 16, 11, 7, 4))[0]
+        price = _money(rng.lognormvariate(13.3, 1.1))
         posted = WORLD_DATE - dt.timedelta(days=rng.randrange(0, 720))
         status = rng.choices(
             [v.AchievementStatus.PUBLISHED, v.AchievementStatus.PENDING_REVIEW, v.AchievementStatus.DRAFT,

@@ -15,7 +15,6 @@ from matchmaker.catalog.services import ACHIEVEMENTS, DEMANDS, ListQuery
 from matchmaker.errors import DomainError, Forbidden, NotFound
 from matchmaker.identity.services import Actor
 from matchmaker.models import Organisation
-from matchmaker.push.services import push_hook
 from matchmaker.simulation import report as simulation_report
 from matchmaker.simulation.runs import list_runs
 from matchmaker.simulation.scenarios import load_scenario
@@ -105,7 +104,7 @@ async def review(request: Request, library: str, record_id: int, decision: str, 
         with session.begin():
             if decision == "approve":
                 record = catalog.approve_record(session, actor=actor, spec=spec, record_id=record_id,
-                                                on_publish=push_hook(state))
+                                                on_publish=state.on_publish)
             else:
                 record = catalog.reject_record(session, actor=actor, spec=spec, record_id=record_id,
                                                note=form.get("note", ""))

@@ -59,17 +59,17 @@ def queue(request: Request, actor: Actor, session: Session, state: State, page: 
         demands, total = catalog.list_records(session, actor=actor, spec=DEMANDS, query=query)
         fields = catalog.list_fields(session)
     matching = matching_service(state)
-    ranked = [(demand, matching.achievements_for(demand, k=QUEUE_CANDIDATES, sync=i == 0))
-              for i, demand in enumerate(demands)]
     groups = []
     with session.begin():
+        ranked = [(demand, matching.show(session, record=demand, target=v.Library.ACHIEVEMENTS, k=QUEUE_CANDIDATES,
+                                         surface=v.Surface.PAGE, user_id=actor.user_id)) for demand in demands]
         taken = claimed_pairs(session, [(d.id, m.id) for d, found in ranked for m in found])
         buyers = dict(session.execute(select(Organisation.id, Organisation.name).where(
             Organisation.id.in_({d.organisation_id for d in demands if d.organisation_id}))).all())
         for demand, found in ranked:
             free = [m for m in found if (demand.id, m.id) not in taken][:QUEUE_SHOWN]
             groups.append({"demand": demand, "buyer": buyers.get(demand.organisation_id),
-                           "matches": explained_matches(session, ACHIEVEMENTS, free)})
+                           "matches": explained_matches(session, ACHIEVEMENTS, demand, free)})
     return render(request, "broker_queue.html", groups=groups, fields=fields, field=field or "",
                 pager=Pager(total, number, QUEUE_DEMANDS, {"field": field}))
 

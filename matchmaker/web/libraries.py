@@ -18,6 +18,8 @@ from matchmaker.catalog.schemas import AchievementCreate, AchievementUpdate, Dem
 from matchmaker.catalog.services import ACHIEVEMENTS, DEMANDS, LibrarySpec, ListQuery
 from matchmaker.errors import DomainError, Forbidden, NotFound
 from matchmaker.identity.services import Actor
+from matchmaker.matching import wording
+from matchmaker.matching.presenting import match_list, notice
 from matchmaker.matching.service import matching_service
 from matchmaker.models import Achievement, Demand, Organisation
 from matchmaker.push import services as push
@@ -225,24 +227,26 @@ def detail(request: Request, library: str, record_id: int, actor: Actor, session
         confidential = catalog.sees_confidential(actor, record)
         editable = catalog.may_edit(actor, lib.spec, record)
     matching = matching_service(state)
-    found = (matching.achievements_for(record, k=MATCHES_SHOWN) if lib.spec is DEMANDS
-             else matching.demands_for(record, k=MATCHES_SHOWN))
     with session.begin():
-        matches = explained_matches(session, lib.counterpart, found)
+        found = matching.show(session, record=record, target=lib.counterpart.library, k=MATCHES_SHOWN,
+                              surface=v.Surface.PAGE, user_id=actor.user_id)
+        matches = explained_matches(session, lib.counterpart, record, found)
     judge = actor.role in (v.Role.FIRM, v.Role.OFFICE, v.Role.BROKER) and (editable or actor.role is v.Role.BROKER)
     return render(request, "posting.html", lib=lib, record=record, organisation=organisation,
                 confidential=confidential, editable=editable, matches=matches, judge=judge,
+                notice=notice(lib.counterpart, found), meaning=wording.MEANING,
                 claimable=actor.role is v.Role.BROKER)
 
 
-def explained_matches(session: Session, spec: LibrarySpec, found) -> list[dict]:
-    """Matches with their counterpart rows and owner names, in rank order (two queries)."""
-    ids = [m.id for m in found]
-    rows = {r.id: r for r in session.scalars(select(spec.model).where(spec.model.id.in_(ids)))}
+def explained_matches(session: Session, spec: LibrarySpec, source, found) -> list[dict]:
+    """Matches with their counterpart rows, owner names and Chinese explanations, in rank order."""
+    listed = match_list(session, spec, source, found)
+    rows = {r.id: r for r in session.scalars(select(spec.model).where(spec.model.id.in_([m.id for m in found])))}
     owners = dict(session.execute(select(Organisation.id, Organisation.name).where(
         Organisation.id.in_({r.organisation_id for r in rows.values() if r.organisation_id}))).all())
-    return [{"match": m, "row": rows[m.id], "owner": owners.get(rows[m.id].organisation_id), "explanation": m.explanation}
-            for m in found if m.id in rows]
+    by_id = {m.id: m for m in found}
+    return [{"match": by_id[out.id], "row": rows[out.id], "owner": owners.get(rows[out.id].organisation_id),
+             "out": out} for out in listed.items]
 
 
 # ---------------------------------------------------------------- feedback on a match

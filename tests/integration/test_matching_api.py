@@ -40,14 +40,17 @@ def test_matches_are_explained_filtered_and_checked(api):
     items = found.json()["items"]
     assert found.status_code == 200 and len(items) == 5
     assert [m["score"] for m in items] == sorted((m["score"] for m in items), reverse=True)
+    assert found.json()["ranker"] in ("tfidf", "tfidf+semantic") and "匹配度" in found.json()["meaning"]
     for match in items:
         e = match["explanation"]
-        assert e["shared_terms"] and all(t["weight"] > 0 for t in e["shared_terms"])
+        assert e["shared_terms"] and all(t["weight"] > 0 and len(t["term"]) >= 2 for t in e["shared_terms"])
+        rebuilt = e["relevance"]["value"]
         for f in e["factors"]:
-            assert f["contribution"] == pytest.approx(f["value"] * f["weight"])
-        rebuilt = e["text_weight"] * (sum(t["weight"] for t in e["shared_terms"]) + e["other_terms"]) \
-            + sum(f["contribution"] for f in e["factors"])
-        assert rebuilt == pytest.approx(match["score"], abs=1e-9)
+            assert f["multiplier"] <= 1 and f["note"] and not any(c.isascii() and c.isalpha() for c in f["note"])
+            assert (f["state"] in ("unknown", "met", "info")) == (f["multiplier"] == 1.0)
+            rebuilt *= f["multiplier"]
+        assert rebuilt == pytest.approx(match["score"], abs=1e-9) and 0 < match["score"] < 1
+        assert match["summary"].startswith("匹配度") and match["tier"] in ("strong", "possible", "weak")
     in_field = api.get(f"/demands/{demand['id']}/matches", params={"field": "new_materials"}, headers=firm).json()["items"]
     assert in_field and all(m["field"] == "new_materials" for m in in_field)
     local = api.get(f"/demands/{demand['id']}/matches", params={"region": "210000", "trl_min": 5, "trl_max": 6}, headers=firm).json()["items"]
@@ -99,7 +102,7 @@ def test_another_worker_follows_the_change_log_and_restarts_load_the_saved_index
     state = json.loads(state_file.read_text())
     # The saved matcher says what it was tuned on, and with which weights.
     assert state["provenance"]["learned_from_feedback"] is False and "ccf2019-dev" in state["provenance"]["text_params"]
-    assert state["weights"]["text"] == 1.0 and set(state["weights"]) >= {"field", "trl", "price", "mode", "locality"}
+    assert set(state["weights"]) == {"field", "trl", "price", "mode", "semantic"} and state["ranker"] in ("tfidf", "tfidf+semantic")
     state_file.write_text(json.dumps({**state, "version": 999}))
     tampered = MatchingService(settings, factory).start()
     assert (tampered.builds, tampered.loads) == (1, 0)

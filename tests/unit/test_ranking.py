@@ -1,8 +1,13 @@
-"""Matcher: order, filters, published-only, explanations that add up, symmetric ranking."""
+"""Matcher: text first, constraints only demote, unknown is neutral, explanations in words that add up."""
+import math
+
+import numpy as np
 import pytest
 
 from matchmaker.matching.ranking import AchievementDoc, DemandDoc, Matcher
-from matchmaker.matching.scoring import ScoreWeights, locality_factor, price_factor, trl_factor
+from matchmaker.matching.scoring import (
+    ScoreWeights, multiplier, price_violation, trl_violation, locality, mode_violation,
+)
 
 ACHIEVEMENTS = [
     AchievementDoc("a1", "锂离子电池正极材料制备技术", "高镍三元正极材料", field_code="energy", trl=7,
@@ -28,7 +33,7 @@ def matcher():
 
 def test_text_order(matcher):
     ids = [m.id for m in matcher.rank_achievements(DemandDoc("q", "锂电池正极材料", "正极材料制备"), k=3)]
-    assert ids[0] == "a1" and ids.index("a2") < len(ids)
+    assert ids[0] == "a1" and "a2" in ids
 
 
 def test_non_published_never_appear(matcher):
@@ -39,35 +44,72 @@ def test_non_published_never_appear(matcher):
     assert "a1" not in [m.id for m in matcher.rank_achievements(DEMANDS[0], k=10)]
 
 
-def test_explanation_reproduces_score(matcher):
+def test_explanation_reproduces_a_score_that_never_exceeds_one(matcher):
     results = matcher.rank_achievements(DEMANDS[0], k=10)
     assert results
     for m in results:
         e = m.explanation
-        text = sum(c for _, c in e.shared_terms) + e.other_terms
-        assert text == pytest.approx(e.text_score, abs=1e-6)
-        assert e.text_weight * text + sum(f.contribution for f in e.factors) == pytest.approx(m.score, abs=1e-6)
-        assert e.total() == pytest.approx(m.score, abs=1e-9)
+        assert 0 < e.relevance.value < 1 and 0 < m.score <= e.relevance.value
+        assert m.score == pytest.approx(e.relevance.value * math.prod(f.multiplier for f in e.factors), abs=1e-12)
+        assert e.total() == pytest.approx(m.score, abs=1e-12)
     top = results[0]
     assert top.id == "a1"
-    factors = {f.name: f.value for f in top.explanation.factors}
-    assert factors == {"field": 1.0, "trl": 1.0, "price": 1.0, "mode": 1.0, "locality": 1.0}
-    assert any("正极" in term or "锂" in term for term, _ in top.explanation.shared_terms)
+    assert {f.name: f.violation for f in top.explanation.factors} == {
+        "field": 0.0, "trl": 0.0, "price": 0.0, "mode": 0.0, "locality": 1.0}
+    assert all(f.multiplier == 1.0 for f in top.explanation.factors)
 
 
-def test_structured_factors_reorder_textual_ties():
+def test_shared_terms_are_words_never_single_characters_or_digits():
+    docs = [AchievementDoc("a", "锂电池极片激光清洗工艺", "清洗速度 92 米每分钟，适用于动力电池极片"),
+            AchievementDoc("b", "唐卡数字化保护", "壁画激光清洗与三维扫描")]
+    matcher = Matcher().fit(docs, [])
+    top = matcher.rank_achievements(DemandDoc("q", "锂电池极片高精度激光清洗工艺", "极片表面残留 92 项指标"), k=2)
+    assert top[0].id == "a"
+    words = [term for term, _ in top[0].explanation.shared_terms]
+    assert "激光清洗" in words or "激光" in words
+    assert all(len(w) >= 2 and not w.isdigit() for w in words), words
+    assert "电池" in words or "锂电池" in words or "极片" in words
+
+
+def test_meeting_constraints_never_lifts_an_unrelated_candidate():
+    related = AchievementDoc("r", "锂电池极片激光清洗工艺", "极片表面激光清洗")   # price, TRL, modes unknown
+    unrelated = AchievementDoc("u", "风电叶片树脂材料", "环氧树脂", field_code="energy", trl=9, asking_price=10,
+                               transfer_modes=frozenset({"licence"}), region_code="210200")
+    demand = DemandDoc("q", "锂电池极片激光清洗", "需要激光清洗极片", field_code="energy", min_trl=6,
+                       budget_max=800_000, cooperation_modes=frozenset({"licence"}), region_code="210200")
+    ranked = Matcher().fit([related, unrelated], []).rank_achievements(demand, k=2)
+    assert [m.id for m in ranked] == ["r", "u"]
+    assert all(f.multiplier == 1.0 for f in ranked[0].explanation.factors)   # unknown is not a violation
+
+
+def test_a_broken_constraint_demotes_and_unknown_does_not():
+    same = "高镍三元正极材料制备", "正极材料"
+    docs = [AchievementDoc("early", *same, trl=3), AchievementDoc("unknown", *same), AchievementDoc("ready", *same, trl=7)]
+    demand = DemandDoc("q", "高镍三元正极材料", "", min_trl=6)
+    ranked = Matcher().fit(docs, []).rank_achievements(demand, k=3)
+    assert [m.id for m in ranked] == ["ready", "unknown", "early"]   # the tie of the first two broken by id
+    scores = {m.id: m.score for m in ranked}
+    assert scores["ready"] == pytest.approx(scores["unknown"])
+    assert scores["early"] == pytest.approx(scores["ready"] * math.exp(-ScoreWeights().trl * 3))
+
+
+def test_locality_is_shown_but_does_not_reorder():
     docs = [AchievementDoc("x", "锂电池回收", "", region_code="110100"),
             AchievementDoc("y", "锂电池回收", "", region_code="410300")]
-    demand = DemandDoc("q", "锂电池回收", "", region_code="410300")
-    m = Matcher().fit(docs, [])
-    assert [r.id for r in m.rank_achievements(demand)] == ["y", "x"]
-    flat = Matcher(weights=ScoreWeights(locality=0.0)).fit(docs, [])
-    assert [r.id for r in flat.rank_achievements(demand)] == ["x", "y"]  # tie → by id
+    ranked = Matcher().fit(docs, []).rank_achievements(DemandDoc("q", "锂电池回收", "", region_code="410300"))
+    assert [r.id for r in ranked] == ["x", "y"]  # a tie, broken by id
+    assert {f.name: f.violation for f in ranked[1].explanation.factors}["locality"] == 1.0
 
 
-def test_unknown_fields_are_neutral():
-    assert trl_factor(None, 5) == 0.0 and price_factor(None, 0, 100) == 0.0 and locality_factor("410300", None) == 0.0
-    assert trl_factor(3, 6) == -1.0 and price_factor(150, None, 100) == 0.0 and price_factor(400, None, 100) == -1.0
+def test_violation_rules():
+    assert trl_violation(None, 5) is None and price_violation(None, 100) is None and locality("410300", None) is None
+    assert trl_violation(3, 6) == 3 and trl_violation(7, 6) == 0
+    assert price_violation(150, 100) == pytest.approx(math.log(1.5)) and price_violation(90, 100) == 0
+    assert mode_violation({"transfer"}, {"licence"}) == 1 and mode_violation(set(), {"licence"}) is None
+    w = ScoreWeights()
+    assert multiplier("trl", None, w) == 1.0 and multiplier("trl", 1, w) == pytest.approx(0.75, abs=0.001)
+    assert multiplier("price", math.log(2), w) == pytest.approx(2 ** -0.5)
+    assert multiplier("locality", 1.0, w) == 1.0
 
 
 def test_filters(matcher):
@@ -76,7 +118,8 @@ def test_filters(matcher):
     by_province = {m.id for m in matcher.rank_achievements(DemandDoc("q", "技术", ""), region_code="410000")}
     assert by_province == {"a1", "a3"}
     assert {m.id for m in matcher.rank_achievements(DemandDoc("q", "技术", ""), region_code="410300")} == {"a1"}
-    assert {m.id for m in matcher.rank_achievements(demand, trl_range=(6, 9))} == {"a1", "a3"}  # a2 is TRL 4
+    assert {m.id for m in matcher.rank_achievements(demand, trl_range=(6, 9))} <= {"a1", "a3", "a4"}
+    assert "a2" not in {m.id for m in matcher.rank_achievements(demand, trl_range=(6, 9))}  # a2 is TRL 4
     assert {m.id for m in matcher.rank_demands(ACHIEVEMENTS[2], field_codes="environment")} == {"d2"}
 
 
@@ -110,6 +153,24 @@ def test_symmetric_and_live_add(matcher):
     matcher.upsert_demand(DemandDoc("d5", "光伏组件清洗", "机器人清洗光伏板"))
     matcher.refit()
     assert matcher.rank_demands(ACHIEVEMENTS[3])[0].id == "d5"
+
+
+def test_sentence_vectors_fuse_with_text_and_missing_ones_are_neutral():
+    docs = [AchievementDoc("a", "金属表面腐蚀防护涂层", ""), AchievementDoc("b", "污水处理生物膜", ""),
+            AchievementDoc("c", "风电叶片树脂", "")]
+    demand = DemandDoc("d", "设备生锈严重", "")
+    matcher = Matcher(weights=ScoreWeights(semantic=0.7)).fit(docs, [demand])
+    assert matcher.rank_achievements(demand, k=3)[0].explanation.relevance.ranker == "tfidf"  # no vectors yet
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=384)
+    for doc_id, noise in (("a", 0.1), ("b", 3.0), ("c", 3.0)):
+        v = base + noise * rng.normal(size=384)
+        matcher.set_vector("achievements", doc_id, v / np.linalg.norm(v))
+    matcher.set_vector("demands", "d", base / np.linalg.norm(base))
+    ranked = matcher.rank_achievements(demand, k=3)
+    assert ranked[0].id == "a"    # no shared characters at all: meaning alone finds it
+    assert ranked[0].explanation.relevance.ranker == "tfidf+semantic"
+    assert ranked[0].explanation.relevance.semantic_similarity > 0.9
 
 
 def test_empty_matcher_returns_nothing():

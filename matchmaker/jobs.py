@@ -1,0 +1,80 @@
+"""The durable job queue (huey): slow work runs here, never inside a request.
+
+huey keeps its queue in a SQLite file next to the database by default (the embedded default needs nothing
+else) and in Redis when MATCHMAKER_JOBS_URL is a redis:// URL (production). Why huey: it is maintained, small,
+has both of those storages, periodic tasks, retries with delays, and a consumer we can also drive in-process
+(`matchmaker worker` consumes; `--burst` does what is due and exits; `matchmaker serve` starts a worker process
+beside the server unless told not to). Every job is idempotent: it derives its work from what the database says is still to do.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from huey import Huey, RedisHuey, SqliteHuey, crontab
+
+from matchmaker.config import Settings
+
+log = logging.getLogger("matchmaker.jobs")
+
+
+def make_queue(settings: Settings) -> Huey:
+    """The queue for these settings, with every job registered on it."""
+    url = settings.jobs_url
+    if url.startswith(("redis://", "rediss://")):
+        huey: Huey = RedisHuey("matchmaker", url=url)
+    else:
+        path = Path(url.removeprefix("sqlite:///")) if url else Path(settings.index_dir).parent / "jobs.sqlite"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        huey = SqliteHuey("matchmaker", filename=str(path))
+    _register(huey, settings)
+    return huey
+
+
+def _register(huey: Huey, settings: Settings) -> None:
+    from matchmaker.db import make_engine, make_session_factory
+
+    state: dict = {}
+
+    def session_factory():
+        if "factory" not in state:   # one engine per consumer process, made on first use
+            state["factory"] = make_session_factory(make_engine(settings.database_url))
+        return state["factory"]
+
+    @huey.task(retries=3, retry_delay=30, name="embed_pending")
+    def embed_pending_task() -> int:
+        from matchmaker.matching.embedding import embed_pending
+
+        return embed_pending(session_factory())
+
+    @huey.periodic_task(crontab(minute="*"), name="embed_pending_every_minute")
+    def embed_pending_periodic() -> int:
+        from matchmaker.matching.embedding import embed_pending
+
+        return embed_pending(session_factory())
+
+    huey.matchmaker_jobs = {"embed_pending": embed_pending_task}
+
+
+def enqueue(huey: Huey, name: str) -> None:
+    """Ask for a job now (best effort: the periodic run picks the work up anyway)."""
+    try:
+        huey.matchmaker_jobs[name]()
+    except Exception as error:  # noqa: BLE001 - a full queue or a lost Redis must not fail the request
+        log.warning("could not enqueue %s: %s", name, error)
+
+
+def run_burst(huey: Huey) -> int:
+    """Run every queued task and every periodic task once, then return how many ran (`worker --burst`)."""
+    ran = 0
+    while True:
+        task = huey.dequeue()
+        if task is None:
+            break
+        huey.execute(task)
+        ran += 1
+    for task_class in huey._registry._periodic_tasks:   # noqa: SLF001 - huey keeps no public list of them
+        huey.execute(task_class())
+        ran += 1
+    return ran

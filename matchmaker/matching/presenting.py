@@ -1,0 +1,64 @@
+"""Matches as people and clients receive them: rows, Chinese notes, the 匹配度 tier and the list's notice."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from matchmaker.catalog.services import ACHIEVEMENTS, LibrarySpec
+from matchmaker.matching import wording
+from matchmaker.matching.ranking import FUSED, TFIDF, Match
+from matchmaker.matching.records import achievement_doc, demand_doc
+from matchmaker.matching.schemas import ExplanationOut, FactorOut, MatchList, MatchOut, RelevanceOut, SharedTerm
+from matchmaker.models import TechnologyField
+
+
+def field_names(session: Session) -> dict[str, str]:
+    return dict(session.execute(select(TechnologyField.code, TechnologyField.name)).all())
+
+
+def notice(spec: LibrarySpec, matches: list[Match]) -> str | None:
+    """What a list with no 高度匹配 item says instead of presenting filler as an answer."""
+    if any(m.tier == "strong" for m in matches):
+        return None
+    noun = "成果" if spec is ACHIEVEMENTS else "需求"
+    if not matches:
+        return f"暂无匹配的{noun}。补充技术难题的描述和关键词有助于匹配。"
+    return f"暂无高度匹配的{noun}。以下是相关性较低的参考结果，补充描述或订阅新发布的{noun}会更有帮助。"
+
+
+def factor_state(factor) -> str:
+    if factor.name == "locality":
+        return "info"
+    if factor.violation is None:
+        return "unknown"
+    return "met" if factor.violation == 0 else "violated"
+
+
+def explanation_out(match: Match, achievement, demand, names: dict[str, str]) -> ExplanationOut:
+    e, r = match.explanation, match.explanation.relevance
+    return ExplanationOut(
+        RelevanceOut(r.ranker, r.text_similarity, r.text_z, r.semantic_similarity, r.semantic_z, r.semantic_weight,
+                     r.z, r.value, wording.relevance_note(r)),
+        [SharedTerm(term, weight) for term, weight in e.shared_terms],
+        [FactorOut(f.name, factor_state(f), f.violation, f.multiplier,
+                   wording.factor_note(f, achievement, demand, names)) for f in e.factors])
+
+
+def match_list(session: Session, spec: LibrarySpec, source, matches: list[Match]) -> MatchList:
+    """`spec` is the library of the matches; `source` the row they were ranked for."""
+    rows = {r.id: r for r in session.scalars(select(spec.model).where(spec.model.id.in_([m.id for m in matches])))}
+    names = field_names(session)
+    items = []
+    for m in matches:
+        row = rows.get(m.id)
+        if row is None:
+            continue
+        achievement, demand = (achievement_doc(row), demand_doc(source)) if spec is ACHIEVEMENTS \
+            else (achievement_doc(source), demand_doc(row))
+        items.append(MatchOut(m.id, row.title, row.organisation_id, row.field_code, row.region_code,
+                              getattr(row, spec.trl_column), m.score, m.tier, wording.summary(m),
+                              explanation_out(m, achievement, demand, names)))
+    ranker = matches[0].explanation.relevance.ranker if matches else TFIDF
+    return MatchList(source.id, ranker if ranker in (TFIDF, FUSED) else TFIDF, wording.MEANING,
+                     sum(1 for m in matches if m.tier == "strong"), notice(spec, matches), items)
