@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -95,9 +96,41 @@ class ApiUsers:
         return {"Authorization": f"Bearer {token}"}
 
 
+@dataclass(frozen=True)
+class WorldOrganisations:
+    """Named organisations of the demo world, found by what they hold (never by magic ids)."""
+
+    office: int          # the office with the most published achievements
+    other_office: int
+    firm: int            # the firm with the most published demands
+    other_firm: int
+    agency: int          # a technology-transfer agency (brokers belong to one)
+    platform: int        # where the platform's admins and analysts are filed
+
+    @classmethod
+    def of(cls, engine) -> "WorldOrganisations":
+        from sqlalchemy import func, select
+
+        from matchmaker.models import Achievement, Demand, Organisation
+
+        with engine.connect() as conn:
+            def busiest(model, kinds):
+                return list(conn.scalars(
+                    select(Organisation.id).join(model, model.organisation_id == Organisation.id)
+                    .where(Organisation.kind.in_(kinds), model.status == "published")
+                    .group_by(Organisation.id).order_by(func.count().desc(), Organisation.id).limit(2)))
+
+            offices = busiest(Achievement, ("university", "institute"))
+            firms = busiest(Demand, ("enterprise",))
+            first = lambda kind: conn.scalar(select(Organisation.id).where(Organisation.kind == kind)  # noqa: E731
+                                             .order_by(Organisation.id))
+            platform = conn.scalar(select(func.min(Organisation.id)))
+            return cls(offices[0], offices[1], firms[0], firms[1], first("agency"), platform)
+
+
 @pytest.fixture
 def api(seeded_url):
-    """A TestClient on the app over the demo world, plus `api.users` to mint tokens per role."""
+    """A TestClient on the app over the demo world, plus `api.users` to mint tokens per role and `api.orgs`."""
     from litestar.testing import TestClient
 
     from matchmaker.app import create_app
@@ -106,6 +139,7 @@ def api(seeded_url):
     app = create_app(Settings(database_url=seeded_url, index_dir=_tmp_index_dir(seeded_url)))
     with TestClient(app) as client:
         client.users = ApiUsers(seeded_url)
+        client.orgs = WorldOrganisations.of(client.users.engine)
         yield client
         client.users.engine.dispose()
 

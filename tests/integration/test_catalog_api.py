@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 
 from matchmaker.models import Achievement, Demand, IndexChange
 
-OFFICE_ORG, OTHER_OFFICE_ORG, FIRM_ORG, AGENCY_ORG = 2, 3, 31, 331  # demo world: 1-30 offices, 31-330 firms
 
 
 def _count(api, model, **where) -> int:
@@ -30,17 +29,17 @@ NEW_ACHIEVEMENT = {"title": "高镍三元正极材料低成本制备技术", "su
 
 
 def test_review_workflow_from_draft_to_published_and_withdrawn(api):
-    office, admin = api.users.headers("office", OFFICE_ORG), api.users.headers("admin", 1)
-    firm, broker, analyst = (api.users.headers("firm", FIRM_ORG), api.users.headers("broker", AGENCY_ORG),
-                             api.users.headers("analyst", 1))
+    office, admin = api.users.headers("office", api.orgs.office), api.users.headers("admin", api.orgs.platform)
+    firm, broker, analyst = (api.users.headers("firm", api.orgs.firm), api.users.headers("broker", api.orgs.agency),
+                             api.users.headers("analyst", api.orgs.platform))
     created = api.post("/achievements", json=NEW_ACHIEVEMENT, headers=office)
     assert created.status_code == 201, created.text
     body = created.json()
     a_id = body["id"]
-    assert body["status"] == "draft" and body["organisation_id"] == OFFICE_ORG and body["posted_on"] is None
+    assert body["status"] == "draft" and body["organisation_id"] == api.orgs.office and body["posted_on"] is None
     # A draft exists only for its owner and admins.
     assert api.get(f"/achievements/{a_id}", headers=firm).status_code == 404
-    assert api.get(f"/achievements/{a_id}", headers=api.users.headers("office", OTHER_OFFICE_ORG)).status_code == 404
+    assert api.get(f"/achievements/{a_id}", headers=api.users.headers("office", api.orgs.other_office)).status_code == 404
     assert api.get(f"/achievements/{a_id}", headers=admin).status_code == 200
     patched = api.patch(f"/achievements/{a_id}", json={"trl": 6, "team": "材料学院"}, headers=office)
     assert patched.status_code == 200 and patched.json()["trl"] == 6 and patched.json()["title"] == NEW_ACHIEVEMENT["title"]
@@ -75,7 +74,7 @@ def test_review_workflow_from_draft_to_published_and_withdrawn(api):
 
 
 def test_demand_rules_and_errors_are_problem_details(api):
-    firm, admin = api.users.headers("firm", FIRM_ORG), api.users.headers("admin", 1)
+    firm, admin = api.users.headers("firm", api.orgs.firm), api.users.headers("admin", api.orgs.platform)
     bad_enum = api.post("/demands", json={"title": "x", "cooperation_modes": ["barter"]}, headers=firm)
     assert bad_enum.status_code == 400 and any("cooperation_modes" in f for f in _problem_fields(bad_enum))
     bad_type = api.post("/demands", json={"title": "x", "min_trl": "high"}, headers=firm)
@@ -103,11 +102,11 @@ def test_demand_rules_and_errors_are_problem_details(api):
 
 
 def test_each_role_rule_refuses_and_changes_nothing(api):
-    office, other_office = api.users.headers("office", OFFICE_ORG), api.users.headers("office", OTHER_OFFICE_ORG)
-    firm, other_firm = api.users.headers("firm", FIRM_ORG), api.users.headers("firm", FIRM_ORG + 1)
-    analyst, broker = api.users.headers("analyst", 1), api.users.headers("broker", AGENCY_ORG)
-    mine = api.get("/achievements", params={"organisation_id": OFFICE_ORG, "status": "published"}, headers=office).json()["items"][0]
-    their_demand = api.get("/demands", params={"organisation_id": FIRM_ORG, "status": "published"}, headers=firm).json()["items"][0]
+    office, other_office = api.users.headers("office", api.orgs.office), api.users.headers("office", api.orgs.other_office)
+    firm, other_firm = api.users.headers("firm", api.orgs.firm), api.users.headers("firm", api.orgs.other_firm)
+    analyst, broker = api.users.headers("analyst", api.orgs.platform), api.users.headers("broker", api.orgs.agency)
+    mine = api.get("/achievements", params={"organisation_id": api.orgs.office, "status": "published"}, headers=office).json()["items"][0]
+    their_demand = api.get("/demands", params={"organisation_id": api.orgs.firm, "status": "published"}, headers=firm).json()["items"][0]
     achievements, demands = _count(api, Achievement), _count(api, Demand)
 
     def refused(response, status=403):
@@ -122,7 +121,7 @@ def test_each_role_rule_refuses_and_changes_nothing(api):
     refused(api.post("/achievements", json={"title": "x"}, headers=firm))
     refused(api.post("/achievements", json={"title": "x"}, headers=analyst))
     refused(api.post("/achievements", json={"title": "x"}, headers=broker))
-    refused(api.post("/achievements", json={"title": "x", "organisation_id": OTHER_OFFICE_ORG}, headers=office))
+    refused(api.post("/achievements", json={"title": "x", "organisation_id": api.orgs.other_office}, headers=office))
     refused(api.post("/demands", json={"title": "x"}, headers=office))
     refused(api.post("/organisations", json={"name": "新机构", "kind": "agency"}, headers=office))
     refused(api.post("/achievements/import", content=b'{"title": "x"}\n', params={"format": "jsonl"}, headers=firm))
@@ -137,7 +136,7 @@ def test_each_role_rule_refuses_and_changes_nothing(api):
 
 
 def test_lists_filter_sort_page_and_search(api):
-    firm, office = api.users.headers("firm", FIRM_ORG), api.users.headers("office", OFFICE_ORG)
+    firm, office = api.users.headers("firm", api.orgs.firm), api.users.headers("office", api.orgs.office)
     everything = api.get("/achievements", params={"limit": 1}, headers=firm).json()
     liaoning = api.get("/achievements", params={"region": "210000", "limit": 200}, headers=firm).json()
     assert 0 < liaoning["total"] < everything["total"] and all(i["region"].startswith("21") for i in liaoning["items"])
@@ -156,8 +155,8 @@ def test_lists_filter_sort_page_and_search(api):
     assert page2["total"] == published["total"] and not {i["id"] for i in page2["items"]} & {i["id"] for i in published["items"]}
     # Drafts and pending postings: their owner sees them, a firm does not.
     assert api.get("/achievements", params={"status": "pending_review"}, headers=firm).json()["total"] == 0
-    own_pending = api.get("/achievements", params={"status": "pending_review", "organisation_id": OFFICE_ORG}, headers=office).json()
-    assert all(i["organisation_id"] == OFFICE_ORG for i in own_pending["items"])
+    own_pending = api.get("/achievements", params={"status": "pending_review", "organisation_id": api.orgs.office}, headers=office).json()
+    assert all(i["organisation_id"] == api.orgs.office for i in own_pending["items"])
     word = published["items"][0]["title"][:4]
     found = api.get("/achievements", params={"q": word, "limit": 200}, headers=firm).json()["items"]
     assert found and all(word in i["title"] + i["summary"] + i["keywords"] for i in found)
@@ -165,7 +164,7 @@ def test_lists_filter_sort_page_and_search(api):
 
 
 def test_import_is_all_or_nothing_with_lines_and_fields(api):
-    admin, office = api.users.headers("admin", 1), api.users.headers("office", OFFICE_ORG)
+    admin, office = api.users.headers("admin", api.orgs.platform), api.users.headers("office", api.orgs.office)
     before = _count(api, Achievement)
     lines = [json.dumps({"title": "成果一", "field": "new_energy", "trl": 4}, ensure_ascii=False),
              json.dumps({"title": "成果二", "trl": 12}, ensure_ascii=False),
@@ -185,13 +184,13 @@ def test_import_is_all_or_nothing_with_lines_and_fields(api):
     ok = api.post("/achievements/import", content="title,trl\n办公室成果,5\n".encode(), headers={**office, "content-type": "text/csv"})
     assert ok.status_code == 201 and ok.json()["published"] == 0
     mine = api.get("/achievements", params={"q": "办公室成果"}, headers=office).json()["items"]
-    assert [(i["status"], i["organisation_id"]) for i in mine] == [("pending_review", OFFICE_ORG)]
+    assert [(i["status"], i["organisation_id"]) for i in mine] == [("pending_review", api.orgs.office)]
     assert api.post("/achievements/import", content=b"x", headers=admin).status_code == 400  # format unknown
     assert _count(api, Achievement) == before + 3
 
 
 def test_expiry_reference_data_and_organisations(api):
-    office, admin, firm = api.users.headers("office", OFFICE_ORG), api.users.headers("admin", 1), api.users.headers("firm", FIRM_ORG)
+    office, admin, firm = api.users.headers("office", api.orgs.office), api.users.headers("admin", api.orgs.platform), api.users.headers("firm", api.orgs.firm)
     # Nothing published is past its date once anything has been read.
     api.get("/achievements", params={"limit": 1}, headers=firm)
     today = dt.date.today()
@@ -199,7 +198,7 @@ def test_expiry_reference_data_and_organisations(api):
         overdue = session.scalar(select(func.count()).select_from(Achievement).where(
             Achievement.status == "published", Achievement.expires_on < today))
     assert overdue == 0
-    record = api.get("/achievements", params={"organisation_id": OFFICE_ORG, "status": "published"}, headers=office).json()["items"][0]
+    record = api.get("/achievements", params={"organisation_id": api.orgs.office, "status": "published"}, headers=office).json()["items"][0]
     yesterday = (today - dt.timedelta(days=1)).isoformat()
     patched = api.patch(f"/achievements/{record['id']}", json={"expires_on": yesterday, "posted_on": None}, headers=office)
     assert patched.status_code == 400  # posted_on follows review; it is not a field of an update

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from matchmaker.matching.service import MatchingService
 from matchmaker.models import Demand
 
-OFFICE_ORG, FIRM_ORG = 2, 31
 
 
 def _published_demand(api, headers) -> dict:
@@ -19,7 +18,7 @@ def _published_demand(api, headers) -> dict:
 
 def _publish_answer(api, demand: dict, title_suffix: str = "") -> int:
     """An office posts an achievement worded like the demand, and an admin publishes it."""
-    office, admin = api.users.headers("office", OFFICE_ORG), api.users.headers("admin", 1)
+    office, admin = api.users.headers("office", api.orgs.office), api.users.headers("admin", api.orgs.platform)
     body = {"title": demand["title"] + title_suffix, "summary": demand["problem"] + demand["targets"],
             "field": demand["field"], "trl": 9, "region": demand["region"]}
     a_id = api.post("/achievements", json=body, headers=office).json()["id"]
@@ -34,7 +33,7 @@ def _ids(response) -> list[int]:
 
 
 def test_matches_are_explained_filtered_and_checked(api):
-    firm = api.users.headers("firm", FIRM_ORG)
+    firm = api.users.headers("firm", api.orgs.firm)
     demand = _published_demand(api, firm)
     found = api.get(f"/demands/{demand['id']}/matches", params={"k": 5}, headers=firm)
     items = found.json()["items"]
@@ -63,11 +62,11 @@ def test_matches_are_explained_filtered_and_checked(api):
     assert api.get(f"/demands/{demand['id']}/matches", params={"trl_min": 7, "trl_max": 3}, headers=firm).status_code == 400
     assert api.get("/demands/99999999/matches", headers=firm).status_code == 404
     draft = api.post("/demands", json={"title": "草稿需求"}, headers=firm).json()["id"]
-    assert api.get(f"/demands/{draft}/matches", headers=api.users.headers("firm", FIRM_ORG + 1)).status_code == 404
+    assert api.get(f"/demands/{draft}/matches", headers=api.users.headers("firm", api.orgs.other_firm)).status_code == 404
 
 
 def test_published_record_is_matched_without_refit_and_withdrawn_one_disappears(api):
-    firm, office = api.users.headers("firm", FIRM_ORG), api.users.headers("office", OFFICE_ORG)
+    firm, office = api.users.headers("firm", api.orgs.firm), api.users.headers("office", api.orgs.office)
     demand = _published_demand(api, firm)
     api.get(f"/demands/{demand['id']}/matches", headers=firm)
     service = api.app.state.matching
@@ -80,7 +79,7 @@ def test_published_record_is_matched_without_refit_and_withdrawn_one_disappears(
 
 
 def test_another_worker_follows_the_change_log_and_restarts_load_the_saved_index(api):
-    firm, office = api.users.headers("firm", FIRM_ORG), api.users.headers("office", OFFICE_ORG)
+    firm, office = api.users.headers("firm", api.orgs.firm), api.users.headers("office", api.orgs.office)
     demand = _published_demand(api, firm)
     api.get(f"/demands/{demand['id']}/matches", headers=firm)  # the app's service builds and saves
     settings, factory = api.app.state.settings, api.app.state.session_factory

@@ -8,7 +8,6 @@ from matchmaker import vocabulary as v
 from matchmaker.models import Achievement, InboxEntry, Organisation
 from matchmaker.push.services import push_published
 
-OFFICE_ORG, ADMIN_ORG = 2, 1
 
 
 def _demand_and_owner(api, headers, offset: int = 0) -> dict:
@@ -17,7 +16,7 @@ def _demand_and_owner(api, headers, offset: int = 0) -> dict:
 
 
 def _publish(api, body: dict) -> int:
-    office, admin = api.users.headers("office", OFFICE_ORG), api.users.headers("admin", ADMIN_ORG)
+    office, admin = api.users.headers("office", api.orgs.office), api.users.headers("admin", api.orgs.platform)
     a_id = api.post("/achievements", json=body, headers=office).json()["id"]
     api.post(f"/achievements/{a_id}/submit", headers=office)
     assert api.post(f"/achievements/{a_id}/approve", headers=admin).status_code == 200
@@ -25,7 +24,7 @@ def _publish(api, body: dict) -> int:
 
 
 def test_publication_pushes_to_matching_owner_only_once_and_dismiss_works(api):
-    analyst = api.users.headers("analyst", ADMIN_ORG)
+    analyst = api.users.headers("analyst", api.orgs.platform)
     demand = _demand_and_owner(api, analyst)
     owner = api.users.headers("firm", demand["organisation_id"])
     a_id = _publish(api, {"title": demand["title"], "summary": demand["problem"] + demand["targets"],
@@ -35,7 +34,7 @@ def test_publication_pushes_to_matching_owner_only_once_and_dismiss_works(api):
     assert entry["score"] >= 0.3 and entry["achievement_title"] == demand["title"]
     with api.users.factory() as session:
         pushed_to = set(session.scalars(select(InboxEntry.organisation_id).where(InboxEntry.achievement_id == a_id)))
-        assert OFFICE_ORG not in pushed_to and demand["organisation_id"] in pushed_to
+        assert api.orgs.office not in pushed_to and demand["organisation_id"] in pushed_to
         count = session.scalar(select(func.count()).select_from(InboxEntry))
     # Publishing again (or a second worker pushing the same record) adds nothing.
     with api.users.factory() as session, session.begin():
@@ -55,7 +54,7 @@ def test_publication_pushes_to_matching_owner_only_once_and_dismiss_works(api):
 
 
 def test_subscriptions_are_per_user_and_trigger_on_publication(api):
-    analyst = api.users.headers("analyst", ADMIN_ORG)
+    analyst = api.users.headers("analyst", api.orgs.platform)
     demand = _demand_and_owner(api, analyst, offset=3)
     firm = api.users.headers("firm", demand["organisation_id"])
     other = api.users.headers("firm", demand["organisation_id"])  # same organisation, another user
@@ -92,7 +91,7 @@ def test_subscriptions_are_per_user_and_trigger_on_publication(api):
 
 
 def test_a_broker_without_postings_is_told_of_new_demands_it_subscribed_to(api):
-    analyst, admin = api.users.headers("analyst", ADMIN_ORG), api.users.headers("admin", ADMIN_ORG)
+    analyst, admin = api.users.headers("analyst", api.orgs.platform), api.users.headers("admin", api.orgs.platform)
     firm = api.users.headers("firm", _demand_and_owner(api, analyst, offset=5)["organisation_id"])
     with api.users.factory() as session:
         agency = session.scalar(select(Organisation.id).where(Organisation.kind == "agency").order_by(Organisation.id))
