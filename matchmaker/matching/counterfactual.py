@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -105,13 +106,22 @@ class Estimate:
     matched: float        # share of the candidate's top-k slots the log can speak for (shown with propensity > 0)
 
 
-def interest_rate(slates: list[LoggedSlate], weights: ScoreWeights, k: int | None = None) -> Estimate:
-    """Off-policy estimate of the interest rate a ranker with these weights would have earned on the logged slates.
+def scorer(ranker: ScoreWeights | Callable[[dict], float]) -> Callable[[dict], float]:
+    """A candidate ranker as a score of logged features: weights of the shipped formula, or any function."""
+    if isinstance(ranker, ScoreWeights):
+        return lambda features: rescore(features, ranker)
+    return ranker
+
+
+def interest_rate(slates: list[LoggedSlate], ranker: ScoreWeights | Callable[[dict], float],
+                  k: int | None = None) -> Estimate:
+    """Off-policy estimate of the interest rate a candidate ranker would have earned on the logged slates.
 
     The candidate re-orders each slate's logged pool; each of its top-k pairs that was shown contributes
     interest / propensity (Horvitz–Thompson). Pairs it would show that were never shown cannot be judged: their
     share is reported as 1 − matched, and the estimate needs the logging policy to have explored (propensity < 1).
     """
+    score = scorer(ranker)
     total_w = total_wc = 0.0
     slots = covered = 0
     used = 0
@@ -122,7 +132,7 @@ def interest_rate(slates: list[LoggedSlate], weights: ScoreWeights, k: int | Non
         if not size:
             continue
         used += 1
-        top = sorted(slate.items, key=lambda i: (-rescore(i.features, weights), i.pool_rank))[:size]
+        top = sorted(slate.items, key=lambda i: (-score(i.features), i.pool_rank))[:size]
         for item in top:
             slots += 1
             if item.shown_rank is None or item.propensity <= 0:

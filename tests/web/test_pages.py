@@ -120,7 +120,9 @@ def test_deal_from_demand_to_contract_moves_the_figures(site):
     expect(first.locator(".match-title")).to_have_text(source.title)
     first.locator("details.explanation summary").click()
     expect(first.locator("ul.terms li").first).to_be_visible()
-    expect(first.locator("table.factors")).to_contain_text("技术领域")
+    expect(first.locator("ul.factors")).to_contain_text("技术领域")
+    expect(first.locator("ul.factors")).to_contain_text("技术成熟度")
+    expect(first.locator(".tier")).to_be_visible()
     first.get_by_role("button", name="感兴趣").click()
     expect(first.locator(".feedback.done")).to_contain_text("感兴趣")
 
