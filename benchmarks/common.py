@@ -86,3 +86,24 @@ def print_table(rows: list[tuple[str, dict, str]]) -> None:
 def single_thread() -> None:
     """BLAS on one thread, so figures from a 2-core machine are not distorted by oversubscription."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def generated_world(scale: str, seed: int, max_demands: int):
+    """A generated world in a throwaway SQLite file, loaded as the matcher's documents and latent truth."""
+    import tempfile
+
+    from matchmaker import migrate
+    from matchmaker.db import make_engine
+    from matchmaker.matching.world_eval import load_world
+    from matchmaker.reference import sync_reference_data
+    from matchmaker.simulation.world import generate_world
+
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'world.db'}"
+        migrate.upgrade(url)
+        engine = make_engine(url)
+        sync_reference_data(engine)
+        generate_world(engine, scale=scale, seed=seed)
+        world = load_world(engine, max_demands=max_demands)
+        engine.dispose()
+    return world

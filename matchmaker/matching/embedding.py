@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from matchmaker import vocabulary as v
 from matchmaker.catalog import services as catalog
 from matchmaker.matching import semantic
-from matchmaker.matching.records import achievement_text, demand_text, open_docs
+from matchmaker.matching.records import open_docs
 from matchmaker.models import Embedding
 
 log = logging.getLogger("matchmaker.matching")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Sequence
 
 # qrels: demand_id -> {achievement_id: level 1..4}; unjudged pairs count as level 1.
 Qrels = dict[str, dict[str, int]]

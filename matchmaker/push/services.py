@@ -17,7 +17,7 @@ from matchmaker.identity.services import Actor
 from matchmaker.matching import impressions
 from matchmaker.matching.ranking import Match
 from matchmaker.matching.scoring import STRONG
-from matchmaker.matching.service import MatchingService, matching_service
+from matchmaker.matching.service import MatchingService
 from matchmaker.models import (
     Achievement,
     Demand,

@@ -14,7 +14,7 @@ from matchmaker.matching.counterfactual import (
 )
 from matchmaker.matching.impressions import explore, pool_propensity, team_draft
 from matchmaker.matching.learning import (
-    Example, NotEnoughFeedback, examples_from_log, fit_weights, load_weights, save_weights,
+    NotEnoughFeedback, examples_from_log, fit_weights, load_weights, save_weights,
 )
 from matchmaker.matching.ranking import Explanation, Factor, Match, Relevance
 from matchmaker.matching.scoring import ScoreWeights

@@ -17,29 +17,26 @@ import gzip
 import importlib.util
 import os
 import pickle
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
-import numpy as np  # noqa: E402
-import scipy.sparse as sp  # noqa: E402
-from sklearn.decomposition import TruncatedSVD  # noqa: E402
-from sklearn.ensemble import HistGradientBoostingRegressor  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.model_selection import KFold  # noqa: E402
-from sklearn.preprocessing import StandardScaler, normalize  # noqa: E402
+import numpy as np
+import scipy.sparse as sp
+from sklearn.decomposition import TruncatedSVD
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold
+from sklearn.preprocessing import StandardScaler, normalize
 
-from match_quality import Data, demand_competition, mean_metrics, per_demand_table, print_table  # noqa: E402
-from matchmaker.matching.commands import matcher_run  # noqa: E402
-from matchmaker.matching.evaluate import baseline_run, evaluate_run  # noqa: E402
-from matchmaker.matching.text import TextModel, normalise, words  # noqa: E402
+from benchmarks.common import CCF_DEV, Data, mean_metrics, per_demand_table, print_table
+from benchmarks.experiments.round1 import demand_competition
+from matchmaker.matching.commands import matcher_run
+from matchmaker.matching.evaluate import baseline_run, evaluate_run
+from matchmaker.matching.text import TextModel, normalise, words
 
 ALPHAS = (0.0, 0.1, 0.2, 0.3, 0.5)
 FOLDS = 5
@@ -185,7 +182,7 @@ def reranker_cv(data: Data, features: dict[str, np.ndarray], names: list[str], k
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "eval" / "ccf2019-dev")
+    parser.add_argument("--data", type=Path, default=CCF_DEV)
     args = parser.parse_args()
     started = time.time()
     data = Data(args.data)

@@ -3,47 +3,22 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
-from sklearn.decomposition import TruncatedSVD  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.model_selection import KFold  # noqa: E402
-from sklearn.preprocessing import normalize  # noqa: E402
+import numpy as np
+from sklearn.decomposition import TruncatedSVD
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold
+from sklearn.preprocessing import normalize
 
-from matchmaker.matching.commands import matcher_run  # noqa: E402
-from matchmaker.matching.evaluate import baseline_run, evaluate_run, per_demand, read_jsonl, read_qrels  # noqa: E402
-from matchmaker.matching.text import TextModel, load_field_terms  # noqa: E402
+from benchmarks.common import CCF_DEV, METRICS, ROOT, Data, mean_metrics, nested_choice, per_demand_table, print_table
+from matchmaker.matching.commands import matcher_run
+from matchmaker.matching.evaluate import baseline_run, evaluate_run
+from matchmaker.matching.text import load_field_terms
 
-METRICS = ("ndcg@10", "recall@10", "mrr@10")
-
-
-class Data:
-    def __init__(self, path: Path):
-        self.achievements = read_jsonl(path / "achievements.jsonl")
-        self.demands = read_jsonl(path / "demands.jsonl")
-        self.qrels = read_qrels(path / "qrels.tsv")
-        self.ids = np.array([a.id for a in self.achievements])
-
-    def scores(self, **params) -> np.ndarray:
-        """Dense demand × achievement text scores of a TextModel (exhaustive; the index gives the same top-k)."""
-        a, d = self.achievements, self.demands
-        model = TextModel(**params).fit([x.title for x in a], [x.body for x in a])
-        docs = model.transform([x.title for x in a], [x.body for x in a])
-        queries = model.transform([x.title for x in d], [x.body for x in d], as_query=True)
-        self.last_docs, self.last_queries = docs, queries
-        return (queries @ docs.T).toarray()
-
-    def run(self, scores: np.ndarray, order_key: np.ndarray | None = None) -> dict:
-        key = self.ids if order_key is None else order_key
-        return {d.id: [(self.ids[j], float(scores[i, j])) for j in np.lexsort((key, -scores[i]))[:10]]
-                for i, d in enumerate(self.demands)}
 
 
 def demand_competition(scores: np.ndarray, k: int = 10, lam: float = 0.5) -> np.ndarray:
@@ -78,35 +53,6 @@ def knn_smoothing(data: Data, scores, k=10, beta=0.5):
     return out
 
 
-def per_demand_table(data: Data, run) -> np.ndarray:
-    rows = per_demand(run, data.qrels)
-    return np.array([[np.nan if rows[d.id][m] is None else rows[d.id][m] for m in METRICS] for d in data.demands])
-
-
-def print_table(rows: list[tuple[str, dict, str]]) -> None:
-    """(configuration, metrics, how it was fitted) rows as the markdown table benchmarks/README.md keeps."""
-    print("| configuration | nDCG@10 | R@10 | MRR@10 | fitted on labels? |")
-    print("|---|---:|---:|---:|---|")
-    for name, m, how in rows:
-        print(f"| {name} | {m['ndcg@10']:.3f} | {m['recall@10']:.3f} | {m['mrr@10']:.3f} | {how} |")
-
-
-def mean_metrics(table: np.ndarray) -> dict:
-    return {m: float(np.nanmean(table[:, i])) for i, m in enumerate(METRICS)}
-
-
-def nested_choice(tables: dict[str, np.ndarray], folds=5) -> tuple[dict, list[str]]:
-    """Pick the config with the best mean nDCG on 4 folds of demands, score it on the 5th; pooled result."""
-    n = next(iter(tables.values())).shape[0]
-    pooled = np.full((n, len(METRICS)), np.nan)
-    chosen = []
-    for train, test in KFold(folds, shuffle=True, random_state=0).split(np.arange(n)):
-        best = max(tables, key=lambda c: np.nanmean(tables[c][train, 0]))
-        chosen.append(best)
-        pooled[test] = tables[best][test]
-    return mean_metrics(pooled), chosen
-
-
 def reranker_cv(data: Data, scores, folds=5, depth=100):
     """Logistic regression (level ≥ 2) on [text score, demand-competition score] over the top-100, 5-fold by demand."""
     comp = demand_competition(scores)
@@ -128,7 +74,7 @@ def reranker_cv(data: Data, scores, folds=5, depth=100):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "eval" / "ccf2019-dev")
+    parser.add_argument("--data", type=Path, default=CCF_DEV)
     args = parser.parse_args()
     started = time.time()
     data = Data(args.data)

@@ -13,22 +13,19 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
-import numpy as np  # noqa: E402
-import scipy.sparse as sp  # noqa: E402
-from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
 
-from match_quality import Data, demand_competition, mean_metrics, nested_choice, per_demand_table, print_table  # noqa: E402
-from matchmaker.matching.evaluate import baseline_run  # noqa: E402
-from matchmaker.matching.text import TextModel, char_ngrams, normalise, words  # noqa: E402
+from benchmarks.common import CCF_DEV, Data, mean_metrics, nested_choice, per_demand_table, print_table
+from benchmarks.experiments.round1 import demand_competition
+from matchmaker.matching.evaluate import baseline_run
+from matchmaker.matching.text import TextModel, char_ngrams, normalise, words
 
 
 def inverted_softmax(scores: np.ndarray, tau: float) -> np.ndarray:
@@ -95,7 +92,7 @@ def in_word_grams(data: Data, in_words: bool) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "eval" / "ccf2019-dev")
+    parser.add_argument("--data", type=Path, default=CCF_DEV)
     args = parser.parse_args()
     started = time.time()
     data = Data(args.data)

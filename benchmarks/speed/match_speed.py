@@ -13,16 +13,14 @@ import time
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from synthetic_corpus import CorpusGenerator  # noqa: E402
+from benchmarks.speed.synthetic_corpus import CorpusGenerator
 
-from matchmaker.matching.index import TextIndex  # noqa: E402
-from matchmaker.matching.ranking import DEFAULT_TEXT_PARAMS  # noqa: E402
-from matchmaker.matching.text import TextModel, char_ngrams, normalise  # noqa: E402
+from matchmaker.matching.index import TextIndex
+from matchmaker.matching.ranking import DEFAULT_TEXT_PARAMS
+from matchmaker.matching.text import TextModel, char_ngrams, normalise
 
 
 PROVINCES = 31

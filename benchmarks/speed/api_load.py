@@ -30,7 +30,7 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MATCHMAKER = Path(sys.executable).with_name("matchmaker")
 
 

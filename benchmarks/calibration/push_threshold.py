@@ -16,7 +16,7 @@ import numpy as np
 from matchmaker.matching.ranking import Matcher
 from matchmaker.matching.scoring import ScoreWeights
 from matchmaker.push.services import PUSH_CANDIDATES, PUSH_THRESHOLD
-from worlds import generated_world
+from benchmarks.common import generated_world
 
 THRESHOLDS = (0.3, 0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.9)
 
