@@ -4,6 +4,8 @@ Run every script as a module from the repository root, e.g. `python -m benchmark
 """
 from __future__ import annotations
 
+import argparse
+import contextlib
 import os
 from pathlib import Path
 
@@ -88,13 +90,14 @@ def single_thread() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
-def generated_world(scale: str, seed: int, max_demands: int):
-    """A generated world in a throwaway SQLite file, loaded as the matcher's documents and latent truth."""
+@contextlib.contextmanager
+def throwaway_world(scale: str, seed: int = 1):
+    """A generated world in a temporary SQLite file: yields (url, engine, seconds the seeding took)."""
     import tempfile
+    import time
 
     from matchmaker import migrate
     from matchmaker.db import make_engine
-    from matchmaker.matching.world_eval import load_world
     from matchmaker.reference import sync_reference_data
     from matchmaker.simulation.world import generate_world
 
@@ -103,7 +106,27 @@ def generated_world(scale: str, seed: int, max_demands: int):
         migrate.upgrade(url)
         engine = make_engine(url)
         sync_reference_data(engine)
+        started = time.perf_counter()
         generate_world(engine, scale=scale, seed=seed)
-        world = load_world(engine, max_demands=max_demands)
-        engine.dispose()
-    return world
+        try:
+            yield url, engine, time.perf_counter() - started
+        finally:
+            engine.dispose()
+
+
+def generated_world(scale: str, seed: int, max_demands: int):
+    """A generated world loaded as the matcher's documents and latent truth."""
+    from matchmaker.matching.world_eval import load_world
+
+    with throwaway_world(scale, seed) as (_, engine, _):
+        return load_world(engine, max_demands=max_demands)
+
+
+def ccf_arguments(description: str, **extra) -> argparse.Namespace:
+    """--data (ccf2019-dev) and --cache (sentence vectors), plus `extra` options as name=(type, default)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--data", type=Path, default=CCF_DEV)
+    parser.add_argument("--cache", default=str(ROOT / "var" / "embedding-cache"))
+    for name, (kind, default) in extra.items():
+        parser.add_argument(f"--{name}", type=kind, default=default)
+    return parser.parse_args()

@@ -17,14 +17,12 @@ import json
 import tempfile
 from pathlib import Path
 
-from matchmaker import migrate
+from benchmarks.common import throwaway_world
 from matchmaker.config import Settings
-from matchmaker.db import make_engine, make_session_factory
+from matchmaker.db import make_session_factory
 from matchmaker.matching.counterfactual import rescore
 from matchmaker.matching.scoring import ScoreWeights
-from matchmaker.reference import sync_reference_data
 from matchmaker.simulation.people import study
-from matchmaker.simulation.world import generate_world
 
 SHIPPED = ScoreWeights(semantic=0.0)   # the demo world is ranked without sentence vectors here
 CANDIDATES = {
@@ -43,19 +41,13 @@ def main() -> None:
     parser.add_argument("--exploration", type=float, default=0.3)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{Path(folder) / 'world.db'}"
-        migrate.upgrade(url)
-        engine = make_engine(url)
-        sync_reference_data(engine)
-        generate_world(engine, scale="demo", seed=args.seed)
+    with throwaway_world("demo", args.seed) as (url, engine, _), tempfile.TemporaryDirectory() as folder:
         weights_file = Path(folder) / "strict.json"
         weights_file.write_text(json.dumps({"weights": dataclasses.asdict(CANDIDATES["strict TRL (×0.22 per level)"])}))
         settings = Settings(database_url=url, index_dir=Path(folder) / "index", semantic=False,
                             exploration=args.exploration)
         out = study(make_session_factory(engine), settings, demands=args.demands, candidates=CANDIDATES,
                     interleave_with=str(weights_file), seed=args.seed)
-        engine.dispose()
     print(f"demo world seed {args.seed}: {out['slates']} slates logged, {out['shown']} matches shown, "
           f"exploration {args.exploration}\n")
     print("| candidate ranker | IPS | SNIPS | log covers its top 10 | true interest rate |")

@@ -8,15 +8,13 @@ base rate) and by a reliability table: predicted against observed share of relev
 """
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 from sklearn.model_selection import GroupKFold
 
-from benchmarks.common import CCF_DEV, ROOT, Data, single_thread
+from benchmarks.common import Data, ccf_arguments, single_thread
 from matchmaker.matching.commands import matcher_docs, matcher_for
 from matchmaker.matching.ranking import DemandDoc
 from matchmaker.matching.scoring import POSSIBLE, STRONG, ScoreWeights
@@ -39,11 +37,8 @@ def pairs(data: Data, semantic: bool, cache: str) -> tuple[np.ndarray, np.ndarra
 
 def main() -> None:
     single_thread()
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", default=str(CCF_DEV))
-    parser.add_argument("--cache", default=str(ROOT / "var" / "embedding-cache"))
-    args = parser.parse_args()
-    data = Data(Path(args.data))
+    args = ccf_arguments(__doc__)
+    data = Data(args.data)
     for name, semantic in (("tfidf", False), ("tfidf+semantic", True)):
         x, y, g = pairs(data, semantic, args.cache)
         held_out = np.zeros(y.size)

@@ -13,12 +13,10 @@ Target (issue #10): met and unknown each ≥ 0.95 of the plain run.
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import random
-from pathlib import Path
 
-from benchmarks.common import CCF_DEV, ROOT, Data, mean_metrics, per_demand_table, single_thread
+from benchmarks.common import Data, ccf_arguments, mean_metrics, per_demand_table, single_thread
 from matchmaker.matching.commands import matcher_docs, matcher_for
 from matchmaker.matching.ranking import AchievementDoc, DemandDoc
 
@@ -71,12 +69,8 @@ def _fields(doc) -> dict:
 
 def main() -> None:
     single_thread()
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", default=str(CCF_DEV))
-    parser.add_argument("--cache", default=str(ROOT / "var" / "embedding-cache"))
-    parser.add_argument("--seeds", type=int, default=3)
-    args = parser.parse_args()
-    data = Data(Path(args.data))
+    args = ccf_arguments(__doc__, seeds=(int, 3))
+    data = Data(args.data)
     plain = run(data, matcher_docs(data.achievements, AchievementDoc), matcher_docs(data.demands, DemandDoc), args.cache)
     print("| attributes | seed | nDCG@10 | ratio to plain | MRR@10 | ratio |")
     print("|---|---:|---:|---:|---:|---:|")

@@ -10,13 +10,12 @@ today's ranker (TF-IDF alone) by a paired bootstrap over demands.
 """
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
 
 from benchmarks.common import (
-    CCF_DEV, METRICS, ROOT, Data, mean_metrics, nested_choice, paired_bootstrap, per_demand_table, print_table,
+    METRICS, Data, ccf_arguments, mean_metrics, nested_choice, paired_bootstrap, per_demand_table, print_table,
     single_thread,
 )
 from matchmaker.matching import semantic
@@ -44,13 +43,9 @@ def tables_for(data: Data, chars: int, cache) -> dict[str, np.ndarray]:
 
 def main() -> None:
     single_thread()
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", default=str(CCF_DEV))
-    parser.add_argument("--cache", default=str(ROOT / "var" / "embedding-cache"))
-    args = parser.parse_args()
+    args = ccf_arguments(__doc__)
     started = time.time()
-    from pathlib import Path
-    data = Data(Path(args.data))
+    data = Data(args.data)
     shipped_chars = semantic.DEMAND_CHARS
     tables: dict[str, np.ndarray] = {}
     for chars in DEMAND_CHARS:

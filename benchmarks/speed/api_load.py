@@ -10,7 +10,7 @@ against each endpoint in turn:
 and prints requests/s and latency percentiles. `--readme` appends the table, the command and the date to
 benchmarks/README.md under "## API load".
 
-    python benchmarks/api_load.py --clients 8 --duration 20 [--readme]
+    python -m benchmarks.speed.api_load --clients 8 --duration 20 [--semantic] [--readme]
 """
 
 from __future__ import annotations
@@ -71,7 +71,8 @@ class Server:
         self.log = tmp / "server.log"
         with open(self.log, "ab") as out:
             self.process = subprocess.Popen(
-                [str(MATCHMAKER), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers)],
+                [str(MATCHMAKER), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
+                 "--no-job-worker"],
                 env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
     def wait(self, timeout: float = 60) -> None:
@@ -166,7 +167,8 @@ async def benchmark(base_url: str, token: str, demand_ids: list[int], clients: i
         warm = await warm_up(client, match_paths, clients)
         baseline = await run_load(client, ["/achievements?limit=20"], clients, duration)
         match = await run_load(client, match_paths, clients, duration)
-    return {"warm_up_s": warm, "baseline": baseline, "match": match, "match_paths": len(match_paths)}
+        ranker = (await client.get(match_paths[0])).json()["ranker"]
+    return {"warm_up_s": warm, "baseline": baseline, "match": match, "match_paths": len(match_paths), "ranker": ranker}
 
 
 def table(results: dict, clients: int, duration: float) -> str:
@@ -175,6 +177,8 @@ def table(results: dict, clients: int, duration: float) -> str:
     for name, label in (("baseline", "`GET /achievements?limit=20` (baseline)"),
                         ("match", f"`GET /demands/{{id}}/matches` (k=10, {results['match_paths']} demands)")):
         r = results[name]
+        if name == "match" and results.get("ranker"):
+            label += f", ranker {results['ranker']}"
         lines.append(f"| {label} | {clients} | {r['wall']:.1f} | {r['requests']:,} | {r['errors']} | {r['rps']:.1f} | "
                      f"{r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} |")
     return "\n".join(lines)
@@ -196,6 +200,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per endpoint")
     parser.add_argument("--workers", type=int, default=2, help="`matchmaker serve --workers`")
     parser.add_argument("--readme", action="store_true", help="append the results to benchmarks/README.md")
+    parser.add_argument("--semantic", action="store_true",
+                        help="embed every open record first (the worker's job), so matches are ranked tfidf+semantic")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="mm-load-") as tmp_name:
@@ -204,6 +210,15 @@ def main() -> None:
         started = time.monotonic()
         token, demand_ids, counts = build_world(url)
         print(f"province world built in {time.monotonic() - started:.1f}s: {counts}", file=sys.stderr)
+        if args.semantic:
+            from matchmaker.db import make_engine, make_session_factory
+            from matchmaker.matching.embedding import embed_pending
+
+            started = time.monotonic()
+            engine = make_engine(url)
+            done = embed_pending(make_session_factory(engine))
+            engine.dispose()
+            print(f"embedded {done} records in {time.monotonic() - started:.0f}s", file=sys.stderr)
         server = Server(url, tmp, args.workers)
         try:
             server.wait()

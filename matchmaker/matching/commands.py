@@ -91,26 +91,31 @@ def evaluate(
     Console().print(table)
 
 
-def learn_weights(
-    apply: bool = typer.Option(False, "--apply", help="write the learned weights for the matching service to use, "
-                                                      "if they beat the current ones on held-out demands"),
-) -> None:
-    """Fit the constraint strengths on the impression log (what people were shown and said), CV over demands."""
+def _the_log():
+    """Settings, every logged slate with its outcomes, and the weights the matching service ranks with."""
     from sqlalchemy.orm import Session
 
     from matchmaker.config import Settings
     from matchmaker.db import make_engine
     from matchmaker.matching.counterfactual import logged_slates
-    from matchmaker.matching.learning import (
-        NotEnoughFeedback, examples_from_log, fit_weights, load_weights, save_weights,
-    )
+    from matchmaker.matching.learning import load_weights
 
     settings = Settings.from_env()
     engine = make_engine(settings.database_url)
     with Session(engine) as session:
         slates = logged_slates(session)
     engine.dispose()
-    current, _ = load_weights(settings.index_dir)
+    return settings, slates, load_weights(settings.index_dir)[0]
+
+
+def learn_weights(
+    apply: bool = typer.Option(False, "--apply", help="write the learned weights for the matching service to use, "
+                                                      "if they beat the current ones on held-out demands"),
+) -> None:
+    """Fit the constraint strengths on the impression log (what people were shown and said), CV over demands."""
+    from matchmaker.matching.learning import NotEnoughFeedback, examples_from_log, fit_weights, save_weights
+
+    settings, slates, current = _the_log()
     try:
         learned = fit_weights(examples_from_log(slates), slates, current)
     except NotEnoughFeedback as error:
@@ -140,19 +145,9 @@ def counterfactual(
     """Estimate from the impression log what a candidate ranker would earn (IPS / SNIPS), and the interleaving report."""
     import dataclasses as dc
 
-    from sqlalchemy.orm import Session
+    from matchmaker.matching.counterfactual import interest_rate, interleaving_report
 
-    from matchmaker.config import Settings
-    from matchmaker.db import make_engine
-    from matchmaker.matching.counterfactual import interest_rate, interleaving_report, logged_slates
-    from matchmaker.matching.learning import load_weights
-
-    settings = Settings.from_env()
-    engine = make_engine(settings.database_url)
-    with Session(engine) as session:
-        slates = logged_slates(session)
-    engine.dispose()
-    current, _ = load_weights(settings.index_dir)
+    _, slates, current = _the_log()
     candidate = ScoreWeights(**json.loads(weights.read_text(encoding="utf-8"))["weights"]) if weights \
         else dc.replace(current, semantic=0.0)
     out = {}

@@ -9,10 +9,12 @@ With `interleave` set, a slate instead team-draft interleaves the shipped ranker
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
@@ -94,6 +96,7 @@ def log_slate(session: Session, slate: Slate, pool: list[Match], *, user_id: int
     team = {m.id: t for m, t in zip(slate.shown, slate.teams)}
     seen = set()
     rows = []
+    now = dt.datetime.now(dt.UTC)
     for rank, match in enumerate([*pool, *(m for m in slate.shown if m.id not in {p.id for p in pool})], 1):
         if match.id in seen:
             continue
@@ -102,8 +105,9 @@ def log_slate(session: Session, slate: Slate, pool: list[Match], *, user_id: int
         shown_rank = position.get(match.id)
         propensity = (slate.propensities[shown_rank - 1] if shown_rank
                       else pool_propensity(rank, k, len(pool), exploration))
-        rows.append(Impression(slate=slate.id, user_id=user_id, surface=surface.value, direction=direction.value,
-                               demand_id=int(demand_id), achievement_id=int(achievement_id), pool_rank=rank,
-                               shown_rank=shown_rank, propensity=propensity, team=team.get(match.id),
-                               score=float(match.score), ranker=ranker, features=features(match)))
-    session.add_all(rows)
+        rows.append(dict(slate=slate.id, user_id=user_id, surface=surface.value, direction=direction.value,
+                         demand_id=int(demand_id), achievement_id=int(achievement_id), pool_rank=rank,
+                         shown_rank=shown_rank, propensity=propensity, team=team.get(match.id),
+                         score=float(match.score), ranker=ranker, features=features(match), shown_at=now))
+    if rows:   # one executemany, not an ORM unit of work: this runs on every list shown
+        session.execute(insert(Impression), rows)

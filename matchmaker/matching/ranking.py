@@ -259,21 +259,22 @@ class Matcher:
         # Ties (e.g. duplicate listings) are broken by id, so the order never depends on insertion order.
         scored.sort(key=lambda s: (-s[0], str(s[1])))
         matches = []
+        query_words = terms.segment(f"{query.title}\n{query.body}")
         for score, doc_id, n, value, factors in scored[:k]:
             relevance = Relevance(
                 ranker, float(text[n]), float(text_z[n]),
                 None if sem is None or np.isnan(sem[n]) else float(sem[n]),
                 None if sem is None or np.isnan(sem[n]) else float(sem_z[n]), w, float(z[n]), value)
-            words = self._shared_words(index, qvec, query, doc_id) if text[n] > 0 else []
+            words = self._shared_words(index, qvec, query_words, doc_id) if text[n] > 0 else []
             explanation = Explanation(relevance, tuple(words), factors)
             matches.append(Match(doc_id, explanation.total(), explanation))
         return matches
 
     @staticmethod
-    def _shared_words(index: TextIndex, qvec, query, doc_id) -> list[tuple[str, float]]:
+    def _shared_words(index: TextIndex, qvec, query_words: frozenset[str], doc_id) -> list[tuple[str, float]]:
         title, body = index.text(doc_id)
         grams = index.explain(qvec, doc_id, top=qvec.nnz)
-        return terms.shared_words(f"{query.title}\n{query.body}", f"{title}\n{body}", grams)
+        return terms.shared_words(query_words, f"{title}\n{body}", grams)
 
     # ------------------------------------------------------------------ filters
     def _filters(self, field_codes, region_code, trl_range) -> Filters:

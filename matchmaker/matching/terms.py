@@ -41,16 +41,23 @@ def readable(word: str) -> bool:
     return bool(_HAN.search(word)) or word.isalnum()
 
 
-def segment(text: str) -> set[str]:
-    """Readable words of a text (jieba search mode, so 锂电池 also yields 电池)."""
-    return {w for w in words(normalise(text), mode="search", user_terms=domain_terms()) if readable(w)}
+@functools.lru_cache(maxsize=50_000)
+def segment(text: str) -> frozenset[str]:
+    """Readable words of a text (jieba search mode, so 锂电池 also yields 电池); cached, as the same postings are
+    explained again and again."""
+    return frozenset(w for w in words(normalise(text), mode="search", user_terms=domain_terms()) if readable(w))
 
 
-def shared_words(query_text: str, doc_text: str, gram_weights: Iterable[tuple[str, float]],
+def shared_words(query_words: frozenset[str], doc_text: str, gram_weights: Iterable[tuple[str, float]],
                  top: int = 8) -> list[tuple[str, float]]:
-    """Words both texts use, each weighted by the n-gram contributions it covers (a gram counts once, for the
-    longest word holding it), best first."""
-    common = segment(query_text) & segment(doc_text)
+    """Words of the query (`segment` of its text) the document contains too, each weighted by the n-gram
+    contributions it covers (a gram counts once, for the longest word holding it), best first.
+
+    The document is searched, not segmented: a query word inside a longer word of the document (电池 in 锂电池)
+    is shared too, and it costs a substring test instead of a jieba pass per document.
+    """
+    text = normalise(doc_text)
+    common = {w for w in query_words if w in text}
     if not common:
         return []
     remaining = dict(gram_weights)
