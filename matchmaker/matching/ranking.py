@@ -1,6 +1,8 @@
 """The Matcher: ranks achievements for a demand (and demands for an achievement) by relevance, with explanations."""
 from __future__ import annotations
 
+import dataclasses
+import heapq
 import math
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
@@ -21,8 +23,9 @@ PUBLISHED = "published"
 # TF-IDF, cosine, the query's title counted twice against its body.
 DEFAULT_TEXT_PARAMS = dict(char_ngram_range=(1, 2), sublinear_tf=True, title_weight=2.0)
 
-# Candidates fetched from each signal (text index, sentence vectors) before the final scoring.
-CANDIDATES = 200
+# Candidates fetched from each signal (text index, sentence vectors) before the final scoring. Constraints only
+# demote, so the candidates need only reach past the 20 a shown list is drawn from.
+CANDIDATES = 100
 
 TFIDF = "tfidf"
 FUSED = "tfidf+semantic"
@@ -191,31 +194,33 @@ class Matcher:
     # ------------------------------------------------------------------ ranking
     def rank_achievements(self, demand: DemandDoc, k: int = 10, *, field_codes: Iterable[str] | None = None,
                           region_code: str | None = None, trl_range: tuple[int, int] | None = None,
-                          query_vector: np.ndarray | None = None) -> list[Match]:
+                          query_vector: np.ndarray | None = None, explain: int | None = None) -> list[Match]:
         """Best k published achievements for a demand, best first, each with its explanation.
 
-        The demand's sentence vector is the stored one, or `query_vector` for a demand that is not stored.
+        The demand's sentence vector is the stored one, or `query_vector` for a demand that is not stored. Shared
+        words are found for the first `explain` matches only (default all; see `with_words`).
         """
         side = _Side(self.achievements, self.achievement_index, self.achievement_vectors)
         qsem = query_vector if query_vector is not None else self.demand_vectors.get(demand.id)
         return self._rank(side, demand, qsem, k, self._filters(field_codes, region_code, trl_range),
-                          lambda a: (a, demand))
+                          lambda a: (a, demand), explain)
 
     def rank_demands(self, achievement: AchievementDoc, k: int = 10, *, field_codes: Iterable[str] | None = None,
                      region_code: str | None = None, trl_range: tuple[int, int] | None = None,
-                     query_vector: np.ndarray | None = None) -> list[Match]:
+                     query_vector: np.ndarray | None = None, explain: int | None = None) -> list[Match]:
         """Best k published demands for an achievement (the symmetric direction)."""
         side = _Side(self.demands, self.demand_index, self.demand_vectors)
         qsem = query_vector if query_vector is not None else self.achievement_vectors.get(achievement.id)
         return self._rank(side, achievement, qsem, k, self._filters(field_codes, region_code, trl_range),
-                          lambda d: (achievement, d))
+                          lambda d: (achievement, d), explain)
 
     def semantic_ready(self, qsem) -> bool:
         return qsem is not None and self.weights.semantic > 0
 
-    def _rank(self, side: _Side, query, qsem, k: int, filters: Filters, pair_of) -> list[Match]:
+    def _rank(self, side: _Side, query, qsem, k: int, filters: Filters, pair_of, explain: int | None = None) -> list[Match]:
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
+        explain = k if explain is None else explain
         index = side.index
         if index.n_rows == 0:
             return []
@@ -249,26 +254,42 @@ class Matcher:
             sem = sem_z = None
             w, z, ranker = 0.0, text_z, TFIDF
         calibration = CALIBRATIONS[ranker]
-        scored = []
-        for n, doc_id in enumerate(ids):
-            relevance = calibration.relevance(float(z[n]), float(text[n]))
+        relevance = 1.0 / (1.0 + np.exp(-(calibration.slope * z + calibration.cosine * text + calibration.intercept)))
+        keys = [str(i) for i in ids]
+        # Constraints only demote (every multiplier ≤ 1), so candidates are visited by relevance and the visit stops
+        # once the next relevance is below the k-th best score found: nothing further down can reach the top k.
+        scored, best = [], []
+        for n in sorted(range(len(ids)), key=lambda n: (-relevance[n], keys[n])):
+            if len(best) >= k and relevance[n] < best[0]:
+                break
             factors = tuple(Factor(f, value, multiplier(f, value, self.weights))
-                            for f, value in violations(*pair_of(side.docs[doc_id])).items())
-            score = relevance * math.prod(f.multiplier for f in factors)
-            scored.append((score, doc_id, n, relevance, factors))
+                            for f, value in violations(*pair_of(side.docs[ids[n]])).items())
+            score = float(relevance[n]) * math.prod(f.multiplier for f in factors)
+            scored.append((score, keys[n], n, factors))
+            heapq.heappush(best, score)
+            if len(best) > k:
+                heapq.heappop(best)
         # Ties (e.g. duplicate listings) are broken by id, so the order never depends on insertion order.
-        scored.sort(key=lambda s: (-s[0], str(s[1])))
+        scored.sort(key=lambda s: (-s[0], s[1]))
         matches = []
         query_words = terms.segment(f"{query.title}\n{query.body}")
-        for score, doc_id, n, value, factors in scored[:k]:
-            relevance = Relevance(
+        for rank, (score, _, n, factors) in enumerate(scored[:k]):
+            doc_id = ids[n]
+            value = Relevance(
                 ranker, float(text[n]), float(text_z[n]),
                 None if sem is None or np.isnan(sem[n]) else float(sem[n]),
-                None if sem is None or np.isnan(sem[n]) else float(sem_z[n]), w, float(z[n]), value)
-            words = self._shared_words(index, qvec, query_words, doc_id) if text[n] > 0 else []
-            explanation = Explanation(relevance, tuple(words), factors)
+                None if sem is None or np.isnan(sem[n]) else float(sem_z[n]), w, float(z[n]), float(relevance[n]))
+            words = self._shared_words(index, qvec, query_words, doc_id) if text[n] > 0 and rank < explain else []
+            explanation = Explanation(value, tuple(words), factors)
             matches.append(Match(doc_id, explanation.total(), explanation))
         return matches
+
+    def with_words(self, library: str, query, match: Match) -> Match:
+        """The match with its shared words filled in (for one ranked beyond `explain`)."""
+        index = self.achievement_index if library == "achievements" else self.demand_index
+        qvec = index.query_vector(query.title, query.body)
+        words = self._shared_words(index, qvec, terms.segment(f"{query.title}\n{query.body}"), match.id)
+        return dataclasses.replace(match, explanation=dataclasses.replace(match.explanation, shared_terms=tuple(words)))
 
     @staticmethod
     def _shared_words(index: TextIndex, qvec, query_words: frozenset[str], doc_id) -> list[tuple[str, float]]:

@@ -101,6 +101,7 @@ class VectorStore:
         self._matrix = np.zeros((0, dim), dtype=np.float32)
         self._alive = np.zeros(0, dtype=bool)
         self._row_of: dict[Hashable, int] = {}
+        self._id_of: list[Hashable] = []   # row → id (rows are never reused)
         self._n = 0
 
     def __len__(self) -> int:
@@ -122,6 +123,7 @@ class VectorStore:
                 self._alive = np.concatenate([self._alive, np.zeros(capacity - self._alive.size, bool)])
             self._n += 1
             self._row_of[doc_id] = row
+            self._id_of.append(doc_id)
         self._matrix[row] = vector
         self._alive[row] = True
 
@@ -149,15 +151,19 @@ class VectorStore:
 
     def top(self, query: np.ndarray, k: int, allowed: set | None = None) -> list[tuple[Hashable, float]]:
         """The k records most similar to the query (optionally among allowed ids), best first."""
-        ids = self.ids() if allowed is None else [d for d in self._row_of if d in allowed]
-        if not ids:
+        if allowed is None:
+            rows = np.flatnonzero(self._alive[: self._n])
+        else:
+            rows = np.fromiter((self._row_of[d] for d in allowed if d in self._row_of), dtype=np.int64)
+        if rows.size == 0:
             return []
-        rows = np.fromiter((self._row_of[d] for d in ids), dtype=np.int64, count=len(ids))
-        scores = self._matrix[rows] @ query
+        scores = self._matrix[: self._n] @ query if allowed is None else self._matrix[rows] @ query
+        if allowed is None:
+            scores = scores[rows]
         k = min(k, scores.size)
         best = np.argpartition(-scores, k - 1)[:k]
-        best = best[np.lexsort((best, -scores[best]))]
-        return [(ids[i], float(scores[i])) for i in best]
+        best = best[np.lexsort((rows[best], -scores[best]))]
+        return [(self._id_of[rows[i]], float(scores[i])) for i in best]
 
     def library_stats(self, query: np.ndarray, size: int = 2000) -> tuple[float, float]:
         """Mean and standard deviation of the query's similarity over an evenly strided sample of records."""
@@ -187,6 +193,7 @@ class VectorStore:
         store._matrix = np.array(matrix, dtype=np.float32)
         store._alive = np.ones(len(ids), dtype=bool)
         store._row_of = {d: i for i, d in enumerate(ids)}
+        store._id_of = list(ids)
         store._n = len(ids)
         return store
 

@@ -239,7 +239,7 @@ class MatchingService:
         return self._rank(v.Library.DEMANDS, achievement_doc(achievement), k, filters, sync)
 
     def _rank(self, target: v.Library, query_doc, k: int, filters: MatchFilters, sync: bool = True,
-              weights: ScoreWeights | None = None) -> list[Match]:
+              weights: ScoreWeights | None = None, explain: int | None = None) -> list[Match]:
         _check_filters(k, filters)
         if sync:
             self.sync()
@@ -256,7 +256,8 @@ class MatchingService:
             if weights is not None:
                 self.matcher.weights = weights
             try:
-                return rank(query_doc, k, field_codes=filters.fields, region_code=filters.region, trl_range=trl)
+                return rank(query_doc, k, field_codes=filters.fields, region_code=filters.region, trl_range=trl,
+                            explain=explain)
             finally:
                 self.matcher.weights = shipped
 
@@ -264,13 +265,17 @@ class MatchingService:
              filters: MatchFilters = MatchFilters()) -> list[Match]:
         """Matches as a person is shown them: ranked, explored or interleaved, and logged (impressions.py)."""
         doc = demand_doc(record) if target is v.Library.ACHIEVEMENTS else achievement_doc(record)
-        pool = self._rank(target, doc, max(k, impressions.POOL), filters)
+        pool = self._rank(target, doc, max(k, impressions.POOL), filters, explain=k)
         candidate = self._candidate_weights()
         if candidate is not None:
-            other = self._rank(target, doc, max(k, impressions.POOL), filters, sync=False, weights=candidate)
+            other = self._rank(target, doc, max(k, impressions.POOL), filters, sync=False, weights=candidate, explain=k)
             slate = impressions.team_draft(pool, other, k, self._rng)
         else:
             slate = impressions.explore(pool, k, self.settings.exploration, self._rng)
+        with self._lock:   # a candidate shown from beyond the explained top k gets its words now
+            shown = [m if m.explanation.shared_terms or not m.explanation.relevance.text_similarity
+                     else self.matcher.with_words(target.value, doc, m) for m in slate.shown]
+        slate = dataclasses.replace(slate, shown=shown)
         impressions.log_slate(session, slate, pool, user_id=user_id, surface=surface, direction=target,
                               query_id=record.id, k=k, exploration=0.0 if candidate else self.settings.exploration,
                               ranker=self.ranker_version(self.matcher.weights))
