@@ -64,7 +64,8 @@ class MatchingService:
     replays the IndexChange rows this process has not applied yet.
     """
 
-    def __init__(self, settings: Settings, session_factory: sessionmaker[Session]) -> None:
+    def __init__(self, settings: Settings, session_factory: sessionmaker[Session],
+                 rng: random.Random | None = None) -> None:
         self.settings = settings
         self.session_factory = session_factory
         self.directory = Path(settings.index_dir) / "matcher"
@@ -81,7 +82,8 @@ class MatchingService:
         self._recent: dict[int, dt.datetime] = {}  # change id → when, for LATE_COMMIT_GRACE
         self._unsaved = 0
         self._lock = threading.RLock()
-        self._rng = random.Random()   # exploration and interleaving draws; not seeded, people see fresh ones
+        # Exploration and interleaving draws: unseeded in the app, so people see fresh ones; seeded in studies.
+        self._rng = rng or random.Random()
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> MatchingService:

@@ -107,7 +107,7 @@ def study(factory, settings, *, demands: int, candidates: dict, interleave_with:
     from matchmaker.matching.learning import NotEnoughFeedback, examples_from_log, fit_weights
 
     rng = random.Random(seed)
-    matching = MatchingService(settings, factory).start()
+    matching = MatchingService(settings, factory, random.Random(seed)).start()
     with factory() as session:
         firms = SimulatedFirms(session, rng)
         open_demands = list(session.scalars(select(Demand.id).where(
@@ -136,7 +136,8 @@ def study(factory, settings, *, demands: int, candidates: dict, interleave_with:
         except NotEnoughFeedback as error:
             out["learned"] = {"error": str(error)}
     if interleave_with:
-        view_all(MatchingService(dataclasses.replace(settings, interleave=interleave_with, exploration=0.0), factory).start())
+        view_all(MatchingService(dataclasses.replace(settings, interleave=interleave_with, exploration=0.0), factory,
+                                 random.Random(seed + 1)).start())
         with factory() as session:
             out["interleaving"] = dataclasses.asdict(interleaving_report(logged_slates(session)))
     return out
