@@ -16,7 +16,8 @@ from matchmaker.errors import FieldProblem, InvalidInput, NotFound
 from matchmaker.identity.services import Actor
 from matchmaker.matching import impressions
 from matchmaker.matching.ranking import Match
-from matchmaker.matching.scoring import STRONG
+from matchmaker.matching.scoring import POSSIBLE
+from matchmaker.matching.wording import TIER_WORDS
 from matchmaker.matching.service import MatchingService
 from matchmaker.models import (
     Achievement,
@@ -29,10 +30,10 @@ from matchmaker.models import (
     User,
 )
 
-# A counterpart's owner is told of a 高度匹配 pair (匹配度 at least scoring.STRONG: an estimated 30% chance that
-# experts would judge the pair fairly or strongly related); benchmarks/calibration/push_threshold.py measures what
-# that sends on the demo world. Callers may pass their own.
-PUSH_THRESHOLD = STRONG
+# A counterpart's owner is told of a pair at least 可能相关 (匹配度 ≥ scoring.POSSIBLE). Measured on the demo world
+# (benchmarks/calibration/push_threshold.py): it tells owners of 27% of the related pairs at 2.8 pushes per demand;
+# 高度匹配 alone (0.3) would reach 3% of them. Callers may pass their own.
+PUSH_THRESHOLD = POSSIBLE
 PUSH_CANDIDATES = 50  # counterparts ranked per publication; more than an inbox would show
 KEYWORD_SPLIT = re.compile(r"[\s,，、;；]+")
 
@@ -97,7 +98,7 @@ def _add_entry(session: Session, library: v.Library, record, counterpart, score:
 
 def _match_reason(counterpart, match: Match) -> str:
     terms = "、".join(term for term, _ in match.explanation.shared_terms[:5])
-    head = f"与您发布的《{counterpart.title[:60]}》高度匹配（匹配度 {match.score:.0%}）"
+    head = f"与您发布的《{counterpart.title[:60]}》{TIER_WORDS[match.tier]}（匹配度 {match.score:.0%}）"
     return f"{head}，共同关键词：{terms}" if terms else head
 
 
