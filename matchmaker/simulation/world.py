@@ -20,7 +20,7 @@ from matchmaker.models import Achievement, Broker, Demand, IPRecord, LatentFit, 
 from matchmaker.simulation.credit_codes import make_uscc
 from matchmaker.simulation.wording import Topic, Wording
 
-GENERATOR_VERSION = "4"  # 4: coherent subjects; latent fit from the topic only, structure drawn independently
+GENERATOR_VERSION = "4"  # 4: coherent subjects; latent fit from the topic only (same-subject postings included), structure drawn independently
 # Dates are fixed, not today's, so the same seed gives the same rows on any day.
 WORLD_DATE = dt.date(2026, 6, 30)
 CHUNK = 5_000
@@ -43,13 +43,16 @@ class ScaleSpec:
     # Share of universities and institutes in the home province: a provincial achievements library holds the
     # province's own results, plus partner institutions elsewhere (assumption).
     local_supplier_share: float = 0.8
+    # A subject recurs across postings (14 per field), so other achievements on a demand's subject answer it too:
+    # up to this many of them are recorded as level-3 fits; the rest stay unjudged, as in ccf2019.
+    same_subject_fits: int = 30
 
 
 SCALES = {
     # A Dalian-like province (辽宁) for demo and province, so the simulator can calibrate on the 42% figure.
     "demo": ScaleSpec(2_000, 500, 30, 30, 300, 8, "210000"),
     "province": ScaleSpec(20_000, 5_000, 300, 120, 3_000, 40, "210000"),
-    "national": ScaleSpec(1_000_000, 200_000, 10_000, 2_500, 120_000, 1_500, None),
+    "national": ScaleSpec(1_000_000, 200_000, 10_000, 2_500, 120_000, 1_500, None, same_subject_fits=5),
 }
 
 # Provinces the policy texts name; a provincial world draws its outside partners from them.
@@ -156,6 +159,9 @@ class _Generator:
         self.names = [self.faker.name() for _ in range(3_000)]
         self.brands = list(dict.fromkeys([self.faker.company_prefix() for _ in range(400)]))
         self.regions = seeds.regions()
+        # (field, subject) → achievements whose whole topic is that subject; demands with their subject and fits
+        self.subject_members: dict[tuple, list[int]] = {}
+        self.demand_subjects: list[tuple[int, tuple, set[int]]] = []
         self.city_names = {r.code: r.name for r in self.regions}
         self.cities_by_province: dict[str, list[str]] = {}
         for region in self.regions:
@@ -171,6 +177,19 @@ class _Generator:
         self._brokers(conn, state)
         linked = self._demands_with_answers(conn, state, progress, task)
         self._background_achievements(conn, state, progress, task, spec.achievements - linked)
+        self._same_subject_fits(conn, state)
+
+    def _same_subject_fits(self, conn: Connection, state: _State) -> None:
+        """Level 3 for other achievements on a demand's subject: they answer it, whoever they were written for."""
+        rows = []
+        for demand_id, key, own in self.demand_subjects:
+            others = [a for a in self.subject_members.get(key, ()) if a not in own]
+            for achievement_id in self.rng.sample(others, k=min(self.spec.same_subject_fits, len(others))):
+                rows.append({"demand_id": demand_id, "achievement_id": achievement_id, "level": 3})
+        for batch in _batches(rows):
+            conn.execute(insert(LatentFit), batch)
+        state.counts["latent_fits"] = state.counts.get("latent_fits", 0) + len(rows)
+        self.demand_subjects, self.subject_members = [], {}
 
     # ---- places ----------------------------------------------------------------------------------
     def _pick_city(self, local_share: float) -> str:
@@ -354,16 +373,20 @@ class _Generator:
         demand = self._demand_row(state, vocab, wording, topic, firm)
         buffers.demands.append(demand)
         linked = 0
+        own: set[int] = set()
+        key = (vocab.code, topic)
         for level, kind in self._answer_plan():
             if linked >= budget:
                 break
             achievement = self._answer(state, vocab, wording, topic, demand, level, kind, buffers)
-            buffers.fits.append({"demand_id": demand["id"], "achievement_id": achievement["id"], "level": level})
-            linked += 1
-            if buffers.achievements[-1] is not achievement:  # a duplicate posting answers just as well
-                duplicate = buffers.achievements[-1]
-                buffers.fits.append({"demand_id": demand["id"], "achievement_id": duplicate["id"], "level": level})
+            posted = [achievement] if buffers.achievements[-1] is achievement else [achievement, buffers.achievements[-1]]
+            for row in posted:   # a duplicate posting answers just as well
+                buffers.fits.append({"demand_id": demand["id"], "achievement_id": row["id"], "level": level})
+                own.add(row["id"])
+                if kind == "reworded":
+                    self.subject_members.setdefault(key, []).append(row["id"])
                 linked += 1
+        self.demand_subjects.append((demand["id"], key, own))
         return linked
 
     def load_pools(self, conn: Connection, state: _State) -> None:
@@ -491,8 +514,11 @@ class _Generator:
         code = rng.choice(supplier.fields) if rng.random() < 0.8 else rng.choice(self.fields).code
         vocab = self.fields_by_code[code]
         wording = self.wordings[vocab.code]
-        row = self._achievement_row(state, vocab, wording, wording.topic(rng), supplier)
+        topic = wording.topic(rng)
+        row = self._achievement_row(state, vocab, wording, topic, supplier)
         self._post(state, row, buffers)
+        if wording.subjects:
+            self.subject_members.setdefault((vocab.code, topic), []).append(row["id"])
 
     def _achievement_row(self, state, vocab, wording: Wording, topic: Topic, supplier: _Org) -> dict:
         rng = self.rng
