@@ -5,16 +5,18 @@ from __future__ import annotations
 from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 
 from matchmaker import __version__
-from matchmaker.api.deps import provide_actor, provide_session
+from matchmaker.api.deps import provide_session
 from matchmaker.api.nul_guard import refuse_nul
 from matchmaker.api.problems import EXCEPTION_HANDLERS, document_problems
 from matchmaker.config import Settings
 from matchmaker.db import make_engine, make_session_factory
+from matchmaker.identity.authentication import API_EXCLUDE, TokenAuthentication, provide_actor
 
 MAX_BODY_BYTES = 2_000_000  # a posting is a few kB; bulk imports go through the CLI or in pages of rows
 
@@ -81,7 +83,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=route_handlers() + web_handlers(settings),
         template_config=template_config(),
         state=state,
-        dependencies={"session": Provide(provide_session), "actor": Provide(provide_actor, sync_to_thread=True)},
+        dependencies={"session": Provide(provide_session), "actor": Provide(provide_actor, sync_to_thread=False)},
+        middleware=[DefineMiddleware(TokenAuthentication, exclude=API_EXCLUDE)],
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=refuse_nul,
         request_max_body_size=MAX_BODY_BYTES,

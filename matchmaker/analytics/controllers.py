@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from matchmaker import vocabulary as v
 from matchmaker.analytics import services
 from matchmaker.analytics.services import BrokerStanding, Funnel, LocalConversionReport, TurnoverReport
-from matchmaker.api.deps import require
+from matchmaker.identity.authentication import require
 from matchmaker.api.params import IdFilter
 from matchmaker.identity.services import Actor
 

@@ -28,7 +28,10 @@ def problem(status: int, title: str, detail: str, errors: list[dict] | None = No
 
 def on_domain_error(request: Request, error: DomainError) -> Response:
     errors = [{"field": p.field, "reason": p.reason} for p in error.problems]
-    return problem(error.status, error.title, error.detail, errors, request)
+    response = problem(error.status, error.title, error.detail, errors, request)
+    if error.status == 401:   # RFC 9110: a 401 names the scheme the client should use
+        response.headers["WWW-Authenticate"] = 'Bearer realm="matchmaker"'
+    return response
 
 
 def on_validation_error(request: Request, error: ValidationException) -> Response:

@@ -6,7 +6,7 @@ from litestar import Controller, get, post
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
-from matchmaker.api.deps import require
+from matchmaker.identity.authentication import require
 from matchmaker.api.params import PathId
 from matchmaker.errors import NotFound
 from matchmaker.identity import services

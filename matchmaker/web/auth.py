@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from urllib.parse import quote
 
+import anyio
 from litestar import Request, Response
+from litestar.connection import ASGIConnection
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.response import Redirect
-from sqlalchemy.orm import Session
 
 from matchmaker.errors import DomainError, NotAuthenticated
 from matchmaker.identity.services import Actor, actor_of
@@ -18,12 +20,29 @@ log = logging.getLogger("matchmaker.web")
 SESSION_USER = "user_id"
 
 
-def provide_page_actor(request: Request, session: Session) -> Actor:
-    user_id = request.session.get(SESSION_USER) if request.session else None
-    actor = actor_of(session, user_id) if user_id else None
-    session.rollback()  # end the read transaction so the handler's service starts a fresh one
-    if actor is None:
-        request.clear_session()
+class SessionAuthentication(AbstractAuthenticationMiddleware):
+    """Every page needs a logged-in user unless its handler is declared public (exclude_from_auth=True)."""
+
+    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
+        session = connection.scope.get("session") or {}
+        user_id = session.get(SESSION_USER) if isinstance(session, dict) else None
+        actor = await anyio.to_thread.run_sync(_actor_for_user, connection.app.state.session_factory, user_id) \
+            if user_id else None
+        if actor is None:
+            connection.scope["session"] = {}   # a stale cookie (user gone) is dropped
+            raise NotAuthenticated("请先登录")
+        return AuthenticationResult(user=actor, auth=None)
+
+
+def _actor_for_user(session_factory, user_id: int) -> Actor | None:
+    with session_factory() as session:
+        return actor_of(session, user_id)
+
+
+def provide_page_actor(request: Request) -> Actor:
+    """The logged-in user (the middleware has sent anyone else to the login page)."""
+    actor = request.user
+    if not isinstance(actor, Actor):
         raise NotAuthenticated("请先登录")
     return actor
 

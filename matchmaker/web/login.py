@@ -21,12 +21,12 @@ def _safe_next(target: str | None) -> str | None:
     return target if target and target.startswith("/web/") and not target.startswith("//") else None
 
 
-@get("/login", sync_to_thread=False)
+@get("/login", exclude_from_auth=True, sync_to_thread=False)
 def login_form(request: Request, next: str | None = None) -> Template:
     return render(request, "login.html", next=_safe_next(next) or "", login="", problem=None)
 
 
-@post("/login", sync_to_thread=True)
+@post("/login", exclude_from_auth=True, sync_to_thread=True)
 def login(request: Request, session: Session, data: dict[str, str] = Form) -> Template | Redirect:
     name, password = data.get("login", "").strip(), data.get("password", "")
     actor = verify_login(session, name, password) if name and password else None

@@ -20,7 +20,7 @@ from litestar.template.config import TemplateConfig
 
 from matchmaker.config import Settings
 from matchmaker.web import labels
-from matchmaker.web.auth import WEB_EXCEPTION_HANDLERS, provide_page_actor
+from matchmaker.web.auth import WEB_EXCEPTION_HANDLERS, SessionAuthentication, provide_page_actor
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -28,7 +28,7 @@ STATIC = HERE / "static"
 SESSION_HOURS = 12  # a working day; the cookie is the whole session, nothing is kept server-side
 
 
-@get("/", include_in_schema=False, sync_to_thread=False)
+@get("/", include_in_schema=False, exclude_from_auth=True, sync_to_thread=False)
 def home() -> Redirect:
     """People who open the bare address want the pages, not the API."""
     return Redirect("/web/")
@@ -60,9 +60,10 @@ def web_handlers(settings: Settings) -> list:
         route_handlers=[*login.HANDLERS, *libraries.HANDLERS, *broker.HANDLERS, *analyst.HANDLERS, *search.HANDLERS,
                        *subscriptions.HANDLERS],
         middleware=[DefineMiddleware(_session_middleware, secret=_key(secret, "session")),
-                    DefineMiddleware(CSRFMiddleware, config=csrf)],
+                    DefineMiddleware(CSRFMiddleware, config=csrf),
+                    DefineMiddleware(SessionAuthentication, exclude=["^/web/static"])],
         # Overrides the app's Bearer-token `actor` for pages: the logged-in user from the session cookie.
-        dependencies={"actor": Provide(provide_page_actor, sync_to_thread=True)},
+        dependencies={"actor": Provide(provide_page_actor, sync_to_thread=False)},
         exception_handlers=WEB_EXCEPTION_HANDLERS,
         include_in_schema=False,
     )

@@ -1,0 +1,55 @@
+"""Authentication on by default: every route needs a caller unless its handler is declared public.
+
+The API authenticates Bearer tokens in middleware, so a handler that forgets to ask for the actor is still
+protected; pages authenticate the session's user the same way (web/setup.py). Public routes say so with
+`exclude_from_auth=True` on the handler (health, login, the storefront); the spec, static files and pages are
+excluded by path and have their own rules.
+"""
+
+from __future__ import annotations
+
+import anyio
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+
+from matchmaker import vocabulary as v
+from matchmaker.errors import Forbidden, NotAuthenticated
+from matchmaker.identity.services import Actor, authenticate
+
+# Paths the API's token check leaves alone: the pages (their own session check), the spec and its viewers.
+API_EXCLUDE = ["^/web", "^/schema", "^/favicon.ico$"]
+
+
+class TokenAuthentication(AbstractAuthenticationMiddleware):
+    """Bearer tokens for every API route; the actor lands in `request.user`."""
+
+    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
+        header = connection.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise NotAuthenticated("send an API token as 'Authorization: Bearer <token>'")
+        actor = await anyio.to_thread.run_sync(_actor_for_token, connection.app.state.session_factory, token.strip())
+        if actor is None:
+            raise NotAuthenticated("the token is unknown, expired or revoked")
+        return AuthenticationResult(user=actor, auth=token.strip())
+
+
+def _actor_for_token(session_factory, token: str) -> Actor | None:
+    with session_factory() as session:
+        return authenticate(session, token)
+
+
+def provide_actor(request: Request) -> Actor:
+    """The authenticated caller (the middleware has refused anyone else)."""
+    actor = request.user
+    if not isinstance(actor, Actor):   # only a public handler gets here without one, and it must not ask
+        raise NotAuthenticated("this route is public; it has no caller")
+    return actor
+
+
+def require(actor: Actor, *roles: v.Role) -> None:
+    """Refuse the call unless the actor holds one of the roles."""
+    if actor.role not in roles:
+        allowed = ", ".join(r.value for r in roles)
+        raise Forbidden(f"this action needs the role {allowed}; you are {actor.role.value}")
