@@ -12,7 +12,7 @@ from litestar.openapi.spec import Components, SecurityScheme, Tag
 
 from matchmaker import __version__
 from matchmaker.api.deps import provide_session
-from matchmaker.api.nul_guard import refuse_nul
+from matchmaker.api.body_guard import guard_request
 from matchmaker.api.problems import EXCEPTION_HANDLERS, document_problems
 from matchmaker.config import Settings
 from matchmaker.db import make_engine, make_session_factory
@@ -86,7 +86,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={"session": Provide(provide_session), "actor": Provide(provide_actor, sync_to_thread=False)},
         middleware=[DefineMiddleware(TokenAuthentication, exclude=API_EXCLUDE)],
         exception_handlers=EXCEPTION_HANDLERS,
-        before_request=refuse_nul,
+        before_request=guard_request,
         request_max_body_size=MAX_BODY_BYTES,
         on_shutdown=[dispose_engine],
         openapi_config=OpenAPIConfig(
