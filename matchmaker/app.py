@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from litestar import Litestar, get
+import threading
+
+import msgspec
+from litestar import Litestar, Response, get
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
+from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 
@@ -16,15 +19,33 @@ from matchmaker.api.body_guard import guard_request
 from matchmaker.api.problems import EXCEPTION_HANDLERS, document_problems
 from matchmaker.config import Settings
 from matchmaker.db import make_engine, make_session_factory
+from matchmaker.matching.service import matching_service
+from matchmaker.readiness import readiness, require_ready
 from matchmaker.identity.authentication import API_EXCLUDE, TokenAuthentication, provide_actor
 
 MAX_BODY_BYTES = 2_000_000  # a posting is a few kB; bulk imports go through the CLI or in pages of rows
 
 
-@get("/health", operation_id="health", tags=["system"], exclude_from_auth=True, sync_to_thread=False)
-def health() -> dict[str, str]:
-    """Liveness check."""
-    return {"status": "ok", "version": __version__}
+class Health(msgspec.Struct):
+    status: str       # "ok" when every part below is; "starting" while the matcher loads; else "unavailable"
+    version: str
+    database: str     # "ok", or what is wrong and what to do
+    index_dir: str
+    matcher: str      # "ready", "loading", or "not started"
+
+
+@get("/health", operation_id="health", tags=["system"], exclude_from_auth=True, security=[], sync_to_thread=True,
+     responses={503: ResponseSpec(data_container=Health, description="Not ready: the body says which part")})
+def health(state: State) -> Response[Health]:
+    """Readiness: the database at the schema's head, a writable index directory, the matcher loaded (public)."""
+    found = readiness(state.engine, state.settings.index_dir)
+    service = state.get("matching")
+    matcher = "ready" if service is not None and service.matcher is not None else \
+        ("loading" if state.get("warming") else "not started")
+    ok = found.ready and matcher != "loading"
+    status = "ok" if ok else ("starting" if found.ready else "unavailable")
+    return Response(Health(status, __version__, found.database, found.index_dir, matcher),
+                    status_code=200 if ok else 503)
 
 
 def route_handlers() -> list:
@@ -53,12 +74,13 @@ def route_handlers() -> list:
 def publication_hook(state: State):
     """What publishing a record sets off: pushes to matching counterparts (in the publishing transaction) and the
     embedding of its text by the job worker (the worker's periodic run catches anything enqueued too early)."""
-    from matchmaker.jobs import enqueue
-    from matchmaker.matching.service import matching_service
+    from matchmaker.jobs import enqueue, make_queue
     from matchmaker.push.services import push_published
 
     def on_publish(session, library, record) -> None:
         push_published(session, matching=matching_service(state), library=library, record=record)
+        if state.get("jobs") is None:   # made on first use: a server that never publishes needs no queue file
+            state.jobs = make_queue(state.settings)
         enqueue(state.jobs, "embed_pending")
 
     return on_publish
@@ -67,14 +89,26 @@ def publication_hook(state: State):
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     engine = make_engine(settings.database_url, echo=settings.echo_sql)
-    from matchmaker.jobs import make_queue
-
-    state = State({"settings": settings, "engine": engine, "session_factory": make_session_factory(engine),
-                   "jobs": make_queue(settings)})
+    state = State({"settings": settings, "engine": engine, "session_factory": make_session_factory(engine)})
     state.on_publish = publication_hook(state)
 
     def dispose_engine() -> None:
         engine.dispose()
+
+    def check_ready() -> None:
+        # Refuse to start on a database behind the schema or an index directory that cannot be written: every
+        # request would fail later, and less clearly.
+        require_ready(engine, settings.index_dir)
+        if settings.warm_matcher:   # load or build the index now, not inside the first match request
+            state.warming = True
+
+            def warm() -> None:
+                try:
+                    matching_service(state)
+                finally:
+                    state.warming = False
+
+            threading.Thread(target=warm, name="matcher-warm-up", daemon=True).start()
 
     # Pages for people (matchmaker/web): their own /web router with session login and CSRF; `/` redirects there.
     from matchmaker.web.setup import template_config, web_handlers
@@ -88,6 +122,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=guard_request,
         request_max_body_size=MAX_BODY_BYTES,
+        on_startup=[check_ready],
         on_shutdown=[dispose_engine],
         openapi_config=OpenAPIConfig(
             title="matchmaker",

@@ -65,11 +65,11 @@ def seed(
     seed: int = typer.Option(1, "--seed", help="Same seed, same world."),
 ) -> None:
     """Generate a synthetic world (organisations, brokers, achievements, demands, latent fits)."""
-    from matchmaker.db import make_engine
+    from matchmaker.readiness import ready_engine
     from matchmaker.reference import sync_reference_data
     from matchmaker.simulation.world import generate_world
 
-    engine = make_engine(_settings().database_url)
+    engine = ready_engine(_settings().database_url)
     sync_reference_data(engine)
     result = generate_world(engine, scale=scale.value, seed=seed, console=console)
     engine.dispose()
@@ -98,9 +98,9 @@ def import_(
 ) -> None:
     """Validate every row of a JSONL or CSV file and insert all of them, or nothing."""
     from matchmaker.catalog.transfer import ImportRejected, import_file
-    from matchmaker.db import make_engine
+    from matchmaker.readiness import ready_engine
 
-    engine = make_engine(_settings().database_url)
+    engine = ready_engine(_settings().database_url)
     try:
         count = import_file(engine, kind.value, path, format.value if format else None)
     except ImportRejected as rejected:
@@ -121,9 +121,9 @@ def export(
 ) -> None:
     """Write every record of KIND to a JSONL or CSV file (the same shape `import` reads)."""
     from matchmaker.catalog.transfer import export_file
-    from matchmaker.db import make_engine
+    from matchmaker.readiness import ready_engine
 
-    engine = make_engine(_settings().database_url)
+    engine = ready_engine(_settings().database_url)
     count = export_file(engine, kind.value, out, format.value)
     engine.dispose()
     console.print(f"exported {count} {kind.value} to {out}")
@@ -140,11 +140,12 @@ def users_create(
     name: str = typer.Option(..., help="The person's name."),
 ) -> None:
     """Create a user and print its API token on the last line (shown once; only its hash is stored)."""
-    from matchmaker.db import make_engine, make_session_factory, transaction
+    from matchmaker.db import make_session_factory, transaction
+    from matchmaker.readiness import ready_engine
     from matchmaker.errors import DomainError
     from matchmaker.identity.services import create_user
 
-    engine = make_engine(_settings().database_url)
+    engine = ready_engine(_settings().database_url)
     try:
         with transaction(make_session_factory(engine)) as session:
             user, token = create_user(session, role=role, organisation_id=org, name=name)
@@ -163,12 +164,13 @@ def demo_users() -> None:
     from rich.table import Table
     from sqlalchemy import select
 
-    from matchmaker.db import make_engine, make_session_factory, transaction
+    from matchmaker.db import make_session_factory, transaction
+    from matchmaker.readiness import ready_engine
     from matchmaker.identity.services import rotate_token
     from matchmaker.models import User
     from matchmaker.web.demo import ensure_demo_users
 
-    engine = make_engine(_settings().database_url)
+    engine = ready_engine(_settings().database_url)
     table = Table("role", "login", "password", "organisation", "API token", title="demo users (pages: /web/login)")
     try:
         with transaction(make_session_factory(engine)) as session:
@@ -232,10 +234,10 @@ def evaluate_world(
     """nDCG@10, Recall@10, MRR@10 on the seeded world's latent ground truth, next to the plain baseline."""
     import json
 
-    from matchmaker.db import make_engine
+    from matchmaker.readiness import ready_engine
     from matchmaker.matching.world_eval import evaluate_world as run
 
-    engine = make_engine(_settings().database_url)
+    engine = ready_engine(_settings().database_url)
     results = run(engine, max_demands=max_demands)
     engine.dispose()
     if as_json:
@@ -277,5 +279,16 @@ def _register_matching_commands() -> None:
 _register_matching_commands()
 
 
+def main() -> None:
+    """The console script: a database or index that is not ready is a message and exit code 1, not a traceback."""
+    from matchmaker.readiness import NotReady
+
+    try:
+        app()
+    except NotReady as error:
+        console.print(f"[red]{error}[/red]")
+        raise SystemExit(1) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()

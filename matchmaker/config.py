@@ -22,6 +22,8 @@ class Settings:
     exploration: float = 0.0  # share of shown lists whose last slot shows a lower-ranked candidate (impression log)
     interleave: str = ""  # a candidate ranker to team-draft interleave with the shipped one ("" = off)
     jobs_url: str = ""  # the job queue: "" = a SQLite file beside the index, or redis://host:port/db
+    warm_matcher: bool = False  # load or build the match index at startup (the server does; tests build on demand)
+    secure_cookies: bool = False  # page cookies only over HTTPS (production behind TLS)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -36,6 +38,8 @@ class Settings:
             exploration=float(env.get("MATCHMAKER_EXPLORATION") or 0.0),
             interleave=env.get("MATCHMAKER_INTERLEAVE", ""),
             jobs_url=env.get("MATCHMAKER_JOBS_URL", ""),
+            warm_matcher=env.get("MATCHMAKER_WARM_MATCHER", "on").lower() not in {"0", "off", "false", "no"},
+            secure_cookies=env.get("MATCHMAKER_SECURE_COOKIES", "").lower() in {"1", "on", "true", "yes"},
         )
 
     @property

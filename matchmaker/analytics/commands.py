@@ -20,10 +20,11 @@ def _run(compute: Callable, csv_path: Path | None, title: str) -> None:
     """Open the database named by MATCHMAKER_DATABASE_URL, compute, then print or write the result."""
     from matchmaker.analytics import services
     from matchmaker.config import Settings
-    from matchmaker.db import make_engine, make_session_factory
+    from matchmaker.db import make_session_factory
+    from matchmaker.readiness import ready_engine
     from matchmaker.errors import DomainError
 
-    engine = make_engine(Settings.from_env().database_url)
+    engine = ready_engine(Settings.from_env().database_url)
     try:
         with make_session_factory(engine)() as session:
             result = compute(session)

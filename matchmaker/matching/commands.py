@@ -96,12 +96,12 @@ def _the_log():
     from sqlalchemy.orm import Session
 
     from matchmaker.config import Settings
-    from matchmaker.db import make_engine
+    from matchmaker.readiness import ready_engine
     from matchmaker.matching.counterfactual import logged_slates
     from matchmaker.matching.learning import load_weights
 
     settings = Settings.from_env()
-    engine = make_engine(settings.database_url)
+    engine = ready_engine(settings.database_url)
     with Session(engine) as session:
         slates = logged_slates(session)
     engine.dispose()

@@ -48,11 +48,11 @@ def report(
     """Write a run's HTML report (charts, scenario comparison with 95% intervals) and its CSVs."""
     from sqlalchemy.orm import Session
 
-    from matchmaker.db import make_engine
+    from matchmaker.readiness import ready_engine
     from matchmaker.errors import NotFound
     from matchmaker.simulation.report import write_report
 
-    engine = make_engine(Settings.from_env().database_url)
+    engine = ready_engine(Settings.from_env().database_url)
     try:
         with Session(engine) as session:
             page = write_report(session, run_id, out)
@@ -76,7 +76,7 @@ def compare(
     from rich.progress import track
     from sqlalchemy.orm import Session
 
-    from matchmaker.db import make_engine
+    from matchmaker.readiness import ready_engine
     from matchmaker.simulation.report import COMPARED, comparison, write_report
     from matchmaker.simulation.runs import run_scenario
     from matchmaker.simulation.scenarios import builtin_names, load_scenario
@@ -90,7 +90,7 @@ def compare(
         run = run_scenario(settings, scenario, seed=seed, months=months, scale=scale, world_seed=world_seed,
                            keep_database=False)
         last = run if scenario.name == "baseline" or last is None else last
-    engine = make_engine(settings.database_url)
+    engine = ready_engine(settings.database_url)
     with Session(engine) as session:
         compared = comparison(session, world_scale=scale, world_seed=world_seed, months=months)
         page = write_report(session, last.id, out)
@@ -109,10 +109,10 @@ def runs() -> None:
     from rich.table import Table
     from sqlalchemy.orm import Session
 
-    from matchmaker.db import make_engine
+    from matchmaker.readiness import ready_engine
     from matchmaker.simulation.runs import list_runs
 
-    engine = make_engine(Settings.from_env().database_url)
+    engine = ready_engine(Settings.from_env().database_url)
     with Session(engine) as session:
         table = Table("id", "scenario", "seed", "world", "months", "contracts", "turnover (yuan)", "local rate")
         for run in list_runs(session):

@@ -7,7 +7,7 @@ import hmac
 import secrets
 from pathlib import Path
 
-from litestar import Router, get
+from litestar import Response, Router, get
 from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
@@ -39,12 +39,30 @@ def _key(secret: str, purpose: str) -> bytes:
     return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()
 
 
-def _session_middleware(app, secret: bytes):
+def _session_middleware(app, secret: bytes, secure: bool):
     """Encrypted cookie sessions, built when the router is: Litestar copies router middleware definitions, and the
     cookie backend's cipher cannot be copied."""
     config = CookieBackendConfig(secret=secret, key="mm_session", max_age=SESSION_HOURS * 3600, httponly=True,
-                                 samesite="lax", path="/web")
+                                 samesite="lax", path="/web", secure=secure)
     return config.middleware(app)
+
+
+# Pages load scripts and styles from /web/static only; inline styles stay allowed for the bar widths the
+# templates compute. No page may be framed (clickjacking), and other sites learn only our origin.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                               "img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; "
+                               "frame-ancestors 'none'",
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+}
+
+
+def _security_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
 
 
 def web_handlers(settings: Settings) -> list:
@@ -54,17 +72,19 @@ def web_handlers(settings: Settings) -> list:
 
     secret = settings.secret_key or secrets.token_urlsafe(32)  # tests without a key: sessions last the process
     csrf = CSRFConfig(secret=_key(secret, "csrf").hex(), cookie_name="mm_csrf", cookie_path="/web",
-                      cookie_samesite="lax", header_name="x-csrftoken")
+                      cookie_samesite="lax", header_name="x-csrftoken", cookie_secure=settings.secure_cookies)
     pages = Router(
         path="/web",
         route_handlers=[*login.HANDLERS, *libraries.HANDLERS, *broker.HANDLERS, *analyst.HANDLERS, *search.HANDLERS,
                        *subscriptions.HANDLERS],
-        middleware=[DefineMiddleware(_session_middleware, secret=_key(secret, "session")),
+        middleware=[DefineMiddleware(_session_middleware, secret=_key(secret, "session"),
+                                     secure=settings.secure_cookies),
                     DefineMiddleware(CSRFMiddleware, config=csrf),
                     DefineMiddleware(SessionAuthentication, exclude=["^/web/static"])],
         # Overrides the app's Bearer-token `actor` for pages: the logged-in user from the session cookie.
         dependencies={"actor": Provide(provide_page_actor, sync_to_thread=False)},
         exception_handlers=WEB_EXCEPTION_HANDLERS,
+        after_request=_security_headers,
         include_in_schema=False,
     )
     static = create_static_files_router(path="/web/static", directories=[STATIC], include_in_schema=False,

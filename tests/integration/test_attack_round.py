@@ -50,3 +50,101 @@ def test_a_proper_surrogate_pair_is_text(api):
     response = api.post("/demands", content=b'{"title": "\\ud83d\\ude00 \\u6807\\u9898"}',
                         headers={**firm, "content-type": "application/json"})
     assert response.status_code == 201, response.text
+
+
+def _startup_failure(app) -> str:
+    """What the app said when it refused to start ("" if it started)."""
+    from litestar.testing import TestClient
+
+    from matchmaker.readiness import NotReady
+
+    def messages(error: BaseException):
+        if isinstance(error, NotReady):
+            yield str(error)
+        for inner in getattr(error, "exceptions", ()):
+            yield from messages(inner)
+        if error.__cause__ is not None:
+            yield from messages(error.__cause__)
+
+    try:
+        with TestClient(app):
+            return ""
+    except BaseException as error:  # noqa: BLE001 - the lifespan wraps it in exception groups
+        return " ".join(messages(error))
+
+
+def test_f4_an_unmigrated_database_stops_the_server_with_what_to_do(tmp_path):
+    from matchmaker.app import create_app
+    from matchmaker.config import Settings
+
+    empty = f"sqlite:///{tmp_path / 'empty.db'}"
+    assert "matchmaker db upgrade" in _startup_failure(create_app(Settings(database_url=empty,
+                                                                           index_dir=tmp_path / "index")))
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_f4_an_unwritable_index_directory_stops_the_server(migrated_url, tmp_path):
+    from matchmaker.app import create_app
+    from matchmaker.config import Settings
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")
+    failure = _startup_failure(create_app(Settings(database_url=migrated_url, index_dir=blocked / "index")))
+    assert "MATCHMAKER_INDEX_DIR" in failure
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_f4_health_reports_readiness_truthfully(migrated_url, tmp_path):
+    import time
+
+    from litestar.testing import TestClient
+
+    from matchmaker.app import create_app
+    from matchmaker.config import Settings
+
+    settings = Settings(database_url=migrated_url, index_dir=tmp_path / "index", warm_matcher=True)
+    with TestClient(create_app(settings)) as client:
+        for _ in range(100):
+            answer = client.get("/health")
+            if answer.status_code == 200:
+                break
+            assert answer.json()["status"] == "starting" and answer.json()["matcher"] == "loading"
+            time.sleep(0.1)
+        assert answer.json() == {**answer.json(), "status": "ok", "database": "ok", "index_dir": "ok",
+                                 "matcher": "ready"}
+
+
+def test_f4_the_cli_on_an_unmigrated_database_says_what_to_do(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MATCHMAKER_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}",
+           "MATCHMAKER_INDEX_DIR": str(tmp_path / "index")}
+    done = subprocess.run([sys.executable, "-m", "matchmaker.cli", "analytics", "turnover"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "matchmaker db upgrade" in done.stdout + done.stderr and "Traceback" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_f3_pages_carry_a_content_security_policy_and_refuse_framing(api):
+    page = api.get("/web/login")
+    assert page.status_code == 200
+    policy = page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy
+    assert page.headers["referrer-policy"] == "same-origin" and page.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_f3_secure_cookies_are_a_production_setting(migrated_url, tmp_path):
+    from litestar.testing import TestClient
+
+    from matchmaker.app import create_app
+    from matchmaker.config import Settings
+
+    settings = Settings(database_url=migrated_url, index_dir=tmp_path / "index", secure_cookies=True)
+    with TestClient(create_app(settings), base_url="https://testserver.local") as client:
+        page = client.get("/web/login")
+        assert "secure" in page.headers["set-cookie"].lower()
+    assert Settings.from_env({"MATCHMAKER_SECURE_COOKIES": "on", "MATCHMAKER_SECRET_KEY": "x"}).secure_cookies
