@@ -45,7 +45,10 @@ def on_validation_error(request: Request, error: ValidationException) -> Respons
 
 
 def on_http_error(request: Request, error: HTTPException) -> Response:
-    return problem(error.status_code, _TITLES.get(error.status_code, "Error"), str(error.detail), None, request)
+    response = problem(error.status_code, _TITLES.get(error.status_code, "Error"), str(error.detail), None, request)
+    for name, value in (error.headers or {}).items():   # e.g. Allow on a 405, which RFC 9110 requires
+        response.headers[name] = value
+    return response
 
 
 def on_integrity_error(request: Request, error: IntegrityError) -> Response:

@@ -148,3 +148,12 @@ def test_f3_secure_cookies_are_a_production_setting(migrated_url, tmp_path):
         page = client.get("/web/login")
         assert "secure" in page.headers["set-cookie"].lower()
     assert Settings.from_env({"MATCHMAKER_SECURE_COOKIES": "on", "MATCHMAKER_SECRET_KEY": "x"}).secure_cookies
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_405_says_which_methods_are_allowed(api):
+    firm = api.users.headers("firm", api.orgs.firm)
+    response = api.delete("/demands", headers=firm)
+    assert response.status_code == 405
+    assert set(response.headers["allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+    assert response.headers["content-type"].startswith("application/problem+json")
