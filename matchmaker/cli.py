@@ -97,7 +97,8 @@ def import_(
     format: FileFormat | None = typer.Option(None, "--format", help="Default: from the file name."),
 ) -> None:
     """Validate every row of a JSONL or CSV file and insert all of them, or nothing."""
-    from matchmaker.catalog.transfer import ImportRejected, import_file
+    from matchmaker.catalog.io.validate import ImportRejected
+    from matchmaker.catalog.io.write import import_file
     from matchmaker.readiness import ready_engine
 
     engine = ready_engine(_settings().database_url)
@@ -120,7 +121,7 @@ def export(
     out: Path = typer.Option(..., "--out", dir_okay=False),
 ) -> None:
     """Write every record of KIND to a JSONL or CSV file (the same shape `import` reads)."""
-    from matchmaker.catalog.transfer import export_file
+    from matchmaker.catalog.io.export import export_file
     from matchmaker.readiness import ready_engine
 
     engine = ready_engine(_settings().database_url)

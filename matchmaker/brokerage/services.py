@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
-from matchmaker.catalog import services as catalog
+from matchmaker.catalog.access import is_visible
 from matchmaker.db import paged
 from matchmaker.catalog.schemas import money_problem
 from matchmaker.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
@@ -465,7 +465,7 @@ def give_feedback(session: Session, *, actor: Actor, demand_id: int, achievement
 
 def _visible(session: Session, actor: Actor, model, record_id: int, field: str):
     record = session.get(model, record_id)
-    if record is None or not catalog.is_visible(actor, record):
+    if record is None or not is_visible(actor, record):
         raise NotFound(f"{field.removesuffix('_id')} {record_id} not found", problems=[FieldProblem(field, "not found")])
     return record
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
 from matchmaker.api.params import IdFilter, Offset, PathId
-from matchmaker.catalog import services
+from matchmaker.catalog import access, review, services
 from matchmaker.catalog.schemas import (
     AchievementCreate,
     AchievementList,
@@ -32,7 +32,8 @@ from matchmaker.catalog.schemas import (
     RegionOut,
     ReviewDecision,
 )
-from matchmaker.catalog.services import ACHIEVEMENTS, DEMANDS, MAX_LIMIT, ListQuery
+from matchmaker.catalog.services import MAX_LIMIT, ListQuery
+from matchmaker.catalog.specs import ACHIEVEMENTS, DEMANDS
 from matchmaker.errors import DomainError, FieldProblem
 from matchmaker.identity.services import Actor
 
@@ -71,14 +72,14 @@ def _modes(modes) -> list[str]:
 def achievement_out(row, actor: Actor) -> AchievementOut:
     return AchievementOut(
         id=row.id, external_id=row.external_id, title=row.title, summary=row.summary,
-        confidential_detail=row.confidential_detail if services.sees_confidential(actor, row) else None,
+        confidential_detail=row.confidential_detail if access.sees_confidential(actor, row) else None,
         keywords=row.keywords, team=row.team, field=row.field_code, trl=row.trl,
         organisation_id=row.organisation_id, region=row.region_code, transfer_modes=_modes(row.transfer_modes),
         pricing_mode=row.pricing_mode, asking_price=row.asking_price, use_first_pay_later=row.use_first_pay_later,
         status=row.status, posted_on=row.posted_on, expires_on=row.expires_on,
         ip_records=[IPRecordIn(ip_type=ip.ip_type, number=ip.number, status=ip.status) for ip in row.ip_records],
         created_at=row.created_at, updated_at=row.updated_at,
-        review_note=row.review_note if services.sees_review_note(actor, ACHIEVEMENTS, row) else None,
+        review_note=row.review_note if access.sees_review_note(actor, ACHIEVEMENTS, row) else None,
     )
 
 
@@ -89,7 +90,7 @@ def demand_out(row, actor: Actor) -> DemandOut:
         budget_max=row.budget_max, cooperation_modes=_modes(row.cooperation_modes), is_challenge=row.is_challenge,
         bounty=row.bounty, deadline=row.deadline, organisation_id=row.organisation_id, region=row.region_code,
         status=row.status, posted_on=row.posted_on, created_at=row.created_at, updated_at=row.updated_at,
-        review_note=row.review_note if services.sees_review_note(actor, DEMANDS, row) else None,
+        review_note=row.review_note if access.sees_review_note(actor, DEMANDS, row) else None,
     )
 
 
@@ -167,13 +168,13 @@ class AchievementController(Controller):
     def submit(self, achievement_id: PathId, actor: Actor, session: Session) -> AchievementOut:
         """Send a draft for review (owner)."""
         with session.begin():
-            return achievement_out(services.submit_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id), actor)
+            return achievement_out(review.submit_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id), actor)
 
     @post("/{achievement_id:int}/approve", operation_id="approveAchievement", status_code=200, sync_to_thread=True)
     def approve(self, achievement_id: PathId, actor: Actor, session: Session, state: State) -> AchievementOut:
         """Publish a pending achievement (reviewers: admins, analysts); matching demands' owners are told."""
         with session.begin():
-            row = services.approve_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id,
+            row = review.approve_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id,
                                           on_publish=state.on_publish)
             return achievement_out(row, actor)
 
@@ -181,20 +182,20 @@ class AchievementController(Controller):
     def reject(self, achievement_id: PathId, data: ReviewDecision, actor: Actor, session: Session) -> AchievementOut:
         """Send a pending achievement back to draft with a note (reviewers: admins and analysts)."""
         with session.begin():
-            row = services.reject_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id, note=data.note)
+            row = review.reject_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id, note=data.note)
             return achievement_out(row, actor)
 
     @post("/{achievement_id:int}/withdraw", operation_id="withdrawAchievement", status_code=200, sync_to_thread=True)
     def withdraw(self, achievement_id: PathId, actor: Actor, session: Session) -> AchievementOut:
         """Take an achievement down (owner or admin); it is no longer matched."""
         with session.begin():
-            return achievement_out(services.withdraw_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id), actor)
+            return achievement_out(review.withdraw_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id), actor)
 
     @post("/{achievement_id:int}/transfer", operation_id="markAchievementTransferred", status_code=200, sync_to_thread=True)
     def transfer(self, achievement_id: PathId, actor: Actor, session: Session) -> AchievementOut:
         """Mark a published achievement transferred (owner or admin); it is no longer matched."""
         with session.begin():
-            return achievement_out(services.close_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id), actor)
+            return achievement_out(review.close_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id), actor)
 
     @post("/import", operation_id="importAchievements", status_code=201, sync_to_thread=True,
           operation_class=ImportOperation)
@@ -244,13 +245,13 @@ class DemandController(Controller):
     def submit(self, demand_id: PathId, actor: Actor, session: Session) -> DemandOut:
         """Send a draft for review (owner)."""
         with session.begin():
-            return demand_out(services.submit_record(session, actor=actor, spec=DEMANDS, record_id=demand_id), actor)
+            return demand_out(review.submit_record(session, actor=actor, spec=DEMANDS, record_id=demand_id), actor)
 
     @post("/{demand_id:int}/approve", operation_id="approveDemand", status_code=200, sync_to_thread=True)
     def approve(self, demand_id: PathId, actor: Actor, session: Session, state: State) -> DemandOut:
         """Publish a pending demand (reviewers: admins, analysts); matching achievements' owners are told."""
         with session.begin():
-            row = services.approve_record(session, actor=actor, spec=DEMANDS, record_id=demand_id,
+            row = review.approve_record(session, actor=actor, spec=DEMANDS, record_id=demand_id,
                                           on_publish=state.on_publish)
             return demand_out(row, actor)
 
@@ -258,20 +259,20 @@ class DemandController(Controller):
     def reject(self, demand_id: PathId, data: ReviewDecision, actor: Actor, session: Session) -> DemandOut:
         """Send a pending demand back to draft with a note (reviewers: admins and analysts)."""
         with session.begin():
-            return demand_out(services.reject_record(session, actor=actor, spec=DEMANDS, record_id=demand_id,
+            return demand_out(review.reject_record(session, actor=actor, spec=DEMANDS, record_id=demand_id,
                                                      note=data.note), actor)
 
     @post("/{demand_id:int}/withdraw", operation_id="withdrawDemand", status_code=200, sync_to_thread=True)
     def withdraw(self, demand_id: PathId, actor: Actor, session: Session) -> DemandOut:
         """Take a demand down (owner or admin)."""
         with session.begin():
-            return demand_out(services.withdraw_record(session, actor=actor, spec=DEMANDS, record_id=demand_id), actor)
+            return demand_out(review.withdraw_record(session, actor=actor, spec=DEMANDS, record_id=demand_id), actor)
 
     @post("/{demand_id:int}/solve", operation_id="markDemandSolved", status_code=200, sync_to_thread=True)
     def solve(self, demand_id: PathId, actor: Actor, session: Session) -> DemandOut:
         """Mark a published demand solved (owner or admin); it is no longer matched."""
         with session.begin():
-            return demand_out(services.close_record(session, actor=actor, spec=DEMANDS, record_id=demand_id), actor)
+            return demand_out(review.close_record(session, actor=actor, spec=DEMANDS, record_id=demand_id), actor)
 
     @post("/import", operation_id="importDemands", status_code=201, sync_to_thread=True,
           operation_class=ImportOperation)

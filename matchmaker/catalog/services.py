@@ -1,114 +1,48 @@
-"""The two libraries' rules: who may see and change a posting, the review workflow, expiry, lists and bulk import."""
+"""Postings (lists, reads, creation, edits, bulk import), their expiry and change log; organisations."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
 from types import SimpleNamespace
 from typing import Any
 
 import msgspec
-from sqlalchemy import Select, insert, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
-from matchmaker.catalog import transfer
-from matchmaker.catalog.schemas import AchievementIn, DemandIn, OrganisationIn, record_problems
+from matchmaker.catalog.access import is_visible, may_edit, visible_condition
+from matchmaker.catalog.io.validate import WHOLE_FILE, ImportRejected, ProblemLog, Row
+from matchmaker.catalog.io.write import import_rows
+from matchmaker.catalog.schemas import OrganisationIn, record_problems
+from matchmaker.catalog.specs import (
+    ACHIEVEMENTS,
+    COLUMN_OF,
+    DRAFT,
+    EDITABLE,
+    EXPIRED,
+    LIBRARIES,
+    PENDING,
+    PUBLISHED,
+    UNPUBLISHED,
+    LibrarySpec,
+    column_values,
+)
 from matchmaker.db import paged
 from matchmaker.errors import Conflict, DomainError, FieldProblem, Forbidden, InvalidInput, NotFound
 from matchmaker.identity.services import Actor
-from matchmaker.models import (
-    Achievement,
-    Demand,
-    IndexChange,
-    IPRecord,
-    Organisation,
-    Region,
-    TechnologyField,
-)
+from matchmaker.models import IndexChange, IPRecord, Organisation, Region, TechnologyField
 
 MAX_LIMIT = 200
-DRAFT, PENDING, PUBLISHED, EXPIRED, WITHDRAWN = "draft", "pending_review", "published", "expired", "withdrawn"
-UNPUBLISHED = (DRAFT, PENDING)  # only the owner and admins know these exist (and reviewers the pending ones)
-# Who reviews postings: admins and the S&T department's analysts (domain.md: analysts review postings).
-REVIEWERS = (v.Role.ADMIN, v.Role.ANALYST)
-EDITABLE = (DRAFT, PENDING, PUBLISHED)
 REGION_CODE = re.compile(r"^\d{6}$")
-
-# Called inside the publishing transaction with (session, library, record); the push service plugs in here.
-OnPublish = Callable[[Session, v.Library, Any], None]
-
-
-@dataclass(frozen=True)
-class LibrarySpec:
-    """What differs between the achievements and the demands library."""
-
-    library: v.Library
-    noun: str
-    model: type
-    schema: type
-    owner_role: v.Role
-    closed_status: str  # transferred / solved: the deal is done
-    date_column: str  # past this date a published record is expired
-    trl_column: str
-    price_column: str
-    mode_field: str
-    search_columns: tuple[str, ...]
-
-    def column(self, name: str):
-        return getattr(self.model, name)
-
-
-ACHIEVEMENTS = LibrarySpec(
-    v.Library.ACHIEVEMENTS, "achievement", Achievement, AchievementIn, v.Role.OFFICE,
-    v.AchievementStatus.TRANSFERRED.value, "expires_on", "trl", "asking_price", "transfer_modes",
-    ("title", "summary", "keywords"),
-)
-DEMANDS = LibrarySpec(
-    v.Library.DEMANDS, "demand", Demand, DemandIn, v.Role.FIRM,
-    v.DemandStatus.SOLVED.value, "deadline", "min_trl", "budget_max", "cooperation_modes",
-    ("title", "problem", "targets"),
-)
-LIBRARIES = {spec.library: spec for spec in (ACHIEVEMENTS, DEMANDS)}
 
 # Sort keys a list accepts; a leading '-' means descending.
 SORT_KEYS = ("posted_on", "updated_at", "trl", "price")
 
 
-# ---------------------------------------------------------------- who may see and change what
-
-
-def is_visible(actor: Actor, record) -> bool:
-    """Unpublished postings (draft, pending review) exist only for their owner's users and admins."""
-    if actor.role is v.Role.ADMIN or record.status not in UNPUBLISHED:
-        return True
-    if record.status == PENDING and may_review(actor):
-        return True
-    return record.organisation_id == actor.organisation_id
-
-
-def may_review(actor: Actor) -> bool:
-    """Approve or reject pending postings: the one place this rule lives (API and pages both ask here)."""
-    return actor.role in REVIEWERS
-
-
-def sees_confidential(actor: Actor, record) -> bool:
-    """confidential_detail is for the owner organisation, brokers (who run the deal) and admins."""
-    return actor.role in (v.Role.ADMIN, v.Role.BROKER) or record.organisation_id == actor.organisation_id
-
-
-def sees_review_note(actor: Actor, spec: LibrarySpec, record) -> bool:
-    """A rejection note is between the reviewers and the owner."""
-    return may_review(actor) or may_edit(actor, spec, record)
-
-
-def may_edit(actor: Actor, spec: LibrarySpec, record) -> bool:
-    if actor.role is v.Role.ADMIN:
-        return True
-    return actor.role is spec.owner_role and record.organisation_id == actor.organisation_id
+# ---------------------------------------------------------------- one posting
 
 
 def get_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_id: int, today: dt.date | None = None):
@@ -120,7 +54,8 @@ def get_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_id: 
     return record
 
 
-def _editable_record(session: Session, actor: Actor, spec: LibrarySpec, record_id: int):
+def editable_record(session: Session, actor: Actor, spec: LibrarySpec, record_id: int):
+    """One posting the actor may change; 403 when they may only see it."""
     record = get_record(session, actor=actor, spec=spec, record_id=record_id)
     if not may_edit(actor, spec, record):
         raise Forbidden(f"only the owning organisation's {spec.owner_role.value} users or admins may change this {spec.noun}")
@@ -182,13 +117,10 @@ def list_records(session: Session, *, actor: Actor, spec: LibrarySpec, query: Li
     """A page of the postings the actor may see, and how many there are in all."""
     _check_list_query(query)
     expire_overdue(session, today=today)
-    model = spec.model
-    statement = select(model)
-    if actor.role is not v.Role.ADMIN:
-        visible = [model.status.not_in(UNPUBLISHED), model.organisation_id == actor.organisation_id]
-        if may_review(actor):
-            visible.append(model.status == PENDING)
-        statement = statement.where(or_(*visible))
+    statement = select(spec.model)
+    visible = visible_condition(actor, spec.model)
+    if visible is not None:
+        statement = statement.where(visible)
     rows, total = paged(session, _sorted(_filtered(statement, spec, query), spec, query.sort),
                         limit=query.limit, offset=query.offset)
     return [row[0] for row in rows], total
@@ -277,7 +209,7 @@ def _owner_of_new_record(session: Session, actor: Actor, organisation_id: int | 
 
 def update_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_id: int, changes: msgspec.Struct):
     """Change the given fields of a draft, pending or published posting; a published one is re-indexed."""
-    record = _editable_record(session, actor, spec, record_id)
+    record = editable_record(session, actor, spec, record_id)
     if record.status not in EDITABLE:
         raise Conflict(f"a {record.status} {spec.noun} can no longer be edited")
     given = {name: getattr(changes, name) for name in changes.__struct_fields__
@@ -296,7 +228,7 @@ def update_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_i
 def _schema_value(spec: LibrarySpec, record, name: str):
     if name == "ip_records":
         return []
-    return getattr(record, transfer.COLUMN_OF.get(name, name), None)
+    return getattr(record, COLUMN_OF.get(name, name), None)
 
 
 def _check_record(session: Session, spec: LibrarySpec, record: SimpleNamespace, only: set[str] | None = None) -> None:
@@ -312,102 +244,15 @@ def _check_record(session: Session, spec: LibrarySpec, record: SimpleNamespace, 
 
 
 def _columns(spec: LibrarySpec, values: dict[str, Any]) -> dict[str, Any]:
-    """Schema-named values as column values (the import's naming, modes as sets, enums as strings)."""
-    columns: dict[str, Any] = {}
-    for name, value in values.items():
-        if name == "ip_records":
-            continue
-        if name == spec.mode_field:
-            value = frozenset(v.TransferMode(mode) for mode in value)
-        elif isinstance(value, Enum):
-            value = value.value
-        columns[transfer.COLUMN_OF.get(name, name)] = value
+    """Schema-named values as the ORM's attributes: the import's columns, and IP records as related rows."""
+    columns = column_values(spec, values)
     if spec is ACHIEVEMENTS and "ip_records" in values:
         columns["ip_records"] = [IPRecord(ip_type=ip.ip_type.value, number=ip.number, status=ip.status.value)
                                  for ip in values["ip_records"]]
     return columns
 
 
-# ---------------------------------------------------------------- review workflow
-
-
-def submit_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_id: int):
-    """The owner sends a draft for review."""
-    record = _editable_record(session, actor, spec, record_id)
-    _move(record, spec, (DRAFT,), PENDING)
-    return record
-
-
-def approve_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_id: int,
-                   today: dt.date | None = None, on_publish: OnPublish | None = None):
-    """An admin publishes a pending posting: it becomes matchable and counterpart owners are told."""
-    today = today or dt.date.today()
-    record = _reviewed_record(session, actor, spec, record_id, today)
-    deadline = getattr(record, spec.date_column)
-    if deadline is not None and deadline < today:
-        raise InvalidInput.on(spec.date_column, f"{deadline} has passed; the owner must set a later date first")
-    _move(record, spec, (PENDING,), PUBLISHED)
-    record.review_note = None
-    record.posted_on = record.posted_on or today
-    log_index_change(session, spec, record.id)
-    session.flush()
-    if on_publish is not None:
-        on_publish(session, spec.library, record)
-    return record
-
-
-def reject_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_id: int, note: str):
-    """An admin sends a pending posting back to draft with a note for the owner."""
-    if not note.strip():
-        raise InvalidInput.on("note", "required: say what the owner should change")
-    record = _reviewed_record(session, actor, spec, record_id)
-    _move(record, spec, (PENDING,), DRAFT)
-    record.review_note = note.strip()  # kept through resubmission, so the reviewer sees what was asked
-    return record
-
-
-def withdraw_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_id: int):
-    """The owner takes a posting down; it is no longer matched."""
-    record = _editable_record(session, actor, spec, record_id)
-    was_published = record.status == PUBLISHED
-    _move(record, spec, EDITABLE, WITHDRAWN)
-    if was_published:
-        log_index_change(session, spec, record.id)
-    return record
-
-
-def close_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_id: int):
-    """The owner marks a published posting transferred (achievement) or solved (demand)."""
-    record = _editable_record(session, actor, spec, record_id)
-    _move(record, spec, (PUBLISHED,), spec.closed_status)
-    log_index_change(session, spec, record.id)
-    return record
-
-
-def _reviewed_record(session: Session, actor: Actor, spec: LibrarySpec, record_id: int, today: dt.date | None = None):
-    record = get_record(session, actor=actor, spec=spec, record_id=record_id, today=today)
-    if not may_review(actor):
-        raise Forbidden(f"only {' and '.join(r.value + 's' for r in REVIEWERS)} review postings")
-    return record
-
-
-def _move(record, spec: LibrarySpec, allowed_from: tuple[str, ...], to: str) -> None:
-    if record.status not in allowed_from:
-        raise Conflict(f"a {record.status} {spec.noun} cannot become {to} (only from {', '.join(allowed_from)})")
-    record.status = to
-
-
 # ---------------------------------------------------------------- bulk import
-
-
-class _Body:
-    """The request body where the importer's readers expect a file (they only call read_bytes)."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    def read_bytes(self) -> bytes:
-        return self._data
 
 
 def import_records(session: Session, *, actor: Actor, spec: LibrarySpec, body: bytes, fmt: str) -> tuple[int, int]:
@@ -421,24 +266,28 @@ def import_records(session: Session, *, actor: Actor, spec: LibrarySpec, body: b
         raise Forbidden(f"importing {spec.library.value} needs the role {spec.owner_role.value} or admin")
     if fmt not in ("jsonl", "csv"):
         raise DomainError("unknown format", problems=[FieldProblem("format", "jsonl or csv")])
-    kind = transfer.KINDS[spec.library.value]
-    problems = transfer.ProblemLog()
-    reader = transfer.read_jsonl(_Body(body), problems) if fmt == "jsonl" else transfer.read_csv(_Body(body), kind, problems)
-    rows = transfer.validate_rows(reader, kind, problems, strict=fmt == "jsonl")
-    transfer.check_ids_within_file(rows, problems)
-    organisations = transfer.check_against_database(session.connection(), kind, rows, problems)
-    if actor.role is not v.Role.ADMIN:
-        _own_rows_only(session, actor, rows, problems)
-    if not rows and not problems.items:
-        problems.add(transfer.WHOLE_FILE, "$", "the body holds no records")
-    if problems.items:
-        found = problems.rejection().problems
+    owner = None if actor.role is v.Role.ADMIN else actor.organisation_id
+
+    # The API's own rules join the file's problems, so one answer lists them all before anything is written.
+    def rules(rows: list[Row], problems: ProblemLog) -> None:
+        if owner is not None:
+            _own_rows_only(session, actor, rows, problems)
+        if not rows and not problems.items:
+            problems.add(WHOLE_FILE, "$", "the body holds no records")
+
+    try:
+        imported = import_rows(session.connection(), spec, body, fmt, owner=owner, check=rules, published=True)
+    except ImportRejected as rejected:
+        found = rejected.problems
         raise InvalidInput(f"{len(found)} problem(s); nothing was imported; first: {found[0]}",
-                           problems=[FieldProblem(p.field, f"line {p.line}: {p.reason}") for p in found])
-    return _insert_rows(session, actor, spec, kind, rows, organisations)
+                           problems=[FieldProblem(p.field, f"line {p.line}: {p.reason}") for p in found]) from None
+    for key in imported.published:
+        log_index_change(session, spec, key)
+    session.flush()
+    return imported.count, len(imported.published)
 
 
-def _own_rows_only(session: Session, actor: Actor, rows: list, problems) -> None:
+def _own_rows_only(session: Session, actor: Actor, rows: list[Row], problems: ProblemLog) -> None:
     own = session.get(Organisation, actor.organisation_id).external_id
     for row in rows:
         if row.record is None:
@@ -449,28 +298,6 @@ def _own_rows_only(session: Session, actor: Actor, rows: list, problems) -> None
             row.record = msgspec.structs.replace(row.record, status=PENDING)
         elif row.record.status not in UNPUBLISHED:
             problems.add(row.line, "status", "postings go through review: use draft or pending_review")
-
-
-def _insert_rows(session: Session, actor: Actor, spec: LibrarySpec, kind, rows: list, organisations) -> tuple[int, int]:
-    connection = session.connection()
-    published = 0
-    for chunk in transfer.batched([row.record for row in rows], transfer.INSERT_BATCH):
-        table_rows = [transfer.table_row(kind, record, organisations) for record in chunk]
-        if actor.role is not v.Role.ADMIN:
-            for row in table_rows:
-                row["organisation_id"] = actor.organisation_id
-        statement = insert(kind.table).returning(kind.table.c.id, sort_by_parameter_order=True)
-        keys = connection.execute(statement, table_rows).scalars().all()
-        if spec is ACHIEVEMENTS:
-            ip_rows = [transfer.ip_row(key, ip) for key, record in zip(keys, chunk, strict=True) for ip in record.ip_records]
-            if ip_rows:
-                connection.execute(insert(transfer.IP_RECORDS), ip_rows)
-        for key, row in zip(keys, table_rows, strict=True):
-            if row["status"] == PUBLISHED:
-                log_index_change(session, spec, key)
-                published += 1
-    session.flush()
-    return sum(1 for _ in rows), published
 
 
 # ---------------------------------------------------------------- organisations and reference data
@@ -532,4 +359,3 @@ def list_regions(session: Session, *, parent: str | None = None, level: str | No
 
 def list_fields(session: Session) -> list[TechnologyField]:
     return list(session.scalars(select(TechnologyField).order_by(TechnologyField.code)))
-

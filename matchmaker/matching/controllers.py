@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from matchmaker import vocabulary as v
 from matchmaker.api.params import PathId
 from matchmaker.catalog import services as catalog
-from matchmaker.catalog.services import ACHIEVEMENTS, DEMANDS
+from matchmaker.catalog.specs import ACHIEVEMENTS, DEMANDS
 from matchmaker.identity.services import Actor
 from matchmaker.matching.presenting import match_list
 from matchmaker.matching.schemas import MatchList

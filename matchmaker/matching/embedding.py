@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from matchmaker import vocabulary as v
 from matchmaker.catalog import services as catalog
+from matchmaker.catalog.specs import LIBRARIES
 from matchmaker.matching import semantic
 from matchmaker.matching.records import open_docs
 from matchmaker.models import Embedding
@@ -71,7 +72,7 @@ def embed_pending(session_factory: sessionmaker[Session], *, limit: int | None =
                 for (_, record_id, _, key), vector in zip(part, vectors):
                     session.merge(Embedding(library=library.value, record_id=record_id, model=semantic.MODEL,
                                             text_key=key, vector=semantic.to_bytes(vector)))
-                    catalog.log_index_change(session, catalog.LIBRARIES[library], record_id)
+                    catalog.log_index_change(session, LIBRARIES[library], record_id)
         done += len(batch)
     if done:
         log.info("embedded %d records in %.1f s", done, time.perf_counter() - started)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from matchmaker.catalog.services import ACHIEVEMENTS, LibrarySpec
+from matchmaker.catalog.specs import ACHIEVEMENTS, LibrarySpec
 from matchmaker.matching import wording
 from matchmaker.matching.ranking import FUSED, TFIDF, Match
 from matchmaker.matching.records import achievement_doc, demand_doc

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from matchmaker import vocabulary as v
 from matchmaker.catalog import services as catalog
+from matchmaker.catalog.specs import LIBRARIES
 from matchmaker.config import Settings
 from matchmaker.errors import DomainError, FieldProblem
 from matchmaker.matching.index import IndexVersionError, TextIndex, replace_dir
@@ -186,7 +187,7 @@ class MatchingService:
             ids = sorted({c.record_id for c in changes if c.library == library.value})
             if not ids:
                 continue
-            spec = catalog.LIBRARIES[library]
+            spec = LIBRARIES[library]
             rows = {row.id: row for row in session.scalars(select(spec.model).where(spec.model.id.in_(ids)))}
             for record_id in ids:
                 row = rows.get(record_id)

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
-from matchmaker.catalog import services as catalog
+from matchmaker.catalog.access import is_visible
+from matchmaker.catalog.specs import LIBRARIES, PUBLISHED
 from matchmaker.db import paged
 from matchmaker.errors import FieldProblem, InvalidInput, NotFound
 from matchmaker.identity.services import Actor
@@ -72,7 +73,7 @@ def _counterpart_matches(matching: MatchingService, library: v.Library, record) 
 def _counterpart(session: Session, library: v.Library, record_id: int):
     model = Demand if library is v.Library.ACHIEVEMENTS else Achievement
     row = session.get(model, record_id)
-    return row if row is not None and row.status == catalog.PUBLISHED and row.organisation_id else None
+    return row if row is not None and row.status == PUBLISHED and row.organisation_id else None
 
 
 def _pair(library: v.Library, record, counterpart) -> tuple[int, int]:
@@ -107,7 +108,7 @@ def _match_reason(counterpart, match: Match) -> str:
 
 def matching_subscriptions(session: Session, library: v.Library, record) -> list[Subscription]:
     """Subscriptions to this record's library whose field, region and keywords all fit it."""
-    text = " ".join(filter(None, (getattr(record, name, "") for name in catalog.LIBRARIES[library].search_columns)))
+    text = " ".join(filter(None, (getattr(record, name, "") for name in LIBRARIES[library].search_columns)))
     found = []
     for subscription in session.scalars(select(Subscription).where(Subscription.library == library.value)):
         if subscription.field_code and subscription.field_code != record.field_code:
@@ -228,8 +229,8 @@ def list_notices(session: Session, *, actor: Actor, include_dismissed: bool = Fa
 
 
 def _notice_record(session: Session, actor: Actor, notice: SubscriptionNotice):
-    record = session.get(catalog.LIBRARIES[v.Library(notice.library)].model, notice.record_id)
-    return record if record is not None and catalog.is_visible(actor, record) else None
+    record = session.get(LIBRARIES[v.Library(notice.library)].model, notice.record_id)
+    return record if record is not None and is_visible(actor, record) else None
 
 
 def dismiss_notice(session: Session, *, actor: Actor, notice_id: int) -> tuple[SubscriptionNotice, object]:

@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from matchmaker import vocabulary as v
 from matchmaker.catalog import services as catalog
+from matchmaker.catalog.review import approve_record
+from matchmaker.catalog.specs import ACHIEVEMENTS, DEMANDS
 from matchmaker.config import Settings
 from matchmaker.errors import DomainError
 from matchmaker.identity.services import Actor, create_user
@@ -189,9 +191,9 @@ class Market:
                     demand = session.get(Demand, demand_id)
                     demand.is_challenge = True
                     demand.bounty = (demand.budget_max or Decimal(0)) * 2
-            for spec, ids in ((catalog.ACHIEVEMENTS, achievement_ids), (catalog.DEMANDS, demand_ids)):
+            for spec, ids in ((ACHIEVEMENTS, achievement_ids), (DEMANDS, demand_ids)):
                 for record_id in ids:
-                    catalog.approve_record(session, actor=self.admin, spec=spec, record_id=record_id, today=day)
+                    approve_record(session, actor=self.admin, spec=spec, record_id=record_id, today=day)
             self.fits.update({(d, a): level for d, a, level in session.execute(
                 select(LatentFit.demand_id, LatentFit.achievement_id, LatentFit.level)
                 .where(LatentFit.demand_id.in_(demand_ids or [-1])))})
@@ -206,7 +208,7 @@ class Market:
         for achievement in candidates:
             if self.rng.random() < share / 12:
                 achievement.trl = min(9, achievement.trl + uplift)
-                catalog.log_index_change(session, catalog.ACHIEVEMENTS, achievement.id)
+                catalog.log_index_change(session, ACHIEVEMENTS, achievement.id)
 
     # ---------------------------------------------------------------------------------------------- brokers
     def _claims(self, session: Session, day: dt.date, fair: bool, figures: MonthFigures) -> None:

@@ -11,7 +11,10 @@ from sqlalchemy.orm import Session
 from matchmaker import vocabulary as v
 from matchmaker.analytics import services as analytics
 from matchmaker.catalog import services as catalog
-from matchmaker.catalog.services import ACHIEVEMENTS, DEMANDS, ListQuery
+from matchmaker.catalog.access import may_review
+from matchmaker.catalog.review import approve_record, reject_record
+from matchmaker.catalog.services import ListQuery
+from matchmaker.catalog.specs import ACHIEVEMENTS, DEMANDS, LIBRARIES, PENDING
 from matchmaker.errors import DomainError, Forbidden, NotFound
 from matchmaker.identity.services import Actor
 from matchmaker.models import Organisation
@@ -72,8 +75,8 @@ def _funnel_label(stage: str) -> str:
 @get("/review", sync_to_thread=True)
 def review_queue(request: Request, actor: Actor, session: Session, library: str = "achievements",
                  order: str = "oldest", page: str | None = None) -> Template:
-    """Pending postings of one library, oldest first by default; the catalog service decides who may review."""
-    if not catalog.may_review(actor):
+    """Pending postings of one library, oldest first by default; the catalog's access rules decide who may review."""
+    if not may_review(actor):
         raise Forbidden("发布审核由科技管理部门和平台管理员负责")
     library = library if library in v.values(v.Library) else "achievements"
     order = "newest" if order == "newest" else "oldest"
@@ -81,7 +84,7 @@ def review_queue(request: Request, actor: Actor, session: Session, library: str 
     counts = {}
     with session.begin():
         for spec in (ACHIEVEMENTS, DEMANDS):
-            query = ListQuery(status=catalog.PENDING, sort="-updated_at" if order == "newest" else "updated_at",
+            query = ListQuery(status=PENDING, sort="-updated_at" if order == "newest" else "updated_at",
                               limit=REVIEW_PAGE, offset=(number - 1) * REVIEW_PAGE if spec.library == library else 0)
             rows, counts[spec.library.value] = catalog.list_records(session, actor=actor, spec=spec, query=query)
             if spec.library == library:
@@ -96,18 +99,18 @@ def review_queue(request: Request, actor: Actor, session: Session, library: str 
 @post("/review/{library:str}/{record_id:int}/{decision:str}")
 async def review(request: Request, library: str, record_id: int, decision: str, actor: Actor, session: Session,
                  state: State) -> Redirect:
-    spec = catalog.LIBRARIES.get(v.Library(library)) if library in v.values(v.Library) else None
+    spec = LIBRARIES.get(v.Library(library)) if library in v.values(v.Library) else None
     if spec is None or decision not in ("approve", "reject"):
         raise NotFound("没有这个审核操作")
     form = FormData.of(await request.form())
     try:
         with session.begin():
             if decision == "approve":
-                record = catalog.approve_record(session, actor=actor, spec=spec, record_id=record_id,
-                                                on_publish=state.on_publish)
+                record = approve_record(session, actor=actor, spec=spec, record_id=record_id,
+                                        on_publish=state.on_publish)
             else:
-                record = catalog.reject_record(session, actor=actor, spec=spec, record_id=record_id,
-                                               note=form.get("note", ""))
+                record = reject_record(session, actor=actor, spec=spec, record_id=record_id,
+                                       note=form.get("note", ""))
             title = record.title
     except DomainError as error:
         if error.status not in (409, 422):

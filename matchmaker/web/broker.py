@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from matchmaker import vocabulary as v
 from matchmaker.brokerage import services as brokerage
 from matchmaker.catalog import services as catalog
-from matchmaker.catalog.services import ACHIEVEMENTS, DEMANDS, ListQuery
+from matchmaker.catalog.services import ListQuery
+from matchmaker.catalog.specs import ACHIEVEMENTS, DEMANDS, PUBLISHED
 from matchmaker.errors import DomainError, Forbidden, InvalidInput
 from matchmaker.identity.services import Actor
 from matchmaker.matching.service import matching_service
@@ -54,7 +55,7 @@ def queue(request: Request, actor: Actor, session: Session, state: State, page: 
     number = page_number(page)
     field = field or None
     with session.begin():
-        query = ListQuery(field=field, status=catalog.PUBLISHED, sort="-posted_on", limit=QUEUE_DEMANDS,
+        query = ListQuery(field=field, status=PUBLISHED, sort="-posted_on", limit=QUEUE_DEMANDS,
                           offset=(number - 1) * QUEUE_DEMANDS)
         demands, total = catalog.list_records(session, actor=actor, spec=DEMANDS, query=query)
         fields = catalog.list_fields(session)

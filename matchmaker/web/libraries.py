@@ -14,8 +14,11 @@ from sqlalchemy.orm import Session
 from matchmaker import vocabulary as v
 from matchmaker.brokerage import services as brokerage
 from matchmaker.catalog import services as catalog
+from matchmaker.catalog.access import may_edit, sees_confidential
+from matchmaker.catalog.review import submit_record
 from matchmaker.catalog.schemas import AchievementCreate, AchievementUpdate, DemandCreate, DemandUpdate
-from matchmaker.catalog.services import ACHIEVEMENTS, DEMANDS, LibrarySpec, ListQuery
+from matchmaker.catalog.services import ListQuery
+from matchmaker.catalog.specs import ACHIEVEMENTS, DEMANDS, DRAFT, LibrarySpec
 from matchmaker.errors import DomainError, Forbidden, NotFound
 from matchmaker.identity.services import Actor
 from matchmaker.matching import wording
@@ -144,7 +147,7 @@ async def create(request: Request, library: str, actor: Actor, session: Session,
         with session.begin():
             record = catalog.create_record(session, actor=actor, spec=lib.spec, data=data)
             if form.get("action") == "submit":
-                catalog.submit_record(session, actor=actor, spec=lib.spec, record_id=record.id)
+                submit_record(session, actor=actor, spec=lib.spec, record_id=record.id)
             record_id = record.id
     except DomainError as error:
         if error.status != 422:
@@ -176,7 +179,7 @@ def edit_form(request: Request, library: str, record_id: int, actor: Actor, sess
     lib = _library(library)
     with session.begin():
         record = catalog.get_record(session, actor=actor, spec=lib.spec, record_id=record_id)
-        if not catalog.may_edit(actor, lib.spec, record):
+        if not may_edit(actor, lib.spec, record):
             raise Forbidden("只有发布单位可以修改")
         form = _as_form(lib, record)
     return _form_page(request, session, lib, form, {}, record=record)
@@ -193,8 +196,8 @@ async def update(request: Request, library: str, record_id: int, actor: Actor, s
         try:
             with session.begin():
                 record = catalog.update_record(session, actor=actor, spec=lib.spec, record_id=record_id, changes=changes)
-                if form.get("action") == "submit" and record.status == catalog.DRAFT:
-                    catalog.submit_record(session, actor=actor, spec=lib.spec, record_id=record_id)
+                if form.get("action") == "submit" and record.status == DRAFT:
+                    submit_record(session, actor=actor, spec=lib.spec, record_id=record_id)
         except DomainError as error:
             if error.status != 422:
                 raise
@@ -210,7 +213,7 @@ async def update(request: Request, library: str, record_id: int, actor: Actor, s
 def submit(request: Request, library: str, record_id: int, actor: Actor, session: Session) -> Redirect:
     lib = _library(library)
     with session.begin():
-        catalog.submit_record(session, actor=actor, spec=lib.spec, record_id=record_id)
+        submit_record(session, actor=actor, spec=lib.spec, record_id=record_id)
     return redirect(request, f"/web/{lib.slug}/{record_id}", "已提交审核")
 
 
@@ -224,8 +227,8 @@ def detail(request: Request, library: str, record_id: int, actor: Actor, session
     with session.begin():
         record = catalog.get_record(session, actor=actor, spec=lib.spec, record_id=record_id)
         organisation = session.get(Organisation, record.organisation_id) if record.organisation_id else None
-        confidential = catalog.sees_confidential(actor, record)
-        editable = catalog.may_edit(actor, lib.spec, record)
+        confidential = sees_confidential(actor, record)
+        editable = may_edit(actor, lib.spec, record)
     matching = matching_service(state)
     with session.begin():
         found = matching.show(session, record=record, target=lib.counterpart.library, k=MATCHES_SHOWN,

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
 from matchmaker.catalog import services as catalog
-from matchmaker.catalog.services import LIBRARIES, ListQuery
+from matchmaker.catalog.services import ListQuery
+from matchmaker.catalog.specs import LIBRARIES
 from matchmaker.errors import DomainError
 from matchmaker.identity.services import Actor
 from matchmaker.models import Organisation

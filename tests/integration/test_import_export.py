@@ -13,16 +13,12 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, func, select
 from typer.testing import CliRunner
 
-from matchmaker.catalog import transfer
+from matchmaker.catalog.io import validate, write
+from matchmaker.catalog.io.export import export_file
+from matchmaker.catalog.io.validate import ImportRejected, Problem, validate_record
+from matchmaker.catalog.io.write import import_file
 from matchmaker.catalog.schemas import AchievementIn, DemandIn, OrganisationIn
-from matchmaker.catalog.transfer import (
-    KINDS,
-    ImportRejected,
-    Problem,
-    export_file,
-    import_file,
-    validate_record,
-)
+from matchmaker.catalog.specs import KINDS
 from matchmaker.models import Achievement, Demand, IPRecord, Organisation
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
@@ -331,9 +327,9 @@ def test_every_problem_of_a_row_is_listed(catalog_engine, tmp_path):
 
 
 def test_problem_list_is_capped(catalog_engine, tmp_path):
-    path = jsonl(tmp_path / "awful.jsonl", ["not json"] * (transfer.MAX_PROBLEMS + 50))
+    path = jsonl(tmp_path / "awful.jsonl", ["not json"] * (validate.MAX_PROBLEMS + 50))
     problems = rejected(catalog_engine, "achievements", path)
-    assert len(problems) == transfer.MAX_PROBLEMS + 1 and "stopped after" in problems[-1].reason
+    assert len(problems) == validate.MAX_PROBLEMS + 1 and "stopped after" in problems[-1].reason
 
 
 def test_csv_lines_count_the_header_and_wrong_column_counts_are_problems(catalog_engine, tmp_path):
@@ -377,7 +373,7 @@ def test_file_that_is_not_utf8_is_a_problem(catalog_engine, tmp_path):
 
 
 def test_database_error_during_insert_rolls_back_and_is_a_problem(catalog_engine, tmp_path, monkeypatch):
-    real = transfer.table_row
+    real = write.table_row
 
     def corrupt(spec, record, organisations):
         row = real(spec, record, organisations)
@@ -385,11 +381,11 @@ def test_database_error_during_insert_rolls_back_and_is_a_problem(catalog_engine
             row | {"trl": 12} if row["external_id"] == "a-last" else row
         )  # slips past validation on purpose
 
-    monkeypatch.setattr(transfer, "table_row", corrupt)
-    monkeypatch.setattr(transfer, "INSERT_BATCH", 2)  # the failure comes after a batch went in
+    monkeypatch.setattr(write, "table_row", corrupt)
+    monkeypatch.setattr(write, "INSERT_BATCH", 2)  # the failure comes after a batch went in
     records = [{"id": f"a-{i}", "title": "成果"} for i in range(5)] + [{"id": "a-last", "title": "坏"}]
     [problem] = rejected(catalog_engine, "achievements", jsonl(tmp_path / "x.jsonl", records))
-    assert problem.line == transfer.WHOLE_FILE and "database refused" in problem.reason
+    assert problem.line == validate.WHOLE_FILE and "database refused" in problem.reason
 
 
 def test_unknown_format_is_a_problem_not_a_crash(catalog_engine, tmp_path):

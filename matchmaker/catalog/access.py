@@ -1,0 +1,52 @@
+"""Who may see, change and review a posting: the one place these rules live (API and pages both ask here)."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, or_
+
+from matchmaker import vocabulary as v
+from matchmaker.catalog.specs import PENDING, UNPUBLISHED, LibrarySpec
+from matchmaker.identity.services import Actor
+
+# Who reviews postings: admins and the S&T department's analysts (domain.md: analysts review postings).
+REVIEWERS = (v.Role.ADMIN, v.Role.ANALYST)
+
+
+def is_visible(actor: Actor, record) -> bool:
+    """Unpublished postings (draft, pending review) exist only for their owner's users and admins."""
+    if actor.role is v.Role.ADMIN or record.status not in UNPUBLISHED:
+        return True
+    if record.status == PENDING and may_review(actor):
+        return True
+    return record.organisation_id == actor.organisation_id
+
+
+def visible_condition(actor: Actor, model) -> ColumnElement[bool] | None:
+    """is_visible as a WHERE condition on `model`'s rows; None when the actor sees them all."""
+    if actor.role is v.Role.ADMIN:
+        return None
+    visible = [model.status.not_in(UNPUBLISHED), model.organisation_id == actor.organisation_id]
+    if may_review(actor):
+        visible.append(model.status == PENDING)
+    return or_(*visible)
+
+
+def may_review(actor: Actor) -> bool:
+    """Approve or reject pending postings."""
+    return actor.role in REVIEWERS
+
+
+def sees_confidential(actor: Actor, record) -> bool:
+    """confidential_detail is for the owner organisation, brokers (who run the deal) and admins."""
+    return actor.role in (v.Role.ADMIN, v.Role.BROKER) or record.organisation_id == actor.organisation_id
+
+
+def sees_review_note(actor: Actor, spec: LibrarySpec, record) -> bool:
+    """A rejection note is between the reviewers and the owner."""
+    return may_review(actor) or may_edit(actor, spec, record)
+
+
+def may_edit(actor: Actor, spec: LibrarySpec, record) -> bool:
+    if actor.role is v.Role.ADMIN:
+        return True
+    return actor.role is spec.owner_role and record.organisation_id == actor.organisation_id

@@ -1,0 +1,85 @@
+"""A posting's way through review: submit, approve or reject, withdraw, close as transferred or solved."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from matchmaker import vocabulary as v
+from matchmaker.catalog.access import REVIEWERS, may_review
+from matchmaker.catalog.services import editable_record, get_record, log_index_change
+from matchmaker.catalog.specs import DRAFT, EDITABLE, PENDING, PUBLISHED, WITHDRAWN, LibrarySpec
+from matchmaker.errors import Conflict, Forbidden, InvalidInput
+from matchmaker.identity.services import Actor
+
+# Called inside the publishing transaction with (session, library, record); the push service plugs in here.
+OnPublish = Callable[[Session, v.Library, Any], None]
+
+
+def submit_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_id: int):
+    """The owner sends a draft for review."""
+    record = editable_record(session, actor, spec, record_id)
+    _move(record, spec, (DRAFT,), PENDING)
+    return record
+
+
+def approve_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_id: int,
+                   today: dt.date | None = None, on_publish: OnPublish | None = None):
+    """An admin publishes a pending posting: it becomes matchable and counterpart owners are told."""
+    today = today or dt.date.today()
+    record = _reviewed_record(session, actor, spec, record_id, today)
+    deadline = getattr(record, spec.date_column)
+    if deadline is not None and deadline < today:
+        raise InvalidInput.on(spec.date_column, f"{deadline} has passed; the owner must set a later date first")
+    _move(record, spec, (PENDING,), PUBLISHED)
+    record.review_note = None
+    record.posted_on = record.posted_on or today
+    log_index_change(session, spec, record.id)
+    session.flush()
+    if on_publish is not None:
+        on_publish(session, spec.library, record)
+    return record
+
+
+def reject_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_id: int, note: str):
+    """An admin sends a pending posting back to draft with a note for the owner."""
+    if not note.strip():
+        raise InvalidInput.on("note", "required: say what the owner should change")
+    record = _reviewed_record(session, actor, spec, record_id)
+    _move(record, spec, (PENDING,), DRAFT)
+    record.review_note = note.strip()  # kept through resubmission, so the reviewer sees what was asked
+    return record
+
+
+def withdraw_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_id: int):
+    """The owner takes a posting down; it is no longer matched."""
+    record = editable_record(session, actor, spec, record_id)
+    was_published = record.status == PUBLISHED
+    _move(record, spec, EDITABLE, WITHDRAWN)
+    if was_published:
+        log_index_change(session, spec, record.id)
+    return record
+
+
+def close_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_id: int):
+    """The owner marks a published posting transferred (achievement) or solved (demand)."""
+    record = editable_record(session, actor, spec, record_id)
+    _move(record, spec, (PUBLISHED,), spec.closed_status)
+    log_index_change(session, spec, record.id)
+    return record
+
+
+def _reviewed_record(session: Session, actor: Actor, spec: LibrarySpec, record_id: int, today: dt.date | None = None):
+    record = get_record(session, actor=actor, spec=spec, record_id=record_id, today=today)
+    if not may_review(actor):
+        raise Forbidden(f"only {' and '.join(r.value + 's' for r in REVIEWERS)} review postings")
+    return record
+
+
+def _move(record, spec: LibrarySpec, allowed_from: tuple[str, ...], to: str) -> None:
+    if record.status not in allowed_from:
+        raise Conflict(f"a {record.status} {spec.noun} cannot become {to} (only from {', '.join(allowed_from)})")
+    record.status = to
