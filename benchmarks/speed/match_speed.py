@@ -20,7 +20,8 @@ from benchmarks.speed.synthetic_corpus import CorpusGenerator
 
 from matchmaker.matching.index import TextIndex
 from matchmaker.matching.ranking import DEFAULT_TEXT_PARAMS
-from matchmaker.matching.text import TextModel, char_ngrams, normalise
+from matchmaker.matching.text import char_ngrams, normalise
+from matchmaker.matching.text_model import TextModel
 
 
 PROVINCES = 31

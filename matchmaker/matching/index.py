@@ -17,7 +17,9 @@ import scipy.sparse as sp
 import sklearn
 
 INDEX_FORMAT = "matchmaker-text-index"
-FORMAT_VERSION = 1
+# 2: the model is matchmaker.matching.text_model.TextModel with scikit-learn style attributes (1 pickled
+# matchmaker.matching.text.TextModel, which kept its parameters in a dict).
+FORMAT_VERSION = 2
 
 # Live adds collect in an unindexed delta that is scored exhaustively; past this many rows it is
 # sealed into a segment with its own posting lists, so exhaustive scoring stays cheap (~1 ms).
@@ -465,7 +467,7 @@ class TextIndex:
         keep = products != 0
         terms, products = terms[keep], products[keep]
         order = np.lexsort((terms, -products))[:top]
-        names = self.model.feature_names()
+        names = self.model.get_feature_names_out()
         return [(str(names[terms[i]]), float(products[i])) for i in order]
 
     def _row_vector(self, row: int) -> sp.csr_matrix:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from matchmaker.matching.index import IndexVersionError, TextIndex
-from matchmaker.matching.text import TextModel
+from matchmaker.matching.text_model import TextModel
 
 DOCS = [
     ("a1", "锂离子电池正极材料", "高镍三元正极材料制备工艺，提高锂离子电池能量密度。"),
