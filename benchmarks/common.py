@@ -30,7 +30,7 @@ class Data:
 
     def scores(self, **params) -> np.ndarray:
         """Dense demand × achievement text scores of a TextModel (exhaustive; the index gives the same top-k)."""
-        from matchmaker.matching.text import TextModel
+        from matchmaker.matching.text_model import TextModel
 
         a, d = self.achievements, self.demands
         model = TextModel(**params).fit([x.title for x in a], [x.body for x in a])

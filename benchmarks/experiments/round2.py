@@ -36,7 +36,8 @@ from benchmarks.common import CCF_DEV, Data, mean_metrics, per_demand_table, pri
 from benchmarks.experiments.round1 import demand_competition
 from matchmaker.matching.commands import matcher_run
 from matchmaker.matching.evaluate import baseline_run, evaluate_run
-from matchmaker.matching.text import TextModel, normalise, words
+from matchmaker.matching.text import normalise, words
+from matchmaker.matching.text_model import TextModel
 
 ALPHAS = (0.0, 0.1, 0.2, 0.3, 0.5)
 FOLDS = 5

@@ -25,7 +25,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from benchmarks.common import CCF_DEV, Data, mean_metrics, nested_choice, per_demand_table, print_table
 from benchmarks.experiments.round1 import demand_competition
 from matchmaker.matching.evaluate import baseline_run
-from matchmaker.matching.text import TextModel, char_ngrams, normalise, words
+from matchmaker.matching.text import char_ngrams, normalise, words
+from matchmaker.matching.text_model import TextModel
 
 
 def inverted_softmax(scores: np.ndarray, tau: float) -> np.ndarray:

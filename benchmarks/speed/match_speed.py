@@ -18,9 +18,11 @@ import numpy as np
 
 from benchmarks.speed.synthetic_corpus import CorpusGenerator
 
+from matchmaker.matching import index_store
 from matchmaker.matching.index import TextIndex
 from matchmaker.matching.ranking import DEFAULT_TEXT_PARAMS
-from matchmaker.matching.text import TextModel, char_ngrams, normalise
+from matchmaker.matching.text import char_ngrams, normalise
+from matchmaker.matching.text_model import TextModel
 
 
 PROVINCES = 31
@@ -67,7 +69,7 @@ def bench_matchmaker(corpus, queries, new_docs, model_params: dict, workers: int
     build_s = time.perf_counter() - start
     gc.collect()
     grown = rss_mb() - before
-    arrays_mb = sum(a.nbytes for a in index._arrays().values()) / 2**20
+    arrays_mb = sum(a.nbytes for a in index_store.arrays(index._parts()).values()) / 2**20
     log(f"matchmaker built in {build_s:.1f} s")
 
     # End to end (query vectorisation included), one query at a time.

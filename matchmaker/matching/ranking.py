@@ -15,7 +15,7 @@ from matchmaker.matching.scoring import (
     CALIBRATIONS, FACTORS, ScoreWeights, check_region_code, city_of, multiplier, province_of, tier, violations,
 )
 from matchmaker.matching.semantic import VectorStore
-from matchmaker.matching.text import TextModel
+from matchmaker.matching.text_model import TextModel
 
 PUBLISHED = "published"
 

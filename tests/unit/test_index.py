@@ -1,6 +1,7 @@
 """Unit tests for the TextIndex search engine on tiny hand-made achievement texts."""
 from __future__ import annotations
 
+import io
 import json
 import os
 
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 
 from matchmaker.matching.index import IndexVersionError, TextIndex
-from matchmaker.matching.text import TextModel
+from matchmaker.matching.text_model import TextModel
 
 DOCS = [
     ("a1", "锂离子电池正极材料", "高镍三元正极材料制备工艺，提高锂离子电池能量密度。"),
@@ -140,7 +141,8 @@ def test_save_load_round_trip_gives_identical_results(tmp_path):
     assert mapped.search("电池", "正极材料") == index.search("电池", "正极材料")
 
 
-@pytest.mark.parametrize("field, value", [("scikit_learn_version", "0.0.1"), ("format_version", 999)])
+@pytest.mark.parametrize("field, value", [("numpy_version", "0.0.1"), ("format_version", 999), ("format_version", 1),
+                                          ("index_format", "another-index")])
 def test_version_mismatch_raises_index_version_error(tmp_path, field, value):
     make_index().save(tmp_path / "index")
     manifest_file = tmp_path / "index" / "manifest.json"
@@ -149,6 +151,30 @@ def test_version_mismatch_raises_index_version_error(tmp_path, field, value):
     manifest_file.write_text(json.dumps(manifest))
     with pytest.raises(IndexVersionError, match="rebuild"):
         TextIndex.load(tmp_path / "index")
+
+
+def test_saved_model_holds_no_scikit_learn_object(tmp_path):
+    # Why the manifest's scikit-learn version is not checked: nothing of scikit-learn is in the pickle, so
+    # another scikit-learn version loads it unchanged (TextModel's class only inherits BaseEstimator's methods).
+    import pickle
+
+    index = make_index()
+    found = []
+
+    class Recording(pickle.Unpickler):
+        def find_class(self, module, name):
+            found.append(module)
+            return super().find_class(module, name)
+
+    clone = Recording(io.BytesIO(pickle.dumps(index.model))).load()
+    assert found and not [m for m in found if m.split(".")[0] == "sklearn"]
+    assert "_sklearn_version" not in vars(clone)
+    index.save(tmp_path / "index")
+    assert b"sklearn" not in (tmp_path / "index" / "model.joblib").read_bytes()
+    manifest_file = tmp_path / "index" / "manifest.json"
+    manifest = json.loads(manifest_file.read_text())
+    manifest_file.write_text(json.dumps({**manifest, "scikit_learn_version": "0.0.1"}))
+    assert TextIndex.load(tmp_path / "index").search("电池", "正极材料") == index.search("电池", "正极材料")
 
 
 def test_tampered_model_and_missing_manifest_raise(tmp_path):

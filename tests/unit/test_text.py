@@ -1,12 +1,14 @@
-"""TextModel contract, normalisation, boilerplate stripping and robustness."""
+"""TextModel contract, normalisation, boilerplate stripping, robustness and the vectorised n-gram counter."""
 import pickle
 
 import numpy as np
 import pytest
 
+from matchmaker.matching import ngram_counts
 from matchmaker.matching.text import (
-    MAX_CHARS, TextModel, char_ngrams, filter_like_achievements, load_field_terms, normalise, strip_boilerplate,
+    MAX_CHARS, char_ngrams, filter_like_achievements, load_field_terms, normalise, strip_boilerplate,
 )
+from matchmaker.matching.text_model import TextModel
 
 TITLES = ["锂离子电池正极材料制备", "光伏组件清洗机器人", "污水处理生物膜技术", "锂电池回收利用"]
 BODIES = ["", "", "", ""]
@@ -40,7 +42,7 @@ def test_filter_like_achievements_keeps_multi_char_han_words():
 def test_vectors_are_unit_rows_and_dot_is_similarity():
     m = fitted()
     docs = m.transform(TITLES, BODIES)
-    assert docs.dtype == np.float32 and docs.shape == (4, len(m.feature_names()))
+    assert docs.dtype == np.float32 and docs.shape == (4, len(m.get_feature_names_out()))
     assert np.allclose(np.sqrt(docs.multiply(docs).sum(axis=1)).A.ravel(), 1.0, atol=1e-5)
     q = m.transform(["锂电池"], ["需要电池回收技术"], as_query=True)
     scores = (q @ docs.T).toarray().ravel()
@@ -63,7 +65,7 @@ def test_one_megabyte_text_is_truncated_not_fatal():
 
 def test_word_block_names_are_prefixed_and_weighted():
     m = fitted(word_mode="search", word_weight=0.5)
-    names = m.feature_names()
+    names = m.get_feature_names_out()
     assert any(str(n).startswith("w:") for n in names) and "锂" in set(names)
 
 
@@ -75,12 +77,77 @@ def test_params_round_trip_and_pickle():
 
 
 def test_bad_params_raise():
-    with pytest.raises(ValueError, match="unknown TextModel parameter"):
+    with pytest.raises(TypeError, match="bogus"):
         TextModel(bogus=1)
+    with pytest.raises(ValueError, match="bogus"):
+        TextModel().set_params(bogus=1)
+    model = TextModel(word_mode="fast")   # scikit-learn style: the constructor only stores, fit checks
+    assert model.word_mode == "fast"
     with pytest.raises(ValueError, match="word_mode"):
-        TextModel(word_mode="fast")
+        model.fit(TITLES, BODIES)
     with pytest.raises(RuntimeError, match="before fit"):
         TextModel().transform(["a"], ["b"])
+    with pytest.raises(RuntimeError, match="before fit"):
+        TextModel().get_feature_names_out()
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"char_ngram_range": (2, 1)}, "char_ngram_range"),
+    ({"char_ngram_range": (0, 2)}, "char_ngram_range"),
+    ({"char_ngram_range": (1, 2, 3)}, "char_ngram_range"),
+    ({"char_ngram_range": (1.0, 2)}, "char_ngram_range"),
+    ({"char_ngram_range": "12"}, "char_ngram_range"),
+    ({"char_weight": -1}, "char_weight"),
+    ({"word_weight": float("nan")}, "word_weight"),
+    ({"title_weight": "2"}, "title_weight"),
+    ({"max_df": 0}, "max_df"),
+    ({"max_df": 1.5}, "max_df"),
+    ({"sublinear_tf": "yes"}, "sublinear_tf"),
+    ({"query_filter": 1}, "query_filter"),
+    ({"user_terms": "锂电池"}, "user_terms"),
+    ({"user_terms": [1, 2]}, "user_terms"),
+    ({"counting": "fast"}, "counting"),
+    ({"char_ngram_range": None}, "at least one feature block"),
+    ({"char_weight": 0.0, "word_mode": "search"}, "at least one feature block"),
+])
+def test_fit_rejects_bad_params_with_a_clear_message(params, message):
+    model = TextModel(**params)
+    with pytest.raises(ValueError, match=message):
+        model.fit(TITLES, BODIES)
+
+
+def test_get_params_set_params_and_clone():
+    from sklearn.base import clone
+
+    m = TextModel(title_weight=3.0, user_terms=["锂电池"])
+    assert set(m.get_params()) == {
+        "char_ngram_range", "char_weight", "word_mode", "word_weight", "word_han_only", "sublinear_tf", "max_df",
+        "title_weight", "strip_boilerplate", "query_filter", "user_terms", "counting"}
+    assert m.set_params(title_weight=1.5, char_ngram_range=[1, 3]) is m
+    assert m.get_params()["title_weight"] == 1.5 and m.char_ngram_range == [1, 3]
+    m.fit(TITLES, BODIES)
+    assert m.ngram_range_ == (1, 3) and m.user_terms_ == ("锂电池",)
+    assert m.char_ngram_range == [1, 3] and m.user_terms == ["锂电池"]   # fit leaves the parameters as given
+    fresh = clone(m)
+    assert fresh.get_params() == m.get_params() and not hasattr(fresh, "vocabulary_")
+    assert repr(TextModel(title_weight=3.0)) == "TextModel(title_weight=3.0)"
+
+
+def test_fit_sets_state_only_in_underscore_names():
+    m = TextModel()
+    params = dict(vars(m))
+    m.fit(TITLES, BODIES)
+    added = set(vars(m)) - set(params)
+    assert {"vocabulary_", "idf_", "feature_names_", "block_of_", "n_docs_"} <= added
+    assert all(name.endswith("_") or name.startswith("_") for name in added)
+    assert all(vars(m)[name] is value for name, value in params.items())
+
+
+def test_feature_names_out_follow_the_vocabulary():
+    m = fitted(word_mode="search", word_weight=0.5)
+    names = m.get_feature_names_out()
+    assert len(names) == len(m.vocabulary_) == m.transform(TITLES, BODIES).shape[1]
+    assert all(m.vocabulary_[name] == j for j, name in enumerate(names))
 
 
 def test_load_field_terms_reads_terms_lists(tmp_path):
@@ -90,7 +157,7 @@ def test_load_field_terms_reads_terms_lists(tmp_path):
         "硅碳负极材料", "钙钛矿薄膜")
 
 
-# --- vectorised char-n-gram path (_counts_fast) must equal the per-text path exactly ---------------
+# --- vectorised char-n-gram counting (ngram_counts) must equal counting text by text exactly -------
 _CCF = "/work/shared/eval/ccf2019-dev"
 
 
@@ -127,22 +194,17 @@ def _corpus():
 
 
 def _by_token(model, matrix):
-    names = model.feature_names()
+    names = model.get_feature_names_out()
     coo = matrix.tocoo()
     return {(int(r), str(names[c])): float(v) for r, c, v in zip(coo.row, coo.col, coo.data)}
 
 
-@pytest.mark.parametrize("packed", [True, False])
 @pytest.mark.parametrize("params", [{}, {"char_ngram_range": (1, 3)}, {"char_ngram_range": (2, 2), "max_df": 0.5}])
-def test_fast_char_path_equals_slow_path(params, packed, monkeypatch):
-    import matchmaker.matching.text as text_module
-
-    monkeypatch.setattr(text_module, "_FAST_PACKED", packed)
+def test_vectorised_counting_equals_per_text_counting(params):
     titles, bodies, (qt, qb) = _corpus()
-    slow, fast = TextModel(**params), TextModel(**params)
-    slow._fast_path, fast._fast_path = False, True
+    slow, fast = TextModel(counting="per_text", **params), TextModel(counting="vectorised", **params)
     xs, xf = slow.fit_transform(titles, bodies), fast.fit_transform(titles, bodies)
-    assert list(slow.feature_names()) == list(fast.feature_names())
+    assert list(slow.get_feature_names_out()) == list(fast.get_feature_names_out())
     assert slow.vocabulary_ == fast.vocabulary_
     assert np.array_equal(slow.idf_, fast.idf_)
     for a, b in ((xs, xf), (slow.transform(qt, qb, as_query=True), fast.transform(qt, qb, as_query=True)),
@@ -153,17 +215,66 @@ def test_fast_char_path_equals_slow_path(params, packed, monkeypatch):
         assert np.array_equal(a.data, b.data)
         assert _by_token(slow, a) == _by_token(fast, b)
     # raw counts too (titles then bodies grow the vocabulary in the same order)
-    ts = slow._counts_slow(qt, True, False)
+    ts = slow._counts(qt, True, False)
     tf = fast._counts(qt, True, False)
     assert (ts != tf).nnz == 0 and np.array_equal(ts.indices, tf.indices)
     # a pickled fast model (key cache dropped) rebuilds its key index and still agrees
     clone = pickle.loads(pickle.dumps(fast))
-    assert "_key_cache" not in clone.__dict__
+    assert "_key_cache" not in clone.__dict__ and "_key_cache" in fast.__dict__
     a, b = slow.transform(qt, qb, as_query=True), clone.transform(qt, qb, as_query=True)
     assert np.array_equal(a.indices, b.indices) and np.array_equal(a.data, b.data)
 
 
-def test_fast_path_used_only_where_it_applies():
-    m = TextModel(word_mode="search", word_weight=0.5)
-    assert not m._fast_applicable()
-    assert TextModel()._fast_applicable() and not TextModel(char_ngram_range=(1, 4))._fast_applicable()
+def _counted_text_by_text(texts, ngram_range, vocab, grow):
+    indptr, indices, data = [0], [], []
+    for text in texts:
+        counts = {}
+        for tok in char_ngrams(text, ngram_range):
+            j = vocab.get(tok)
+            if j is None:
+                if not grow:
+                    continue
+                j = vocab[tok] = len(vocab)
+            counts[j] = counts.get(j, 0) + 1
+        indices += counts.keys()
+        data += counts.values()
+        indptr.append(len(indices))
+    return indptr, indices, data
+
+
+@pytest.mark.parametrize("packed", [True, False])
+@pytest.mark.parametrize("ngram_range", [(1, 2), (1, 3), (2, 2)])
+def test_ngram_counter_equals_counting_text_by_text(ngram_range, packed):
+    titles, bodies, (queries, _) = _corpus()
+    want_vocab, vocab = {}, {}
+    keyed = ngram_counts.key_index(vocab)
+    for texts, grow in ((titles, True), (bodies, True), (queries, False)):
+        texts = [normalise(t) for t in texts]
+        indptr, indices, data = _counted_text_by_text(texts, ngram_range, want_vocab, grow)
+        got, keyed = ngram_counts.count(texts, ngram_range, vocab, keyed, grow=grow, packed=packed)
+        assert list(vocab.items()) == list(want_vocab.items())   # same terms, columns and growth order
+        assert got.shape == (len(texts), len(vocab))
+        assert np.array_equal(got.indptr, indptr) and np.array_equal(got.indices, indices)
+        assert np.array_equal(got.data, np.asarray(data, np.float64))
+    fresh = ngram_counts.key_index(vocab)
+    assert np.array_equal(keyed[0], fresh[0]) and np.array_equal(keyed[1], fresh[1])
+
+
+def test_counting_choice(monkeypatch):
+    calls = []
+    count = ngram_counts.count
+    monkeypatch.setattr(ngram_counts, "count", lambda texts, *a, **k: calls.append(len(texts)) or count(texts, *a, **k))
+    many = ngram_counts.MIN_TEXTS // len(TITLES) + 1
+    TextModel().fit(TITLES * many, BODIES * many)   # auto: vectorised on big batches
+    assert calls == [len(TITLES) * many] * 2
+    calls.clear()
+    TextModel().fit(TITLES, BODIES).transform(["锂电池"], [""])   # auto: text by text on small ones
+    TextModel(counting="per_text").fit(TITLES * many, BODIES * many)
+    TextModel(word_mode="search", word_weight=0.5).fit(TITLES * many, BODIES * many)
+    TextModel(char_ngram_range=(1, 4)).fit(TITLES * many, BODIES * many)
+    assert calls == []
+    TextModel(counting="vectorised").fit(TITLES, BODIES).transform(["锂电池"], [""])
+    assert calls == [len(TITLES)] * 2 + [1] * 2
+    for params in ({"word_mode": "search", "word_weight": 0.5}, {"char_ngram_range": (1, 4)}):
+        with pytest.raises(ValueError, match="vectorised"):
+            TextModel(counting="vectorised", **params).fit(TITLES, BODIES)
