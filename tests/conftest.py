@@ -70,7 +70,7 @@ def migrated_url(database_url) -> str:
 def seeded_url(migrated_url) -> str:
     """A migrated database holding the demo world (seed 1)."""
     from matchmaker.db import make_engine
-    from matchmaker.simulation.world import generate_world
+    from matchmaker.world.generate import generate_world
 
     engine = make_engine(migrated_url)
     generate_world(engine, scale="demo", seed=1)

@@ -29,7 +29,7 @@ from matchmaker.db import make_engine, make_session_factory, transaction
 from matchmaker.identity.services import actor_of, create_user
 from matchmaker.models import Achievement, Demand, SimulationRun, User
 from matchmaker.reference import sync_reference_data
-from matchmaker.simulation.world import generate_world
+from matchmaker.world.generate import generate_world
 from matchmaker.web.demo import ensure_demo_users
 
 TARGET_MS = 200

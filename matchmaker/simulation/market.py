@@ -23,7 +23,7 @@ from matchmaker.matching.service import MatchingService
 from matchmaker.models import Achievement, Broker, Demand, LatentFit, Organisation, User
 from matchmaker.brokerage import services as brokerage
 from matchmaker.simulation.scenarios import Scenario
-from matchmaker.simulation.world import extend_world
+from matchmaker.world.generate import extend_world
 
 SIM_START = dt.date(2026, 7, 1)  # the month after the generated world's date
 CANDIDATES_PER_DEMAND = 3  # a broker looks at the top few matches of a demand, as a work queue shows them
