@@ -15,13 +15,14 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from matchmaker import vocabulary as v
+from matchmaker.brokerage.contracts import sign_contract
+from matchmaker.brokerage.pipelines import claim_pipeline, move_pipeline
 from matchmaker.catalog import services as catalog
 from matchmaker.config import Settings
 from matchmaker.errors import DomainError
 from matchmaker.identity.services import Actor, create_user
 from matchmaker.matching.service import MatchingService
 from matchmaker.models import Achievement, Broker, Demand, LatentFit, Organisation, User
-from matchmaker.brokerage import services as brokerage
 from matchmaker.simulation.scenarios import Scenario
 from matchmaker.world.generate import extend_world
 
@@ -267,8 +268,8 @@ class Market:
         match = matches[index]
         try:
             with session.begin_nested():
-                pipeline = brokerage.claim_pipeline(session, actor=broker.actor, demand_id=demand_id,
-                                                    achievement_id=int(match.id), score=match.score, at=_at(day, 1))
+                pipeline = claim_pipeline(session, actor=broker.actor, demand_id=demand_id,
+                                          achievement_id=int(match.id), score=match.score, at=_at(day, 1))
         except DomainError:
             return False  # already claimed by another broker, or closed meanwhile: the broker moves on
         self.deals.append(Deal(pipeline.id, demand_id, int(match.id), broker))
@@ -297,8 +298,8 @@ class Market:
         if draw < p:
             if next_stage is v.PipelineStage.SIGNED:
                 return self._sign(session, deal, demand, achievement, day, figures)
-            brokerage.move_pipeline(session, actor=deal.broker.actor, pipeline_id=deal.pipeline_id,
-                                    to_stage=next_stage.value, note="模拟推进", at=_at(day, 10))
+            move_pipeline(session, actor=deal.broker.actor, pipeline_id=deal.pipeline_id,
+                          to_stage=next_stage.value, note="模拟推进", at=_at(day, 10))
             deal.stage, deal.idle_months = next_stage.value, 0
             setattr(figures, next_stage.value, getattr(figures, next_stage.value) + 1)
             return "open"
@@ -341,8 +342,8 @@ class Market:
 
     def _end(self, session, deal: Deal, stage: v.PipelineStage, day: dt.date, note: str, figures) -> str:
         actor = deal.broker.actor if stage is not v.PipelineStage.LAPSED else self.admin
-        brokerage.move_pipeline(session, actor=actor, pipeline_id=deal.pipeline_id, to_stage=stage.value, note=note,
-                                at=_at(day, 20))
+        move_pipeline(session, actor=actor, pipeline_id=deal.pipeline_id, to_stage=stage.value, note=note,
+                      at=_at(day, 20))
         setattr(figures, stage.value, getattr(figures, stage.value) + 1)
         return stage.value
 
@@ -365,7 +366,7 @@ class Market:
         else:
             payment = rng.choice([v.PaymentMode.LUMP_SUM, v.PaymentMode.INSTALMENTS, v.PaymentMode.ROYALTY])
         exclusive = contract_type is v.ContractType.TRANSFER and rng.random() < 0.5
-        contract = brokerage.sign_contract(
+        contract = sign_contract(
             session, actor=deal.broker.actor, pipeline_id=deal.pipeline_id, contract_type=contract_type.value,
             amount=amount, certified_amount=certified, payment_mode=payment.value, signed_on=signed_on,
             trial_ends_on=trial_ends_on, exclusive=exclusive, close_demand=rng.random() < 0.6, note="签约",
