@@ -1,4 +1,4 @@
-"""SQLAlchemy 2.x mapped classes by domain, all re-exported here: `from matchmaker.models import X` names any of them.
+"""SQLAlchemy 2.x mapped classes, one module per domain, all re-exported: `from matchmaker.models import X`.
 
 Importing the package imports every module, so Base.metadata holds every table (Alembic and the tests read it).
 """
