@@ -99,7 +99,7 @@ def throwaway_world(scale: str, seed: int = 1):
     from matchmaker import migrate
     from matchmaker.db import make_engine
     from matchmaker.reference import sync_reference_data
-    from matchmaker.simulation.world import generate_world
+    from matchmaker.world.generate import generate_world
 
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'world.db'}"

@@ -67,7 +67,7 @@ def seed(
     """Generate a synthetic world (organisations, brokers, achievements, demands, latent fits)."""
     from matchmaker.readiness import ready_engine
     from matchmaker.reference import sync_reference_data
-    from matchmaker.simulation.world import generate_world
+    from matchmaker.world.generate import generate_world
 
     engine = ready_engine(_settings().database_url)
     sync_reference_data(engine)

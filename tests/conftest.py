@@ -95,7 +95,7 @@ class Templates:
         engine = make_engine(url)
         sync_reference_data(engine)
         if kind == "seeded":
-            from matchmaker.simulation.world import generate_world
+            from matchmaker.world.generate import generate_world
 
             generate_world(engine, scale="demo", seed=1)
         engine.dispose()

@@ -49,7 +49,7 @@ def build_world(url: str) -> tuple[str, list[int], dict]:
     from matchmaker.identity.services import create_user
     from matchmaker.models import Demand, Organisation
     from matchmaker.reference import sync_reference_data
-    from matchmaker.simulation.world import generate_world
+    from matchmaker.world.generate import generate_world
 
     migrate.upgrade(url)
     engine = make_engine(url)

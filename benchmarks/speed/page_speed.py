@@ -23,14 +23,15 @@ from sqlalchemy import select
 
 from matchmaker import migrate
 from matchmaker.app import create_app
-from matchmaker.brokerage import services as brokerage
+from matchmaker.brokerage.contracts import sign_contract
+from matchmaker.brokerage.pipelines import claim_pipeline, move_pipeline
 from matchmaker.config import Settings
 from matchmaker.db import make_engine, make_session_factory, transaction
 from matchmaker.identity.services import actor_of, create_user
 from matchmaker.models import Achievement, Demand, SimulationRun, User
 from matchmaker.reference import sync_reference_data
-from matchmaker.simulation.world import generate_world
 from matchmaker.web.demo import ensure_demo_users
+from matchmaker.world.generate import generate_world
 
 TARGET_MS = 200
 README = Path(__file__).with_name("README.md")
@@ -62,13 +63,13 @@ def _deals(session) -> dict:
     today = dt.date.today()
     demands = session.scalars(select(Demand).where(Demand.status == "published", (Demand.deadline.is_(None)) | (Demand.deadline > today)).order_by(Demand.id).limit(10)).all()
     achievements = session.scalars(select(Achievement).where(Achievement.status == "published", (Achievement.expires_on.is_(None)) | (Achievement.expires_on > today)).order_by(Achievement.id).limit(10)).all()
-    pipelines = [brokerage.claim_pipeline(session, actor=actor, demand_id=d.id, achievement_id=a.id, score=0.4)
+    pipelines = [claim_pipeline(session, actor=actor, demand_id=d.id, achievement_id=a.id, score=0.4)
                  for d, a in zip(demands, achievements)]
     for p in pipelines[:4]:
-        brokerage.move_pipeline(session, actor=actor, pipeline_id=p.id, to_stage="contacted")
-        brokerage.move_pipeline(session, actor=actor, pipeline_id=p.id, to_stage="negotiating")
-    contract = brokerage.sign_contract(session, actor=actor, pipeline_id=pipelines[0].id, contract_type="licence",
-                                       amount=Decimal(800000), payment_mode="lump_sum", signed_on=today)
+        move_pipeline(session, actor=actor, pipeline_id=p.id, to_stage="contacted")
+        move_pipeline(session, actor=actor, pipeline_id=p.id, to_stage="negotiating")
+    contract = sign_contract(session, actor=actor, pipeline_id=pipelines[0].id, contract_type="licence",
+                             amount=Decimal(800000), payment_mode="lump_sum", signed_on=today)
     office = session.scalar(select(User).where(User.name == "demo_office"))
     own = session.scalar(select(Achievement.id).where(Achievement.organisation_id == office.organisation_id,
                                                       Achievement.status == "published").limit(1))

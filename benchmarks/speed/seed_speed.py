@@ -17,7 +17,7 @@ from matchmaker import migrate
 from matchmaker.db import make_engine
 from matchmaker.models import Achievement, Organisation
 from matchmaker.reference import sync_reference_data
-from matchmaker.simulation.world import generate_world
+from matchmaker.world.generate import generate_world
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 

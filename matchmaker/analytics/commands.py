@@ -18,7 +18,7 @@ FIELD = typer.Option(None, "--field", help="technology field code, or 'unclassif
 
 def _run(compute: Callable, csv_path: Path | None, title: str) -> None:
     """Open the database named by MATCHMAKER_DATABASE_URL, compute, then print or write the result."""
-    from matchmaker.analytics import services
+    from matchmaker.analytics.tables import to_csv
     from matchmaker.config import Settings
     from matchmaker.db import make_session_factory
     from matchmaker.readiness import ready_engine
@@ -34,7 +34,7 @@ def _run(compute: Callable, csv_path: Path | None, title: str) -> None:
     finally:
         engine.dispose()
     if csv_path is not None:
-        csv_path.write_text(services.to_csv(result), encoding="utf-8")
+        csv_path.write_text(to_csv(result), encoding="utf-8")
         typer.echo(f"wrote {csv_path}", err=True)
         return
     _print_table(result, title)
@@ -44,9 +44,9 @@ def _print_table(result, title: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from matchmaker.analytics import services
+    from matchmaker.analytics.tables import tabulate
 
-    header, rows = services.tabulate(result)
+    header, rows = tabulate(result)
     # Turnover leaves the dimensions it did not group by empty; a screen has no room for blank columns.
     keep = [i for i in range(len(header)) if not rows or any(row[i] for row in rows)]
     table = Table(title=title)
@@ -83,10 +83,11 @@ def turnover(
     csv: Path | None = CSV_PATH,
 ) -> None:
     """Contract turnover (成交额) and certified amount (核定技术交易额)."""
-    from matchmaker.analytics import services
+    # Each command shares its report function's name, so the function is imported as `report`.
+    from matchmaker.analytics.turnover import turnover as report
 
-    _run(lambda s: services.turnover(s, by=by.split(","), period=period, region_level=region_level, side=side,
-                                     region=region, field=field, date_from=_date(date_from), date_to=_date(date_to)),
+    _run(lambda s: report(s, by=by.split(","), period=period, region_level=region_level, side=side,
+                          region=region, field=field, date_from=_date(date_from), date_to=_date(date_to)),
          csv, "turnover 成交额")
 
 
@@ -99,10 +100,9 @@ def local_conversion(
     csv: Path | None = CSV_PATH,
 ) -> None:
     """Local conversion rate (本地转化率): seller and buyer in the same region ÷ seller in the region."""
-    from matchmaker.analytics import services
+    from matchmaker.analytics.local_conversion import local_conversion as report
 
-    _run(lambda s: services.local_conversion(s, level=level, region=region, date_from=_date(date_from),
-                                             date_to=_date(date_to)),
+    _run(lambda s: report(s, level=level, region=region, date_from=_date(date_from), date_to=_date(date_to)),
          csv, "local conversion 本地转化率")
 
 
@@ -115,10 +115,9 @@ def funnel(
     csv: Path | None = CSV_PATH,
 ) -> None:
     """match → claimed → contacted → negotiating → signed."""
-    from matchmaker.analytics import services
+    from matchmaker.analytics.funnel import funnel as report
 
-    _run(lambda s: services.funnel(s, broker_id=broker_id, field=field, date_from=_date(date_from),
-                                   date_to=_date(date_to)),
+    _run(lambda s: report(s, broker_id=broker_id, field=field, date_from=_date(date_from), date_to=_date(date_to)),
          csv, "deal funnel")
 
 
@@ -131,9 +130,8 @@ def brokers(
     csv: Path | None = CSV_PATH,
 ) -> None:
     """Broker league table by credit score (信用积分)."""
-    from matchmaker.analytics import services
+    from matchmaker.analytics.league import broker_league as report
 
-    _run(lambda s: services.broker_league(s, limit=limit, field=field, date_from=_date(date_from),
-                                          date_to=_date(date_to)),
+    _run(lambda s: report(s, limit=limit, field=field, date_from=_date(date_from), date_to=_date(date_to)),
          csv, "broker league 技术经纪人")
 

@@ -12,8 +12,11 @@ from litestar.params import Parameter
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
-from matchmaker.analytics import services
-from matchmaker.analytics.services import BrokerStanding, Funnel, LocalConversionReport, TurnoverReport
+from matchmaker.analytics.funnel import Funnel, funnel
+from matchmaker.analytics.league import BrokerStanding, broker_league
+from matchmaker.analytics.local_conversion import LocalConversionReport, local_conversion
+from matchmaker.analytics.tables import to_csv
+from matchmaker.analytics.turnover import TurnoverReport, turnover
 from matchmaker.identity.authentication import require
 from matchmaker.api.params import IdFilter
 from matchmaker.identity.services import Actor
@@ -41,7 +44,7 @@ class JsonOrCsvOperation(Operation):
 
 def _respond(result, output: str, filename: str) -> Response:
     if output == "csv":
-        return Response(services.to_csv(result), media_type=CSV_MEDIA_TYPE,
+        return Response(to_csv(result), media_type=CSV_MEDIA_TYPE,
                         headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'})
     return Response(result)
 
@@ -60,7 +63,7 @@ class AnalyticsController(Controller):
                  region: RegionCode = None, field: FieldCode = None) -> Response[TurnoverReport]:
         """Technology-contract turnover (成交额, 核定技术交易额) by period of signing, region, field, type."""
         require(actor, v.Role.ANALYST, v.Role.ADMIN)
-        result = services.turnover(session, by=by.split(","), period=period, region_level=region_level, side=side,
+        result = turnover(session, by=by.split(","), period=period, region_level=region_level, side=side,
                                    date_from=date_from, date_to=date_to, region=region, field=field)
         return _respond(result, format, "turnover")
 
@@ -71,7 +74,7 @@ class AnalyticsController(Controller):
                          date_to: DateTo = None) -> Response[LocalConversionReport]:
         """Local conversion rate (本地转化率): contracts sold and bought inside a region ÷ contracts sold from it."""
         require(actor, v.Role.ANALYST, v.Role.ADMIN)
-        result = services.local_conversion(session, level=level, region=region, date_from=date_from, date_to=date_to)
+        result = local_conversion(session, level=level, region=region, date_from=date_from, date_to=date_to)
         return _respond(result, format, "local-conversion")
 
     @get("/funnel", operation_id="getFunnel", operation_class=JsonOrCsvOperation,
@@ -81,7 +84,7 @@ class AnalyticsController(Controller):
                field: FieldCode = None) -> Response[Funnel]:
         """match → claimed → contacted → negotiating → signed: counts, conversion, median days, exits."""
         require(actor, v.Role.ANALYST, v.Role.ADMIN)
-        result = services.funnel(session, date_from=date_from, date_to=date_to, broker_id=broker_id, field=field)
+        result = funnel(session, date_from=date_from, date_to=date_to, broker_id=broker_id, field=field)
         return _respond(result, format, "funnel")
 
     @get("/brokers", operation_id="getBrokerLeague", operation_class=JsonOrCsvOperation,
@@ -91,5 +94,5 @@ class AnalyticsController(Controller):
                 limit: Annotated[int, Parameter(ge=1, le=1000)] = 50) -> Response[list[BrokerStanding]]:
         """Broker league table with the credit score (信用积分) computed from outcomes, best first."""
         require(actor, v.Role.ANALYST, v.Role.ADMIN)
-        result = services.broker_league(session, date_from=date_from, date_to=date_to, field=field, limit=limit)
+        result = broker_league(session, date_from=date_from, date_to=date_to, field=field, limit=limit)
         return _respond(result, format, "brokers")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from matchmaker import vocabulary as v
 from matchmaker.api import idempotency
 from matchmaker.api.idempotency import IdempotencyKey
-from matchmaker.brokerage import services
+from matchmaker.brokerage import contracts, feedback, pipelines
 from matchmaker.brokerage.schemas import (
     MAX_ID,
     BrokerOut,
@@ -41,7 +41,7 @@ PathId = Annotated[int, Parameter(ge=1, le=MAX_ID)]
 IdFilter = Annotated[int | None, Parameter(ge=1, le=MAX_ID)]
 RegionFilter = Annotated[str | None, Parameter(pattern=r"^\d{6}$", description="GB/T 2260 code; a province or city "
                                                                               "covers the divisions inside it")]
-PeriodFilter = Annotated[str | None, Parameter(pattern=services.PERIOD_PATTERN,
+PeriodFilter = Annotated[str | None, Parameter(pattern=contracts.PERIOD_PATTERN,
                                                description="signing period: YYYY, YYYY-Qn or YYYY-MM")]
 
 
@@ -53,13 +53,13 @@ class BrokerController(Controller):
     def list_brokers(self, actor: Actor, session: Session, agency_id: IdFilter = None,
                      level: v.BrokerLevel | None = None, limit: Limit = 100, offset: Offset = 0) -> BrokerPage:
         """Brokers (技术经纪人) with their agency and certification level (any signed-in user)."""
-        rows, total = services.list_brokers(session, agency_id=agency_id, level=level, limit=limit, offset=offset)
+        rows, total = pipelines.list_brokers(session, agency_id=agency_id, level=level, limit=limit, offset=offset)
         return BrokerPage([broker_out(b, agency) for b, agency in rows], total, limit, offset)
 
     @get("/{broker_id:int}", operation_id="getBroker", sync_to_thread=True)
     def get_broker(self, broker_id: PathId, actor: Actor, session: Session) -> BrokerOut:
         """One broker with agency and level."""
-        return broker_out(*services.get_broker(session, broker_id=broker_id))
+        return broker_out(*pipelines.get_broker(session, broker_id=broker_id))
 
 
 class PipelineController(Controller):
@@ -71,8 +71,8 @@ class PipelineController(Controller):
               idempotency_key: IdempotencyKey = None) -> Response[PipelineDetail]:
         """A broker claims a (demand, achievement) match; 409 when the pair is already claimed."""
         def write() -> PipelineDetail:
-            pipeline = services.claim_pipeline(session, actor=actor, demand_id=data.demand_id,
-                                               achievement_id=data.achievement_id, note=data.note)
+            pipeline = pipelines.claim_pipeline(session, actor=actor, demand_id=data.demand_id,
+                                                achievement_id=data.achievement_id, note=data.note)
             return pipeline_detail(pipeline, None)
 
         return _respond(session, request, actor, idempotency_key, data, write)
@@ -82,8 +82,8 @@ class PipelineController(Controller):
              idempotency_key: IdempotencyKey = None) -> Response[PipelineDetail]:
         """Move a pipeline one stage on, or end it (declined / lapsed); the holding broker only, admins may lapse."""
         def write() -> PipelineDetail:
-            pipeline = services.move_pipeline(session, actor=actor, pipeline_id=pipeline_id, to_stage=data.to_stage,
-                                              note=data.note, expected_version=data.expected_version)
+            pipeline = pipelines.move_pipeline(session, actor=actor, pipeline_id=pipeline_id, to_stage=data.to_stage,
+                                               note=data.note, expected_version=data.expected_version)
             return pipeline_detail(pipeline, None)
 
         return _respond(session, request, actor, idempotency_key, data, write)
@@ -93,7 +93,7 @@ class PipelineController(Controller):
              idempotency_key: IdempotencyKey = None) -> Response[ContractOut]:
         """Log the technology contract (技术合同) of a negotiating pipeline and mark the pipeline signed."""
         def write() -> ContractOut:
-            contract = services.sign_contract(
+            contract = contracts.sign_contract(
                 session, actor=actor, pipeline_id=pipeline_id, contract_type=data.contract_type,
                 amount=data.amount, certified_amount=data.certified_amount, payment_mode=data.payment_mode,
                 signed_on=data.signed_on, trial_ends_on=data.trial_ends_on,
@@ -108,15 +108,15 @@ class PipelineController(Controller):
                        broker_id: IdFilter = None, demand_id: IdFilter = None, achievement_id: IdFilter = None,
                        limit: Limit = 100, offset: Offset = 0) -> PipelinePage:
         """Pipelines: brokers see their own, firms and offices those on their records, admins and analysts all."""
-        pipelines, total = services.list_pipelines(session, actor=actor, stage=stage, broker_id=broker_id,
-                                                   demand_id=demand_id, achievement_id=achievement_id,
-                                                   limit=limit, offset=offset)
-        return PipelinePage([pipeline_out(p) for p in pipelines], total, limit, offset)
+        rows, total = pipelines.list_pipelines(session, actor=actor, stage=stage, broker_id=broker_id,
+                                               demand_id=demand_id, achievement_id=achievement_id,
+                                               limit=limit, offset=offset)
+        return PipelinePage([pipeline_out(p) for p in rows], total, limit, offset)
 
     @get("/{pipeline_id:int}", operation_id="getPipeline", sync_to_thread=True)
     def get_pipeline(self, pipeline_id: PathId, actor: Actor, session: Session) -> PipelineDetail:
         """One pipeline with every move (who, when, from, to, why) and its contract's id once signed."""
-        return pipeline_detail(*services.get_pipeline(session, actor=actor, pipeline_id=pipeline_id))
+        return pipeline_detail(*pipelines.get_pipeline(session, actor=actor, pipeline_id=pipeline_id))
 
 
 class ContractController(Controller):
@@ -128,23 +128,23 @@ class ContractController(Controller):
                        contract_type: Annotated[v.ContractType | None, QueryParameter(name="type")] = None,
                        broker_id: IdFilter = None, limit: Limit = 100, offset: Offset = 0) -> ContractPage:
         """Contracts newest first: analysts and admins see all, brokers their own, organisations those they are party to."""
-        contracts, total = services.list_contracts(session, actor=actor, period=period, region=region,
-                                                   contract_type=contract_type, broker_id=broker_id,
-                                                   limit=limit, offset=offset)
-        return ContractPage([contract_out(c) for c in contracts], total, limit, offset)
+        rows, total = contracts.list_contracts(session, actor=actor, period=period, region=region,
+                                               contract_type=contract_type, broker_id=broker_id,
+                                               limit=limit, offset=offset)
+        return ContractPage([contract_out(c) for c in rows], total, limit, offset)
 
     @get("/{contract_id:int}", operation_id="getContract", sync_to_thread=True)
     def get_contract(self, contract_id: PathId, actor: Actor, session: Session) -> ContractOut:
         """One contract, for those who may see it."""
-        return contract_out(services.get_contract(session, actor=actor, contract_id=contract_id))
+        return contract_out(contracts.get_contract(session, actor=actor, contract_id=contract_id))
 
     @patch("/{contract_id:int}/registration", operation_id="registerContract", sync_to_thread=True)
     def register(self, contract_id: PathId, data: RegistrationIn, actor: Actor, session: Session) -> ContractOut:
         """Record a contract's registration number (认定登记) and date (admins); a number already used is a 409."""
         with session.begin():
-            contract = services.register_contract(session, actor=actor, contract_id=contract_id,
-                                                  registration_number=data.registration_number,
-                                                  registered_on=data.registered_on)
+            contract = contracts.register_contract(session, actor=actor, contract_id=contract_id,
+                                                   registration_number=data.registration_number,
+                                                   registered_on=data.registered_on)
             return contract_out(contract)
 
 
@@ -157,10 +157,10 @@ class FeedbackController(Controller):
              idempotency_key: IdempotencyKey = None) -> Response[FeedbackOut]:
         """A verdict on a match by the demand's firm, the achievement's office or a broker (reason when irrelevant)."""
         def write() -> FeedbackOut:
-            feedback = services.give_feedback(session, actor=actor, demand_id=data.demand_id,
-                                              achievement_id=data.achievement_id, relevant=data.relevant,
-                                              reason=data.reason, note=data.note)
-            return feedback_out(feedback)
+            verdict = feedback.give_feedback(session, actor=actor, demand_id=data.demand_id,
+                                             achievement_id=data.achievement_id, relevant=data.relevant,
+                                             reason=data.reason, note=data.note)
+            return feedback_out(verdict)
 
         return _respond(session, request, actor, idempotency_key, data, write)
 
@@ -169,7 +169,7 @@ class FeedbackController(Controller):
                       achievement_id: IdFilter = None, relevant: bool | None = None,
                       limit: Limit = 100, offset: Offset = 0) -> FeedbackPage:
         """Feedback on matches (admins and analysts), for the matcher to learn from."""
-        rows, total = services.list_feedback(session, actor=actor, demand_id=demand_id, achievement_id=achievement_id,
+        rows, total = feedback.list_feedback(session, actor=actor, demand_id=demand_id, achievement_id=achievement_id,
                                              relevant=relevant, limit=limit, offset=offset)
         return FeedbackPage([feedback_out(f) for f in rows], total, limit, offset)
 

@@ -1,1 +1,1 @@
-"""The market simulator and the synthetic world generator."""
+"""The market simulator: agents trading on a generated world, policy scenarios, runs and their reports."""

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from matchmaker.analytics import services as analytics
+from matchmaker.analytics.funnel import funnel as deal_funnel
+from matchmaker.analytics.league import broker_league
+from matchmaker.analytics.local_conversion import local_conversion
+from matchmaker.analytics.turnover import turnover as contract_turnover
 
 
 def summarise(session: Session, result, *, home_province: str | None) -> dict:
     """contracts, turnover_yuan, local_conversion_rate (of the home province's achievements), funnel, brokers."""
-    report = analytics.turnover(session, by=("period",), period="month")
+    report = contract_turnover(session, by=("period",), period="month")
     contracts = sum(row.contracts for row in report.rows)
     turnover = sum(float(row.amount) for row in report.rows)
     certified = sum(float(row.certified_amount) for row in report.rows)
-    conversion = analytics.local_conversion(session, level="province", region=home_province) if home_province \
-        else analytics.local_conversion(session, level="province")
+    conversion = local_conversion(session, level="province", region=home_province) if home_province \
+        else local_conversion(session, level="province")
     home = conversion.rows[0] if home_province and conversion.rows else conversion.overall
-    funnel = analytics.funnel(session)
-    league = analytics.broker_league(session, limit=10)
+    funnel = deal_funnel(session)
+    league = broker_league(session, limit=10)
     return {
         "contracts": contracts,
         "turnover_yuan": round(turnover, 2),

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
-from matchmaker.brokerage import services as brokerage
+from matchmaker.brokerage.feedback import give_feedback
 from matchmaker.identity.services import Actor, create_user
 from matchmaker.matching.ranking import Match
 from matchmaker.matching.service import MatchingService
@@ -75,9 +75,9 @@ class SimulatedFirms:
         if said:
             trl = session.scalar(select(Achievement.trl).where(Achievement.id == int(match.id)))
             too_early = trl is not None and demand.min_trl is not None and trl < demand.min_trl
-            brokerage.give_feedback(session, actor=actor, demand_id=demand.id, achievement_id=int(match.id),
-                                    relevant=interested,
-                                    reason=None if interested else ("too_early_stage" if too_early else "field_mismatch"))
+            give_feedback(session, actor=actor, demand_id=demand.id, achievement_id=int(match.id),
+                          relevant=interested,
+                          reason=None if interested else ("too_early_stage" if too_early else "field_mismatch"))
         return Reaction(demand.id, int(match.id), interested, said)
 
 

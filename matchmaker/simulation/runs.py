@@ -22,7 +22,7 @@ from matchmaker.reference import sync_reference_data
 from matchmaker.simulation.figures import summarise
 from matchmaker.simulation.market import Market, home_province_of
 from matchmaker.simulation.scenarios import Scenario
-from matchmaker.simulation.world import GENERATOR_VERSION, generate_world
+from matchmaker.world.generate import GENERATOR_VERSION, generate_world
 
 
 def world_file(settings: Settings, scale: str, world_seed: int) -> Path:

@@ -9,7 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
-from matchmaker.analytics import services as analytics
+from matchmaker.analytics.funnel import funnel as deal_funnel
+from matchmaker.analytics.league import broker_league
+from matchmaker.analytics.local_conversion import local_conversion
+from matchmaker.analytics.turnover import turnover as contract_turnover
 from matchmaker.catalog import services as catalog
 from matchmaker.catalog.access import may_review
 from matchmaker.catalog.review import approve_record, reject_record
@@ -43,11 +46,11 @@ def dashboard(request: Request, actor: Actor, session: Session) -> Template:
     """Turnover over time, local conversion, the funnel, regions and the broker league, from the analytics services."""
     _analyst_only(actor)
     with session.begin():
-        by_month = analytics.turnover(session, by=("period",), period="month")
-        by_region = analytics.turnover(session, by=("region",), region_level="province")
-        conversion = analytics.local_conversion(session, level="province")
-        funnel = analytics.funnel(session)
-        league = analytics.broker_league(session, limit=10)
+        by_month = contract_turnover(session, by=("period",), period="month")
+        by_region = contract_turnover(session, by=("region",), region_level="province")
+        conversion = local_conversion(session, level="province")
+        funnel = deal_funnel(session)
+        league = broker_league(session, limit=10)
     regions = sorted(by_region.rows, key=lambda r: r.amount, reverse=True)[:TOP_REGIONS]
     charts = {
         "turnover": {"labels": [r.period for r in by_month.rows],

@@ -11,7 +11,8 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
-from matchmaker.brokerage import services as brokerage
+from matchmaker.brokerage.contracts import get_contract, list_contracts, sign_contract
+from matchmaker.brokerage.pipelines import claim_pipeline, get_pipeline, list_pipelines, move_pipeline
 from matchmaker.catalog import services as catalog
 from matchmaker.catalog.services import ListQuery
 from matchmaker.catalog.specs import ACHIEVEMENTS, DEMANDS, PUBLISHED
@@ -84,8 +85,8 @@ async def claim(request: Request, actor: Actor, session: Session) -> Redirect:
     except (KeyError, ValueError):
         raise InvalidInput.on("demand_id", "认领的匹配不完整") from None
     with session.begin():
-        pipeline = brokerage.claim_pipeline(session, actor=actor, demand_id=demand_id, achievement_id=achievement_id,
-                                            score=score, note=form.get("note", ""))
+        pipeline = claim_pipeline(session, actor=actor, demand_id=demand_id, achievement_id=achievement_id,
+                                  score=score, note=form.get("note", ""))
         pipeline_id = pipeline.id
     return redirect(request, f"/web/pipelines#pipeline-{pipeline_id}", "已认领，项目已加入对接看板")
 
@@ -97,7 +98,7 @@ async def claim(request: Request, actor: Actor, session: Session) -> Redirect:
 def board(request: Request, actor: Actor, session: Session) -> Template:
     """Columns by stage; brokers see their own deals, analysts and admins every deal."""
     with session.begin():
-        pipelines, total = brokerage.list_pipelines(session, actor=actor, limit=BOARD_LIMIT)
+        pipelines, total = list_pipelines(session, actor=actor, limit=BOARD_LIMIT)
         demands = _by_id(session, Demand, {p.demand_id for p in pipelines})
         achievements = _by_id(session, Achievement, {p.achievement_id for p in pipelines})
     columns = {stage: [] for stage in ("claimed", "contacted", "negotiating", "signed", "closed")}
@@ -120,8 +121,8 @@ async def move(request: Request, pipeline_id: int, actor: Actor, session: Sessio
     to_stage = form.get("to_stage", "")
     try:
         with session.begin():
-            brokerage.move_pipeline(session, actor=actor, pipeline_id=pipeline_id, to_stage=to_stage,
-                                    note=form.get("note", ""), expected_version=_version(form))
+            move_pipeline(session, actor=actor, pipeline_id=pipeline_id, to_stage=to_stage,
+                          note=form.get("note", ""), expected_version=_version(form))
     except DomainError as error:
         if error.status not in (409, 422):
             raise
@@ -148,7 +149,7 @@ def _version(form: FormData) -> int | None:
 def _contract_page(request: Request, session: Session, actor: Actor, pipeline_id: int, form: dict, problems: dict,
                    status_code: int = 200) -> Template:
     with session.begin():
-        pipeline, contract_id = brokerage.get_pipeline(session, actor=actor, pipeline_id=pipeline_id)
+        pipeline, contract_id = get_pipeline(session, actor=actor, pipeline_id=pipeline_id)
         demand, achievement = session.get(Demand, pipeline.demand_id), session.get(Achievement, pipeline.achievement_id)
         buyer = session.get(Organisation, demand.organisation_id) if demand.organisation_id else None
         seller = session.get(Organisation, achievement.organisation_id) if achievement.organisation_id else None
@@ -181,7 +182,7 @@ async def sign(request: Request, pipeline_id: int, actor: Actor, session: Sessio
     if not problems:
         try:
             with session.begin():
-                contract = brokerage.sign_contract(
+                contract = sign_contract(
                     session, actor=actor, pipeline_id=pipeline_id, contract_type=form["contract_type"],
                     amount=form["amount"], certified_amount=form.get("certified_amount") or None,
                     payment_mode=form["payment_mode"], signed_on=dates["signed_on"],
@@ -209,8 +210,8 @@ CONTRACTS_PAGE = 20
 def contracts(request: Request, actor: Actor, session: Session, page: str | None = None) -> Template:
     number = page_number(page)
     with session.begin():
-        rows, total = brokerage.list_contracts(session, actor=actor, limit=CONTRACTS_PAGE,
-                                               offset=(number - 1) * CONTRACTS_PAGE)
+        rows, total = list_contracts(session, actor=actor, limit=CONTRACTS_PAGE,
+                                     offset=(number - 1) * CONTRACTS_PAGE)
         names = _organisation_names(session, {c.buyer_id for c in rows} | {c.seller_id for c in rows})
     return render(request, "contracts.html", rows=rows, names=names, pager=Pager(total, number, CONTRACTS_PAGE, {}))
 
@@ -218,7 +219,7 @@ def contracts(request: Request, actor: Actor, session: Session, page: str | None
 @get("/contracts/{contract_id:int}", sync_to_thread=True)
 def contract_detail(request: Request, contract_id: int, actor: Actor, session: Session) -> Template:
     with session.begin():
-        contract = brokerage.get_contract(session, actor=actor, contract_id=contract_id)
+        contract = get_contract(session, actor=actor, contract_id=contract_id)
         names = _organisation_names(session, {contract.buyer_id, contract.seller_id})
         demand = session.get(Demand, contract.demand_id) if contract.demand_id else None
         achievement = session.get(Achievement, contract.achievement_id) if contract.achievement_id else None

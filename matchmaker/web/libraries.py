@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
-from matchmaker.brokerage import services as brokerage
+from matchmaker.brokerage.feedback import give_feedback
 from matchmaker.catalog import services as catalog
 from matchmaker.catalog.access import may_edit, sees_confidential
 from matchmaker.catalog.review import submit_record
@@ -267,9 +267,9 @@ async def feedback(request: Request, actor: Actor, session: Session) -> Template
     problem = None
     try:
         with session.begin():
-            brokerage.give_feedback(session, actor=actor, demand_id=demand_id, achievement_id=achievement_id,
-                                    relevant=relevant, reason=None if relevant else (form.get("reason") or None),
-                                    note=form.get("note", ""))
+            give_feedback(session, actor=actor, demand_id=demand_id, achievement_id=achievement_id,
+                          relevant=relevant, reason=None if relevant else (form.get("reason") or None),
+                          note=form.get("note", ""))
     except DomainError as error:
         if error.status != 422:
             raise

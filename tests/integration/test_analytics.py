@@ -10,7 +10,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import insert
 
-from matchmaker.analytics import services
+from matchmaker.analytics.funnel import funnel
+from matchmaker.analytics.league import broker_league
+from matchmaker.analytics.local_conversion import local_conversion
+from matchmaker.analytics.tables import to_csv
+from matchmaker.analytics.turnover import turnover
 from matchmaker.db import make_session_factory
 from matchmaker.errors import InvalidInput
 from matchmaker.models import (
@@ -139,59 +143,59 @@ def _yuan(text: str) -> Decimal:
 
 
 def test_turnover_by_period_region_field_and_type(session):
-    by_month = services.turnover(session).rows
+    by_month = turnover(session).rows
     assert [(r.period, r.contracts, r.amount, r.certified_amount) for r in by_month] == [
         ("2024-01", 1, _yuan("1000000.00"), _yuan("800000.00")),
         ("2024-02", 2, _yuan("2500000.00"), _yuan("2000000.00")),  # C3 is not certified yet: adds nothing
         ("2024-04", 2, _yuan("4500000.50"), _yuan("3500000.00")),
     ]
-    by_quarter = services.turnover(session, period="quarter").rows
+    by_quarter = turnover(session, period="quarter").rows
     assert [(r.period, r.contracts, r.amount) for r in by_quarter] == [
         ("2024-Q1", 3, _yuan("3500000.00")), ("2024-Q2", 2, _yuan("4500000.50"))]
-    assert [(r.period, r.contracts) for r in services.turnover(session, period="year").rows] == [("2024", 5)]
+    assert [(r.period, r.contracts) for r in turnover(session, period="year").rows] == [("2024", 5)]
 
-    sellers = services.turnover(session, by=["region"]).rows  # 技术输出 by province
+    sellers = turnover(session, by=["region"]).rows  # 技术输出 by province
     assert [(r.region_code, r.region_name, r.contracts, r.amount, r.certified_amount) for r in sellers] == [
         ("210000", "辽宁省", 3, _yuan("3500000.00"), _yuan("2800000.00")),
         ("610000", "陕西省", 2, _yuan("4500000.50"), _yuan("3500000.00")),
     ]
-    buyers = services.turnover(session, by=["region"], side="buyer").rows  # 技术吸纳
+    buyers = turnover(session, by=["region"], side="buyer").rows  # 技术吸纳
     assert [(r.region_code, r.amount, r.certified_amount) for r in buyers] == [
         ("210000", _yuan("4500000.50"), _yuan("3800000.00")), ("610000", _yuan("3500000.00"), _yuan("2500000.00"))]
-    cities = services.turnover(session, by=["region"], region_level="city").rows
+    cities = turnover(session, by=["region"], region_level="city").rows
     assert [(r.region_code, r.region_name, r.contracts, r.amount) for r in cities] == [
         ("210100", "沈阳市", 1, _yuan("500000.00")), ("210200", "大连市", 2, _yuan("3000000.00")),
         ("610100", "西安市", 2, _yuan("4500000.50"))]
 
-    fields = {r.field_code: (r.contracts, r.amount) for r in services.turnover(session, by=["field"]).rows}
+    fields = {r.field_code: (r.contracts, r.amount) for r in turnover(session, by=["field"]).rows}
     assert fields == {NEW_ENERGY: (2, _yuan("4000000.00")), BIO: (1, _yuan("500000.00")),
                       "unclassified": (2, _yuan("3500000.50"))}  # C2's achievement has no field, C5 has none
-    types = {r.contract_type: r.amount for r in services.turnover(session, by=["type"]).rows}
+    types = {r.contract_type: r.amount for r in turnover(session, by=["type"]).rows}
     assert types == {"transfer": _yuan("4000000.00"), "licence": _yuan("2000000.00"),
                      "development": _yuan("500000.00"), "service": _yuan("1500000.50")}
 
-    two_ways = services.turnover(session, by=["period", "type"], period="quarter").rows
+    two_ways = turnover(session, by=["period", "type"], period="quarter").rows
     assert [(r.period, r.contract_type, r.contracts) for r in two_ways] == [
         ("2024-Q1", "development", 1), ("2024-Q1", "licence", 1), ("2024-Q1", "transfer", 1),
         ("2024-Q2", "service", 1), ("2024-Q2", "transfer", 1)]
 
-    dalian = services.turnover(session, region="210200", by=["type"]).rows  # sellers in Dalian: C1, C2
+    dalian = turnover(session, region="210200", by=["type"]).rows  # sellers in Dalian: C1, C2
     assert {r.contract_type: r.contracts for r in dalian} == {"transfer": 1, "licence": 1}
-    assert [r.contracts for r in services.turnover(session, field=NEW_ENERGY, period="year").rows] == [2]
-    assert [r.contracts for r in services.turnover(session, field="unclassified", period="year").rows] == [2]
-    feb_mar = services.turnover(session, date_from=dt.date(2024, 2, 1), date_to=dt.date(2024, 3, 31)).rows
+    assert [r.contracts for r in turnover(session, field=NEW_ENERGY, period="year").rows] == [2]
+    assert [r.contracts for r in turnover(session, field="unclassified", period="year").rows] == [2]
+    feb_mar = turnover(session, date_from=dt.date(2024, 2, 1), date_to=dt.date(2024, 3, 31)).rows
     assert [(r.period, r.contracts) for r in feb_mar] == [("2024-02", 2)]
 
     for kwargs, parameter in [({"by": ["colour"]}, "by"), ({"period": "week"}, "period"), ({"side": "both"}, "side"),
                               ({"region": "210202"}, "region"), ({"field": "no_such_field"}, "field"),
                               ({"date_from": dt.date(2024, 5, 1), "date_to": dt.date(2024, 1, 1)}, "date_from")]:
         with pytest.raises(InvalidInput) as caught:
-            services.turnover(session, **kwargs)
+            turnover(session, **kwargs)
         assert caught.value.problems[0].field == parameter
 
 
 def test_local_conversion_by_province_and_city(session):
-    provinces = services.local_conversion(session)
+    provinces = local_conversion(session)
     assert provinces.level == "province"
     rows = {r.region_code: r for r in provinces.rows}
     liaoning, shaanxi = rows["210000"], rows["610000"]
@@ -205,7 +209,7 @@ def test_local_conversion_by_province_and_city(session):
     assert (provinces.overall.contracts, provinces.overall.local_contracts, provinces.overall.rate_by_count,
             provinces.overall.rate_by_amount) == (5, 3, 0.6, 0.75)  # 6,000,000 / 8,000,000.50
 
-    cities = services.local_conversion(session, level="city")
+    cities = local_conversion(session, level="city")
     assert [(r.region_code, r.region_name, r.contracts, r.local_contracts, r.rate_by_count, r.rate_by_amount)
             for r in cities.rows] == [
         ("210100", "沈阳市", 1, 0, 0.0, 0.0),
@@ -215,19 +219,19 @@ def test_local_conversion_by_province_and_city(session):
     assert (cities.overall.local_contracts, cities.overall.rate_by_count, cities.overall.rate_by_amount) == (
         2, 0.4, 0.5)
 
-    liaoning_cities = services.local_conversion(session, region="210000", level="city")
+    liaoning_cities = local_conversion(session, region="210000", level="city")
     assert [r.region_code for r in liaoning_cities.rows] == ["210100", "210200"]
-    dalian = services.local_conversion(session, region="210200")
+    dalian = local_conversion(session, region="210200")
     assert dalian.level == "city" and [(r.region_code, r.rate_by_count) for r in dalian.rows] == [("210200", 0.5)]
-    spring = services.local_conversion(session, date_from=dt.date(2024, 4, 1))
+    spring = local_conversion(session, date_from=dt.date(2024, 4, 1))
     assert [(r.region_code, r.contracts) for r in spring.rows] == [("610000", 2)]
     with pytest.raises(InvalidInput) as caught:
-        services.local_conversion(session, region="210200", level="province")
+        local_conversion(session, region="210200", level="province")
     assert caught.value.problems[0].field == "level"
 
 
 def test_funnel_counts_rates_medians_and_exits(session):
-    result = services.funnel(session)
+    result = funnel(session)
     steps = {s.stage: s for s in result.steps}
     # 22 claimed pairs + 5 pairs only pushed (one pushed to two organisations, three pushes on claimed pairs).
     assert [(s.stage, s.count) for s in result.steps] == [
@@ -241,21 +245,21 @@ def test_funnel_counts_rates_medians_and_exits(session):
     assert (steps["contacted"].declined_here, steps["contacted"].lapsed_here) == (0, 1)
     assert (steps["negotiating"].declined_here, steps["negotiating"].lapsed_here) == (2, 1)
 
-    slow = services.funnel(session, broker_id=3)
+    slow = funnel(session, broker_id=3)
     assert [s.count for s in slow.steps] == [4, 4, 3, 2, 1]  # with a broker, the matches are its claims
     assert [s.median_days_from_previous for s in slow.steps[2:]] == [10.0, 20.0, 30.0]
     assert slow.median_days_claim_to_signed == 60.0
-    biomedicine = services.funnel(session, field=BIO)  # only 赵慢 works on A2; no pushes on it
+    biomedicine = funnel(session, field=BIO)  # only 赵慢 works on A2; no pushes on it
     assert [s.count for s in biomedicine.steps] == [4, 4, 3, 2, 1]
-    unclassified = services.funnel(session, field="unclassified")  # the five pairs on A4, all only pushed
+    unclassified = funnel(session, field="unclassified")  # the five pairs on A4, all only pushed
     assert [s.count for s in unclassified.steps] == [5, 0, 0, 0, 0]
     assert unclassified.steps[1].conversion_from_previous == 0.0
-    before = services.funnel(session, date_to=dt.date(2024, 2, 29))
+    before = funnel(session, date_to=dt.date(2024, 2, 29))
     assert [s.count for s in before.steps] == [0, 0, 0, 0, 0] and before.match_to_signed is None
 
 
 def test_broker_league_and_credit_score(session):
-    league = services.broker_league(session)
+    league = broker_league(session)
     # Market: 13 signed of 20 closed (m = 0.65); broker medians to sign 3, 17, 17, 60 → the median broker's 17.
     assert [(s.rank, s.name, s.credit_score) for s in league] == [
         (1, "王强", 69.7),  # 10 of 12: win (10 + 3.25)/17, on time, c = 12/17
@@ -273,21 +277,21 @@ def test_broker_league_and_credit_score(session):
     assert qian.declined_after_negotiating_share == 0.6667
     assert (sun.claimed, sun.open, sun.win_rate, sun.median_days_to_sign) == (2, 2, None, None)
     assert li.credit_score < wang.credit_score  # one lucky deal does not beat ten of twelve
-    assert [s.name for s in services.broker_league(session, limit=2)] == ["王强", "李新"]
-    assert [s.name for s in services.broker_league(session, field=BIO)] == ["赵慢"]
-    assert services.broker_league(session, date_to=dt.date(2024, 2, 1)) == []
+    assert [s.name for s in broker_league(session, limit=2)] == ["王强", "李新"]
+    assert [s.name for s in broker_league(session, field=BIO)] == ["赵慢"]
+    assert broker_league(session, date_to=dt.date(2024, 2, 1)) == []
 
 
 def test_csv_has_a_header_and_one_line_per_row(session):
-    turnover = list(csv.reader(io.StringIO(services.to_csv(services.turnover(session, by=["region"])))))
-    assert turnover[0] == ["period", "region_code", "region_name", "field_code", "field_name", "contract_type",
-                           "contracts", "amount", "certified_amount"]
-    assert turnover[1] == ["", "210000", "辽宁省", "", "", "", "3", "3500000.00", "2800000.00"]
-    conversion = list(csv.reader(io.StringIO(services.to_csv(services.local_conversion(session)))))
+    by_region = list(csv.reader(io.StringIO(to_csv(turnover(session, by=["region"])))))
+    assert by_region[0] == ["period", "region_code", "region_name", "field_code", "field_name", "contract_type",
+                            "contracts", "amount", "certified_amount"]
+    assert by_region[1] == ["", "210000", "辽宁省", "", "", "", "3", "3500000.00", "2800000.00"]
+    conversion = list(csv.reader(io.StringIO(to_csv(local_conversion(session)))))
     assert conversion[0][:3] == ["region_code", "region_name", "contracts"] and conversion[-1][0] == "all"
-    funnel = list(csv.reader(io.StringIO(services.to_csv(services.funnel(session)))))
-    assert [row[0] for row in funnel] == ["stage", "match", "claimed", "contacted", "negotiating", "signed"]
-    league = list(csv.reader(io.StringIO(services.to_csv(services.broker_league(session)))))
+    steps = list(csv.reader(io.StringIO(to_csv(funnel(session)))))
+    assert [row[0] for row in steps] == ["stage", "match", "claimed", "contacted", "negotiating", "signed"]
+    league = list(csv.reader(io.StringIO(to_csv(broker_league(session)))))
     assert league[0][-1] == "credit_score" and league[1][2] == "王强" and len(league) == 6
 
 

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from matchmaker.db import make_engine
 from matchmaker.models import Achievement, Base, Demand, LatentFit, Organisation
-from matchmaker.simulation.credit_codes import is_valid_uscc
-from matchmaker.simulation.world import generate_world
+from matchmaker.world.credit_codes import is_valid_uscc
+from matchmaker.world.generate import generate_world
 
 CONTENT_TABLES = ("organisations", "brokers", "achievements", "ip_records", "demands", "latent_fits")
 

@@ -2,7 +2,7 @@
 
 import random
 
-from matchmaker.simulation.credit_codes import is_valid_uscc, make_uscc
+from matchmaker.world.credit_codes import is_valid_uscc, make_uscc
 
 
 def test_known_real_code_validates():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from matchmaker.analytics.services import credit_score
+from matchmaker.analytics.league import credit_score
 
 MARKET = {"market_win_rate": 0.5, "market_median_days": 20.0}
 

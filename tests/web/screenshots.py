@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from web_world import CHROMIUM, CHROMIUM_ARGS, login, running_server
 
 from matchmaker import migrate
-from matchmaker.brokerage import services as brokerage
+from matchmaker.brokerage.pipelines import claim_pipeline, move_pipeline
 from matchmaker.config import Settings
 from matchmaker.db import make_engine, make_session_factory, transaction
 from matchmaker.identity.services import actor_of
@@ -76,12 +76,12 @@ def _broker_deals(url: str, folder: Path) -> None:
             for match in matching.achievements_for(demand, k=5):
                 try:
                     with session.begin_nested():
-                        pipeline = brokerage.claim_pipeline(session, actor=broker, demand_id=demand.id,
-                                                            achievement_id=match.id, score=match.score)
+                        pipeline = claim_pipeline(session, actor=broker, demand_id=demand.id,
+                                                  achievement_id=match.id, score=match.score)
                 except Exception:  # noqa: BLE001 - taken by a simulated broker: try the next match
                     continue
                 for stage in ("contacted", "negotiating")[: claimed % 3]:
-                    brokerage.move_pipeline(session, actor=broker, pipeline_id=pipeline.id, to_stage=stage)
+                    move_pipeline(session, actor=broker, pipeline_id=pipeline.id, to_stage=stage)
                 claimed += 1
                 break
             if claimed >= 7:

@@ -1,0 +1,160 @@
+"""Filters, periods, regions and number formats shared by the analytics reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import statistics
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+
+from sqlalchemy import Select, func, literal_column, select
+from sqlalchemy.orm import Session
+
+from matchmaker import vocabulary as v
+from matchmaker.errors import InvalidInput
+from matchmaker.models import Achievement, Contract, Pipeline, PipelineEvent, Region, TechnologyField
+
+Stage = v.PipelineStage
+UNCLASSIFIED = "unclassified"  # the field of a contract with no source achievement, or one without a field
+CENT = Decimal("0.01")
+LEVELS = ("province", "city")
+PREFIX_LENGTH = {"province": 2, "city": 4}  # GB/T 2260: 2 digits name the province, 4 the city
+
+
+# --- parameters ----------------------------------------------------------------------------------------------
+
+def level_of(code: str, parameter: str = "region") -> str:
+    """'province' for 210000, 'city' for 210200; analytics do not aggregate below the city."""
+    if not re.fullmatch(r"\d{6}", code):
+        raise InvalidInput.on(parameter, f"{code!r} is not a six-digit GB/T 2260 code")
+    if code.endswith("0000"):
+        return "province"
+    if code.endswith("00"):
+        return "city"
+    raise InvalidInput.on(parameter, f"{code} is a county; give a province (xx0000) or city (xxxx00) code")
+
+
+def region_prefix(code: str) -> str:
+    return code[: PREFIX_LENGTH[level_of(code)]]
+
+
+def choice(value: str, allowed: Sequence[str], parameter: str) -> str:
+    if value not in allowed:
+        raise InvalidInput.on(parameter, f"unknown value {value!r} (allowed: {', '.join(allowed)})")
+    return value
+
+
+def check_dates(date_from: dt.date | None, date_to: dt.date | None) -> None:
+    if date_from and date_to and date_from > date_to:
+        raise InvalidInput.on("date_from", f"{date_from} is after date_to {date_to}")
+
+
+def check_field(session: Session, field: str | None) -> None:
+    if field is None or field == UNCLASSIFIED:
+        return
+    if session.get(TechnologyField, field) is None:
+        raise InvalidInput.on("field", f"unknown technology field {field!r}")
+
+
+# --- SQL pieces ----------------------------------------------------------------------------------------------
+
+def prefix(column, level: str):
+    """The leading digits of a region code naming its province or city.
+
+    The lengths are rendered as SQL literals, not bound parameters: PostgreSQL accepts a grouped expression in
+    the select list only when it is textually the one in GROUP BY, and each bind would get its own name.
+    """
+    return func.substr(column, literal_column("1"), literal_column(str(PREFIX_LENGTH[level])))
+
+
+def achievement_ids(field: str) -> Select:
+    """Ids of the achievements of a field; "unclassified" is handled by the callers (no field at all)."""
+    return select(Achievement.id).where(Achievement.field_code == field)
+
+
+def window(date_from: dt.date | None, date_to: dt.date | None) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """[start, end) instants in UTC covering the whole of both dates."""
+    start = dt.datetime.combine(date_from, dt.time(), dt.UTC) if date_from else None
+    end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(), dt.UTC) if date_to else None
+    return start, end
+
+
+def contract_filters(query: Select, date_from, date_to, field: str | None) -> Select:
+    if date_from is not None:
+        query = query.where(Contract.signed_on >= date_from)
+    if date_to is not None:
+        query = query.where(Contract.signed_on <= date_to)
+    if field == UNCLASSIFIED:
+        query = query.where(Achievement.field_code.is_(None))
+    elif field is not None:
+        query = query.where(Achievement.field_code == field)
+    return query
+
+
+# --- which pipelines are in scope, and when each reached each stage (funnel and league) ----------------------
+
+def pipeline_scope(date_from, date_to, broker_id: int | None, field: str | None) -> Select:
+    """Ids of the pipelines claimed in the window (a cohort), by the broker, on achievements of the field."""
+    start, end = window(date_from, date_to)
+    query = select(Pipeline.id)
+    if start is not None:
+        query = query.where(Pipeline.created_at >= start)
+    if end is not None:
+        query = query.where(Pipeline.created_at < end)
+    if broker_id is not None:
+        query = query.where(Pipeline.broker_id == broker_id)
+    if field == UNCLASSIFIED:
+        query = query.where(Pipeline.achievement_id.not_in(
+            select(Achievement.id).where(Achievement.field_code.is_not(None))))
+    elif field is not None:
+        query = query.where(Pipeline.achievement_id.in_(achievement_ids(field)))
+    return query
+
+
+def stage_times(session: Session, scope: Select, stages: Sequence[str],
+                only_stage: str | None = None) -> dict[int, dict[str, dt.datetime]]:
+    """pipeline id → {stage: first time it got there}; the claim time falls back to the pipeline's creation."""
+    scope_ids = scope.where(Pipeline.stage == only_stage) if only_stage else scope
+    times: dict[int, dict[str, dt.datetime]] = {
+        pid: {Stage.CLAIMED.value: created}
+        for pid, created in session.execute(
+            select(Pipeline.id, Pipeline.created_at).where(Pipeline.id.in_(scope_ids.scalar_subquery())))
+    }
+    events = (select(PipelineEvent.pipeline_id, PipelineEvent.to_stage, func.min(PipelineEvent.at))
+              .where(PipelineEvent.pipeline_id.in_(scope_ids.scalar_subquery()), PipelineEvent.to_stage.in_(stages))
+              .group_by(PipelineEvent.pipeline_id, PipelineEvent.to_stage))
+    for pid, stage, at in session.execute(events):
+        if pid in times:
+            times[pid][stage] = at
+    return times
+
+
+# --- numbers and names ---------------------------------------------------------------------------------------
+
+def yuan(value) -> Decimal:
+    # str() first: SQLite hands sums back as floats, and Decimal(float) would carry the binary error.
+    return Decimal(str(value or 0)).quantize(CENT)
+
+
+def rate(part: float | Decimal, whole: float | Decimal) -> float | None:
+    return round(float(part) / float(whole), 4) if whole else None
+
+
+def median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 2) if values else None
+
+
+def days(start: dt.datetime, end: dt.datetime) -> float:
+    return (end - start).total_seconds() / 86400
+
+
+def region_names(session: Session, codes: Iterable[str]) -> dict[str, str]:
+    codes = sorted(set(codes))
+    if not codes:
+        return {}
+    return dict(session.execute(select(Region.code, Region.name).where(Region.code.in_(codes))).all())
+
+
+def field_names(session: Session) -> dict[str, str]:
+    return dict(session.execute(select(TechnologyField.code, TechnologyField.name)).all())

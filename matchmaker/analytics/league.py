@@ -1,0 +1,156 @@
+"""The broker league table and the credit score (信用积分) computed from each broker's outcomes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from matchmaker.analytics.filters import (
+    Stage,
+    check_dates,
+    check_field,
+    days,
+    median,
+    pipeline_scope,
+    rate,
+    stage_times,
+    yuan,
+)
+from matchmaker.errors import InvalidInput
+from matchmaker.models import Broker, Contract, Organisation, Pipeline, PipelineEvent
+
+PRIOR_STRENGTH = 5.0  # pseudo-outcomes at the market's win rate added to every broker's record
+CONFIDENCE_HALF = 5.0  # closed pipelines at which a score has moved half way from neutral to its own value
+NEUTRAL = 50.0  # where a broker with no outcomes stands
+TIMELINESS_POINTS = 10.0  # at most ± this many points for signing faster / slower than the median broker
+LAPSE_PENALTY = 30.0  # points lost if every closed pipeline lapsed
+DISPUTE_PENALTY = 40.0  # points lost if every closed pipeline was declined after negotiating
+
+
+def credit_score(*, signed: int, closed: int, lapsed: int, disputed: int, median_days: float | None,
+                 market_win_rate: float, market_median_days: float | None) -> float:
+    """The 信用积分 (0–100) from a broker's outcomes; docs/analytics.md gives the formula and its reasons.
+
+    win = (signed + k·m) / (closed + k)                       Bayesian win rate, prior m = market win rate, k = 5
+    timely = 10 · clamp((T − t) / T, −1, 1)                   t = broker's median days claim→signed, T = median broker's
+    raw = 100 · win + timely − 30 · lapsed/closed − 40 · disputed/closed
+    score = clamp(50 + c · (raw − 50), 0, 100), c = closed / (closed + 5)
+    """
+    win = (signed + PRIOR_STRENGTH * market_win_rate) / (closed + PRIOR_STRENGTH)
+    timely = 0.0
+    if median_days is not None and market_median_days:
+        timely = TIMELINESS_POINTS * max(-1.0, min(1.0, (market_median_days - median_days) / market_median_days))
+    penalties = (LAPSE_PENALTY * lapsed + DISPUTE_PENALTY * disputed) / closed if closed else 0.0
+    raw = 100 * win + timely - penalties
+    confidence = closed / (closed + CONFIDENCE_HALF)
+    return round(max(0.0, min(100.0, NEUTRAL + confidence * (raw - NEUTRAL))), 1)
+
+
+@dataclass
+class BrokerStanding:
+    rank: int
+    broker_id: int
+    name: str
+    level: str
+    agency: str
+    claimed: int
+    open: int
+    signed: int
+    declined: int
+    lapsed: int
+    signed_amount: Decimal
+    win_rate: float | None  # signed ÷ closed (signed + declined + lapsed)
+    lapsed_share: float | None  # lapsed ÷ closed
+    declined_after_negotiating_share: float | None  # ÷ closed; a proxy for disputes
+    median_days_to_sign: float | None  # claim → signed
+    credit_score: float
+
+
+@dataclass
+class _Record:
+    """One broker's tallies while the league is being built."""
+
+    stages: dict[str, int]
+    disputed: int = 0
+    amount: Decimal = Decimal(0)
+    waits: list[float] | None = None
+
+    def count(self, stage: Stage) -> int:
+        return self.stages.get(stage.value, 0)
+
+    @property
+    def closed(self) -> int:
+        return self.count(Stage.SIGNED) + self.count(Stage.DECLINED) + self.count(Stage.LAPSED)
+
+
+def broker_league(session: Session, *, date_from: dt.date | None = None, date_to: dt.date | None = None,
+                  field: str | None = None, limit: int = 50) -> list[BrokerStanding]:
+    """Every broker with a pipeline claimed in the window, by credit score (then signed, then id)."""
+    check_dates(date_from, date_to)
+    check_field(session, field)
+    if limit < 1:
+        raise InvalidInput.on("limit", "must be at least 1")
+    scope = pipeline_scope(date_from, date_to, None, field)
+    records = _broker_records(session, scope)
+    closed = sum(r.closed for r in records.values())
+    market_win_rate = sum(r.count(Stage.SIGNED) for r in records.values()) / closed if closed else 0.5
+    medians = {bid: median(r.waits) if r.waits else None for bid, r in records.items()}
+    market_median = median([m for m in medians.values() if m is not None])
+    brokers = _broker_names(session, records)
+    standings = [_standing(bid, brokers[bid], r, medians[bid], market_win_rate, market_median)
+                 for bid, r in records.items()]
+    standings.sort(key=lambda s: (-s.credit_score, -s.signed, s.broker_id))
+    for rank, standing in enumerate(standings, start=1):
+        standing.rank = rank
+    return standings[:limit]
+
+
+def _broker_records(session: Session, scope: Select) -> dict[int, _Record]:
+    in_scope = Pipeline.id.in_(scope.scalar_subquery())
+    records: dict[int, _Record] = defaultdict(lambda: _Record({}))
+    for broker_id, stage, n in session.execute(
+            select(Pipeline.broker_id, Pipeline.stage, func.count()).where(in_scope)
+            .group_by(Pipeline.broker_id, Pipeline.stage)):
+        records[broker_id].stages[stage] = n
+    for broker_id, n in session.execute(
+            select(Pipeline.broker_id, func.count()).join(PipelineEvent, PipelineEvent.pipeline_id == Pipeline.id)
+            .where(in_scope, PipelineEvent.to_stage == Stage.DECLINED.value,
+                   PipelineEvent.from_stage == Stage.NEGOTIATING.value)
+            .group_by(Pipeline.broker_id)):
+        records[broker_id].disputed = n
+    for broker_id, amount in session.execute(
+            select(Pipeline.broker_id, func.sum(Contract.amount)).join(Contract, Contract.pipeline_id == Pipeline.id)
+            .where(in_scope).group_by(Pipeline.broker_id)):
+        records[broker_id].amount = yuan(amount)
+    owners = dict(session.execute(select(Pipeline.id, Pipeline.broker_id).where(
+        in_scope, Pipeline.stage == Stage.SIGNED.value)).all())
+    for pid, times in stage_times(session, scope, [Stage.CLAIMED.value, Stage.SIGNED.value],
+                                  only_stage=Stage.SIGNED.value).items():
+        if Stage.SIGNED.value in times:
+            record = records[owners[pid]]
+            record.waits = (record.waits or []) + [days(times[Stage.CLAIMED.value], times[Stage.SIGNED.value])]
+    return dict(records)
+
+
+def _broker_names(session: Session, records: dict[int, _Record]) -> dict[int, tuple[str, str, str]]:
+    query = (select(Broker.id, Broker.name, Broker.level, Organisation.name)
+             .join(Organisation, Organisation.id == Broker.agency_id).where(Broker.id.in_(list(records))))
+    return {bid: (name, level, agency) for bid, name, level, agency in session.execute(query)}
+
+
+def _standing(broker_id: int, names: tuple[str, str, str], r: _Record, median_days: float | None,
+              market_win_rate: float, market_median: float | None) -> BrokerStanding:
+    signed, declined, lapsed, closed = r.count(Stage.SIGNED), r.count(Stage.DECLINED), r.count(Stage.LAPSED), r.closed
+    score = credit_score(signed=signed, closed=closed, lapsed=lapsed, disputed=r.disputed, median_days=median_days,
+                         market_win_rate=market_win_rate, market_median_days=market_median)
+    open_ = sum(r.count(s) for s in (Stage.CLAIMED, Stage.CONTACTED, Stage.NEGOTIATING))
+    return BrokerStanding(0, broker_id, *names, claimed=sum(r.stages.values()), open=open_, signed=signed,
+                          declined=declined, lapsed=lapsed, signed_amount=r.amount,
+                          win_rate=rate(signed, closed), lapsed_share=rate(lapsed, closed),
+                          declined_after_negotiating_share=rate(r.disputed, closed),
+                          median_days_to_sign=median_days, credit_score=score)

@@ -1,0 +1,216 @@
+"""Technology contracts (技术合同): signing a negotiating pipeline, registration, and who may read which."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session
+
+from matchmaker import vocabulary as v
+from matchmaker.brokerage.common import READ_ALL_ROLES, Stage, current_time, parse
+from matchmaker.brokerage.pipelines import advance, check_holder, check_move, load_pipeline
+from matchmaker.catalog.schemas import money_problem
+from matchmaker.db import paged
+from matchmaker.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
+from matchmaker.identity.services import Actor
+from matchmaker.models import Achievement, Contract, Demand, IndexChange, Organisation
+
+
+def sign_contract(session: Session, *, actor: Actor, pipeline_id: int, contract_type: str, amount: Decimal | str,
+                  certified_amount: Decimal | str | None = None, payment_mode: str, signed_on: dt.date,
+                  trial_ends_on: dt.date | None = None, licence_scope: str | None = None, exclusive: bool = False,
+                  close_demand: bool = False,
+                  note: str = "", expected_version: int | None = None, at: dt.datetime | None = None) -> Contract:
+    """Log the contract of a negotiating pipeline and sign the pipeline, in the caller's one transaction.
+
+    Buyer and seller are the demand's firm and the achievement's owner, with their organisations' regions.
+    `exclusive` (a transfer, or an exclusive licence) marks the achievement transferred, i.e. no longer on offer;
+    close_demand marks the demand solved; both
+    are logged in index_changes so every matcher process drops them.
+    """
+    now = current_time(at)
+    pipeline = load_pipeline(session, pipeline_id)
+    check_holder(actor, pipeline)
+    terms = _contract_terms(contract_type, amount, certified_amount, payment_mode, signed_on, trial_ends_on,
+                            licence_scope, exclusive)
+    if pipeline.stage != Stage.NEGOTIATING.value:
+        check_move(pipeline, Stage.SIGNED)  # names the reason: closed, or not negotiating yet
+    # Sign first: on SQLite this first write takes the database's write lock, and FOR UPDATE below locks the two
+    # records on PostgreSQL, so two deals on one achievement cannot both see it still untransferred.
+    advance(session, pipeline, Stage.SIGNED, actor=actor, note=note, expected_version=expected_version, now=now)
+    demand = session.get(Demand, pipeline.demand_id, with_for_update=True, populate_existing=True)
+    achievement = session.get(Achievement, pipeline.achievement_id, with_for_update=True, populate_existing=True)
+    _check_signable(demand, achievement)
+    buyer = _party(session, demand.organisation_id, demand.region_code, "buyer", f"demand {demand.id}")
+    seller = _party(session, achievement.organisation_id, achievement.region_code, "seller",
+                    f"achievement {achievement.id}")
+    contract = Contract(pipeline_id=pipeline.id, achievement_id=achievement.id, demand_id=demand.id,
+                        broker_id=pipeline.broker_id, buyer_id=buyer[0], buyer_region_code=buyer[1],
+                        seller_id=seller[0], seller_region_code=seller[1], created_at=now, updated_at=now, **terms)
+    session.add(contract)
+    if exclusive:
+        achievement.status = v.AchievementStatus.TRANSFERRED.value
+        session.add(IndexChange(library=v.Library.ACHIEVEMENTS.value, record_id=achievement.id, at=now))
+    if close_demand:
+        demand.status = v.DemandStatus.SOLVED.value
+        session.add(IndexChange(library=v.Library.DEMANDS.value, record_id=demand.id, at=now))
+    session.flush()
+    return contract
+
+
+def _contract_terms(contract_type, amount, certified_amount, payment_mode, signed_on, trial_ends_on,
+                    licence_scope, exclusive) -> dict:
+    contract_type = parse(v.ContractType, contract_type, "contract_type")
+    payment_mode = parse(v.PaymentMode, payment_mode, "payment_mode")
+    amount = _yuan(amount, "amount")
+    certified = _yuan(certified_amount, "certified_amount")
+    if certified is not None and certified > amount:
+        raise InvalidInput.on("certified_amount", f"{certified:f} exceeds the contract amount {amount:f}")
+    if payment_mode is v.PaymentMode.USE_FIRST_PAY_LATER:
+        if trial_ends_on is None:
+            raise InvalidInput.on("trial_ends_on", "required when payment_mode is use_first_pay_later")
+        if trial_ends_on <= signed_on:
+            raise InvalidInput.on("trial_ends_on", f"{trial_ends_on} is not after signed_on {signed_on}")
+    elif trial_ends_on is not None:
+        raise InvalidInput.on("trial_ends_on", "only a use_first_pay_later contract has a trial period")
+    scope = parse(v.LicenceScope, licence_scope, "licence_scope") if licence_scope is not None else None
+    if scope is not None and contract_type is not v.ContractType.LICENCE:
+        raise InvalidInput.on("licence_scope", f"applies to a licence contract, not {contract_type.value}")
+    # Off the market: ownership moved, or nobody but the licensee may use it any more.
+    if exclusive and not (contract_type is v.ContractType.TRANSFER or scope is v.LicenceScope.EXCLUSIVE):
+        raise InvalidInput.on("exclusive", "applies to a transfer or an exclusive licence (licence_scope "
+                                           f"exclusive), not {contract_type.value}"
+                                           + (f" with scope {scope.value}" if scope else ""))
+    return {"contract_type": contract_type.value, "payment_mode": payment_mode.value, "amount": amount,
+            "certified_amount": certified, "signed_on": signed_on, "trial_ends_on": trial_ends_on,
+            "licence_scope": scope.value if scope else None}
+
+
+def _yuan(value: Decimal | str | None, field: str) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        amount = Decimal(value) if isinstance(value, str) else value
+    except InvalidOperation:
+        raise InvalidInput.on(field, f"not a decimal amount of yuan: {value!r}") from None
+    if not isinstance(amount, Decimal):
+        raise InvalidInput.on(field, "money is a decimal string, never a float")
+    reason = money_problem(amount)
+    if reason:
+        raise InvalidInput.on(field, reason)
+    return amount
+
+
+def _check_signable(demand: Demand, achievement: Achievement) -> None:
+    if achievement.status in (v.AchievementStatus.TRANSFERRED.value, v.AchievementStatus.WITHDRAWN.value):
+        raise Conflict(f"achievement {achievement.id} is {achievement.status}; it can no longer be contracted")
+    if demand.status in (v.DemandStatus.SOLVED.value, v.DemandStatus.WITHDRAWN.value):
+        raise Conflict(f"demand {demand.id} is {demand.status}; it can no longer be contracted")
+
+
+def _party(session: Session, organisation_id: int | None, record_region: str | None, role: str,
+           record: str) -> tuple[int, str]:
+    """(organisation id, region code) of a contract party; the record's region stands in for a missing one."""
+    organisation = session.get(Organisation, organisation_id) if organisation_id else None
+    if organisation is None:
+        raise Conflict(f"{record} has no owning organisation to act as {role}")
+    region = organisation.region_code or record_region
+    if region is None:
+        raise Conflict(f"the {role} {organisation.name} (organisation {organisation.id}) has no region code")
+    return organisation.id, region
+
+
+def register_contract(session: Session, *, actor: Actor, contract_id: int, registration_number: str,
+                      registered_on: dt.date) -> Contract:
+    """Record the registration (认定登记) number an admin got for a contract; numbers are unique."""
+    if not actor.is_(v.Role.ADMIN):
+        raise Forbidden("only admins record contract registrations")
+    contract = _contract(session, contract_id)
+    number = registration_number.strip()
+    if not number:
+        raise InvalidInput.on("registration_number", "required")
+    if registered_on < contract.signed_on:
+        raise InvalidInput.on("registered_on", f"{registered_on} is before signed_on {contract.signed_on}")
+    other = session.scalar(select(Contract.id).where(Contract.registration_number == number, Contract.id != contract_id))
+    if other is not None:
+        raise Conflict(f"registration number {number} already belongs to contract {other}",
+                       problems=[FieldProblem("registration_number", "duplicate")])
+    contract.registration_number, contract.registered_on = number, registered_on
+    session.flush()
+    return contract
+
+
+def get_contract(session: Session, *, actor: Actor, contract_id: int) -> Contract:
+    contract = _contract(session, contract_id)
+    if not session.scalar(_visible_contracts(select(Contract.id), actor).where(Contract.id == contract_id)):
+        raise Forbidden(f"contract {contract_id} is not yours to see")
+    return contract
+
+
+def list_contracts(session: Session, *, actor: Actor, period: str | None = None, region: str | None = None,
+                   contract_type: str | None = None, broker_id: int | None = None,
+                   limit: int = 100, offset: int = 0) -> tuple[list[Contract], int]:
+    """Contracts newest first; `period` is YYYY, YYYY-Qn or YYYY-MM, `region` matches buyer or seller within it."""
+    query = _visible_contracts(select(Contract), actor)
+    if period is not None:
+        start, end = period_bounds(period)
+        query = query.where(Contract.signed_on >= start, Contract.signed_on < end)
+    if region is not None:
+        prefix = region_prefix(region) + "%"
+        query = query.where(or_(Contract.buyer_region_code.like(prefix), Contract.seller_region_code.like(prefix)))
+    if contract_type is not None:
+        query = query.where(Contract.contract_type == parse(v.ContractType, contract_type, "type").value)
+    if broker_id is not None:
+        query = query.where(Contract.broker_id == broker_id)
+    rows, total = paged(session, query.order_by(Contract.signed_on.desc(), Contract.id.desc()),
+                        limit=limit, offset=offset)
+    return [row[0] for row in rows], total
+
+
+def _visible_contracts(query: Select, actor: Actor) -> Select:
+    if actor.is_(*READ_ALL_ROLES):
+        return query
+    if actor.is_(v.Role.BROKER):
+        return query.where(Contract.broker_id == (actor.broker_id or 0))
+    return query.where(or_(Contract.buyer_id == actor.organisation_id, Contract.seller_id == actor.organisation_id))
+
+
+def _contract(session: Session, contract_id: int) -> Contract:
+    contract = session.get(Contract, contract_id)
+    if contract is None:
+        raise NotFound(f"contract {contract_id} not found")
+    return contract
+
+
+# Years 1000-2999: year 0 has no date, and the period after 9999 neither (both were 500s).
+PERIOD_PATTERN = r"^[12]\d{3}(-Q[1-4]|-(0[1-9]|1[0-2]))?$"
+
+
+def period_bounds(period: str) -> tuple[dt.date, dt.date]:
+    """[start, end) of a year (2026), quarter (2026-Q2) or month (2026-05)."""
+    if not re.fullmatch(PERIOD_PATTERN, period):
+        raise InvalidInput.on("period", f"{period!r} is not YYYY, YYYY-Qn or YYYY-MM (years 1000-2999)")
+    year = int(period[:4])
+    if len(period) == 4:
+        return dt.date(year, 1, 1), dt.date(year + 1, 1, 1)
+    if period[5] == "Q":
+        first_month = 3 * (int(period[6]) - 1) + 1
+        return dt.date(year, first_month, 1), _month_after(year, first_month + 2)
+    month = int(period[5:])
+    return dt.date(year, month, 1), _month_after(year, month)
+
+
+def _month_after(year: int, month: int) -> dt.date:
+    return dt.date(year + month // 12, month % 12 + 1, 1)
+
+
+def region_prefix(code: str) -> str:
+    """A province code (420000) covers its cities and counties, a city (420100) its counties."""
+    if code.endswith("0000"):
+        return code[:2]
+    if code.endswith("00"):
+        return code[:4]
+    return code

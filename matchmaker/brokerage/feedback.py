@@ -1,0 +1,86 @@
+"""Feedback on matches: one verdict per person per pair, from the firm, the office or a broker."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from matchmaker import vocabulary as v
+from matchmaker.brokerage.common import READ_ALL_ROLES, current_time, parse
+from matchmaker.catalog.access import is_visible
+from matchmaker.db import paged
+from matchmaker.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
+from matchmaker.identity.services import Actor
+from matchmaker.models import Achievement, Demand, Feedback
+
+
+def give_feedback(session: Session, *, actor: Actor, demand_id: int, achievement_id: int, relevant: bool,
+                  reason: str | None = None, note: str = "", at: dt.datetime | None = None) -> Feedback:
+    """A verdict on a match by the demand's firm, the achievement's office or a broker; data for the matcher.
+
+    One verdict per person per pair: a repeat replaces the earlier one. Only postings the person may see can be
+    judged (someone else's draft answers 404, as reading it does).
+    """
+    demand = _visible(session, actor, Demand, demand_id, "demand_id")
+    achievement = _visible(session, actor, Achievement, achievement_id, "achievement_id")
+    _check_may_judge(actor, demand, achievement)
+    if relevant and reason is not None:
+        raise InvalidInput.on("reason", "a reason explains an irrelevant match; leave it empty when relevant")
+    if not relevant and reason is None:
+        raise InvalidInput.on("reason", f"say why the match is not relevant ({', '.join(v.values(v.FeedbackReason))})")
+    reason = parse(v.FeedbackReason, reason, "reason").value if reason is not None else None
+    when = current_time(at)
+    pair = (Feedback.user_id == actor.user_id, Feedback.demand_id == demand_id, Feedback.achievement_id == achievement_id)
+    for _ in range(2):   # a concurrent first verdict on the same pair wins the insert; ours then updates it
+        feedback = session.scalar(select(Feedback).where(*pair))
+        if feedback is not None:
+            feedback.relevant, feedback.reason, feedback.note, feedback.updated_at = relevant, reason, note or "", when
+            session.flush()
+            return feedback
+        try:
+            with session.begin_nested():
+                feedback = Feedback(demand_id=demand_id, achievement_id=achievement_id, user_id=actor.user_id,
+                                    relevant=relevant, reason=reason, note=note or "", created_at=when)
+                session.add(feedback)
+            return feedback
+        except IntegrityError:
+            continue
+    raise Conflict("the verdict changed while it was being saved; send it again")
+
+
+def _visible(session: Session, actor: Actor, model, record_id: int, field: str):
+    record = session.get(model, record_id)
+    if record is None or not is_visible(actor, record):
+        raise NotFound(f"{field.removesuffix('_id')} {record_id} not found", problems=[FieldProblem(field, "not found")])
+    return record
+
+
+def _check_may_judge(actor: Actor, demand: Demand, achievement: Achievement) -> None:
+    if actor.is_(v.Role.BROKER):
+        return
+    if actor.is_(v.Role.FIRM):
+        if demand.organisation_id != actor.organisation_id:
+            raise Forbidden(f"demand {demand.id} is not your firm's; firms judge matches on their own demands")
+        return
+    if actor.is_(v.Role.OFFICE):
+        if achievement.organisation_id != actor.organisation_id:
+            raise Forbidden(f"achievement {achievement.id} is not your organisation's; "
+                            "offices judge matches on their own achievements")
+        return
+    raise Forbidden(f"feedback comes from firms, offices and brokers; you are {actor.role.value}")
+
+
+def list_feedback(session: Session, *, actor: Actor, demand_id: int | None = None, achievement_id: int | None = None,
+                  relevant: bool | None = None, limit: int = 100, offset: int = 0) -> tuple[list[Feedback], int]:
+    if not actor.is_(*READ_ALL_ROLES):
+        raise Forbidden("feedback is read by admins and analysts")
+    query = select(Feedback)
+    for column, value in ((Feedback.demand_id, demand_id), (Feedback.achievement_id, achievement_id),
+                          (Feedback.relevant, relevant)):
+        if value is not None:
+            query = query.where(column == value)
+    rows, total = paged(session, query.order_by(Feedback.id), limit=limit, offset=offset)
+    return [row[0] for row in rows], total

@@ -1,0 +1,199 @@
+"""Brokers and their deal pipelines: claim a match, move it stage by stage, see who may read which."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Select, or_, select, update
+from sqlalchemy.orm import Session
+
+from matchmaker import vocabulary as v
+from matchmaker.brokerage.common import READ_ALL_ROLES, Stage, current_time, parse
+from matchmaker.db import paged
+from matchmaker.errors import Conflict, FieldProblem, Forbidden, NotFound
+from matchmaker.identity.services import Actor
+from matchmaker.models import Achievement, Broker, Contract, Demand, Organisation, Pipeline, PipelineEvent
+
+# --- brokers -------------------------------------------------------------------------------------------------
+
+def list_brokers(session: Session, *, agency_id: int | None = None, level: str | None = None,
+                 limit: int = 100, offset: int = 0) -> tuple[list[tuple[Broker, str]], int]:
+    """Brokers with their agency's name, by id; filtered by agency and certification level."""
+    query = select(Broker, Organisation.name).join(Organisation, Organisation.id == Broker.agency_id)
+    if agency_id is not None:
+        query = query.where(Broker.agency_id == agency_id)
+    if level is not None:
+        query = query.where(Broker.level == v.BrokerLevel(level).value)
+    rows, total = paged(session, query.order_by(Broker.id), limit=limit, offset=offset)
+    return [(broker, agency_name) for broker, agency_name in rows], total
+
+
+def get_broker(session: Session, *, broker_id: int) -> tuple[Broker, str]:
+    row = session.execute(
+        select(Broker, Organisation.name).join(Organisation, Organisation.id == Broker.agency_id)
+        .where(Broker.id == broker_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"broker {broker_id} not found")
+    return row[0], row[1]
+
+
+# --- pipelines -----------------------------------------------------------------------------------------------
+
+def claim_pipeline(session: Session, *, actor: Actor, demand_id: int, achievement_id: int, note: str = "",
+                   score: float | None = None, at: dt.datetime | None = None) -> Pipeline:
+    """A broker takes a (demand, achievement) pair; both must be published and unexpired, and unclaimed.
+
+    `score` is the matcher's score for the pair when the caller has one; the API
+    leaves it empty until the matching service can score a single pair.
+    """
+    broker_id = _acting_broker(actor)
+    now = current_time(at)
+    demand = _referenced(session, Demand, demand_id, "demand_id")
+    achievement = _referenced(session, Achievement, achievement_id, "achievement_id")
+    _check_matchable(demand, "demand_id", demand.status, demand.deadline, now.date())
+    _check_matchable(achievement, "achievement_id", achievement.status, achievement.expires_on, now.date())
+    holder = session.scalar(select(Pipeline).where(Pipeline.demand_id == demand_id,
+                                                   Pipeline.achievement_id == achievement_id,
+                                                   Pipeline.stage.not_in(v.ENDED_WITHOUT_CONTRACT)))
+    if holder is not None:
+        # A declined or lapsed pair may be tried again (a new pipeline); a live or signed one may not.
+        raise Conflict(f"demand {demand_id} and achievement {achievement_id} are already claimed "
+                       f"(pipeline {holder.id}, stage {holder.stage})")
+    pipeline = Pipeline(demand_id=demand_id, achievement_id=achievement_id, broker_id=broker_id,
+                        stage=Stage.CLAIMED.value, version=1, created_at=now, updated_at=now, score=score)
+    session.add(pipeline)
+    session.flush()
+    _record_event(session, pipeline, None, Stage.CLAIMED, actor, note, now)
+    return pipeline
+
+
+def move_pipeline(session: Session, *, actor: Actor, pipeline_id: int, to_stage: str, note: str = "",
+                  expected_version: int | None = None, at: dt.datetime | None = None) -> Pipeline:
+    """One step forward, or an end (declined / lapsed) from any open stage; signing goes through sign_contract."""
+    to_stage = parse(Stage, to_stage, "to_stage")
+    pipeline = load_pipeline(session, pipeline_id)
+    _check_may_move(actor, pipeline, to_stage)
+    check_move(pipeline, to_stage)
+    if to_stage is Stage.SIGNED:
+        raise Conflict(f"pipeline {pipeline_id} is signed by logging its contract: POST /pipelines/{pipeline_id}/contract",
+                       problems=[FieldProblem("to_stage", "signed needs the contract")])
+    advance(session, pipeline, to_stage, actor=actor, note=note, expected_version=expected_version,
+            now=current_time(at))
+    return pipeline
+
+
+def get_pipeline(session: Session, *, actor: Actor, pipeline_id: int) -> tuple[Pipeline, int | None]:
+    """A pipeline with its events and its contract's id, for those allowed to see it."""
+    pipeline = load_pipeline(session, pipeline_id)
+    if not session.scalar(_visible_pipelines(select(Pipeline.id), actor).where(Pipeline.id == pipeline_id)):
+        raise Forbidden(f"pipeline {pipeline_id} is not yours to see")
+    contract_id = session.scalar(select(Contract.id).where(Contract.pipeline_id == pipeline_id))
+    return pipeline, contract_id
+
+
+def list_pipelines(session: Session, *, actor: Actor, stage: str | None = None, broker_id: int | None = None,
+                   demand_id: int | None = None, achievement_id: int | None = None,
+                   limit: int = 100, offset: int = 0) -> tuple[list[Pipeline], int]:
+    """Brokers see their own pipelines, firms and offices those on their records, admins and analysts all."""
+    query = _visible_pipelines(select(Pipeline), actor)
+    if stage is not None:
+        query = query.where(Pipeline.stage == parse(Stage, stage, "stage").value)
+    for column, value in ((Pipeline.broker_id, broker_id), (Pipeline.demand_id, demand_id),
+                          (Pipeline.achievement_id, achievement_id)):
+        if value is not None:
+            query = query.where(column == value)
+    rows, total = paged(session, query.order_by(Pipeline.id), limit=limit, offset=offset)
+    return [row[0] for row in rows], total
+
+
+def _visible_pipelines(query: Select, actor: Actor) -> Select:
+    if actor.is_(*READ_ALL_ROLES):
+        return query
+    if actor.is_(v.Role.BROKER):
+        return query.where(Pipeline.broker_id == (actor.broker_id or 0))
+    own_demands = select(Demand.id).where(Demand.organisation_id == actor.organisation_id)
+    own_achievements = select(Achievement.id).where(Achievement.organisation_id == actor.organisation_id)
+    return query.where(or_(Pipeline.demand_id.in_(own_demands), Pipeline.achievement_id.in_(own_achievements)))
+
+
+def _acting_broker(actor: Actor) -> int:
+    if not actor.is_(v.Role.BROKER) or actor.broker_id is None:
+        raise Forbidden(f"only brokers claim and run pipelines; you are {actor.role.value}")
+    return actor.broker_id
+
+
+def load_pipeline(session: Session, pipeline_id: int) -> Pipeline:
+    pipeline = session.get(Pipeline, pipeline_id)
+    if pipeline is None:
+        raise NotFound(f"pipeline {pipeline_id} not found")
+    return pipeline
+
+
+def _check_may_move(actor: Actor, pipeline: Pipeline, to_stage: Stage) -> None:
+    # An admin may only lapse a pipeline a broker abandoned; the deal itself stays the broker's.
+    if actor.is_(v.Role.ADMIN) and to_stage is Stage.LAPSED:
+        return
+    check_holder(actor, pipeline)
+
+
+def check_holder(actor: Actor, pipeline: Pipeline) -> None:
+    if not actor.is_(v.Role.BROKER) or actor.broker_id != pipeline.broker_id:
+        raise Forbidden(f"pipeline {pipeline.id} is held by broker {pipeline.broker_id}; only that broker moves it")
+
+
+def check_move(pipeline: Pipeline, to_stage: Stage) -> None:
+    current = Stage(pipeline.stage)
+    if current not in v.OPEN_STAGES:
+        raise Conflict(f"pipeline {pipeline.id} is closed ({current.value}); it cannot move",
+                       problems=[FieldProblem("to_stage", f"pipeline is {current.value}")])
+    if to_stage in (Stage.DECLINED, Stage.LAPSED) or v.NEXT_STAGE.get(current) is to_stage:
+        return
+    expected = v.NEXT_STAGE[current].value
+    raise Conflict(f"pipeline {pipeline.id} is {current.value}; it moves to {expected}, declined or lapsed, "
+                   f"not {to_stage.value}", problems=[FieldProblem("to_stage", f"not reachable from {current.value}")])
+
+
+def advance(session: Session, pipeline: Pipeline, to_stage: Stage, *, actor: Actor, note: str,
+             expected_version: int | None, now: dt.datetime) -> None:
+    """Optimistic lock: the UPDATE names the version this request saw, so of two racing moves only one lands."""
+    if expected_version is not None and expected_version != pipeline.version:
+        raise _stale(pipeline.id, expected_version, pipeline.version)
+    seen, from_stage = pipeline.version, pipeline.stage
+    moved = session.execute(
+        update(Pipeline).where(Pipeline.id == pipeline.id, Pipeline.version == seen)
+        .values(stage=to_stage.value, version=seen + 1, updated_at=now)
+    )
+    if moved.rowcount != 1:
+        raise _stale(pipeline.id, seen, None)
+    _record_event(session, pipeline, Stage(from_stage), to_stage, actor, note, now)
+
+
+def _stale(pipeline_id: int, seen: int, current: int | None) -> Conflict:
+    now_at = f" it is now at version {current}" if current is not None else " it changed meanwhile"
+    return Conflict(f"pipeline {pipeline_id} is no longer at version {seen};{now_at}: reload and retry",
+                    problems=[FieldProblem("expected_version", "stale")])
+
+
+def _record_event(session: Session, pipeline: Pipeline, from_stage: Stage | None, to_stage: Stage, actor: Actor,
+                  note: str, now: dt.datetime) -> None:
+    session.add(PipelineEvent(pipeline_id=pipeline.id, from_stage=from_stage.value if from_stage else None,
+                              to_stage=to_stage.value, actor_user_id=actor.user_id, note=note or "", at=now))
+    session.flush()
+
+
+# --- records referenced by brokerage requests ----------------------------------------------------------------
+
+def _referenced(session: Session, model, record_id: int, field: str):
+    record = session.get(model, record_id)
+    if record is None:
+        raise NotFound(f"{field.removesuffix('_id')} {record_id} not found", problems=[FieldProblem(field, "not found")])
+    return record
+
+
+def _check_matchable(record, field: str, status: str, ends_on: dt.date | None, today: dt.date) -> None:
+    kind = field.removesuffix("_id")
+    if status != "published":
+        raise Conflict(f"{kind} {record.id} is {status}, not published", problems=[FieldProblem(field, status)])
+    if ends_on is not None and ends_on < today:
+        raise Conflict(f"{kind} {record.id} expired on {ends_on}", problems=[FieldProblem(field, "expired")])

@@ -1,0 +1,53 @@
+"""SQLAlchemy 2.x mapped classes, one module per domain, all re-exported: `from matchmaker.models import X`.
+
+Importing the package imports every module, so Base.metadata holds every table (Alembic and the tests read it).
+"""
+
+# Not alphabetical: the modules are imported in the order their tables were first declared, so the metadata lists
+# the tables in the same order as when they were one module.
+from matchmaker.models.base import NAMING, Base, ModeSet, Money, Timestamped, UTCDateTime  # noqa: I001
+from matchmaker.models.identity import Broker, Organisation, Region, TechnologyField, User
+from matchmaker.models.libraries import Achievement, Demand, IPRecord, LatentFit, World
+from matchmaker.models.brokerage import PIPELINE_LIVE, Contract, Feedback, Pipeline, PipelineEvent
+from matchmaker.models.platform import (
+    Embedding,
+    IdempotencyRecord,
+    Impression,
+    InboxEntry,
+    IndexChange,
+    SimulationRun,
+    Subscription,
+    SubscriptionNotice,
+)
+
+__all__ = [
+    "NAMING",
+    "PIPELINE_LIVE",
+    "Achievement",
+    "Base",
+    "Broker",
+    "Contract",
+    "Demand",
+    "Embedding",
+    "Feedback",
+    "IPRecord",
+    "IdempotencyRecord",
+    "Impression",
+    "InboxEntry",
+    "IndexChange",
+    "LatentFit",
+    "ModeSet",
+    "Money",
+    "Organisation",
+    "Pipeline",
+    "PipelineEvent",
+    "Region",
+    "SimulationRun",
+    "Subscription",
+    "SubscriptionNotice",
+    "TechnologyField",
+    "Timestamped",
+    "UTCDateTime",
+    "User",
+    "World",
+]

@@ -1,0 +1,121 @@
+"""Brokerage records: deal pipelines and their moves, technology contracts, feedback on matches."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from matchmaker import vocabulary as v
+from matchmaker.models.base import Base, Money, Timestamped, UTCDateTime, one_of, utcnow
+
+PIPELINE_LIVE = f"stage NOT IN ({', '.join(repr(s.value) for s in v.ENDED_WITHOUT_CONTRACT)})"
+
+
+class Pipeline(Timestamped, Base):
+    """A broker's claim on a (demand, achievement) match, moved stage by stage to a contract or an end."""
+
+    __tablename__ = "pipelines"
+    __table_args__ = (
+        CheckConstraint(one_of("stage", v.PipelineStage), name="stage"),
+        # One live or signed pipeline per pair; a declined or lapsed pair may be claimed again later.
+        Index("uq_pipelines_live_pair", "demand_id", "achievement_id", unique=True,
+              sqlite_where=text(PIPELINE_LIVE), postgresql_where=text(PIPELINE_LIVE)),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demand_id: Mapped[int] = mapped_column(ForeignKey("demands.id"), index=True)
+    achievement_id: Mapped[int] = mapped_column(ForeignKey("achievements.id"), index=True)
+    broker_id: Mapped[int] = mapped_column(ForeignKey("brokers.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(12), default=v.PipelineStage.CLAIMED.value, index=True)
+    score: Mapped[float | None] = mapped_column(Float)  # the match score when claimed
+    version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic lock: a move names the version it saw
+
+    events: Mapped[list[PipelineEvent]] = relationship(order_by="PipelineEvent.id", cascade="all, delete-orphan")
+
+
+class PipelineEvent(Base):
+    """One move of a pipeline: who, when, from which stage to which, and why."""
+
+    __tablename__ = "pipeline_events"
+    __table_args__ = (
+        CheckConstraint(one_of("to_stage", v.PipelineStage), name="to_stage"),
+        CheckConstraint(one_of("from_stage", v.PipelineStage), name="from_stage"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id", ondelete="CASCADE"), index=True)
+    from_stage: Mapped[str | None] = mapped_column(String(12))
+    to_stage: Mapped[str] = mapped_column(String(12))
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Contract(Timestamped, Base):
+    """A 技术合同 as the registration form records it."""
+
+    __tablename__ = "contracts"
+    __table_args__ = (
+        CheckConstraint(one_of("contract_type", v.ContractType), name="contract_type"),
+        CheckConstraint(one_of("payment_mode", v.PaymentMode), name="payment_mode"),
+        CheckConstraint("amount >= 0", name="amount"),
+        CheckConstraint("certified_amount >= 0 AND certified_amount <= amount", name="certified_amount"),
+        CheckConstraint(
+            "payment_mode <> 'use_first_pay_later' OR trial_ends_on IS NOT NULL", name="trial_end_for_use_first"
+        ),
+        CheckConstraint(one_of("licence_scope", v.LicenceScope), name="licence_scope"),
+        CheckConstraint("licence_scope IS NULL OR contract_type = 'licence'", name="licence_scope_for_licence"),
+        Index("ix_contracts_signed_on", "signed_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pipeline_id: Mapped[int | None] = mapped_column(ForeignKey("pipelines.id"), unique=True)
+    contract_type: Mapped[str] = mapped_column(String(12))
+    amount: Mapped[Decimal] = mapped_column(Money)  # 成交额
+    certified_amount: Mapped[Decimal | None] = mapped_column(Money)  # 核定技术交易额
+    payment_mode: Mapped[str] = mapped_column(String(20))
+    licence_scope: Mapped[str | None] = mapped_column(String(10))  # licences only: 独占 / 排他 / 普通
+    trial_ends_on: Mapped[dt.date | None] = mapped_column(Date)
+    signed_on: Mapped[dt.date] = mapped_column(Date)
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    buyer_region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    seller_region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    achievement_id: Mapped[int | None] = mapped_column(ForeignKey("achievements.id"), index=True)
+    demand_id: Mapped[int | None] = mapped_column(ForeignKey("demands.id"), index=True)
+    broker_id: Mapped[int | None] = mapped_column(ForeignKey("brokers.id"), index=True)
+    registration_number: Mapped[str | None] = mapped_column(String(40), unique=True)
+    registered_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class Feedback(Base):
+    """A firm's, office's or broker's verdict on a match: data for the matcher to learn from."""
+
+    __tablename__ = "feedback"
+    # One verdict per person per pair: a repeat replaces the earlier one (brokerage.feedback.give_feedback).
+    __table_args__ = (CheckConstraint(one_of("reason", v.FeedbackReason), name="reason"),
+                      UniqueConstraint("user_id", "demand_id", "achievement_id", name="uq_feedback_user_pair"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demand_id: Mapped[int] = mapped_column(ForeignKey("demands.id"), index=True)
+    achievement_id: Mapped[int] = mapped_column(ForeignKey("achievements.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    relevant: Mapped[bool]
+    reason: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

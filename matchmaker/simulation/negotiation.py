@@ -1,0 +1,153 @@
+"""Deals after the claim: each month a firm and an office move on, call it off, let it lapse or sign a contract."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from matchmaker import vocabulary as v
+from matchmaker.brokerage.contracts import sign_contract
+from matchmaker.brokerage.pipelines import move_pipeline
+from matchmaker.identity.services import Actor
+from matchmaker.models import Achievement, Demand
+from matchmaker.simulation.agents import BrokerAgent, Deal, MonthFigures, on_day
+
+DECLINE_BASE = 0.12  # monthly chance a stalled, fully compatible deal is called off (assumption)
+MODE_TO_CONTRACT = {
+    "transfer": v.ContractType.TRANSFER, "licence": v.ContractType.LICENCE, "equity": v.ContractType.TRANSFER,
+    "co_development": v.ContractType.DEVELOPMENT, "service": v.ContractType.SERVICE,
+}
+
+
+class Negotiation:
+    """The deals half of the market: each month every open deal moves a stage on, is called off, lapses or signs.
+
+    Market mixes it in and provides the attributes and the two methods declared here.
+    """
+
+    rng: random.Random
+    deals: list[Deal]
+    fits: dict[tuple[int, int], int]  # (demand id, achievement id) → latent fit level
+    admin: Actor  # lapses the deals whose records closed or that stalled
+    home_province: str | None
+    agency_turnover: dict[int, float]
+
+    def lever(self, section: str, key: str):
+        raise NotImplementedError  # the Market reads its scenario
+
+    def _effort(self, broker: BrokerAgent) -> float:
+        raise NotImplementedError  # the Market's brokers work harder under the agency reward
+
+    def _negotiate(self, session: Session, day: dt.date, fair: bool, figures: MonthFigures) -> None:
+        lapse_after = self.lever("negotiation", "lapse_after_months") + (
+            self.lever("policy", "fair_lapse_months_extra") if self.lever("policy", "fair_every_months") else 0)
+        still_open = []
+        for deal in self.deals:
+            outcome = self._month_of(session, deal, day, fair, lapse_after, figures)
+            if outcome == "open":
+                still_open.append(deal)
+        self.deals = still_open
+
+    def _month_of(self, session, deal: Deal, day: dt.date, fair: bool, lapse_after: int, figures: MonthFigures) -> str:
+        demand = session.get(Demand, deal.demand_id)
+        achievement = session.get(Achievement, deal.achievement_id)
+        if demand.status != "published" or achievement.status != "published":
+            return self._end(session, deal, v.PipelineStage.LAPSED, day, "记录已关闭", figures)
+        next_stage = v.NEXT_STAGE[v.PipelineStage(deal.stage)]
+        odds = self._odds(deal, demand, achievement, next_stage, fair)
+        p = _scaled(self._base_probability(next_stage), odds)
+        draw = self.rng.random()
+        if draw < p:
+            if next_stage is v.PipelineStage.SIGNED:
+                return self._sign(session, deal, demand, achievement, day, figures)
+            move_pipeline(session, actor=deal.broker.actor, pipeline_id=deal.pipeline_id,
+                          to_stage=next_stage.value, note="模拟推进", at=on_day(day, 10))
+            deal.stage, deal.idle_months = next_stage.value, 0
+            setattr(figures, next_stage.value, getattr(figures, next_stage.value) + 1)
+            return "open"
+        if draw < p + DECLINE_BASE * min(3.0, max(0.5, 1 / odds)):
+            return self._end(session, deal, v.PipelineStage.DECLINED, day, "企业未采纳", figures)
+        deal.idle_months += 1
+        if deal.idle_months >= lapse_after:
+            return self._end(session, deal, v.PipelineStage.LAPSED, day, "长期无进展", figures)
+        return "open"
+
+    def _base_probability(self, stage: v.PipelineStage) -> float:
+        key = {v.PipelineStage.CONTACTED: "contact", v.PipelineStage.NEGOTIATING: "negotiate",
+               v.PipelineStage.SIGNED: "sign"}[stage]
+        return self.lever("negotiation", key)
+
+    def _odds(self, deal: Deal, demand: Demand, achievement: Achievement, next_stage, fair: bool) -> float:
+        """What makes a firm and an office move on: true fit, stage, price, distance, payment, broker skill."""
+        lever = self.lever
+        level = self.fits.get((deal.demand_id, deal.achievement_id), 1)
+        odds = lever("negotiation", "fit_odds")[level - 1] * lever("brokers", "skill")[deal.broker.level]
+        if achievement.trl is not None and demand.min_trl is not None and achievement.trl < demand.min_trl:
+            odds *= lever("negotiation", "trl_gap_odds") ** (demand.min_trl - achievement.trl)
+        if achievement.asking_price is not None and demand.budget_max is not None \
+                and achievement.asking_price > demand.budget_max:
+            odds *= lever("negotiation", "over_budget_odds")
+        seller, buyer = achievement.region_code or "", demand.region_code or ""
+        if seller[:2] != buyer[:2]:
+            odds *= lever("negotiation", "other_province_odds")
+        else:
+            odds *= lever("policy", "local_incentive_odds")
+            if seller[:4] != buyer[:4]:
+                odds *= lever("negotiation", "other_city_odds")
+        if achievement.use_first_pay_later and next_stage is v.PipelineStage.SIGNED:
+            odds *= lever("negotiation", "use_first_pay_later_odds")
+        if demand.is_challenge:
+            odds *= lever("policy", "bounty_odds")
+        if fair and next_stage is v.PipelineStage.NEGOTIATING:
+            odds *= lever("policy", "fair_negotiate_odds")
+        return odds * self._effort(deal.broker)
+
+    def _end(self, session, deal: Deal, stage: v.PipelineStage, day: dt.date, note: str, figures) -> str:
+        actor = deal.broker.actor if stage is not v.PipelineStage.LAPSED else self.admin
+        move_pipeline(session, actor=actor, pipeline_id=deal.pipeline_id, to_stage=stage.value, note=note,
+                      at=on_day(day, 20))
+        setattr(figures, stage.value, getattr(figures, stage.value) + 1)
+        return stage.value
+
+    def _sign(self, session, deal: Deal, demand: Demand, achievement: Achievement, day: dt.date, figures) -> str:
+        rng = self.rng
+        shared = sorted(set(map(str, achievement.transfer_modes or ())) & set(map(str, demand.cooperation_modes or ())))
+        mode = rng.choice(shared) if shared else rng.choice(sorted(map(str, achievement.transfer_modes or ())) or ["service"])
+        contract_type = MODE_TO_CONTRACT[mode]
+        reference = float(achievement.asking_price or demand.budget_max or 300_000)
+        if demand.budget_max is not None:
+            reference = min(reference, float(demand.budget_max) * 1.2)
+        amount = Decimal(round(reference * rng.uniform(0.7, 1.0), -2))
+        certified = (amount * Decimal(str(round(rng.uniform(0.85, 1.0), 2)))).quantize(Decimal("0.01"))
+        signed_on = on_day(day, 25).date()
+        trial_ends_on = None
+        if achievement.use_first_pay_later and rng.random() < 0.7:
+            payment, trial_ends_on = v.PaymentMode.USE_FIRST_PAY_LATER, signed_on + dt.timedelta(days=180)
+        elif mode == "equity":
+            payment = v.PaymentMode.EQUITY
+        else:
+            payment = rng.choice([v.PaymentMode.LUMP_SUM, v.PaymentMode.INSTALMENTS, v.PaymentMode.ROYALTY])
+        exclusive = contract_type is v.ContractType.TRANSFER and rng.random() < 0.5
+        contract = sign_contract(
+            session, actor=deal.broker.actor, pipeline_id=deal.pipeline_id, contract_type=contract_type.value,
+            amount=amount, certified_amount=certified, payment_mode=payment.value, signed_on=signed_on,
+            trial_ends_on=trial_ends_on, exclusive=exclusive, close_demand=rng.random() < 0.6, note="签约",
+            at=on_day(day, 25))
+        figures.signed += 1
+        figures.turnover_yuan += float(amount)
+        same_province = contract.seller_region_code[:2] == contract.buyer_region_code[:2]
+        figures.local_signed += same_province
+        if self.home_province and contract.seller_region_code[:2] == self.home_province[:2]:
+            figures.home_seller_signed += 1
+            figures.home_local_signed += contract.buyer_region_code[:2] == self.home_province[:2]
+        self.agency_turnover[deal.broker.agency_id] += float(amount)
+        return "signed"
+
+
+def _scaled(p: float, odds: float) -> float:
+    """Scale a probability by an odds ratio (keeps it inside 0..1 however large the multiplier)."""
+    p = min(max(p, 1e-9), 1 - 1e-9)
+    return p * odds / (1 - p + p * odds)
