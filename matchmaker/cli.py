@@ -169,7 +169,7 @@ def demo_users() -> None:
     from matchmaker.readiness import ready_engine
     from matchmaker.identity.services import rotate_token
     from matchmaker.models import User
-    from matchmaker.web.demo import ensure_demo_users
+    from matchmaker.identity.demo import ensure_demo_users
 
     engine = ready_engine(_settings().database_url)
     table = Table("role", "login", "password", "organisation", "API token", title="demo users (pages: /web/login)")

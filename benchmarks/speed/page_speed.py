@@ -30,7 +30,7 @@ from matchmaker.db import make_engine, make_session_factory, transaction
 from matchmaker.identity.services import actor_of, create_user
 from matchmaker.models import Achievement, Demand, SimulationRun, User
 from matchmaker.reference import sync_reference_data
-from matchmaker.web.demo import ensure_demo_users
+from matchmaker.identity.demo import ensure_demo_users
 from matchmaker.world.generate import generate_world
 
 TARGET_MS = 200

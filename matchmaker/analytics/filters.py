@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 import statistics
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session
 from matchmaker import vocabulary as v
 from matchmaker.errors import InvalidInput
 from matchmaker.models import Achievement, Contract, Pipeline, PipelineEvent, Region, TechnologyField
+from matchmaker.regions import Level, RegionCode
 
 Stage = v.PipelineStage
 UNCLASSIFIED = "unclassified"  # the field of a contract with no source achievement, or one without a field
@@ -26,17 +26,18 @@ PREFIX_LENGTH = {"province": 2, "city": 4}  # GB/T 2260: 2 digits name the provi
 
 def level_of(code: str, parameter: str = "region") -> str:
     """'province' for 210000, 'city' for 210200; analytics do not aggregate below the city."""
-    if not re.fullmatch(r"\d{6}", code):
-        raise InvalidInput.on(parameter, f"{code!r} is not a six-digit GB/T 2260 code")
-    if code.endswith("0000"):
-        return "province"
-    if code.endswith("00"):
-        return "city"
-    raise InvalidInput.on(parameter, f"{code} is a county; give a province (xx0000) or city (xxxx00) code")
+    try:
+        level = RegionCode(code).level
+    except ValueError:
+        raise InvalidInput.on(parameter, f"{code!r} is not a six-digit GB/T 2260 code") from None
+    if level is Level.COUNTY:
+        raise InvalidInput.on(parameter, f"{code} is a county; give a province (xx0000) or city (xxxx00) code")
+    return level.value
 
 
 def region_prefix(code: str) -> str:
-    return code[: PREFIX_LENGTH[level_of(code)]]
+    level_of(code)
+    return RegionCode(code).prefix
 
 
 def choice(value: str, allowed: Sequence[str], parameter: str) -> str:

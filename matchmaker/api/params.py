@@ -1,4 +1,4 @@
-"""Bounded integer parameters shared by the controllers: ids fit the databases' 32-bit integer keys.
+"""The parameters and the page every list shares: ids within 32-bit keys, one page-size limit, regions, Page[T].
 
 An unbounded `int` let a path such as /users/100000000000000000000 reach SQLite, which cannot bind it (500).
 With these bounds the spec says what is accepted and anything outside is a 400 before a query runs.
@@ -6,7 +6,7 @@ With these bounds the spec says what is accepted and anything outside is a 400 b
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Generic, TypeVar
 
 import msgspec
 from litestar.params import Parameter
@@ -17,3 +17,20 @@ PathId = Annotated[int, Parameter(ge=1, le=MAX_ID)]
 IdFilter = Annotated[int | None, Parameter(ge=1, le=MAX_ID)]
 Offset = Annotated[int, Parameter(ge=0, le=MAX_ID)]
 BodyId = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
+
+MAX_LIMIT = 200   # one page size bound for every list (a page of postings, pipelines, inbox entries …)
+Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description=f"page size, at most {MAX_LIMIT}")]
+RegionFilter = Annotated[str | None, Parameter(pattern=r"^\d{6}$", description=(
+    "a six-digit GB/T 2260 code; a province includes its cities and counties, a city its counties"))]
+Trl = Annotated[int | None, Parameter(ge=1, le=9, description="technology readiness level 1–9")]
+
+T = TypeVar("T")
+
+
+class Page(msgspec.Struct, Generic[T]):
+    """One page of a list: its items, how many match in all, and where the page starts."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int

@@ -17,6 +17,7 @@ from matchmaker.db import paged
 from matchmaker.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
 from matchmaker.identity.services import Actor
 from matchmaker.models import Achievement, Contract, Demand, IndexChange, Organisation
+from matchmaker.regions import RegionCode
 
 
 def sign_contract(session: Session, *, actor: Actor, pipeline_id: int, contract_type: str, amount: Decimal | str,
@@ -159,7 +160,7 @@ def list_contracts(session: Session, *, actor: Actor, period: str | None = None,
         start, end = period_bounds(period)
         query = query.where(Contract.signed_on >= start, Contract.signed_on < end)
     if region is not None:
-        prefix = region_prefix(region) + "%"
+        prefix = RegionCode(region).prefix + "%"
         query = query.where(or_(Contract.buyer_region_code.like(prefix), Contract.seller_region_code.like(prefix)))
     if contract_type is not None:
         query = query.where(Contract.contract_type == parse(v.ContractType, contract_type, "type").value)
@@ -207,10 +208,3 @@ def _month_after(year: int, month: int) -> dt.date:
     return dt.date(year + month // 12, month % 12 + 1, 1)
 
 
-def region_prefix(code: str) -> str:
-    """A province code (420000) covers its cities and counties, a city (420100) its counties."""
-    if code.endswith("0000"):
-        return code[:2]
-    if code.endswith("00"):
-        return code[:4]
-    return code

@@ -11,21 +11,18 @@ from sqlalchemy.orm import Session
 from matchmaker import vocabulary as v
 from matchmaker.api import idempotency
 from matchmaker.api.idempotency import IdempotencyKey
+from matchmaker.api.params import IdFilter, Limit, Offset, Page, PathId, RegionFilter
 from matchmaker.brokerage import contracts, feedback, pipelines
 from matchmaker.brokerage.schemas import (
-    MAX_ID,
     BrokerOut,
-    BrokerPage,
     ClaimIn,
     ContractIn,
     ContractOut,
-    ContractPage,
     FeedbackIn,
     FeedbackOut,
-    FeedbackPage,
     MoveIn,
     PipelineDetail,
-    PipelinePage,
+    PipelineOut,
     RegistrationIn,
     broker_out,
     contract_out,
@@ -35,12 +32,6 @@ from matchmaker.brokerage.schemas import (
 )
 from matchmaker.identity.services import Actor
 
-Limit = Annotated[int, Parameter(ge=1, le=500, description="page size")]
-Offset = Annotated[int, Parameter(ge=0, le=MAX_ID)]
-PathId = Annotated[int, Parameter(ge=1, le=MAX_ID)]
-IdFilter = Annotated[int | None, Parameter(ge=1, le=MAX_ID)]
-RegionFilter = Annotated[str | None, Parameter(pattern=r"^\d{6}$", description="GB/T 2260 code; a province or city "
-                                                                              "covers the divisions inside it")]
 PeriodFilter = Annotated[str | None, Parameter(pattern=contracts.PERIOD_PATTERN,
                                                description="signing period: YYYY, YYYY-Qn or YYYY-MM")]
 
@@ -51,10 +42,10 @@ class BrokerController(Controller):
 
     @get("/", operation_id="listBrokers", sync_to_thread=True)
     def list_brokers(self, actor: Actor, session: Session, agency_id: IdFilter = None,
-                     level: v.BrokerLevel | None = None, limit: Limit = 100, offset: Offset = 0) -> BrokerPage:
+                     level: v.BrokerLevel | None = None, limit: Limit = 100, offset: Offset = 0) -> Page[BrokerOut]:
         """Brokers (技术经纪人) with their agency and certification level (any signed-in user)."""
         rows, total = pipelines.list_brokers(session, agency_id=agency_id, level=level, limit=limit, offset=offset)
-        return BrokerPage([broker_out(b, agency) for b, agency in rows], total, limit, offset)
+        return Page([broker_out(b, agency) for b, agency in rows], total, limit, offset)
 
     @get("/{broker_id:int}", operation_id="getBroker", sync_to_thread=True)
     def get_broker(self, broker_id: PathId, actor: Actor, session: Session) -> BrokerOut:
@@ -106,12 +97,12 @@ class PipelineController(Controller):
     @get("/", operation_id="listPipelines", sync_to_thread=True)
     def list_pipelines(self, actor: Actor, session: Session, stage: v.PipelineStage | None = None,
                        broker_id: IdFilter = None, demand_id: IdFilter = None, achievement_id: IdFilter = None,
-                       limit: Limit = 100, offset: Offset = 0) -> PipelinePage:
+                       limit: Limit = 100, offset: Offset = 0) -> Page[PipelineOut]:
         """Pipelines: brokers see their own, firms and offices those on their records, admins and analysts all."""
         rows, total = pipelines.list_pipelines(session, actor=actor, stage=stage, broker_id=broker_id,
                                                demand_id=demand_id, achievement_id=achievement_id,
                                                limit=limit, offset=offset)
-        return PipelinePage([pipeline_out(p) for p in rows], total, limit, offset)
+        return Page([pipeline_out(p) for p in rows], total, limit, offset)
 
     @get("/{pipeline_id:int}", operation_id="getPipeline", sync_to_thread=True)
     def get_pipeline(self, pipeline_id: PathId, actor: Actor, session: Session) -> PipelineDetail:
@@ -126,12 +117,12 @@ class ContractController(Controller):
     @get("/", operation_id="listContracts", sync_to_thread=True)
     def list_contracts(self, actor: Actor, session: Session, period: PeriodFilter = None, region: RegionFilter = None,
                        contract_type: Annotated[v.ContractType | None, QueryParameter(name="type")] = None,
-                       broker_id: IdFilter = None, limit: Limit = 100, offset: Offset = 0) -> ContractPage:
+                       broker_id: IdFilter = None, limit: Limit = 100, offset: Offset = 0) -> Page[ContractOut]:
         """Contracts newest first: analysts and admins see all, brokers their own, organisations those they are party to."""
         rows, total = contracts.list_contracts(session, actor=actor, period=period, region=region,
                                                contract_type=contract_type, broker_id=broker_id,
                                                limit=limit, offset=offset)
-        return ContractPage([contract_out(c) for c in rows], total, limit, offset)
+        return Page([contract_out(c) for c in rows], total, limit, offset)
 
     @get("/{contract_id:int}", operation_id="getContract", sync_to_thread=True)
     def get_contract(self, contract_id: PathId, actor: Actor, session: Session) -> ContractOut:
@@ -167,11 +158,11 @@ class FeedbackController(Controller):
     @get("/", operation_id="listFeedback", sync_to_thread=True)
     def list_feedback(self, actor: Actor, session: Session, demand_id: IdFilter = None,
                       achievement_id: IdFilter = None, relevant: bool | None = None,
-                      limit: Limit = 100, offset: Offset = 0) -> FeedbackPage:
+                      limit: Limit = 100, offset: Offset = 0) -> Page[FeedbackOut]:
         """Feedback on matches (admins and analysts), for the matcher to learn from."""
         rows, total = feedback.list_feedback(session, actor=actor, demand_id=demand_id, achievement_id=achievement_id,
                                              relevant=relevant, limit=limit, offset=offset)
-        return FeedbackPage([feedback_out(f) for f in rows], total, limit, offset)
+        return Page([feedback_out(f) for f in rows], total, limit, offset)
 
 
 def _respond(session: Session, request: Request, actor: Actor, key: str | None, data, write) -> Response:

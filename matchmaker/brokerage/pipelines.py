@@ -193,7 +193,7 @@ def _referenced(session: Session, model, record_id: int, field: str):
 
 def _check_matchable(record, field: str, status: str, ends_on: dt.date | None, today: dt.date) -> None:
     kind = field.removesuffix("_id")
-    if status != "published":
+    if status != v.AchievementStatus.PUBLISHED:
         raise Conflict(f"{kind} {record.id} is {status}, not published", problems=[FieldProblem(field, status)])
     if ends_on is not None and ends_on < today:
         raise Conflict(f"{kind} {record.id} expired on {ends_on}", problems=[FieldProblem(field, "expired")])

@@ -38,12 +38,6 @@ class BrokerOut(msgspec.Struct):
     user_id: int | None
 
 
-class BrokerPage(msgspec.Struct):
-    items: list[BrokerOut]
-    total: int
-    limit: int
-    offset: int
-
 
 class ClaimIn(msgspec.Struct, forbid_unknown_fields=True):
     demand_id: RecordId
@@ -82,12 +76,6 @@ class PipelineDetail(PipelineOut):
     events: list[PipelineEventOut] = []
     contract_id: int | None = None
 
-
-class PipelinePage(msgspec.Struct):
-    items: list[PipelineOut]
-    total: int
-    limit: int
-    offset: int
 
 
 class ContractIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -133,12 +121,6 @@ class ContractOut(msgspec.Struct):
     created_at: dt.datetime
 
 
-class ContractPage(msgspec.Struct):
-    items: list[ContractOut]
-    total: int
-    limit: int
-    offset: int
-
 
 class FeedbackIn(msgspec.Struct, forbid_unknown_fields=True):
     demand_id: RecordId
@@ -158,12 +140,6 @@ class FeedbackOut(msgspec.Struct):
     note: str
     created_at: dt.datetime
 
-
-class FeedbackPage(msgspec.Struct):
-    items: list[FeedbackOut]
-    total: int
-    limit: int
-    offset: int
 
 
 def broker_out(broker, agency_name: str) -> BrokerOut:

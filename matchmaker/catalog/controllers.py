@@ -12,34 +12,28 @@ from litestar.params import Parameter, QueryParameter
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
-from matchmaker.api.params import IdFilter, Offset, PathId
+from matchmaker.api.params import IdFilter, Limit, Offset, Page, PathId, RegionFilter, Trl
 from matchmaker.catalog import access, review, services
 from matchmaker.catalog.schemas import (
     AchievementCreate,
-    AchievementList,
     AchievementOut,
     AchievementUpdate,
     DemandCreate,
-    DemandList,
     DemandOut,
     DemandUpdate,
     FieldOut,
     ImportResult,
     IPRecordIn,
     OrganisationIn,
-    OrganisationList,
     OrganisationOut,
     RegionOut,
     ReviewDecision,
 )
-from matchmaker.catalog.services import MAX_LIMIT, ListQuery
+from matchmaker.catalog.services import ListQuery
 from matchmaker.catalog.specs import ACHIEVEMENTS, DEMANDS
 from matchmaker.errors import DomainError, FieldProblem
 from matchmaker.identity.services import Actor
 
-Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description=f"page size, at most {MAX_LIMIT}")]
-RegionFilter = Annotated[str | None, Parameter(pattern=r"^\d{6}$", description="a province matches all its cities and counties")]
-Trl = Annotated[int | None, Parameter(ge=1, le=9)]
 Sort = Annotated[str, Parameter(description="posted_on, updated_at, trl or price; prefix '-' for descending")]
 IMPORT_MEDIA_TYPES = {"text/csv": "csv", "application/x-ndjson": "jsonl", "application/jsonl": "jsonl",
                       "application/x-jsonlines": "jsonl"}
@@ -112,11 +106,11 @@ class OrganisationController(Controller):
     @get("/", operation_id="listOrganisations", sync_to_thread=True)
     def list_organisations(self, actor: Actor, session: Session, kind: v.OrganisationKind | None = None,
                            region: RegionFilter = None, q: str | None = None, limit: Limit = 20,
-                           offset: Offset = 0) -> OrganisationList:
+                           offset: Offset = 0) -> Page[OrganisationOut]:
         """Organisations, filtered by kind, region (a province includes its cities) and name."""
         with session.begin():
             rows, total = services.list_organisations(session, kind=kind, region=region, q=q, limit=limit, offset=offset)
-            return OrganisationList([organisation_out(o) for o in rows], total, limit, offset)
+            return Page([organisation_out(o) for o in rows], total, limit, offset)
 
     @get("/{organisation_id:int}", operation_id="getOrganisation", sync_to_thread=True)
     def get_organisation(self, organisation_id: PathId, actor: Actor, session: Session) -> OrganisationOut:
@@ -138,12 +132,12 @@ class AchievementController(Controller):
     def list_achievements(self, actor: Actor, session: Session, field: str | None = None, region: RegionFilter = None,
                           trl_min: Trl = None, trl_max: Trl = None, status: v.AchievementStatus | None = None,
                           organisation_id: IdFilter = None, q: str | None = None, sort: Sort = "-posted_on",
-                          limit: Limit = 20, offset: Offset = 0) -> AchievementList:
+                          limit: Limit = 20, offset: Offset = 0) -> Page[AchievementOut]:
         """Achievements the caller may see, filtered, sorted and paged; drafts only to their owner and admins."""
         query = ListQuery(field, region, trl_min, trl_max, status, organisation_id, q, sort, limit, offset)
         with session.begin():
             rows, total = services.list_records(session, actor=actor, spec=ACHIEVEMENTS, query=query)
-            return AchievementList([achievement_out(r, actor) for r in rows], total, limit, offset)
+            return Page([achievement_out(r, actor) for r in rows], total, limit, offset)
 
     @post("/", operation_id="createAchievement", status_code=201, sync_to_thread=True)
     def create_achievement(self, data: AchievementCreate, actor: Actor, session: Session) -> AchievementOut:
@@ -216,12 +210,12 @@ class DemandController(Controller):
     def list_demands(self, actor: Actor, session: Session, field: str | None = None, region: RegionFilter = None,
                      trl_min: Trl = None, trl_max: Trl = None, status: v.DemandStatus | None = None,
                      organisation_id: IdFilter = None, q: str | None = None, sort: Sort = "-posted_on",
-                     limit: Limit = 20, offset: Offset = 0) -> DemandList:
+                     limit: Limit = 20, offset: Offset = 0) -> Page[DemandOut]:
         """Demands the caller may see (TRL filters apply to the minimum TRL; price sorts by budget_max)."""
         query = ListQuery(field, region, trl_min, trl_max, status, organisation_id, q, sort, limit, offset)
         with session.begin():
             rows, total = services.list_records(session, actor=actor, spec=DEMANDS, query=query)
-            return DemandList([demand_out(r, actor) for r in rows], total, limit, offset)
+            return Page([demand_out(r, actor) for r in rows], total, limit, offset)
 
     @post("/", operation_id="createDemand", status_code=201, sync_to_thread=True)
     def create_demand(self, data: DemandCreate, actor: Actor, session: Session) -> DemandOut:

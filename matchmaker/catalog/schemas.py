@@ -286,25 +286,7 @@ class DemandOut(msgspec.Struct):
     review_note: str | None = None
 
 
-class OrganisationList(msgspec.Struct):
-    items: list[OrganisationOut]
-    total: int
-    limit: int
-    offset: int
 
-
-class AchievementList(msgspec.Struct):
-    items: list[AchievementOut]
-    total: int
-    limit: int
-    offset: int
-
-
-class DemandList(msgspec.Struct):
-    items: list[DemandOut]
-    total: int
-    limit: int
-    offset: int
 
 
 class ImportResult(msgspec.Struct):

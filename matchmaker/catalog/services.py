@@ -34,8 +34,9 @@ from matchmaker.db import paged
 from matchmaker.errors import Conflict, DomainError, FieldProblem, Forbidden, InvalidInput, NotFound
 from matchmaker.identity.services import Actor
 from matchmaker.models import IndexChange, IPRecord, Organisation, Region, TechnologyField
+from matchmaker.api.params import MAX_LIMIT
+from matchmaker.regions import RegionCode
 
-MAX_LIMIT = 200
 REGION_CODE = re.compile(r"^\d{6}$")
 
 # Sort keys a list accepts; a leading '-' means descending.
@@ -140,22 +141,13 @@ def _check_list_query(query: ListQuery) -> None:
         raise DomainError(f"unknown sort {query.sort!r}", problems=[FieldProblem("sort", f"one of {allowed}, optionally prefixed with '-'")])
 
 
-def region_condition(column, code: str):
-    """A province (xx0000) matches all its cities and counties, a city (xxxx00) its counties."""
-    if code.endswith("0000"):
-        return column.like(code[:2] + "%")
-    if code.endswith("00"):
-        return column.like(code[:4] + "%")
-    return column == code
-
-
 def _filtered(statement: Select, spec: LibrarySpec, query: ListQuery) -> Select:
     model = spec.model
     trl = spec.column(spec.trl_column)
     if query.field is not None:
         statement = statement.where(model.field_code == query.field)
     if query.region is not None:
-        statement = statement.where(region_condition(model.region_code, query.region))
+        statement = statement.where(RegionCode(query.region).condition(model.region_code))
     if query.trl_min is not None:
         statement = statement.where(trl >= query.trl_min)
     if query.trl_max is not None:
@@ -310,7 +302,7 @@ def list_organisations(session: Session, *, kind: str | None = None, region: str
     if kind is not None:
         statement = statement.where(Organisation.kind == kind)
     if region is not None:
-        statement = statement.where(region_condition(Organisation.region_code, region))
+        statement = statement.where(RegionCode(region).condition(Organisation.region_code))
     if q:
         statement = statement.where(Organisation.name.contains(q, autoescape=True))
     rows, total = paged(session, statement.order_by(Organisation.id), limit=limit, offset=offset)
@@ -359,3 +351,11 @@ def list_regions(session: Session, *, parent: str | None = None, level: str | No
 
 def list_fields(session: Session) -> list[TechnologyField]:
     return list(session.scalars(select(TechnologyField).order_by(TechnologyField.code)))
+
+
+def organisation_names(session: Session, ids) -> dict[int, str]:
+    """Names of the given organisations, in one query (pages show owners and parties by name)."""
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    return dict(session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(wanted))).all())

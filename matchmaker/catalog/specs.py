@@ -13,7 +13,10 @@ from matchmaker import vocabulary as v
 from matchmaker.catalog.schemas import AchievementIn, DemandIn, OrganisationIn
 from matchmaker.models import Achievement, Demand, Organisation
 
-DRAFT, PENDING, PUBLISHED, EXPIRED, WITHDRAWN = "draft", "pending_review", "published", "expired", "withdrawn"
+# The review workflow both libraries share (their enums in vocabulary add transferred / solved).
+DRAFT, PENDING, PUBLISHED, EXPIRED, WITHDRAWN = (v.AchievementStatus.DRAFT, v.AchievementStatus.PENDING_REVIEW,
+                                                v.AchievementStatus.PUBLISHED, v.AchievementStatus.EXPIRED,
+                                                v.AchievementStatus.WITHDRAWN)
 UNPUBLISHED = (DRAFT, PENDING)  # only the owner and admins know these exist (and reviewers the pending ones)
 EDITABLE = (DRAFT, PENDING, PUBLISHED)
 

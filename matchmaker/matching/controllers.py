@@ -10,7 +10,7 @@ from litestar.params import Parameter
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
-from matchmaker.api.params import PathId
+from matchmaker.api.params import PathId, RegionFilter, Trl
 from matchmaker.catalog import services as catalog
 from matchmaker.catalog.specs import ACHIEVEMENTS, DEMANDS
 from matchmaker.identity.services import Actor
@@ -19,8 +19,6 @@ from matchmaker.matching.schemas import MatchList
 from matchmaker.matching.service import MAX_K, MatchFilters, matching_service
 
 K = Annotated[int, Parameter(ge=1, le=MAX_K, description=f"how many matches, at most {MAX_K}")]
-RegionFilter = Annotated[str | None, Parameter(pattern=r"^\d{6}$", description="a province includes its cities and counties")]
-Trl = Annotated[int | None, Parameter(ge=1, le=9)]
 
 
 class MatchController(Controller):

@@ -7,17 +7,19 @@ import math
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+from matchmaker import vocabulary as v
 import numpy as np
 
 from matchmaker.matching import terms
 from matchmaker.matching.index import TextIndex
 from matchmaker.matching.scoring import (
-    CALIBRATIONS, FACTORS, ScoreWeights, check_region_code, city_of, multiplier, province_of, tier, violations,
+    CALIBRATIONS, FACTORS, ScoreWeights, multiplier, tier, violations,
 )
 from matchmaker.matching.semantic import VectorStore
 from matchmaker.matching.text_model import TextModel
+from matchmaker.regions import Level, RegionCode
 
-PUBLISHED = "published"
+PUBLISHED = v.AchievementStatus.PUBLISHED.value   # the same value for demands
 
 # The text model the evaluation chose (benchmarks/experiments/README.md): character 1-2-grams, sublinear
 # TF-IDF, cosine, the query's title counted twice against its body.
@@ -307,7 +309,7 @@ class Matcher:
             if unknown:
                 raise ValueError(f"unknown field code(s) {unknown}; known: {sorted(known)}")
         if region_code is not None:
-            check_region_code(region_code)
+            RegionCode(region_code)   # raises on anything but six digits
         if trl_range is not None:
             lo, hi = trl_range
             if not (1 <= lo <= hi <= 9):
@@ -329,13 +331,13 @@ class Matcher:
         if filters.field_codes is not None:
             narrow(np.isin(index.attribute("field"), sorted(filters.field_codes)))
         if filters.region_code is not None:
-            code = filters.region_code
-            if code.endswith("0000"):
-                narrow(index.attribute("province") == province_of(code))
-            elif code.endswith("00"):
-                narrow(index.attribute("city") == city_of(code))
+            region = RegionCode(filters.region_code)
+            if region.level is Level.PROVINCE:
+                narrow(index.attribute("province") == region.province)
+            elif region.level is Level.CITY:
+                narrow(index.attribute("city") == region.city)
             else:
-                narrow(index.attribute("region") == code)
+                narrow(index.attribute("region") == region.code)
         if filters.trl_range is not None:
             lo, hi = filters.trl_range
             trl = index.attribute("trl")
@@ -355,12 +357,12 @@ def _attribute_columns(docs: list, trl_name: str) -> dict[str, tuple[list, objec
     regions = [d.region_code or "" for d in docs]
     for r in regions:
         if r:
-            check_region_code(r)
+            RegionCode(r)
     return {
         "field": ([d.field_code or "" for d in docs], str),
         "region": (regions, "U6"),
-        "province": ([province_of(r) if r else "" for r in regions], "U6"),
-        "city": ([city_of(r) if r else "" for r in regions], "U6"),
+        "province": ([RegionCode(r).province if r else "" for r in regions], "U6"),
+        "city": ([RegionCode(r).city if r else "" for r in regions], "U6"),
         "trl": ([_as_float(getattr(d, trl_name)) for d in docs], np.float64),
     }
 

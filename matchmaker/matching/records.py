@@ -7,10 +7,11 @@ import datetime as dt
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from matchmaker import vocabulary as v
 from matchmaker.matching.ranking import AchievementDoc, DemandDoc
 from matchmaker.models import Achievement, Demand
 
-PUBLISHED = "published"
+PUBLISHED = v.AchievementStatus.PUBLISHED   # the same value for demands
 
 
 def achievement_text(row) -> tuple[str, str]:
@@ -49,7 +50,7 @@ def demand_doc(row, today: dt.date | None = None) -> DemandDoc:
 def _effective_status(status: str, ends_on: dt.date | None, today: dt.date | None) -> str:
     # A published record past its date is expired for matching even before expire_overdue rewrites its status.
     if status == PUBLISHED and ends_on is not None and ends_on < (today or dt.date.today()):
-        return "expired"
+        return v.AchievementStatus.EXPIRED.value
     return status
 
 

@@ -14,14 +14,13 @@
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import asdict, dataclass
+
+from matchmaker.regions import same_city, same_province
 
 # Constraint factors in the order explanations list them; locality is informative only.
 FACTORS = ("field", "trl", "price", "mode", "locality")
 CONSTRAINTS = ("field", "trl", "price", "mode")
-
-_REGION_CODE = re.compile(r"^\d{6}$")
 
 
 @dataclass(frozen=True)
@@ -103,22 +102,6 @@ PROVENANCE = {
 }
 
 
-def province_of(region_code: str) -> str:
-    """GB/T 2260: the province is the first two digits followed by 0000."""
-    return region_code[:2] + "0000"
-
-
-def city_of(region_code: str) -> str:
-    """GB/T 2260: the prefecture-level city is the first four digits followed by 00."""
-    return region_code[:4] + "00"
-
-
-def check_region_code(code: str) -> str:
-    if not isinstance(code, str) or not _REGION_CODE.match(code):
-        raise ValueError(f"region code must be a six-digit GB/T 2260 string, got {code!r}")
-    return code
-
-
 # ---------------------------------------------------------------- violations (0 = met or unknown)
 
 
@@ -159,9 +142,9 @@ def locality(achievement_region: str | None, demand_region: str | None) -> float
     """Local conversion: 1 same city, 0.5 same province, 0 elsewhere, None unknown (shown, never scored)."""
     if not achievement_region or not demand_region:
         return None
-    if city_of(achievement_region) == city_of(demand_region):
+    if same_city(achievement_region, demand_region):
         return 1.0
-    if province_of(achievement_region) == province_of(demand_region):
+    if same_province(achievement_region, demand_region):
         return 0.5
     return 0.0
 

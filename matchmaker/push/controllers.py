@@ -7,12 +7,11 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, delete, get, patch, post
-from litestar.params import Parameter
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
-from matchmaker.api.params import Offset, PathId
-from matchmaker.catalog.services import MAX_LIMIT
+from matchmaker.api.params import Limit, Offset, Page, PathId
 from matchmaker.identity.services import Actor
 from matchmaker.models import Achievement, Demand
 from matchmaker.push import services
@@ -32,12 +31,6 @@ class InboxEntryOut(msgspec.Struct):
     created_at: dt.datetime
     dismissed_at: dt.datetime | None
 
-
-class InboxPage(msgspec.Struct):
-    items: list[InboxEntryOut]
-    total: int
-    limit: int
-    offset: int
 
 
 class SubscriptionIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -77,12 +70,6 @@ class NoticeOut(msgspec.Struct):
     dismissed_at: dt.datetime | None
 
 
-class NoticePage(msgspec.Struct):
-    items: list[NoticeOut]
-    total: int
-    limit: int
-    offset: int
-
 
 def notice_out(notice, record) -> NoticeOut:
     return NoticeOut(notice.id, notice.subscription_id, notice.library, notice.record_id,
@@ -90,10 +77,16 @@ def notice_out(notice, record) -> NoticeOut:
                      record.region_code if record is not None else None, notice.created_at, notice.dismissed_at)
 
 
-def entry_out(session: Session, entry) -> InboxEntryOut:
-    demand, achievement = session.get(Demand, entry.demand_id), session.get(Achievement, entry.achievement_id)
-    return InboxEntryOut(entry.id, entry.demand_id, demand.title, entry.achievement_id, achievement.title,
-                         entry.score, entry.reason, entry.created_at, entry.dismissed_at)
+def entries_out(session: Session, entries) -> list[InboxEntryOut]:
+    """Inbox entries with both postings' titles: two queries for the page, not two per entry."""
+    entries = list(entries)
+    titles = {}
+    for model, ids in ((Demand, {e.demand_id for e in entries}), (Achievement, {e.achievement_id for e in entries})):
+        if ids:
+            titles[model] = dict(session.execute(select(model.id, model.title).where(model.id.in_(ids))).all())
+    return [InboxEntryOut(e.id, e.demand_id, titles[Demand][e.demand_id], e.achievement_id,
+                          titles[Achievement][e.achievement_id], e.score, e.reason, e.created_at, e.dismissed_at)
+            for e in entries]
 
 
 def subscription_out(s) -> SubscriptionOut:
@@ -106,19 +99,19 @@ class InboxController(Controller):
 
     @get("/", operation_id="listInbox", sync_to_thread=True)
     def list_inbox(self, actor: Actor, session: Session, include_dismissed: bool = False,
-                   limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 20,
-                   offset: Offset = 0) -> InboxPage:
+                   limit: Limit = 20,
+                   offset: Offset = 0) -> Page[InboxEntryOut]:
         """Matches pushed to the caller's organisation, newest first; dismissed ones only on request."""
         with session.begin():
             rows, total = services.list_inbox(session, actor=actor, include_dismissed=include_dismissed,
                                               limit=limit, offset=offset)
-            return InboxPage([entry_out(session, e) for e in rows], total, limit, offset)
+            return Page(entries_out(session, rows), total, limit, offset)
 
     @post("/{entry_id:int}/dismiss", operation_id="dismissInboxEntry", status_code=200, sync_to_thread=True)
     def dismiss(self, entry_id: PathId, actor: Actor, session: Session) -> InboxEntryOut:
         """Dismiss one of the organisation's entries."""
         with session.begin():
-            return entry_out(session, services.dismiss_entry(session, actor=actor, entry_id=entry_id))
+            return entries_out(session, [services.dismiss_entry(session, actor=actor, entry_id=entry_id)])[0]
 
 
 class SubscriptionController(Controller):
@@ -167,13 +160,13 @@ class NoticeController(Controller):
 
     @get("/", operation_id="listNotices", sync_to_thread=True)
     def list_notices(self, actor: Actor, session: Session, include_dismissed: bool = False,
-                     limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 20,
-                     offset: Offset = 0) -> NoticePage:
+                     limit: Limit = 20,
+                     offset: Offset = 0) -> Page[NoticeOut]:
         """New postings that fitted the caller's subscriptions, newest first; dismissed ones only on request."""
         with session.begin():
             rows, total = services.list_notices(session, actor=actor, include_dismissed=include_dismissed,
                                                 limit=limit, offset=offset)
-            return NoticePage([notice_out(n, r) for n, r in rows], total, limit, offset)
+            return Page([notice_out(n, r) for n, r in rows], total, limit, offset)
 
     @post("/{notice_id:int}/dismiss", operation_id="dismissNotice", status_code=200, sync_to_thread=True)
     def dismiss(self, notice_id: PathId, actor: Actor, session: Session) -> NoticeOut:

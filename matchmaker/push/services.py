@@ -18,8 +18,8 @@ from matchmaker.identity.services import Actor
 from matchmaker.matching import impressions
 from matchmaker.matching.ranking import Match
 from matchmaker.matching.scoring import POSSIBLE
-from matchmaker.matching.wording import TIER_WORDS
 from matchmaker.matching.service import MatchingService
+from matchmaker.matching.wording import TIER_WORDS
 from matchmaker.models import (
     Achievement,
     Demand,
@@ -30,6 +30,7 @@ from matchmaker.models import (
     TechnologyField,
     User,
 )
+from matchmaker.regions import RegionCode
 
 # A counterpart's owner is told of a pair at least 可能相关 (匹配度 ≥ scoring.POSSIBLE). Measured on the demo world
 # (benchmarks/calibration/push_threshold.py): it tells owners of 27% of the related pairs at 2.8 pushes per demand;
@@ -113,23 +114,13 @@ def matching_subscriptions(session: Session, library: v.Library, record) -> list
     for subscription in session.scalars(select(Subscription).where(Subscription.library == library.value)):
         if subscription.field_code and subscription.field_code != record.field_code:
             continue
-        if subscription.region_code and not _in_region(record.region_code, subscription.region_code):
+        if subscription.region_code and not RegionCode(subscription.region_code).contains(record.region_code):
             continue
         words = [w for w in KEYWORD_SPLIT.split(subscription.keywords or "") if w]
         if words and not any(word.lower() in text.lower() for word in words):
             continue
         found.append(subscription)
     return found
-
-
-def _in_region(code: str | None, wanted: str) -> bool:
-    if not code:
-        return False
-    if wanted.endswith("0000"):
-        return code[:2] == wanted[:2]
-    if wanted.endswith("00"):
-        return code[:4] == wanted[:4]
-    return code == wanted
 
 
 def _notify_subscriber(session: Session, library: v.Library, record, subscription: Subscription) -> int:

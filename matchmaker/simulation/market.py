@@ -24,6 +24,7 @@ from matchmaker.errors import DomainError
 from matchmaker.identity.services import Actor, create_user
 from matchmaker.matching.service import MatchingService
 from matchmaker.models import Achievement, Broker, Demand, LatentFit, Organisation, User
+from matchmaker.regions import province_of
 from matchmaker.simulation.agents import BrokerAgent, Deal, MonthFigures, on_day
 from matchmaker.simulation.negotiation import Negotiation
 from matchmaker.simulation.scenarios import Scenario
@@ -76,9 +77,9 @@ class Market(Negotiation):
             self.fits = {(d, a): level for d, a, level in session.execute(
                 select(LatentFit.demand_id, LatentFit.achievement_id, LatentFit.level))}
             self.initial_achievements = session.scalar(
-                select(func.count()).select_from(Achievement).where(Achievement.status == "published"))
+                select(func.count()).select_from(Achievement).where(Achievement.status == v.AchievementStatus.PUBLISHED))
             self.initial_demands = session.scalar(
-                select(func.count()).select_from(Demand).where(Demand.status == "published"))
+                select(func.count()).select_from(Demand).where(Demand.status == v.DemandStatus.PUBLISHED))
         self.matching.rebuild()
 
     def _admin(self, session: Session) -> Actor:
@@ -99,7 +100,7 @@ class Market(Negotiation):
         for broker, user in rows:
             region = broker.region_code or session.get(Organisation, broker.agency_id).region_code or "000000"
             actor = Actor(user.id, v.Role.BROKER, user.organisation_id, broker.id)
-            agents.append(BrokerAgent(broker.id, actor, broker.agency_id, broker.level, region[:2] + "0000"))
+            agents.append(BrokerAgent(broker.id, actor, broker.agency_id, broker.level, province_of(region)))
         return agents
 
     def _prepare_world(self, session: Session) -> None:
@@ -166,7 +167,7 @@ class Market(Negotiation):
         if not share or not uplift:
             return
         # A pilot base or proof-of-concept centre takes a share of the year's candidates each month.
-        candidates = list(session.scalars(select(Achievement).where(Achievement.status == "published",
+        candidates = list(session.scalars(select(Achievement).where(Achievement.status == v.AchievementStatus.PUBLISHED,
                                                                     Achievement.trl < 9).order_by(Achievement.id)))
         for achievement in candidates:
             if self.rng.random() < share / 12:
@@ -176,13 +177,13 @@ class Market(Negotiation):
     # ---------------------------------------------------------------------------------------------- brokers
     def _claims(self, session: Session, day: dt.date, fair: bool, figures: MonthFigures) -> None:
         open_demands = list(session.execute(
-            select(Demand.id, Demand.region_code).where(Demand.status == "published",
+            select(Demand.id, Demand.region_code).where(Demand.status == v.DemandStatus.PUBLISHED,
                                                          (Demand.deadline.is_(None)) | (Demand.deadline >= day))
             .order_by(Demand.id)))
         by_province: dict[str, list[int]] = defaultdict(list)
         for demand_id, region in open_demands:
             if self.claims_per_demand[demand_id] < CANDIDATES_PER_DEMAND:
-                by_province[(region or "000000")[:2] + "0000"].append(demand_id)
+                by_province[province_of(region or "000000")].append(demand_id)
         if not by_province:
             return
         outside_weight = self.lever("brokers", "outside_demand_weight")

@@ -54,7 +54,7 @@ class Negotiation:
     def _month_of(self, session, deal: Deal, day: dt.date, fair: bool, lapse_after: int, figures: MonthFigures) -> str:
         demand = session.get(Demand, deal.demand_id)
         achievement = session.get(Achievement, deal.achievement_id)
-        if demand.status != "published" or achievement.status != "published":
+        if demand.status != v.DemandStatus.PUBLISHED or achievement.status != v.AchievementStatus.PUBLISHED:
             return self._end(session, deal, v.PipelineStage.LAPSED, day, "记录已关闭", figures)
         next_stage = v.NEXT_STAGE[v.PipelineStage(deal.stage)]
         odds = self._odds(deal, demand, achievement, next_stage, fair)

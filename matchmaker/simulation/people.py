@@ -111,7 +111,7 @@ def study(factory, settings, *, demands: int, candidates: dict, interleave_with:
     with factory() as session:
         firms = SimulatedFirms(session, rng)
         open_demands = list(session.scalars(select(Demand.id).where(
-            Demand.status == "published", Demand.organisation_id.is_not(None)).order_by(Demand.id)))
+            Demand.status == v.DemandStatus.PUBLISHED, Demand.organisation_id.is_not(None)).order_by(Demand.id)))
     chosen = open_demands[:: max(1, len(open_demands) // demands)][:demands]
 
     def view_all(service: MatchingService) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from litestar import Request, get, post
 from litestar.datastructures import State
 from litestar.response import Redirect, Template
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
@@ -20,7 +19,6 @@ from matchmaker.catalog.services import ListQuery
 from matchmaker.catalog.specs import ACHIEVEMENTS, DEMANDS, LIBRARIES, PENDING
 from matchmaker.errors import DomainError, Forbidden, NotFound
 from matchmaker.identity.services import Actor
-from matchmaker.models import Organisation
 from matchmaker.simulation import report as simulation_report
 from matchmaker.simulation.runs import list_runs
 from matchmaker.simulation.scenarios import load_scenario
@@ -92,8 +90,7 @@ def review_queue(request: Request, actor: Actor, session: Session, library: str 
             rows, counts[spec.library.value] = catalog.list_records(session, actor=actor, spec=spec, query=query)
             if spec.library == library:
                 shown = rows
-        owners = dict(session.execute(select(Organisation.id, Organisation.name).where(
-            Organisation.id.in_({r.organisation_id for r in shown if r.organisation_id}))).all())
+        owners = catalog.organisation_names(session, (r.organisation_id for r in shown))
         fields = {f.code: f.name for f in catalog.list_fields(session)}
     return render(request, "review.html", library=library, order=order, rows=shown, counts=counts, owners=owners,
                   fields=fields, pager=Pager(counts[library], number, REVIEW_PAGE, {"library": library, "order": order}))

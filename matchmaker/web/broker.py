@@ -66,8 +66,7 @@ def queue(request: Request, actor: Actor, session: Session, state: State, page: 
         ranked = [(demand, matching.show(session, record=demand, target=v.Library.ACHIEVEMENTS, k=QUEUE_CANDIDATES,
                                          surface=v.Surface.PAGE, user_id=actor.user_id)) for demand in demands]
         taken = claimed_pairs(session, [(d.id, m.id) for d, found in ranked for m in found])
-        buyers = dict(session.execute(select(Organisation.id, Organisation.name).where(
-            Organisation.id.in_({d.organisation_id for d in demands if d.organisation_id}))).all())
+        buyers = catalog.organisation_names(session, (d.organisation_id for d in demands))
         for demand, found in ranked:
             free = [m for m in found if (demand.id, m.id) not in taken][:QUEUE_SHOWN]
             groups.append({"demand": demand, "buyer": buyers.get(demand.organisation_id),
@@ -212,7 +211,7 @@ def contracts(request: Request, actor: Actor, session: Session, page: str | None
     with session.begin():
         rows, total = list_contracts(session, actor=actor, limit=CONTRACTS_PAGE,
                                      offset=(number - 1) * CONTRACTS_PAGE)
-        names = _organisation_names(session, {c.buyer_id for c in rows} | {c.seller_id for c in rows})
+        names = catalog.organisation_names(session, {c.buyer_id for c in rows} | {c.seller_id for c in rows})
     return render(request, "contracts.html", rows=rows, names=names, pager=Pager(total, number, CONTRACTS_PAGE, {}))
 
 
@@ -220,17 +219,13 @@ def contracts(request: Request, actor: Actor, session: Session, page: str | None
 def contract_detail(request: Request, contract_id: int, actor: Actor, session: Session) -> Template:
     with session.begin():
         contract = get_contract(session, actor=actor, contract_id=contract_id)
-        names = _organisation_names(session, {contract.buyer_id, contract.seller_id})
+        names = catalog.organisation_names(session, {contract.buyer_id, contract.seller_id})
         demand = session.get(Demand, contract.demand_id) if contract.demand_id else None
         achievement = session.get(Achievement, contract.achievement_id) if contract.achievement_id else None
         regions = {r.code: r.name for r in catalog.list_regions(session, level="city")}
         regions.update({r.code: r.name for r in catalog.list_regions(session)})
     return render(request, "contract.html", contract=contract, names=names, demand=demand, achievement=achievement,
                 regions=regions)
-
-
-def _organisation_names(session: Session, ids: set[int]) -> dict[int, str]:
-    return dict(session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids))).all()) if ids else {}
 
 
 HANDLERS = [queue, claim, board, move, contract_form, sign, contracts, contract_detail]

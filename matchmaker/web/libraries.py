@@ -245,8 +245,7 @@ def explained_matches(session: Session, spec: LibrarySpec, source, found) -> lis
     """Matches with their counterpart rows, owner names and Chinese explanations, in rank order."""
     listed = match_list(session, spec, source, found)
     rows = {r.id: r for r in session.scalars(select(spec.model).where(spec.model.id.in_([m.id for m in found])))}
-    owners = dict(session.execute(select(Organisation.id, Organisation.name).where(
-        Organisation.id.in_({r.organisation_id for r in rows.values() if r.organisation_id}))).all())
+    owners = catalog.organisation_names(session, (r.organisation_id for r in rows.values()))
     by_id = {m.id: m for m in found}
     return [{"match": by_id[out.id], "row": rows[out.id], "owner": owners.get(rows[out.id].organisation_id),
              "out": out} for out in listed.items]

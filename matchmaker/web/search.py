@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from litestar import Request, get
 from litestar.response import Template
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
@@ -13,7 +12,6 @@ from matchmaker.catalog.services import ListQuery
 from matchmaker.catalog.specs import LIBRARIES
 from matchmaker.errors import DomainError
 from matchmaker.identity.services import Actor
-from matchmaker.models import Organisation
 from matchmaker.web.forms import field_problems
 from matchmaker.web.views import Pager, page_number, render
 
@@ -46,8 +44,7 @@ def search(request: Request, actor: Actor, session: Session, library: str = "ach
             rows, total = catalog.list_records(session, actor=actor, spec=spec, query=query)
         except DomainError as error:
             problems = field_problems(error)
-        owners = dict(session.execute(select(Organisation.id, Organisation.name).where(
-            Organisation.id.in_({r.organisation_id for r in rows if r.organisation_id}))).all())
+        owners = catalog.organisation_names(session, (r.organisation_id for r in rows))
         fields = catalog.list_fields(session)
         provinces = catalog.list_regions(session)
         cities = catalog.list_regions(session, level="city")

@@ -28,7 +28,7 @@ from matchmaker.matching.service import MatchingService
 from matchmaker.models import Demand, SimulationRun, User
 from matchmaker.simulation.runs import run_scenario
 from matchmaker.simulation.scenarios import load_scenario
-from matchmaker.web.demo import ensure_demo_users
+from matchmaker.identity.demo import ensure_demo_users
 
 OUT = Path(__file__).parents[2] / "docs" / "screenshots"
 RUNS = [("baseline", 1), ("local_incentive", 1), ("baseline", 2), ("local_incentive", 2)]

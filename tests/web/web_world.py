@@ -14,7 +14,7 @@ from matchmaker import migrate
 from matchmaker.db import make_engine, make_session_factory, transaction
 from matchmaker.models import Achievement
 from matchmaker.reference import sync_reference_data
-from matchmaker.web.demo import ensure_demo_users
+from matchmaker.identity.demo import ensure_demo_users
 from matchmaker.world.generate import generate_world
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "integration"))
