@@ -54,6 +54,13 @@ def fingerprint(method: str, path: str, data: Any) -> str:
     return hashlib.sha256(f"{method.upper()} {path}\n".encode() + body).hexdigest()
 
 
+def created(session: Session, request: Request, *, user_id: int, key: str | None, data: Any,
+            write: Callable[[], msgspec.Struct]) -> Response:
+    """A creating write, once per Idempotency-Key: 201 with what `write` returned, or the first answer replayed."""
+    return respond(session, idempotent_request(request, user_id=user_id, key=key, data=data), status_code=201,
+                   write=write)
+
+
 def respond(
     session: Session, request: IdempotentRequest, *, status_code: int, write: Callable[[], msgspec.Struct]
 ) -> Response:

@@ -166,6 +166,4 @@ class FeedbackController(Controller):
 
 
 def _respond(session: Session, request: Request, actor: Actor, key: str | None, data, write) -> Response:
-    """Run a creating write once per Idempotency-Key, answering 201 with what it returned."""
-    replayable = idempotency.idempotent_request(request, user_id=actor.user_id, key=key, data=data)
-    return idempotency.respond(session, replayable, status_code=201, write=write)
+    return idempotency.created(session, request, user_id=actor.user_id, key=key, data=data, write=write)

@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, Request, Response, get, patch, post
 from litestar.datastructures import State
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import Parameter, QueryParameter
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
+from matchmaker.api import idempotency
+from matchmaker.api.idempotency import IdempotencyKey
 from matchmaker.api.params import IdFilter, Limit, Offset, Page, PathId, RegionFilter, Trl
 from matchmaker.catalog import access, review, services
 from matchmaker.catalog.schemas import (
@@ -118,10 +120,12 @@ class OrganisationController(Controller):
         return organisation_out(services.get_organisation(session, organisation_id=organisation_id))
 
     @post("/", operation_id="createOrganisation", status_code=201, sync_to_thread=True)
-    def create_organisation(self, data: OrganisationIn, actor: Actor, session: Session) -> OrganisationOut:
+    def create_organisation(self, data: OrganisationIn, actor: Actor, session: Session, request: Request,
+                            idempotency_key: IdempotencyKey = None) -> Response[OrganisationOut]:
         """Register an organisation (admins only)."""
-        with session.begin():
-            return organisation_out(services.create_organisation(session, actor=actor, data=data))
+        return idempotency.created(session, request, user_id=actor.user_id, key=idempotency_key, data=data,
+                                   write=lambda: organisation_out(services.create_organisation(
+                                       session, actor=actor, data=data)))
 
 
 class AchievementController(Controller):
@@ -140,10 +144,12 @@ class AchievementController(Controller):
             return Page([achievement_out(r, actor) for r in rows], total, limit, offset)
 
     @post("/", operation_id="createAchievement", status_code=201, sync_to_thread=True)
-    def create_achievement(self, data: AchievementCreate, actor: Actor, session: Session) -> AchievementOut:
+    def create_achievement(self, data: AchievementCreate, actor: Actor, session: Session, request: Request,
+                           idempotency_key: IdempotencyKey = None) -> Response[AchievementOut]:
         """Post a draft achievement for the caller's organisation (offices; admins name the organisation)."""
-        with session.begin():
-            return achievement_out(services.create_record(session, actor=actor, spec=ACHIEVEMENTS, data=data), actor)
+        return idempotency.created(session, request, user_id=actor.user_id, key=idempotency_key, data=data,
+                                   write=lambda: achievement_out(services.create_record(
+                                       session, actor=actor, spec=ACHIEVEMENTS, data=data), actor))
 
     @get("/{achievement_id:int}", operation_id="getAchievement", sync_to_thread=True)
     def get_achievement(self, achievement_id: PathId, actor: Actor, session: Session) -> AchievementOut:
@@ -218,10 +224,12 @@ class DemandController(Controller):
             return Page([demand_out(r, actor) for r in rows], total, limit, offset)
 
     @post("/", operation_id="createDemand", status_code=201, sync_to_thread=True)
-    def create_demand(self, data: DemandCreate, actor: Actor, session: Session) -> DemandOut:
+    def create_demand(self, data: DemandCreate, actor: Actor, session: Session, request: Request,
+                      idempotency_key: IdempotencyKey = None) -> Response[DemandOut]:
         """Post a draft demand for the caller's firm (firms; admins name the organisation)."""
-        with session.begin():
-            return demand_out(services.create_record(session, actor=actor, spec=DEMANDS, data=data), actor)
+        return idempotency.created(session, request, user_id=actor.user_id, key=idempotency_key, data=data,
+                                   write=lambda: demand_out(services.create_record(
+                                       session, actor=actor, spec=DEMANDS, data=data), actor))
 
     @get("/{demand_id:int}", operation_id="getDemand", sync_to_thread=True)
     def get_demand(self, demand_id: PathId, actor: Actor, session: Session) -> DemandOut:

@@ -6,11 +6,13 @@ import datetime as dt
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
+from matchmaker.api import idempotency
+from matchmaker.api.idempotency import IdempotencyKey
 from matchmaker.api.params import Limit, Offset, Page, PathId
 from matchmaker.identity.services import Actor
 from matchmaker.models import Achievement, Demand
@@ -124,12 +126,13 @@ class SubscriptionController(Controller):
         return [subscription_out(s) for s in services.list_subscriptions(session, actor=actor)]
 
     @post("/", operation_id="createSubscription", status_code=201, sync_to_thread=True)
-    def create_subscription(self, data: SubscriptionIn, actor: Actor, session: Session) -> SubscriptionOut:
+    def create_subscription(self, data: SubscriptionIn, actor: Actor, session: Session, request: Request,
+                            idempotency_key: IdempotencyKey = None) -> Response[SubscriptionOut]:
         """Be told about new postings in a library by field, region (a province includes its cities) and keywords."""
-        with session.begin():
-            return subscription_out(services.create_subscription(
-                session, actor=actor, library=data.library.value, field=data.field, region=data.region,
-                keywords=data.keywords))
+        return idempotency.created(session, request, user_id=actor.user_id, key=idempotency_key, data=data,
+                                   write=lambda: subscription_out(services.create_subscription(
+                                       session, actor=actor, library=data.library.value, field=data.field,
+                                       region=data.region, keywords=data.keywords)))
 
     @get("/{subscription_id:int}", operation_id="getSubscription", sync_to_thread=True)
     def get_subscription(self, subscription_id: PathId, actor: Actor, session: Session) -> SubscriptionOut:

@@ -131,9 +131,11 @@ def test_rows_added_after_seeding_get_fresh_ids(seeded_url):
 
     engine = make_engine(seeded_url)
     with Session(engine) as session:
-        for model in (Organisation,):
-            session.add(model(name="新加的单位", kind="agency"))
-        session.add(Achievement(title="新发布成果", status="draft"))
-        session.add(Demand(title="新需求", status="draft"))
-        session.commit()
+        highest = {model: session.scalar(select(func.max(model.id))) for model in (Organisation, Achievement, Demand)}
+        added = [Organisation(name="新加的单位", kind="agency"), Achievement(title="新发布成果", status="draft"),
+                 Demand(title="新需求", status="draft")]
+        session.add_all(added)
+        session.commit()   # a collision with a generated id would raise here
+        for row in added:
+            assert row.id == highest[type(row)] + 1
     engine.dispose()
