@@ -111,6 +111,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             threading.Thread(target=warm, name="matcher-warm-up", daemon=True).start()
 
     # Pages for people (matchmaker/web): their own /web router with session login and CSRF; `/` redirects there.
+    from matchmaker.web.session_store import DatabaseStore
     from matchmaker.web.setup import template_config, web_handlers
 
     app = Litestar(
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=guard_request,
         request_max_body_size=MAX_BODY_BYTES,
+        stores={"sessions": DatabaseStore(state.session_factory)},
         on_startup=[check_ready],
         on_shutdown=[dispose_engine],
         openapi_config=OpenAPIConfig(

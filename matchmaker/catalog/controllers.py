@@ -76,6 +76,7 @@ def achievement_out(row, actor: Actor) -> AchievementOut:
         ip_records=[IPRecordIn(ip_type=ip.ip_type, number=ip.number, status=ip.status) for ip in row.ip_records],
         created_at=row.created_at, updated_at=row.updated_at,
         review_note=row.review_note if access.sees_review_note(actor, ACHIEVEMENTS, row) else None,
+        pending_changes=row.pending_changes if access.sees_review_note(actor, ACHIEVEMENTS, row) else None,
     )
 
 
@@ -87,6 +88,7 @@ def demand_out(row, actor: Actor) -> DemandOut:
         bounty=row.bounty, deadline=row.deadline, organisation_id=row.organisation_id, region=row.region_code,
         status=row.status, posted_on=row.posted_on, created_at=row.created_at, updated_at=row.updated_at,
         review_note=row.review_note if access.sees_review_note(actor, DEMANDS, row) else None,
+        pending_changes=row.pending_changes if access.sees_review_note(actor, DEMANDS, row) else None,
     )
 
 
@@ -136,9 +138,11 @@ class AchievementController(Controller):
     def list_achievements(self, actor: Actor, session: Session, field: str | None = None, region: RegionFilter = None,
                           trl_min: Trl = None, trl_max: Trl = None, status: v.AchievementStatus | None = None,
                           organisation_id: IdFilter = None, q: str | None = None, sort: Sort = "-posted_on",
-                          limit: Limit = 20, offset: Offset = 0) -> Page[AchievementOut]:
-        """Achievements the caller may see, filtered, sorted and paged; drafts only to their owner and admins."""
-        query = ListQuery(field, region, trl_min, trl_max, status, organisation_id, q, sort, limit, offset)
+                          limit: Limit = 20, offset: Offset = 0, revision: bool = False) -> Page[AchievementOut]:
+        """Achievements the caller may see, filtered, sorted and paged; drafts only to their owner and admins.
+
+        revision=true: published achievements whose changes wait for review."""
+        query = ListQuery(field, region, trl_min, trl_max, status, organisation_id, q, sort, limit, offset, revision)
         with session.begin():
             rows, total = services.list_records(session, actor=actor, spec=ACHIEVEMENTS, query=query)
             return Page([achievement_out(r, actor) for r in rows], total, limit, offset)
@@ -159,7 +163,8 @@ class AchievementController(Controller):
 
     @patch("/{achievement_id:int}", operation_id="updateAchievement", sync_to_thread=True)
     def update_achievement(self, achievement_id: PathId, data: AchievementUpdate, actor: Actor, session: Session) -> AchievementOut:
-        """Change the given fields (owner office or admin); a published achievement is re-indexed at once."""
+        """Change the given fields (owner office or admin). On a published achievement the owner's change waits for
+        review (`pending_changes`) while the approved version stays visible; an admin's applies at once."""
         with session.begin():
             row = services.update_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id, changes=data)
             return achievement_out(row, actor)
@@ -216,9 +221,11 @@ class DemandController(Controller):
     def list_demands(self, actor: Actor, session: Session, field: str | None = None, region: RegionFilter = None,
                      trl_min: Trl = None, trl_max: Trl = None, status: v.DemandStatus | None = None,
                      organisation_id: IdFilter = None, q: str | None = None, sort: Sort = "-posted_on",
-                     limit: Limit = 20, offset: Offset = 0) -> Page[DemandOut]:
-        """Demands the caller may see (TRL filters apply to the minimum TRL; price sorts by budget_max)."""
-        query = ListQuery(field, region, trl_min, trl_max, status, organisation_id, q, sort, limit, offset)
+                     limit: Limit = 20, offset: Offset = 0, revision: bool = False) -> Page[DemandOut]:
+        """Demands the caller may see (TRL filters apply to the minimum TRL; price sorts by budget_max).
+
+        revision=true: published demands whose changes wait for review."""
+        query = ListQuery(field, region, trl_min, trl_max, status, organisation_id, q, sort, limit, offset, revision)
         with session.begin():
             rows, total = services.list_records(session, actor=actor, spec=DEMANDS, query=query)
             return Page([demand_out(r, actor) for r in rows], total, limit, offset)
@@ -239,7 +246,8 @@ class DemandController(Controller):
 
     @patch("/{demand_id:int}", operation_id="updateDemand", sync_to_thread=True)
     def update_demand(self, demand_id: PathId, data: DemandUpdate, actor: Actor, session: Session) -> DemandOut:
-        """Change the given fields (owner firm or admin); a published demand is re-indexed at once."""
+        """Change the given fields (owner firm or admin). On a published demand the owner's change waits for review
+        (`pending_changes`) while the approved version stays visible; an admin's applies at once."""
         with session.begin():
             return demand_out(services.update_record(session, actor=actor, spec=DEMANDS, record_id=demand_id, changes=data), actor)
 

@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
 from matchmaker.catalog.access import REVIEWERS, may_review
-from matchmaker.catalog.services import editable_record, get_record, log_index_change
+from matchmaker.catalog.services import apply_pending, editable_record, get_record, log_index_change
 from matchmaker.catalog.specs import DRAFT, EDITABLE, PENDING, PUBLISHED, WITHDRAWN, LibrarySpec
 from matchmaker.errors import Conflict, Forbidden, InvalidInput
+from matchmaker.identity import audit
 from matchmaker.identity.services import Actor
 
 # Called inside the publishing transaction with (session, library, record); the push service plugs in here.
@@ -31,6 +32,12 @@ def approve_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_
     """An admin publishes a pending posting: it becomes matchable and counterpart owners are told."""
     today = today or dt.date.today()
     record = _reviewed_record(session, actor, spec, record_id, today)
+    if record.status == PUBLISHED and record.pending_changes:   # a revision of a published posting
+        apply_pending(session, spec, record)
+        record.review_note = None
+        audit.record(session, audit.REVISION_APPROVED, actor=actor, subject=f"{spec.noun}:{record.id}")
+        session.flush()
+        return record
     deadline = getattr(record, spec.date_column)
     if deadline is not None and deadline < today:
         raise InvalidInput.on(spec.date_column, f"{deadline} has passed; the owner must set a later date first")
@@ -38,6 +45,7 @@ def approve_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_
     record.review_note = None
     record.posted_on = record.posted_on or today
     log_index_change(session, spec, record.id)
+    audit.record(session, audit.APPROVED, actor=actor, subject=f"{spec.noun}:{record.id}")
     session.flush()
     if on_publish is not None:
         on_publish(session, spec.library, record)
@@ -49,8 +57,14 @@ def reject_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_i
     if not note.strip():
         raise InvalidInput.on("note", "required: say what the owner should change")
     record = _reviewed_record(session, actor, spec, record_id)
+    if record.status == PUBLISHED and record.pending_changes:   # the revision is dropped; the posting stays as it was
+        record.pending_changes = None
+        record.review_note = note.strip()
+        audit.record(session, audit.REJECTED, actor=actor, subject=f"{spec.noun}:{record.id}", revision=True)
+        return record
     _move(record, spec, (PENDING,), DRAFT)
     record.review_note = note.strip()  # kept through resubmission, so the reviewer sees what was asked
+    audit.record(session, audit.REJECTED, actor=actor, subject=f"{spec.noun}:{record.id}")
     return record
 
 

@@ -260,6 +260,7 @@ class AchievementOut(msgspec.Struct):
     created_at: dt.datetime
     updated_at: dt.datetime
     review_note: str | None = None  # the last rejection note, for the owner and reviewers; null once approved
+    pending_changes: dict | None = None  # changes to a published posting waiting for review (owner and reviewers)
 
 
 class DemandOut(msgspec.Struct):
@@ -284,6 +285,7 @@ class DemandOut(msgspec.Struct):
     created_at: dt.datetime
     updated_at: dt.datetime
     review_note: str | None = None
+    pending_changes: dict | None = None
 
 
 

@@ -16,7 +16,7 @@ from matchmaker import vocabulary as v
 from matchmaker.catalog.access import is_visible, may_edit, visible_condition
 from matchmaker.catalog.io.validate import WHOLE_FILE, ImportRejected, ProblemLog, Row
 from matchmaker.catalog.io.write import import_rows
-from matchmaker.catalog.schemas import OrganisationIn, record_problems
+from matchmaker.catalog.schemas import AchievementUpdate, DemandUpdate, OrganisationIn, record_problems
 from matchmaker.catalog.specs import (
     ACHIEVEMENTS,
     COLUMN_OF,
@@ -32,6 +32,7 @@ from matchmaker.catalog.specs import (
 )
 from matchmaker.db import paged
 from matchmaker.errors import Conflict, DomainError, FieldProblem, Forbidden, InvalidInput, NotFound
+from matchmaker.identity import audit
 from matchmaker.identity.services import Actor
 from matchmaker.models import IndexChange, IPRecord, Organisation, Region, TechnologyField
 from matchmaker.api.params import MAX_LIMIT
@@ -111,6 +112,7 @@ class ListQuery:
     sort: str = "-posted_on"
     limit: int = 20
     offset: int = 0
+    revision: bool = False   # only published postings with changes waiting for review
 
 
 def list_records(session: Session, *, actor: Actor, spec: LibrarySpec, query: ListQuery,
@@ -156,6 +158,8 @@ def _filtered(statement: Select, spec: LibrarySpec, query: ListQuery) -> Select:
         statement = statement.where(model.status == query.status)
     if query.organisation_id is not None:
         statement = statement.where(model.organisation_id == query.organisation_id)
+    if query.revision:
+        statement = statement.where(model.pending_changes.is_not(None))
     if query.q:
         pattern = "%" + query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         statement = statement.where(or_(*(spec.column(c).like(pattern, escape="\\") for c in spec.search_columns)))
@@ -199,22 +203,58 @@ def _owner_of_new_record(session: Session, actor: Actor, organisation_id: int | 
     return organisation_id
 
 
+UPDATE_SCHEMAS = {"achievements": AchievementUpdate, "demands": DemandUpdate}
+# Changing these on a published posting is housekeeping, not content: it needs no new review (续期, a renewal).
+HOUSEKEEPING = frozenset({"expires_on", "deadline"})
+
+
 def update_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_id: int, changes: msgspec.Struct):
-    """Change the given fields of a draft, pending or published posting; a published one is re-indexed."""
+    """Change the given fields of a draft, pending or published posting.
+
+    A material change to a published posting by its owner waits for review in `pending_changes` while the approved
+    version stays visible and matchable (review.approve_revision applies it). Admins' edits, and renewals, apply at
+    once and are re-indexed.
+    """
     record = editable_record(session, actor, spec, record_id)
     if record.status not in EDITABLE:
         raise Conflict(f"a {record.status} {spec.noun} can no longer be edited")
     given = {name: getattr(changes, name) for name in changes.__struct_fields__
              if getattr(changes, name) is not msgspec.UNSET}
     merged = {name: _schema_value(spec, record, name) for name in spec.schema.__struct_fields__}
+    merged.update(record.pending_changes and _pending(spec, record) or {})
     merged.update(given)
     _check_record(session, spec, SimpleNamespace(**merged), only=set(given))
+    if record.status == PUBLISHED and not actor.is_(v.Role.ADMIN) and set(given) - HOUSEKEEPING:
+        material = {k: val for k, val in given.items() if k not in HOUSEKEEPING}
+        record.pending_changes = {**(record.pending_changes or {}), **msgspec.to_builtins(material)}
+        given = {k: val for k, val in given.items() if k in HOUSEKEEPING}
+        audit.record(session, audit.PUBLISHED_EDIT, actor=actor, subject=f"{spec.noun}:{record.id}",
+                     fields=sorted(material), pending=True)
+    elif record.status == PUBLISHED:
+        audit.record(session, audit.PUBLISHED_EDIT, actor=actor, subject=f"{spec.noun}:{record.id}",
+                     fields=sorted(given), pending=False)
     for column, value in _columns(spec, given).items():
         setattr(record, column, value)
-    if record.status == PUBLISHED:
+    if record.status == PUBLISHED and given:
         log_index_change(session, spec, record.id)
     session.flush()
     return record
+
+
+def _pending(spec: LibrarySpec, record) -> dict[str, Any]:
+    """The waiting changes as schema values (they are stored as JSON)."""
+    update = UPDATE_SCHEMAS[spec.name]
+    converted = msgspec.convert(record.pending_changes, update)
+    return {name: getattr(converted, name) for name in update.__struct_fields__
+            if getattr(converted, name) is not msgspec.UNSET}
+
+
+def apply_pending(session: Session, spec: LibrarySpec, record) -> None:
+    """Make the waiting changes the posting's content (a reviewer approved them)."""
+    for column, value in _columns(spec, _pending(spec, record)).items():
+        setattr(record, column, value)
+    record.pending_changes = None
+    log_index_change(session, spec, record.id)
 
 
 def _schema_value(spec: LibrarySpec, record, name: str):

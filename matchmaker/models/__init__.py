@@ -19,11 +19,14 @@ from matchmaker.models.platform import (
     Subscription,
     SubscriptionNotice,
 )
+from matchmaker.models.security import AuditEntry, ConfidentialGrant, LoginAttempt, WebSession
 
 __all__ = [
     "NAMING",
     "PIPELINE_LIVE",
     "Achievement",
+    "AuditEntry",
+    "ConfidentialGrant",
     "Base",
     "Broker",
     "Contract",
@@ -36,6 +39,7 @@ __all__ = [
     "InboxEntry",
     "IndexChange",
     "LatentFit",
+    "LoginAttempt",
     "ModeSet",
     "Money",
     "Organisation",
@@ -49,5 +53,6 @@ __all__ = [
     "Timestamped",
     "UTCDateTime",
     "User",
+    "WebSession",
     "World",
 ]

@@ -61,6 +61,7 @@ class User(Timestamped, Base):
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)  # sha256 hex; the token itself is never stored
     password_hash: Mapped[str | None] = mapped_column(String(200))  # scrypt, salted; null = API token only, no page login
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    token_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # null: a token issued before expiry
 
 
 class Broker(Timestamped, Base):

@@ -57,6 +57,8 @@ class Achievement(Timestamped, Base):
     posted_on: Mapped[dt.date | None] = mapped_column(Date)
     expires_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
     review_note: Mapped[str | None] = mapped_column(Text)  # the reviewer's last rejection note; cleared on approval
+    # A material change to a published posting waits here for review while the approved version stays visible.
+    pending_changes: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
 
     ip_records: Mapped[list[IPRecord]] = relationship(
         back_populates="achievement", cascade="all, delete-orphan", order_by="IPRecord.id"
@@ -116,6 +118,8 @@ class Demand(Timestamped, Base):
     status: Mapped[str] = mapped_column(String(16), default=v.DemandStatus.DRAFT.value)
     posted_on: Mapped[dt.date | None] = mapped_column(Date)
     review_note: Mapped[str | None] = mapped_column(Text)  # the reviewer's last rejection note; cleared on approval
+    # A material change to a published posting waits here for review while the approved version stays visible.
+    pending_changes: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
 
 
 class LatentFit(Base):

@@ -16,7 +16,7 @@ from matchmaker.catalog import services as catalog
 from matchmaker.catalog.access import may_review
 from matchmaker.catalog.review import approve_record, reject_record
 from matchmaker.catalog.services import ListQuery
-from matchmaker.catalog.specs import ACHIEVEMENTS, DEMANDS, LIBRARIES, PENDING
+from matchmaker.catalog.specs import PUBLISHED, ACHIEVEMENTS, DEMANDS, LIBRARIES, PENDING
 from matchmaker.errors import DomainError, Forbidden, NotFound
 from matchmaker.identity.services import Actor
 from matchmaker.simulation import report as simulation_report
@@ -90,10 +90,14 @@ def review_queue(request: Request, actor: Actor, session: Session, library: str 
             rows, counts[spec.library.value] = catalog.list_records(session, actor=actor, spec=spec, query=query)
             if spec.library == library:
                 shown = rows
-        owners = catalog.organisation_names(session, (r.organisation_id for r in shown))
+        spec = ACHIEVEMENTS if library == ACHIEVEMENTS.library else DEMANDS
+        revisions, _ = catalog.list_records(session, actor=actor, spec=spec, query=ListQuery(
+            status=PUBLISHED, revision=True, sort="updated_at", limit=REVIEW_PAGE))
+        owners = catalog.organisation_names(session, (r.organisation_id for r in [*shown, *revisions]))
         fields = {f.code: f.name for f in catalog.list_fields(session)}
     return render(request, "review.html", library=library, order=order, rows=shown, counts=counts, owners=owners,
-                  fields=fields, pager=Pager(counts[library], number, REVIEW_PAGE, {"library": library, "order": order}))
+                  fields=fields, revisions=revisions,
+                  pager=Pager(counts[library], number, REVIEW_PAGE, {"library": library, "order": order}))
 
 
 @post("/review/{library:str}/{record_id:int}/{decision:str}")

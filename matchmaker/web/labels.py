@@ -85,10 +85,19 @@ def trl(level) -> str:
     return "—" if level is None else f"{level} 级 · {TRL_LABELS.get(int(level), '')}"
 
 
+def change_value(value) -> str:
+    """A waiting change as a reviewer reads it: labels for codes, lists joined, empty shown as such."""
+    if value is None or value == "" or value == []:
+        return "（清空）"
+    if isinstance(value, list):
+        return "、".join(label(item) if not isinstance(item, dict) else (item.get("number") or "—") for item in value)
+    return label(value)
+
+
 def register(engine) -> None:
     """engine_callback of the TemplateConfig: filters and globals every template may use."""
     env = engine.engine
-    env.filters.update(label=label, money=money, percent=percent, date_zh=date_zh, trl=trl,
+    env.filters.update(label=label, money=money, percent=percent, date_zh=date_zh, trl=trl, change_value=change_value,
                        contract_type=lambda value: CONTRACT_TYPE_LABELS.get(value, label(value)),
                        factor=lambda name: FACTOR_LABELS.get(name, name),
                        field_name=lambda code, names: "—" if not code else names.get(code, code))

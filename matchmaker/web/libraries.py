@@ -206,6 +206,9 @@ async def update(request: Request, library: str, record_id: int, actor: Actor, s
         with session.begin():
             record = catalog.get_record(session, actor=actor, spec=lib.spec, record_id=record_id)
         return _form_page(request, session, lib, form, problems, record=record, status_code=422)
+    if record is not None and record.pending_changes:
+        return redirect(request, f"/web/{lib.slug}/{record_id}",
+                        "修改已提交审核。审核通过前，大家看到的仍是已发布的内容。")
     return redirect(request, f"/web/{lib.slug}/{record_id}", "修改已保存")
 
 

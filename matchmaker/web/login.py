@@ -8,9 +8,11 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
+from matchmaker.identity import audit, throttle
 from matchmaker.identity.services import Actor, verify_login
 from matchmaker.models import Organisation, User
 from matchmaker.web.auth import SESSION_USER
+from matchmaker.web.session_store import ROTATE, SESSION_COOKIE, forget
 from matchmaker.web.views import HOME, redirect, render
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -29,23 +31,42 @@ def login_form(request: Request, next: str | None = None) -> Template:
 @post("/login", exclude_from_auth=True, sync_to_thread=True)
 def login(request: Request, session: Session, data: dict[str, str] = Form) -> Template | Redirect:
     name, password = data.get("login", "").strip(), data.get("password", "")
-    actor = verify_login(session, name, password) if name and password else None
+    address = request.client.host if request.client else ""
+    again = _safe_next(data.get("next")) or ""
+    if not (name and password):
+        return render(request, "login.html", status_code=401, next=again, login=name, problem="请填写用户名和密码")
+    with session.begin():
+        wait = throttle.wait_seconds(session, login=name, address=address)
+        if wait:   # refused unchecked: a guess that comes early learns nothing
+            audit.record(session, audit.LOGIN_THROTTLED, subject=f"login:{name}"[:40], address=address, wait=wait)
+            response = render(request, "login.html", status_code=429, next=again, login=name,
+                              problem=f"尝试次数过多，请 {wait} 秒后再试。忘记密码请联系本单位管理员。")
+            response.headers["Retry-After"] = str(wait)
+            return response
+        actor = verify_login(session, name, password)
+        throttle.note(session, login=name, address=address, succeeded=actor is not None)
+        if actor is None:
+            audit.record(session, audit.LOGIN_FAILED, subject=f"login:{name}"[:40], address=address)
+        else:
+            audit.record(session, audit.LOGIN, actor=actor, subject=f"user:{actor.user_id}", address=address)
+            user = session.get(User, actor.user_id)
+            organisation = session.get(Organisation, actor.organisation_id)
+            me = {"name": user.name, "role": actor.role.value, "organisation": organisation.name}
     if actor is None:
-        session.rollback()
-        return render(request, "login.html", status_code=401, next=_safe_next(data.get("next")) or "", login=name,
-                    problem="用户名或密码不正确" if name and password else "请填写用户名和密码")
-    user = session.get(User, actor.user_id)
-    organisation = session.get(Organisation, actor.organisation_id)
-    session.rollback()
-    # A fresh session at login, so a cookie planted before login is worth nothing after it.
-    request.clear_session()
-    request.set_session({SESSION_USER: actor.user_id,
-                         "me": {"name": user.name, "role": actor.role.value, "organisation": organisation.name}})
-    return redirect(request, _safe_next(data.get("next")) or HOME[actor.role.value], f"欢迎，{user.name}")
+        return render(request, "login.html", status_code=401, next=again, login=name, problem="用户名或密码不正确")
+    # A new session id at login, so an id planted before login is worth nothing after it.
+    forget(request.app.state.session_factory, request.cookies.get(SESSION_COOKIE))
+    request.scope[ROTATE] = True
+    request.set_session({SESSION_USER: actor.user_id, "me": me})
+    return redirect(request, again or HOME[actor.role.value], f"欢迎，{me['name']}")
 
 
-@post("/logout", sync_to_thread=False)
-def logout(request: Request) -> Redirect:
+@post("/logout", sync_to_thread=True)
+def logout(request: Request, actor: Actor, session: Session) -> Redirect:
+    """Ends the session on the server: a saved copy of the cookie opens nothing afterwards."""
+    with session.begin():
+        audit.record(session, audit.LOGOUT, actor=actor, subject=f"user:{actor.user_id}",
+                     address=request.client.host if request.client else "")
     request.clear_session()
     return Redirect("/web/login", status_code=303)
 

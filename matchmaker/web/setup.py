@@ -13,19 +13,19 @@ from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
-from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from matchmaker.config import Settings
 from matchmaker.web import labels
+from matchmaker.web.session_store import SESSION_COOKIE, SessionConfig
 from matchmaker.web.auth import WEB_EXCEPTION_HANDLERS, SessionAuthentication, provide_page_actor
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
-SESSION_HOURS = 12  # a working day; the cookie is the whole session, nothing is kept server-side
+SESSION_HOURS = 12  # a working day; the session lives in the database (web_sessions), the cookie holds its key
 
 
 @get("/", include_in_schema=False, exclude_from_auth=True, sync_to_thread=False)
@@ -39,11 +39,10 @@ def _key(secret: str, purpose: str) -> bytes:
     return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()
 
 
-def _session_middleware(app, secret: bytes, secure: bool):
-    """Encrypted cookie sessions, built when the router is: Litestar copies router middleware definitions, and the
-    cookie backend's cipher cannot be copied."""
-    config = CookieBackendConfig(secret=secret, key="mm_session", max_age=SESSION_HOURS * 3600, httponly=True,
-                                 samesite="lax", path="/web", secure=secure)
+def _session_middleware(app, secure: bool):
+    """Server-side sessions in the `sessions` store (web/session_store.py): logout ends them everywhere."""
+    config = SessionConfig(key=SESSION_COOKIE, max_age=SESSION_HOURS * 3600, httponly=True, samesite="lax",
+                                     path="/web", secure=secure, store="sessions")
     return config.middleware(app)
 
 
@@ -77,8 +76,7 @@ def web_handlers(settings: Settings) -> list:
         path="/web",
         route_handlers=[*login.HANDLERS, *libraries.HANDLERS, *broker.HANDLERS, *analyst.HANDLERS, *search.HANDLERS,
                        *subscriptions.HANDLERS],
-        middleware=[DefineMiddleware(_session_middleware, secret=_key(secret, "session"),
-                                     secure=settings.secure_cookies),
+        middleware=[DefineMiddleware(_session_middleware, secure=settings.secure_cookies),
                     DefineMiddleware(CSRFMiddleware, config=csrf),
                     DefineMiddleware(SessionAuthentication, exclude=["^/web/static"])],
         # Overrides the app's Bearer-token `actor` for pages: the logged-in user from the session cookie.

@@ -157,3 +157,42 @@ def test_a_405_says_which_methods_are_allowed(api):
     assert response.status_code == 405
     assert set(response.headers["allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+                         indirect=True)
+def test_f2_an_owners_change_to_a_published_posting_waits_for_review_while_the_approved_version_stays(api):
+    from matchmaker.matching.service import matching_service
+
+    office, admin = api.users.headers("office", api.orgs.office), api.users.headers("admin", api.orgs.platform)
+    firm = api.users.headers("firm", api.orgs.firm)
+    mine = api.get("/achievements", params={"organisation_id": api.orgs.office, "status": "published"},
+                   headers=office).json()["items"][0]
+    changed = api.patch(f"/achievements/{mine['id']}", json={"title": "未经审核的新标题", "trl": 9}, headers=office)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["title"] == mine["title"] and changed.json()["pending_changes"]["title"] == "未经审核的新标题"
+    public = api.get(f"/achievements/{mine['id']}", headers=firm).json()
+    assert public["title"] == mine["title"] and public["pending_changes"] is None   # others see the approved version
+    service = matching_service(api.app.state)
+    service.sync()
+    assert service.matcher.achievements[mine["id"]].title == mine["title"]        # and so does the matcher
+    queue = api.get("/achievements", params={"revision": "true"}, headers=admin).json()["items"]
+    assert mine["id"] in {r["id"] for r in queue}
+    renewed = api.patch(f"/achievements/{mine['id']}", json={"expires_on": "2099-01-01"}, headers=office)
+    assert renewed.json()["expires_on"] == "2099-01-01"                             # a renewal needs no review
+    approved = api.post(f"/achievements/{mine['id']}/approve", headers=admin)
+    assert approved.status_code == 200 and approved.json()["title"] == "未经审核的新标题"
+    assert approved.json()["trl"] == 9 and approved.json()["pending_changes"] is None
+    service.sync()
+    assert service.matcher.achievements[mine["id"]].title == "未经审核的新标题"
+    again = api.patch(f"/achievements/{mine['id']}", json={"summary": "又改了"}, headers=office)
+    assert again.json()["pending_changes"] == {"summary": "又改了"}
+    refused = api.post(f"/achievements/{mine['id']}/reject", json={"note": "请补充数据来源"}, headers=admin)
+    assert refused.status_code == 200 and refused.json()["status"] == "published"
+    assert refused.json()["summary"] != "又改了" and refused.json()["pending_changes"] is None
+    with api.users.engine.connect() as conn:
+        from sqlalchemy import select
+
+        from matchmaker.models import AuditEntry
+        actions = list(conn.scalars(select(AuditEntry.action).where(AuditEntry.subject == f"achievement:{mine['id']}")))
+    assert actions.count("published_edit") == 3 and "revision_approved" in actions and "rejected" in actions

@@ -1,0 +1,41 @@
+"""The audit log: logins, reviews, edits of published postings, role and token changes, confidential reads and
+exports, each with who, what and from where. Rows are only ever added (the database refuses the rest).
+
+Retention: rows are kept indefinitely; the platform never deletes them (docs/security.md says how an operator
+archives old years).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from matchmaker import vocabulary as v
+from matchmaker.db import paged
+from matchmaker.errors import Forbidden
+from matchmaker.identity.services import Actor
+from matchmaker.models import AuditEntry
+
+# The actions recorded (the `action` column), so readers and tests name them one way.
+LOGIN, LOGIN_FAILED, LOGIN_THROTTLED, LOGOUT = "login", "login_failed", "login_throttled", "logout"
+APPROVED, REJECTED, PUBLISHED_EDIT, REVISION_APPROVED = "approved", "rejected", "published_edit", "revision_approved"
+USER_CREATED, TOKEN_ROTATED, TOKEN_REVOKED = "user_created", "token_rotated", "token_revoked"
+CONFIDENTIAL_READ, CONFIDENTIAL_GRANTED, EXPORTED = "confidential_read", "confidential_granted", "exported"
+
+
+def record(session: Session, action: str, *, actor: Actor | None = None, user_id: int | None = None,
+           subject: str = "", address: str = "", **detail) -> None:
+    """Add one entry in the caller's transaction: it exists exactly when what it records happened."""
+    session.add(AuditEntry(actor_user_id=actor.user_id if actor else user_id, action=action, subject=subject[:40],
+                           address=(address or "")[:64], detail=detail))
+
+
+def list_entries(session: Session, *, actor: Actor, action: str | None = None, limit: int = 50,
+                 offset: int = 0) -> tuple[list[AuditEntry], int]:
+    """Newest first; admins only."""
+    if not actor.is_(v.Role.ADMIN):
+        raise Forbidden("the audit log is read by admins")
+    query = select(AuditEntry)
+    if action:
+        query = query.where(AuditEntry.action == action)
+    return paged(session, query.order_by(AuditEntry.id.desc()), limit=limit, offset=offset)
