@@ -62,11 +62,11 @@ def route_handlers() -> list:
         OrganisationController,
         ReferenceController,
     )
-    from matchmaker.identity.controllers import UserController
+    from matchmaker.identity.controllers import AuditController, UserController
     from matchmaker.matching.controllers import MatchController
     from matchmaker.push.controllers import InboxController, NoticeController, SubscriptionController
 
-    return [health, UserController, OrganisationController, AchievementController, DemandController,
+    return [health, UserController, AuditController, OrganisationController, AchievementController, DemandController,
             ReferenceController, MatchController, InboxController, SubscriptionController, NoticeController,
             BrokerController, PipelineController, ContractController, FeedbackController, AnalyticsController]
 

@@ -159,6 +159,29 @@ def users_create(
     print(token)
 
 
+@users_app.command("rotate-token")
+def users_rotate_token(user_id: int = typer.Argument(..., help="The user whose token to replace.")) -> None:
+    """Replace a user's API token (the old one stops working at once); print the new one on the last line."""
+    from matchmaker.db import make_session_factory, transaction
+    from matchmaker.errors import DomainError
+    from matchmaker.identity import audit
+    from matchmaker.identity.services import TOKEN_DAYS, rotate_token
+    from matchmaker.readiness import ready_engine
+
+    engine = ready_engine(_settings().database_url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            token = rotate_token(session, user_id=user_id)
+            audit.record(session, audit.TOKEN_ROTATED, subject=f"user:{user_id}", via="cli")
+        console.print(f"user {user_id}: new token, valid {TOKEN_DAYS} days")
+    except DomainError as error:
+        console.print(f"[red]{error.detail}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    print(token)
+
+
 @app.command("demo-users")
 def demo_users() -> None:
     """Create one demo login per role in the seeded world and print logins, passwords and fresh API tokens."""

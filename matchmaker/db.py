@@ -43,6 +43,14 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 def paged(session: Session, statement: Select, *, limit: int, offset: int) -> tuple[list, int]:
-    """One page of a select's rows, and how many rows it has in all (counted without its ORDER BY)."""
+    """One page of a select's rows (as tuples), and how many rows it has in all.
+
+    The total rides on the page's own query as a window function (COUNT(*) OVER ()), so a page is one query; only
+    a page past the end, which has no row to carry it, counts separately.
+    """
+    rows = session.execute(statement.add_columns(func.count().over().label("page_total"))
+                           .limit(limit).offset(offset)).all()
+    if rows:
+        return [tuple(row)[:-1] for row in rows], rows[0][-1]
     total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
-    return list(session.execute(statement.limit(limit).offset(offset)).all()), total
+    return [], total

@@ -37,8 +37,9 @@ def may_review(actor: Actor) -> bool:
 
 
 def sees_confidential(actor: Actor, record) -> bool:
-    """confidential_detail is for the owner organisation, brokers (who run the deal) and admins."""
-    return actor.role in (v.Role.ADMIN, v.Role.BROKER) or record.organisation_id == actor.organisation_id
+    """confidential_detail is for the owner organisation and admins; others by a deal or a grant (see
+    services.confidential_readable, which the database answers)."""
+    return actor.role is v.Role.ADMIN or record.organisation_id == actor.organisation_id
 
 
 def sees_review_note(actor: Actor, spec: LibrarySpec, record) -> bool:

@@ -24,6 +24,7 @@ from matchmaker.catalog.schemas import (
     DemandOut,
     DemandUpdate,
     FieldOut,
+    GrantIn,
     ImportResult,
     IPRecordIn,
     OrganisationIn,
@@ -65,10 +66,13 @@ def _modes(modes) -> list[str]:
     return [mode.value for mode in v.TransferMode if mode in (modes or ())]  # enum order: stable output
 
 
-def achievement_out(row, actor: Actor) -> AchievementOut:
+def achievement_out(row, actor: Actor, readable: set[int] | None = None) -> AchievementOut:
+    """`readable`: ids whose confidential detail the actor may read (services.confidential_readable); by default
+    only the static rule (owner, admin) applies."""
+    shown = row.id in readable if readable is not None else access.sees_confidential(actor, row)
     return AchievementOut(
         id=row.id, external_id=row.external_id, title=row.title, summary=row.summary,
-        confidential_detail=row.confidential_detail if access.sees_confidential(actor, row) else None,
+        confidential_detail=row.confidential_detail if shown else None,
         keywords=row.keywords, team=row.team, field=row.field_code, trl=row.trl,
         organisation_id=row.organisation_id, region=row.region_code, transfer_modes=_modes(row.transfer_modes),
         pricing_mode=row.pricing_mode, asking_price=row.asking_price, use_first_pay_later=row.use_first_pay_later,
@@ -145,7 +149,8 @@ class AchievementController(Controller):
         query = ListQuery(field, region, trl_min, trl_max, status, organisation_id, q, sort, limit, offset, revision)
         with session.begin():
             rows, total = services.list_records(session, actor=actor, spec=ACHIEVEMENTS, query=query)
-            return Page([achievement_out(r, actor) for r in rows], total, limit, offset)
+            readable = services.confidential_readable(session, actor, rows)
+            return Page([achievement_out(r, actor, readable) for r in rows], total, limit, offset)
 
     @post("/", operation_id="createAchievement", status_code=201, sync_to_thread=True)
     def create_achievement(self, data: AchievementCreate, actor: Actor, session: Session, request: Request,
@@ -159,7 +164,8 @@ class AchievementController(Controller):
     def get_achievement(self, achievement_id: PathId, actor: Actor, session: Session) -> AchievementOut:
         """One achievement; the confidential detail only for its owner, brokers and admins."""
         with session.begin():
-            return achievement_out(services.get_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id), actor)
+            row = services.get_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id)
+            return achievement_out(row, actor, services.confidential_readable(session, actor, [row]))
 
     @patch("/{achievement_id:int}", operation_id="updateAchievement", sync_to_thread=True)
     def update_achievement(self, achievement_id: PathId, data: AchievementUpdate, actor: Actor, session: Session) -> AchievementOut:
@@ -201,6 +207,13 @@ class AchievementController(Controller):
         """Mark a published achievement transferred (owner or admin); it is no longer matched."""
         with session.begin():
             return achievement_out(review.close_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id), actor)
+
+    @post("/{achievement_id:int}/grants", operation_id="grantConfidentialDetail", status_code=204, sync_to_thread=True)
+    def grant(self, achievement_id: PathId, data: GrantIn, actor: Actor, session: Session) -> None:
+        """Let an organisation read this achievement's confidential detail (owner office or admin); logged."""
+        with session.begin():
+            services.grant_confidential(session, actor=actor, achievement_id=achievement_id,
+                                        organisation_id=data.organisation_id)
 
     @post("/import", operation_id="importAchievements", status_code=201, sync_to_thread=True,
           operation_class=ImportOperation)

@@ -306,3 +306,9 @@ class RegionOut(msgspec.Struct):
 class FieldOut(msgspec.Struct):
     code: str
     name: str
+
+
+class GrantIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Which organisation may read an achievement's confidential detail."""
+
+    organisation_id: BodyId

@@ -24,6 +24,7 @@ class UserOut(msgspec.Struct):
     organisation_id: int
     revoked: bool
     created_at: dt.datetime
+    token_expires_at: dt.datetime | None = None   # after this the API token stops working; rotate it before
 
 
 class UserWithToken(msgspec.Struct):
@@ -32,4 +33,5 @@ class UserWithToken(msgspec.Struct):
 
 
 def user_out(user) -> UserOut:
-    return UserOut(user.id, user.name, user.role, user.organisation_id, user.revoked_at is not None, user.created_at)
+    return UserOut(user.id, user.name, user.role, user.organisation_id, user.revoked_at is not None, user.created_at,
+                   user.token_expires_at)

@@ -8,11 +8,11 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
-from matchmaker.errors import InvalidInput, NotFound
+from matchmaker.errors import Conflict, InvalidInput, NotFound
 from matchmaker.models import Broker, Organisation, User
 
 TOKEN_PREFIX = "mm_"
@@ -47,7 +47,8 @@ def create_user(session: Session, *, role: str, organisation_id: int, name: str)
     if not name.strip():
         raise InvalidInput.on("name", "required")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    user = User(name=name.strip(), role=role.value, organisation_id=organisation_id, token_hash=hash_token(token))
+    user = User(name=name.strip(), role=role.value, organisation_id=organisation_id, token_hash=hash_token(token),
+                token_expires_at=_token_expiry())
     session.add(user)
     session.flush()
     if role is v.Role.BROKER:
@@ -57,31 +58,49 @@ def create_user(session: Session, *, role: str, organisation_id: int, name: str)
     return user, token
 
 
+TOKEN_DAYS = 180   # an API token works this long; rotate it (API or CLI) before it runs out
+
+
+def _token_expiry() -> dt.datetime:
+    return dt.datetime.now(dt.UTC) + dt.timedelta(days=TOKEN_DAYS)
+
+
 def authenticate(session: Session, token: str) -> Actor | None:
+    """The token's user, unless the token is unknown, revoked or past its expiry."""
     if not token.startswith(TOKEN_PREFIX):
         return None
     user = session.scalar(select(User).where(User.token_hash == hash_token(token), User.revoked_at.is_(None)))
     if user is None:
+        return None
+    expires = user.token_expires_at
+    if expires is not None and (expires if expires.tzinfo else expires.replace(tzinfo=dt.UTC)) <= dt.datetime.now(dt.UTC):
         return None
     broker_id = session.scalar(select(Broker.id).where(Broker.user_id == user.id)) if user.role == "broker" else None
     return Actor(user.id, v.Role(user.role), user.organisation_id, broker_id)
 
 
 def revoke_token(session: Session, *, user_id: int) -> User:
+    """The user can no longer call the API (nor log in). The last working admin cannot be revoked: the platform
+    would have nobody left to manage it."""
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(f"user {user_id} not found")
+    if user.role == v.Role.ADMIN.value and user.revoked_at is None:
+        others = session.scalar(select(func.count()).select_from(User).where(
+            User.role == v.Role.ADMIN.value, User.revoked_at.is_(None), User.id != user.id))
+        if not others:
+            raise Conflict("this is the last active admin; create another admin before revoking this one")
     user.revoked_at = dt.datetime.now(dt.UTC)
     return user
 
 
 def rotate_token(session: Session, *, user_id: int) -> str:
-    """A new token for an existing user; the old one stops working."""
+    """A new token for an existing user, valid TOKEN_DAYS; the old one stops working at once."""
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(f"user {user_id} not found")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    user.token_hash, user.revoked_at = hash_token(token), None
+    user.token_hash, user.revoked_at, user.token_expires_at = hash_token(token), None, _token_expiry()
     return token
 
 

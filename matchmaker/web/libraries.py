@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from matchmaker import vocabulary as v
 from matchmaker.brokerage.feedback import give_feedback
 from matchmaker.catalog import services as catalog
-from matchmaker.catalog.access import may_edit, sees_confidential
+from matchmaker.catalog.access import may_edit
 from matchmaker.catalog.review import submit_record
 from matchmaker.catalog.schemas import AchievementCreate, AchievementUpdate, DemandCreate, DemandUpdate
 from matchmaker.catalog.services import ListQuery
@@ -230,7 +230,7 @@ def detail(request: Request, library: str, record_id: int, actor: Actor, session
     with session.begin():
         record = catalog.get_record(session, actor=actor, spec=lib.spec, record_id=record_id)
         organisation = session.get(Organisation, record.organisation_id) if record.organisation_id else None
-        confidential = sees_confidential(actor, record)
+        confidential = lib.spec is ACHIEVEMENTS and record.id in catalog.confidential_readable(session, actor, [record])
         editable = may_edit(actor, lib.spec, record)
     matching = matching_service(state)
     with session.begin():

@@ -22,7 +22,8 @@ NAVIGATION = {
     "analyst": [("/web/analyst", "运行监测"), ("/web/review", "发布审核"), ("/web/simulations", "政策模拟"),
                 ("/web/contracts", "技术合同"), ("/web/search", "检索"), ("/web/subscriptions", "订阅推送")],
     "admin": [("/web/analyst", "运行监测"), ("/web/review", "发布审核"), ("/web/simulations", "政策模拟"),
-              ("/web/contracts", "技术合同"), ("/web/search", "检索"), ("/web/subscriptions", "订阅推送")],
+              ("/web/contracts", "技术合同"), ("/web/search", "检索"), ("/web/subscriptions", "订阅推送"),
+              ("/web/audit", "审计日志")],
 }
 HOME = {"office": "/web/office", "firm": "/web/firm", "broker": "/web/broker/queue", "analyst": "/web/analyst",
         "admin": "/web/review"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -196,3 +197,92 @@ def test_f2_an_owners_change_to_a_published_posting_waits_for_review_while_the_a
         from matchmaker.models import AuditEntry
         actions = list(conn.scalars(select(AuditEntry.action).where(AuditEntry.subject == f"achievement:{mine['id']}")))
     assert actions.count("published_edit") == 3 and "revision_approved" in actions and "rejected" in actions
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_f9_brokers_read_confidential_detail_only_for_their_deals_or_by_grant_and_every_read_is_logged(api):
+    from sqlalchemy import select, update
+
+    from matchmaker.models import Achievement, AuditEntry, Demand, Organisation
+
+    with api.users.engine.connect() as conn:
+        agencies = list(conn.scalars(select(Organisation.id).where(Organisation.kind == "agency")
+                                     .order_by(Organisation.id).limit(2)))
+        demand_id = conn.scalar(select(Demand.id).where(Demand.status == "published", Demand.deadline >= dt.date.today())
+                                .order_by(Demand.id))
+    broker, rival = api.users.headers("broker", agencies[0]), api.users.headers("broker", agencies[1])
+    office = api.users.headers("office", api.orgs.office)
+    mine = api.get("/achievements", params={"organisation_id": api.orgs.office, "status": "published"},
+                   headers=office).json()["items"][0]
+    with api.users.engine.begin() as conn:
+        conn.execute(update(Achievement).values(confidential_detail="核心配方"))
+    everything = api.get("/achievements", params={"limit": 200}, headers=broker).json()["items"]
+    assert everything and all(item["confidential_detail"] is None for item in everything)
+    assert api.post("/pipelines", json={"demand_id": demand_id, "achievement_id": mine["id"]},
+                    headers=broker).status_code == 201
+    assert api.get(f"/achievements/{mine['id']}", headers=broker).json()["confidential_detail"] == "核心配方"
+    assert api.get(f"/achievements/{mine['id']}", headers=rival).json()["confidential_detail"] is None
+    firm = api.users.headers("firm", api.orgs.firm)
+    assert api.get(f"/achievements/{mine['id']}", headers=firm).json()["confidential_detail"] is None
+    assert api.post(f"/achievements/{mine['id']}/grants", json={"organisation_id": api.orgs.firm},
+                    headers=firm).status_code == 403
+    assert api.post(f"/achievements/{mine['id']}/grants", json={"organisation_id": api.orgs.firm},
+                    headers=office).status_code == 204
+    assert api.get(f"/achievements/{mine['id']}", headers=firm).json()["confidential_detail"] == "核心配方"
+    with api.users.engine.connect() as conn:
+        reads = conn.execute(select(AuditEntry.action, AuditEntry.subject).where(
+            AuditEntry.action.in_(["confidential_read", "confidential_granted"]))).all()
+    assert reads.count(("confidential_read", f"achievement:{mine['id']}")) == 2   # the broker's and the firm's
+    assert ("confidential_granted", f"achievement:{mine['id']}") in reads
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_tokens_expire_rotate_and_the_last_admin_cannot_be_revoked(api):
+    from sqlalchemy import select, update
+
+    from matchmaker.models import AuditEntry, User
+
+    firm = api.users.headers("firm", api.orgs.firm, name="换令牌的人")
+    me = api.get("/users/me", headers=firm).json()
+    assert me["token_expires_at"] is not None
+    rotated = api.post(f"/users/{me['id']}/token", headers=firm)
+    assert rotated.status_code == 200
+    assert api.get("/users/me", headers=firm).status_code == 401                 # the old token stops at once
+    fresh = {"Authorization": f"Bearer {rotated.json()['token']}"}
+    assert api.get("/users/me", headers=fresh).status_code == 200
+    with api.users.engine.begin() as conn:
+        conn.execute(update(User).where(User.id == me["id"]).values(token_expires_at=dt.datetime(2020, 1, 1)))
+    expired = api.get("/users/me", headers=fresh)
+    assert expired.status_code == 401 and "expired" in expired.json()["detail"]
+    other = api.users.headers("firm", api.orgs.firm, name="别人")
+    other_id = api.get("/users/me", headers=other).json()["id"]
+    assert api.post(f"/users/{other_id}/token", headers=api.users.headers("firm", api.orgs.firm)).status_code == 403
+    with api.users.engine.begin() as conn:   # leave exactly one active admin
+        conn.execute(update(User).where(User.role == "admin").values(revoked_at=dt.datetime.now(dt.UTC)))
+    admin = api.users.headers("admin", api.orgs.platform, name="最后的管理员")
+    admin_id = api.get("/users/me", headers=admin).json()["id"]
+    refused = api.post(f"/users/{admin_id}/revoke", headers=admin)
+    assert refused.status_code == 409 and "last active admin" in refused.json()["detail"]
+    with api.users.engine.connect() as conn:
+        actions = list(conn.scalars(select(AuditEntry.action)))
+    assert actions.count("token_rotated") == 1
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_audit_log_is_read_by_admins_and_never_rewritten(api):
+    import sqlalchemy
+
+    admin = api.users.headers("admin", api.orgs.platform)
+    firm = api.users.headers("firm", api.orgs.firm)
+    api.post("/users", json={"role": "firm", "organisation_id": api.orgs.firm, "name": "新同事"}, headers=admin)
+    log = api.get("/audit", headers=admin)
+    assert log.status_code == 200 and log.json()["items"][0]["action"] == "user_created"
+    assert api.get("/audit", params={"action": "user_created"}, headers=admin).json()["total"] == 1
+    assert api.get("/audit", params={"action": "rewritten"}, headers=admin).status_code == 400
+    assert api.get("/audit", headers=firm).status_code == 403
+    with api.users.engine.begin() as conn:
+        with pytest.raises(sqlalchemy.exc.DatabaseError, match="append-only"):
+            conn.execute(sqlalchemy.text("UPDATE audit_log SET action = 'nothing'"))
+    with api.users.engine.begin() as conn:
+        with pytest.raises(sqlalchemy.exc.DatabaseError, match="append-only"):
+            conn.execute(sqlalchemy.text("DELETE FROM audit_log"))

@@ -128,6 +128,10 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("POST", "/users"): Case(allow("admin"), lambda w, api: (
         "/users", {"role": "office", "organisation_id": w.orgs["office"], "name": "矩阵新用户"}, {})),
     ("POST", "/users/{user_id}/revoke"): Case(allow("admin"), lambda w, api: (f"/users/{w.user()}/revoke", None, {})),
+    # another user's token: admins only (everyone may rotate their own, tested in test_attack_round)
+    ("POST", "/users/{user_id}/token"): Case(allow("admin"), lambda w, api: (f"/users/{w.user()}/token", None, {})),
+    ("POST", "/achievements/{achievement_id}/grants"): Case(allow("office", "admin"), lambda w, api: (
+        f"/achievements/{w.achievement('published')}/grants", {"organisation_id": w.orgs["firm"]}, {})),
     ("POST", "/organisations"): Case(allow("admin"), lambda w, api: (
         "/organisations", {"name": "矩阵新机构", "kind": "enterprise"}, {})),
     # achievements: the office's own; admins act on anyone's; analysts review

@@ -59,10 +59,10 @@ def test_review_workflow_from_draft_to_published_and_withdrawn(api):
     assert approved.json()["review_note"] is None and api.get(f"/achievements/{a_id}", headers=firm).json()["review_note"] is None
     assert approved.json()["posted_on"] == dt.date.today().isoformat()
     assert _count(api, IndexChange, library="achievements", record_id=a_id) == changes_before + 1
-    # Published: everyone reads it, the confidential detail only owner, brokers and admins.
+    # Published: everyone reads it, the confidential detail only the owner, admins, and brokers with a deal on it.
     assert api.get(f"/achievements/{a_id}", headers=firm).json()["confidential_detail"] is None
     assert api.get(f"/achievements/{a_id}", headers=analyst).json()["confidential_detail"] is None
-    assert api.get(f"/achievements/{a_id}", headers=broker).json()["confidential_detail"] == "烧结温度曲线与掺杂配比"
+    assert api.get(f"/achievements/{a_id}", headers=broker).json()["confidential_detail"] is None   # no deal yet
     assert api.get(f"/achievements/{a_id}", headers=office).json()["confidential_detail"] == "烧结温度曲线与掺杂配比"
     listed = api.get("/achievements", params={"q": "高镍三元正极材料低成本"}, headers=firm).json()
     assert [i["id"] for i in listed["items"]] == [a_id] and listed["items"][0]["confidential_detail"] is None
