@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import astuple, fields
 from decimal import Decimal
@@ -11,6 +10,7 @@ from matchmaker.analytics.funnel import Funnel, FunnelStep
 from matchmaker.analytics.league import BrokerStanding
 from matchmaker.analytics.local_conversion import LocalConversionReport, LocalConversionRow
 from matchmaker.analytics.turnover import TurnoverReport, TurnoverRow
+from matchmaker.csv_safety import SafeWriter
 
 
 def tabulate(result) -> tuple[list[str], list[list[str]]]:
@@ -32,7 +32,7 @@ def to_csv(result) -> str:
     """Any analytics result as CSV text: a header row of column names, then one row per line."""
     header, rows = tabulate(result)
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = SafeWriter(out, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
     return out.getvalue()

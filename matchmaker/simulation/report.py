@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import csv
 import html
 import io
 import math
@@ -15,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from matchmaker.csv_safety import SafeWriter
 from matchmaker.errors import NotFound
 from matchmaker.models import SimulationRun
 
@@ -96,7 +96,7 @@ def _write_csvs(run: SimulationRun, compared: dict, out: Path) -> None:
 
 def _csv(path: Path, header: list[str], rows: list[list]) -> None:
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = SafeWriter(handle)
         writer.writerow(header)
         writer.writerows(rows)
 

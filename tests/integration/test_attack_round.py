@@ -286,3 +286,26 @@ def test_the_audit_log_is_read_by_admins_and_never_rewritten(api):
     with api.users.engine.begin() as conn:
         with pytest.raises(sqlalchemy.exc.DatabaseError, match="append-only"):
             conn.execute(sqlalchemy.text("DELETE FROM audit_log"))
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_f6_csv_exports_escape_formulas_and_import_them_back_unchanged(api, seeded_url, tmp_path):
+    from sqlalchemy import update
+    from typer.testing import CliRunner
+
+    from matchmaker.cli import app
+    from matchmaker.csv_safety import safe_cell
+    from matchmaker.models import Achievement
+
+    assert safe_cell('=HYPERLINK("http://x","点")').startswith("'=") and safe_cell("-5") == "-5"
+    assert safe_cell("@SUM(A1)") == "'@SUM(A1)" and safe_cell("普通标题") == "普通标题"
+    with api.users.engine.begin() as conn:
+        conn.execute(update(Achievement).where(Achievement.id == 1).values(title='=HYPERLINK("http://x","点")'))
+    out = tmp_path / "a.csv"
+    env = {"MATCHMAKER_DATABASE_URL": seeded_url, "MATCHMAKER_INDEX_DIR": str(tmp_path / "index")}
+    assert CliRunner().invoke(app, ["export", "achievements", "--format", "csv", "--out", str(out)], env=env).exit_code == 0
+    text = out.read_text(encoding="utf-8")
+    assert "'=HYPERLINK" in text and ',=HYPERLINK' not in text and '\n=HYPERLINK' not in text
+    analyst = api.users.headers("analyst", api.orgs.platform)
+    funnel = api.get("/analytics/funnel", headers={**analyst, "accept": "text/csv"})
+    assert funnel.status_code == 200 and not any(line.startswith(("=", "@")) for line in funnel.text.splitlines())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -15,6 +14,7 @@ from sqlalchemy import Connection, Engine, select
 from matchmaker import vocabulary as v
 from matchmaker.catalog.io.read import LIST_SEPARATOR, format_of
 from matchmaker.catalog.specs import ACHIEVEMENTS, COLUMN_OF, ORGANISATIONS, LibrarySpec, kind_named
+from matchmaker.csv_safety import SafeWriter
 from matchmaker.models import IPRecord
 
 EXPORT_BATCH = 1000
@@ -101,7 +101,7 @@ def _write_jsonl(handle, spec: LibrarySpec, records: Iterator[dict[str, Any]]) -
 
 def _write_csv(handle, spec: LibrarySpec, records: Iterator[dict[str, Any]]) -> int:
     names = list(spec.schema.__struct_fields__)
-    writer = csv.writer(handle, lineterminator="\n")
+    writer = SafeWriter(handle, lineterminator="\n")
     writer.writerow(names)
     count = 0
     for record in records:

@@ -13,6 +13,7 @@ import msgspec
 from matchmaker import vocabulary as v
 from matchmaker.catalog.io.validate import ProblemLog, Row, show, unknown_name
 from matchmaker.catalog.specs import LibrarySpec
+from matchmaker.csv_safety import unescape_cell
 
 FORMATS = ("jsonl", "csv")
 FORMATS_BY_SUFFIX = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
@@ -80,7 +81,7 @@ def read_csv(data: bytes, spec: LibrarySpec, problems: ProblemLog) -> Iterator[R
                     line, "row", f"expected {len(header)} columns as in the header, got {len(cells)}"
                 )
                 continue
-            values, cell_problems = csv_values(dict(zip(header, cells, strict=True)), spec)
+            values, cell_problems = csv_values(dict(zip(header, map(unescape_cell, cells), strict=True)), spec)
             for name, reason in cell_problems:
                 problems.add(line, name, reason)
             if not cell_problems:
