@@ -9,10 +9,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
-from matchmaker.brokerage.common import READ_ALL_ROLES, current_time, parse
-from matchmaker.catalog.access import is_visible
+from matchmaker.brokerage.common import READ_ALL_ROLES, current_time, parse, visible_record
 from matchmaker.db import paged
-from matchmaker.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
+from matchmaker.errors import Conflict, Forbidden, InvalidInput
 from matchmaker.identity.services import Actor
 from matchmaker.models import Achievement, Demand, Feedback
 
@@ -24,8 +23,8 @@ def give_feedback(session: Session, *, actor: Actor, demand_id: int, achievement
     One verdict per person per pair: a repeat replaces the earlier one. Only postings the person may see can be
     judged (someone else's draft answers 404, as reading it does).
     """
-    demand = _visible(session, actor, Demand, demand_id, "demand_id")
-    achievement = _visible(session, actor, Achievement, achievement_id, "achievement_id")
+    demand = visible_record(session, actor, Demand, demand_id, "demand_id")
+    achievement = visible_record(session, actor, Achievement, achievement_id, "achievement_id")
     _check_may_judge(actor, demand, achievement)
     if relevant and reason is not None:
         raise InvalidInput.on("reason", "a reason explains an irrelevant match; leave it empty when relevant")
@@ -49,13 +48,6 @@ def give_feedback(session: Session, *, actor: Actor, demand_id: int, achievement
         except IntegrityError:
             continue
     raise Conflict("the verdict changed while it was being saved; send it again")
-
-
-def _visible(session: Session, actor: Actor, model, record_id: int, field: str):
-    record = session.get(model, record_id)
-    if record is None or not is_visible(actor, record):
-        raise NotFound(f"{field.removesuffix('_id')} {record_id} not found", problems=[FieldProblem(field, "not found")])
-    return record
 
 
 def _check_may_judge(actor: Actor, demand: Demand, achievement: Achievement) -> None:

@@ -8,7 +8,7 @@ from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
-from matchmaker.brokerage.common import READ_ALL_ROLES, Stage, current_time, parse
+from matchmaker.brokerage.common import READ_ALL_ROLES, Stage, current_time, parse, visible_record
 from matchmaker.db import paged
 from matchmaker.errors import Conflict, FieldProblem, Forbidden, NotFound
 from matchmaker.identity.services import Actor
@@ -49,8 +49,8 @@ def claim_pipeline(session: Session, *, actor: Actor, demand_id: int, achievemen
     """
     broker_id = _acting_broker(actor)
     now = current_time(at)
-    demand = _referenced(session, Demand, demand_id, "demand_id")
-    achievement = _referenced(session, Achievement, achievement_id, "achievement_id")
+    demand = visible_record(session, actor, Demand, demand_id, "demand_id")
+    achievement = visible_record(session, actor, Achievement, achievement_id, "achievement_id")
     _check_matchable(demand, "demand_id", demand.status, demand.deadline, now.date())
     _check_matchable(achievement, "achievement_id", achievement.status, achievement.expires_on, now.date())
     holder = session.scalar(select(Pipeline).where(Pipeline.demand_id == demand_id,
@@ -183,13 +183,6 @@ def _record_event(session: Session, pipeline: Pipeline, from_stage: Stage | None
 
 
 # --- records referenced by brokerage requests ----------------------------------------------------------------
-
-def _referenced(session: Session, model, record_id: int, field: str):
-    record = session.get(model, record_id)
-    if record is None:
-        raise NotFound(f"{field.removesuffix('_id')} {record_id} not found", problems=[FieldProblem(field, "not found")])
-    return record
-
 
 def _check_matchable(record, field: str, status: str, ends_on: dt.date | None, today: dt.date) -> None:
     kind = field.removesuffix("_id")

@@ -330,6 +330,8 @@ def _own_rows_only(session: Session, actor: Actor, rows: list[Row], problems: Pr
             row.record = msgspec.structs.replace(row.record, status=PENDING)
         elif row.record.status not in UNPUBLISHED:
             problems.add(row.line, "status", "postings go through review: use draft or pending_review")
+        if row.values.get("posted_on") is not None:   # set by the platform when a reviewer publishes (F7)
+            problems.add(row.line, "posted_on", "the platform sets the posting date on publication; leave it out")
 
 
 # ---------------------------------------------------------------- organisations and reference data

@@ -309,3 +309,48 @@ def test_f6_csv_exports_escape_formulas_and_import_them_back_unchanged(api, seed
     analyst = api.users.headers("analyst", api.orgs.platform)
     funnel = api.get("/analytics/funnel", headers={**analyst, "accept": "text/csv"})
     assert funnel.status_code == 200 and not any(line.startswith(("=", "@")) for line in funnel.text.splitlines())
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_f7_an_owners_import_cannot_set_server_owned_fields(api):
+    firm = api.users.headers("firm", api.orgs.firm)
+    before = _count(api)
+    pinned = api.post("/demands/import", params={"format": "jsonl"},
+                      content='{"title": "置顶的需求", "posted_on": "2099-12-31"}\n'.encode(), headers=firm)
+    assert pinned.status_code == 422 and pinned.json()["errors"][0]["field"] == "posted_on"
+    published = api.post("/demands/import", params={"format": "jsonl"},
+                         content='{"title": "自己发布的需求", "status": "published"}\n'.encode(), headers=firm)
+    assert published.status_code == 422 and published.json()["errors"][0]["field"] == "status"
+    assert _count(api) == before
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_f8_another_organisations_draft_is_answered_like_a_missing_one_and_a_verdict_counts_once(api):
+    from matchmaker.models import Achievement, Feedback
+
+    with api.users.engine.connect() as conn:
+        draft = conn.scalar(select(Achievement.id).where(Achievement.status == "draft",
+                                                         Achievement.organisation_id != api.orgs.firm))
+        demand_id = conn.scalar(select(Demand.id).where(Demand.organisation_id == api.orgs.firm,
+                                                        Demand.status == "published"))
+        published = conn.scalar(select(Achievement.id).where(Achievement.status == "published"))
+    assert draft and demand_id and published
+    firm = api.users.headers("firm", api.orgs.firm)
+    broker = api.users.headers("broker", api.orgs.agency)
+    missing = 10**9 - 1
+    answers = []
+    for achievement_id in (draft, missing):
+        feedback = api.post("/feedback", json={"demand_id": demand_id, "achievement_id": achievement_id,
+                                               "relevant": True}, headers=firm)
+        claim = api.post("/pipelines", json={"demand_id": demand_id, "achievement_id": achievement_id},
+                         headers=broker)
+        answers.append((feedback.status_code, claim.status_code, claim.json()["errors"]))
+    assert answers[0][:2] == (404, 404)
+    assert answers[0][2] == answers[1][2]   # the same words: nothing tells a draft from a record that is not there
+    for _ in range(3):
+        assert api.post("/feedback", json={"demand_id": demand_id, "achievement_id": published,
+                                           "relevant": True}, headers=firm).status_code in (200, 201)
+    with api.users.engine.connect() as conn:
+        rows = conn.scalar(select(func.count()).select_from(Feedback).where(
+            Feedback.demand_id == demand_id, Feedback.achievement_id == published))
+    assert rows == 1
