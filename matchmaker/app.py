@@ -14,14 +14,15 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 
 from matchmaker import __version__
-from matchmaker.api.deps import provide_session
 from matchmaker.api.body_guard import guard_request
+from matchmaker.api.deps import provide_session
 from matchmaker.api.problems import EXCEPTION_HANDLERS, document_problems
+from matchmaker.api.spec import complete_spec
 from matchmaker.config import Settings
 from matchmaker.db import make_engine, make_session_factory
+from matchmaker.identity.authentication import API_EXCLUDE, TokenAuthentication, provide_actor
 from matchmaker.matching.service import matching_service
 from matchmaker.readiness import readiness, require_ready
-from matchmaker.identity.authentication import API_EXCLUDE, TokenAuthentication, provide_actor
 
 MAX_BODY_BYTES = 2_000_000  # a posting is a few kB; bulk imports go through the CLI or in pages of rows
 
@@ -124,7 +125,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_request=guard_request,
         request_max_body_size=MAX_BODY_BYTES,
         stores={"sessions": DatabaseStore(state.session_factory)},
-        on_startup=[check_ready],
+        on_startup=[check_ready, complete_spec],
         on_shutdown=[dispose_engine],
         openapi_config=OpenAPIConfig(
             title="matchmaker",

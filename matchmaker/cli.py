@@ -126,6 +126,9 @@ def export(
 
     engine = ready_engine(_settings().database_url)
     count = export_file(engine, kind.value, out, format.value)
+    from matchmaker.identity import audit
+
+    audit.record_from_cli(engine, audit.EXPORTED, subject=f"export:{kind.value}", rows=count, format=format.value)
     engine.dispose()
     console.print(f"exported {count} {kind.value} to {out}")
 
@@ -142,9 +145,9 @@ def users_create(
 ) -> None:
     """Create a user and print its API token on the last line (shown once; only its hash is stored)."""
     from matchmaker.db import make_session_factory, transaction
-    from matchmaker.readiness import ready_engine
     from matchmaker.errors import DomainError
     from matchmaker.identity.services import create_user
+    from matchmaker.readiness import ready_engine
 
     engine = ready_engine(_settings().database_url)
     try:
@@ -189,10 +192,10 @@ def demo_users() -> None:
     from sqlalchemy import select
 
     from matchmaker.db import make_session_factory, transaction
-    from matchmaker.readiness import ready_engine
+    from matchmaker.identity.demo import ensure_demo_users
     from matchmaker.identity.services import rotate_token
     from matchmaker.models import User
-    from matchmaker.identity.demo import ensure_demo_users
+    from matchmaker.readiness import ready_engine
 
     engine = ready_engine(_settings().database_url)
     table = Table("role", "login", "password", "organisation", "API token", title="demo users (pages: /web/login)")
@@ -258,8 +261,8 @@ def evaluate_world(
     """nDCG@10, Recall@10, MRR@10 on the seeded world's latent ground truth, next to the plain baseline."""
     import json
 
-    from matchmaker.readiness import ready_engine
     from matchmaker.matching.world_eval import evaluate_world as run
+    from matchmaker.readiness import ready_engine
 
     engine = ready_engine(_settings().database_url)
     results = run(engine, max_demands=max_demands)

@@ -21,22 +21,24 @@ def _run(compute: Callable, csv_path: Path | None, title: str) -> None:
     from matchmaker.analytics.tables import to_csv
     from matchmaker.config import Settings
     from matchmaker.db import make_session_factory
-    from matchmaker.readiness import ready_engine
     from matchmaker.errors import DomainError
+    from matchmaker.identity import audit
+    from matchmaker.readiness import ready_engine
 
     engine = ready_engine(Settings.from_env().database_url)
     try:
         with make_session_factory(engine)() as session:
             result = compute(session)
+        if csv_path is not None:
+            csv_path.write_text(to_csv(result), encoding="utf-8")
+            audit.record_from_cli(engine, audit.EXPORTED, subject=f"analytics:{title}"[:40], format="csv")
+            typer.echo(f"wrote {csv_path}", err=True)
+            return
     except DomainError as error:
         typer.echo(f"error: {error.detail}", err=True)
         raise typer.Exit(2) from None
     finally:
         engine.dispose()
-    if csv_path is not None:
-        csv_path.write_text(to_csv(result), encoding="utf-8")
-        typer.echo(f"wrote {csv_path}", err=True)
-        return
     _print_table(result, title)
 
 

@@ -17,8 +17,9 @@ from matchmaker.analytics.league import BrokerStanding, broker_league
 from matchmaker.analytics.local_conversion import LocalConversionReport, local_conversion
 from matchmaker.analytics.tables import to_csv
 from matchmaker.analytics.turnover import TurnoverReport, turnover
-from matchmaker.identity.authentication import require
-from matchmaker.api.params import IdFilter
+from matchmaker.api.params import IdFilter, ReportFieldCode
+from matchmaker.identity import audit
+from matchmaker.identity.authentication import roles
 from matchmaker.identity.services import Actor
 
 CSV_MEDIA_TYPE = "text/csv"  # Litestar adds "; charset=utf-8" to text/* types itself
@@ -28,7 +29,7 @@ DateFrom = Annotated[dt.date | None, Parameter(description="first day included (
 DateTo = Annotated[dt.date | None, Parameter(description="last day included (YYYY-MM-DD)")]
 RegionCode = Annotated[str | None, Parameter(pattern=r"^\d{4}00$", description="a province (xx0000) or city (xxxx00) "
                                                                              "GB/T 2260 code")]
-FieldCode = Annotated[str | None, Parameter(max_length=40, description="technology field code, or 'unclassified'")]
+FieldCode = Annotated[ReportFieldCode | None, Parameter(description="technology field code, or 'unclassified'")]
 Level = Literal["province", "city"]
 
 
@@ -42,8 +43,10 @@ class JsonOrCsvOperation(Operation):
             ok.content["text/csv"] = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
 
 
-def _respond(result, output: str, filename: str) -> Response:
-    if output == "csv":
+def _respond(result, output: str, filename: str, session: Session, actor: Actor) -> Response:
+    if output == "csv":   # a file leaves the platform: an export, in the audit log
+        audit.record(session, audit.EXPORTED, actor=actor, subject=f"analytics:{filename}", format="csv")
+        session.commit()
         return Response(to_csv(result), media_type=CSV_MEDIA_TYPE,
                         headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'})
     return Response(result)
@@ -52,6 +55,7 @@ def _respond(result, output: str, filename: str) -> Response:
 class AnalyticsController(Controller):
     path = "/analytics"
     tags = ["analytics"]
+    guards = [roles(v.Role.ANALYST, v.Role.ADMIN)]  # noqa: RUF012 - Litestar's own attribute
 
     @get("/turnover", operation_id="getTurnover", operation_class=JsonOrCsvOperation,
           sync_to_thread=True)
@@ -62,10 +66,9 @@ class AnalyticsController(Controller):
                  side: Literal["seller", "buyer"] = "seller", date_from: DateFrom = None, date_to: DateTo = None,
                  region: RegionCode = None, field: FieldCode = None) -> Response[TurnoverReport]:
         """Technology-contract turnover (成交额, 核定技术交易额) by period of signing, region, field, type."""
-        require(actor, v.Role.ANALYST, v.Role.ADMIN)
         result = turnover(session, by=by.split(","), period=period, region_level=region_level, side=side,
                                    date_from=date_from, date_to=date_to, region=region, field=field)
-        return _respond(result, format, "turnover")
+        return _respond(result, format, "turnover", session, actor)
 
     @get("/local-conversion", operation_id="getLocalConversion", operation_class=JsonOrCsvOperation,
           sync_to_thread=True)
@@ -73,9 +76,8 @@ class AnalyticsController(Controller):
                          region: RegionCode = None, date_from: DateFrom = None,
                          date_to: DateTo = None) -> Response[LocalConversionReport]:
         """Local conversion rate (本地转化率): contracts sold and bought inside a region ÷ contracts sold from it."""
-        require(actor, v.Role.ANALYST, v.Role.ADMIN)
         result = local_conversion(session, level=level, region=region, date_from=date_from, date_to=date_to)
-        return _respond(result, format, "local-conversion")
+        return _respond(result, format, "local-conversion", session, actor)
 
     @get("/funnel", operation_id="getFunnel", operation_class=JsonOrCsvOperation,
           sync_to_thread=True)
@@ -83,9 +85,8 @@ class AnalyticsController(Controller):
                date_to: DateTo = None, broker_id: IdFilter = None,
                field: FieldCode = None) -> Response[Funnel]:
         """match → claimed → contacted → negotiating → signed: counts, conversion, median days, exits."""
-        require(actor, v.Role.ANALYST, v.Role.ADMIN)
         result = funnel(session, date_from=date_from, date_to=date_to, broker_id=broker_id, field=field)
-        return _respond(result, format, "funnel")
+        return _respond(result, format, "funnel", session, actor)
 
     @get("/brokers", operation_id="getBrokerLeague", operation_class=JsonOrCsvOperation,
           sync_to_thread=True)
@@ -93,6 +94,5 @@ class AnalyticsController(Controller):
                 date_to: DateTo = None, field: FieldCode = None,
                 limit: Annotated[int, Parameter(ge=1, le=1000)] = 50) -> Response[list[BrokerStanding]]:
         """Broker league table with the credit score (信用积分) computed from outcomes, best first."""
-        require(actor, v.Role.ANALYST, v.Role.ADMIN)
         result = broker_league(session, date_from=date_from, date_to=date_to, field=field, limit=limit)
-        return _respond(result, format, "brokers")
+        return _respond(result, format, "brokers", session, actor)

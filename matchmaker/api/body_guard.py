@@ -1,4 +1,5 @@
-"""Refuse, cheaply and before any parsing, what no handler can use: NUL, absurd nesting, wrong encodings.
+"""Refuse, cheaply and before any parsing, what no handler can use: NUL, absurd nesting, wrong encodings,
+and JSON whose types are only coercible (`"trl": "5"`, `"is_challenge": "true"`).
 
 Each answer is the one 400 problem format with the real reason, on both databases alike.
 """
@@ -7,8 +8,10 @@ from __future__ import annotations
 
 import re
 
+import msgspec
 from litestar import Request, Response
 
+from matchmaker.api.options import answer_options
 from matchmaker.api.problems import problem
 
 # PostgreSQL cannot store NUL in text and SQLite can: checking at the edge keeps the stores alike and the
@@ -23,6 +26,8 @@ MAX_DEPTH = 32   # a posting is three levels deep; deeper input is an attack or 
 
 
 async def guard_request(request: Request) -> Response | None:
+    if request.method == "OPTIONS":
+        return answer_options(request)
     if any("\x00" in key or "\x00" in value for key, value in request.query_params.multi_items()):
         return _refused(request, "query", "NUL character (U+0000) is not allowed",
                         "the query contains a NUL character (U+0000), which text may not hold")
@@ -43,7 +48,40 @@ async def guard_request(request: Request) -> Response | None:
     if body.count(b"[") + body.count(b"{") > MAX_DEPTH and _depth(body) > MAX_DEPTH:
         return _refused(request, "body", f"nested more than {MAX_DEPTH} levels deep",
                         f"the body is nested more than {MAX_DEPTH} levels deep")
+    return _loose_types(request, body)
+
+
+_AT = re.compile(r" - at `\$\.?(.*)`$")
+
+
+def _loose_types(request: Request, body: bytes) -> Response | None:
+    """Litestar converts bodies leniently (a string "5" becomes 5) because query strings need it; a JSON body
+    has real types, so it is decoded once more, strictly, against the handler's own body type."""
+    data = request.route_handler.parsed_fn_signature.parameters.get("data")
+    if data is None or not request.content_type[0].endswith("json"):
+        return None
+    try:
+        value = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return None   # malformed JSON: Litestar's own answer names the position
+    try:
+        msgspec.convert(_integral_floats_as_ints(value), type=data.annotation, strict=True)
+    except msgspec.ValidationError as error:
+        message = str(error)
+        at = _AT.search(message)
+        return _refused(request, at.group(1) if at and at.group(1) else "body", _AT.sub("", message), message)
     return None
+
+
+def _integral_floats_as_ints(value):
+    """5.0 is an integer to JSON Schema, so it stays acceptable where an int is; "5" does not."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_integral_floats_as_ints(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _integral_floats_as_ints(item) for key, item in value.items()}
+    return value
 
 
 def _depth(body: bytes) -> int:

@@ -8,7 +8,6 @@ from litestar.datastructures import State
 from sqlalchemy.orm import Session
 
 
-
 def provide_session(state: State) -> Iterator[Session]:
     """A session per request; services open their own transactions, so nothing is committed here."""
     session = state.session_factory()

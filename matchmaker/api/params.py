@@ -6,10 +6,12 @@ With these bounds the spec says what is accepted and anything outside is a 400 b
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar
 
 import msgspec
 from litestar.params import Parameter
+
+from matchmaker import seeds
 
 MAX_ID = 2**31 - 1  # INTEGER primary keys on both databases
 
@@ -22,6 +24,13 @@ MAX_LIMIT = 200   # one page size bound for every list (a page of postings, pipe
 Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description=f"page size, at most {MAX_LIMIT}")]
 RegionFilter = Annotated[str | None, Parameter(pattern=r"^\d{6}$", description=(
     "a six-digit GB/T 2260 code; a province includes its cities and counties, a city its counties"))]
+# The technology fields of seeds/fields/, declared as an enum so the spec names every accepted code.
+FIELD_CODES = tuple(field.code for field in seeds.fields())
+FieldCode = Literal[FIELD_CODES]  # type: ignore[valid-type]  # built from the seeds at import time
+ReportFieldCode = Literal[(*FIELD_CODES, "unclassified")]  # type: ignore[valid-type]  # analytics group the rest
+FieldFilter = Annotated[FieldCode | None, Parameter(description="a technology field code (see GET /fields)")]
+SORT_KEYS = ("posted_on", "updated_at", "trl", "price")
+Sort = Literal[tuple(key for name in SORT_KEYS for key in (name, f"-{name}"))]  # type: ignore[valid-type]
 Trl = Annotated[int | None, Parameter(ge=1, le=9, description="technology readiness level 1–9")]
 
 T = TypeVar("T")

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from matchmaker import vocabulary as v
 from matchmaker.api import idempotency
 from matchmaker.api.idempotency import IdempotencyKey
-from matchmaker.api.params import IdFilter, Limit, Offset, Page, PathId, RegionFilter, Trl
+from matchmaker.api.params import FieldFilter, IdFilter, Limit, Offset, Page, PathId, RegionFilter, Trl
+from matchmaker.api.params import Sort as SortKey
 from matchmaker.catalog import access, review, services
 from matchmaker.catalog.schemas import (
     AchievementCreate,
@@ -37,7 +38,7 @@ from matchmaker.catalog.specs import ACHIEVEMENTS, DEMANDS
 from matchmaker.errors import DomainError, FieldProblem
 from matchmaker.identity.services import Actor
 
-Sort = Annotated[str, Parameter(description="posted_on, updated_at, trl or price; prefix '-' for descending")]
+Sort = Annotated[SortKey, Parameter(description="posted_on, updated_at, trl or price; prefix '-' for descending")]
 IMPORT_MEDIA_TYPES = {"text/csv": "csv", "application/x-ndjson": "jsonl", "application/jsonl": "jsonl",
                       "application/x-jsonlines": "jsonl"}
 
@@ -139,7 +140,7 @@ class AchievementController(Controller):
     tags = ["achievements"]
 
     @get("/", operation_id="listAchievements", sync_to_thread=True)
-    def list_achievements(self, actor: Actor, session: Session, field: str | None = None, region: RegionFilter = None,
+    def list_achievements(self, actor: Actor, session: Session, field: FieldFilter = None, region: RegionFilter = None,
                           trl_min: Trl = None, trl_max: Trl = None, status: v.AchievementStatus | None = None,
                           organisation_id: IdFilter = None, q: str | None = None, sort: Sort = "-posted_on",
                           limit: Limit = 20, offset: Offset = 0, revision: bool = False) -> Page[AchievementOut]:
@@ -231,7 +232,7 @@ class DemandController(Controller):
     tags = ["demands"]
 
     @get("/", operation_id="listDemands", sync_to_thread=True)
-    def list_demands(self, actor: Actor, session: Session, field: str | None = None, region: RegionFilter = None,
+    def list_demands(self, actor: Actor, session: Session, field: FieldFilter = None, region: RegionFilter = None,
                      trl_min: Trl = None, trl_max: Trl = None, status: v.DemandStatus | None = None,
                      organisation_id: IdFilter = None, q: str | None = None, sort: Sort = "-posted_on",
                      limit: Limit = 20, offset: Offset = 0, revision: bool = False) -> Page[DemandOut]:

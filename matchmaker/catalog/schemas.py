@@ -26,8 +26,14 @@ ExternalId = Annotated[
     str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^\S+$", description="an id without spaces")
 ]
 RegionCode = Annotated[str, msgspec.Meta(pattern=r"^\d{6}$", description="a six-digit GB/T 2260 code")]
+# A body's field code is checked against the technology_fields table (422 when unknown), like a region: the
+# table is reference data an operator may extend; the query filters declare the seeded codes as an enum.
 FieldCode = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
-Title = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+
+# Some character that shows: whitespace (U+3000 included) and zero-width marks alone make a blank title.
+VISIBLE = r"[^\s\u200b-\u200f\u2060-\u2064\ufeff]"
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=300, pattern=VISIBLE,
+                                    description="text with at least one visible character")]
 TRL = Annotated[int, msgspec.Meta(ge=1, le=9, description="a technology readiness level 1–9")]
 # 统一社会信用代码 (GB 32100): 18 characters from digits and capitals without I, O, Z, S, V.
 CreditCode = Annotated[
@@ -45,6 +51,9 @@ IPNumber = Annotated[
 # Numeric(16, 2): msgspec cannot put bounds on Decimal, so money is checked in __post_init__.
 MONEY_MAX = Decimal("99999999999999.99")
 CENT = Decimal("0.01")
+# The spec still says what is accepted: a decimal string of whole yuan with at most two decimals.
+Money = Annotated[Decimal, msgspec.Meta(extra_json_schema={
+    "description": "an amount in yuan, at most two decimals", "extra": {"pattern": r"^\d{1,14}(\.\d{1,2})?$"}})]
 
 
 class _Record(msgspec.Struct, forbid_unknown_fields=True):
@@ -64,7 +73,8 @@ class OrganisationIn(_Record, kw_only=True):
     """A university, institute, enterprise, agency or government body."""
 
     id: ExternalId | None = None
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=VISIBLE,
+                                      description="a name with at least one visible character")]
     kind: OrganisationKind
     credit_code: CreditCode | None = None
     region: RegionCode | None = None
@@ -96,7 +106,7 @@ class AchievementIn(_Record, kw_only=True):
     region: RegionCode | None = None
     transfer_modes: list[TransferMode] = []
     pricing_mode: PricingMode | None = None
-    asking_price: Decimal | None = None
+    asking_price: Money | None = None
     use_first_pay_later: bool = False  # 先使用后付费
     status: AchievementStatus = AchievementStatus.PUBLISHED
     posted_on: dt.date | None = None
@@ -114,11 +124,11 @@ class DemandIn(_Record, kw_only=True):
     conditions: str = ""
     field: FieldCode | None = None
     min_trl: TRL | None = None
-    budget_min: Decimal | None = None
-    budget_max: Decimal | None = None
+    budget_min: Money | None = None
+    budget_max: Money | None = None
     cooperation_modes: list[TransferMode] = []
     is_challenge: bool = False
-    bounty: Decimal | None = None
+    bounty: Money | None = None
     deadline: dt.date | None = None
     organisation: ExternalId | None = None
     region: RegionCode | None = None
@@ -220,7 +230,8 @@ DemandUpdate = _api_struct("DemandUpdate", DemandIn, partial=True)
 class ReviewDecision(msgspec.Struct, forbid_unknown_fields=True):
     """An admin's note when sending a posting back to its owner."""
 
-    note: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    note: Annotated[str, msgspec.Meta(min_length=1, max_length=2000, pattern=VISIBLE,
+                                      description="a note with at least one visible character")]
 
 
 class OrganisationOut(msgspec.Struct):

@@ -13,6 +13,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
+from matchmaker.api.params import MAX_LIMIT, SORT_KEYS
 from matchmaker.catalog.access import is_visible, may_edit, sees_confidential, visible_condition
 from matchmaker.catalog.io.validate import WHOLE_FILE, ImportRejected, ProblemLog, Row
 from matchmaker.catalog.io.write import import_rows
@@ -34,14 +35,20 @@ from matchmaker.db import paged
 from matchmaker.errors import Conflict, DomainError, FieldProblem, Forbidden, InvalidInput, NotFound
 from matchmaker.identity import audit
 from matchmaker.identity.services import Actor
-from matchmaker.models import ConfidentialGrant, IndexChange, IPRecord, Organisation, Pipeline, Region, TechnologyField
-from matchmaker.api.params import MAX_LIMIT
+from matchmaker.models import (
+    ConfidentialGrant,
+    IndexChange,
+    IPRecord,
+    Organisation,
+    Pipeline,
+    Region,
+    TechnologyField,
+)
 from matchmaker.regions import RegionCode
 
 REGION_CODE = re.compile(r"^\d{6}$")
 
 # Sort keys a list accepts; a leading '-' means descending.
-SORT_KEYS = ("posted_on", "updated_at", "trl", "price")
 
 
 # ---------------------------------------------------------------- one posting
@@ -137,7 +144,7 @@ def _check_list_query(query: ListQuery) -> None:
     if query.region is not None and not REGION_CODE.match(query.region):
         raise DomainError("region must be a six-digit code", problems=[FieldProblem("region", "must be a six-digit GB/T 2260 code")])
     if query.trl_min is not None and query.trl_max is not None and query.trl_min > query.trl_max:
-        raise DomainError("trl_min is above trl_max", problems=[FieldProblem("trl_min", "must not be above trl_max")])
+        raise InvalidInput.on("trl_min", "must not be above trl_max")   # well-formed, contradictory: 422
     if query.sort.lstrip("-") not in SORT_KEYS:
         allowed = ", ".join(SORT_KEYS)
         raise DomainError(f"unknown sort {query.sort!r}", problems=[FieldProblem("sort", f"one of {allowed}, optionally prefixed with '-'")])

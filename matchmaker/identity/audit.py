@@ -7,11 +7,11 @@ archives old years).
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
-from matchmaker.db import paged
+from matchmaker.db import make_session_factory, paged, transaction
 from matchmaker.errors import Forbidden
 from matchmaker.identity.services import Actor
 from matchmaker.models import AuditEntry
@@ -36,6 +36,13 @@ def record(session: Session, action: str, *, actor: Actor | None = None, user_id
     """Add one entry in the caller's transaction: it exists exactly when what it records happened."""
     session.add(AuditEntry(actor_user_id=actor.user_id if actor else user_id, action=action, subject=subject[:40],
                            address=(address or "")[:64], detail=detail))
+
+
+def record_from_cli(engine: Engine, action: str, *, subject: str, **detail) -> None:
+    """An entry for what a command-line user did (no API user: the operator at the server), in its own
+    transaction once the action is done."""
+    with transaction(make_session_factory(engine)) as session:
+        record(session, action, subject=subject, via="cli", **detail)
 
 
 def list_entries(session: Session, *, actor: Actor, action: str | None = None, limit: int = 50,

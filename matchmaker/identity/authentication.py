@@ -48,6 +48,21 @@ def provide_actor(request: Request) -> Actor:
     return actor
 
 
+def roles(*allowed: v.Role):
+    """A Litestar guard: the route (or every route of a controller) is for these roles only. Declared where the
+    route is declared, so the rule cannot be forgotten inside a handler."""
+
+    def guard(connection: ASGIConnection, _handler) -> None:
+        if connection.scope.get("method") == "OPTIONS":   # the automatic OPTIONS answer is public, like CORS
+            return
+        actor = connection.scope.get("user")
+        if not isinstance(actor, Actor):
+            raise NotAuthenticated("send an API token as 'Authorization: Bearer <token>'")
+        require(actor, *allowed)
+
+    return guard
+
+
 def require(actor: Actor, *roles: v.Role) -> None:
     """Refuse the call unless the actor holds one of the roles."""
     if actor.role not in roles:

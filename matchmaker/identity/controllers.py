@@ -10,10 +10,10 @@ from litestar import Controller, get, post
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
-from matchmaker.identity.authentication import require
 from matchmaker.api.params import Limit, Offset, Page, PathId
 from matchmaker.errors import NotFound
 from matchmaker.identity import audit, services
+from matchmaker.identity.authentication import require, roles
 from matchmaker.identity.schemas import UserIn, UserOut, UserWithToken, user_out
 from matchmaker.identity.services import Actor
 from matchmaker.models import User
@@ -23,10 +23,9 @@ class UserController(Controller):
     path = "/users"
     tags = ["users"]
 
-    @post("/", operation_id="createUser", status_code=201, sync_to_thread=True)
+    @post("/", operation_id="createUser", status_code=201, sync_to_thread=True, guards=[roles(v.Role.ADMIN)])
     def create_user(self, data: UserIn, actor: Actor, session: Session) -> UserWithToken:
         """Create a user and its API token (admins only); the token is shown in this response only."""
-        require(actor, v.Role.ADMIN)
         with session.begin():
             user, token = services.create_user(session, role=data.role, organisation_id=data.organisation_id, name=data.name)
             audit.record(session, audit.USER_CREATED, actor=actor, subject=f"user:{user.id}", role=user.role,
@@ -48,10 +47,10 @@ class UserController(Controller):
             raise NotFound(f"user {user_id} not found")
         return user_out(user)
 
-    @post("/{user_id:int}/revoke", operation_id="revokeUserToken", status_code=200, sync_to_thread=True)
+    @post("/{user_id:int}/revoke", operation_id="revokeUserToken", status_code=200, sync_to_thread=True,
+          guards=[roles(v.Role.ADMIN)])
     def revoke(self, user_id: PathId, actor: Actor, session: Session) -> UserOut:
         """Revoke a user's token (admins only); the user can no longer call the API."""
-        require(actor, v.Role.ADMIN)
         with session.begin():
             user = services.revoke_token(session, user_id=user_id)
             audit.record(session, audit.TOKEN_REVOKED, actor=actor, subject=f"user:{user_id}")
@@ -85,6 +84,7 @@ class AuditEntryOut(msgspec.Struct):
 class AuditController(Controller):
     path = "/audit"
     tags = ["users"]
+    guards = [roles(v.Role.ADMIN)]  # noqa: RUF012 - Litestar's own attribute
 
     @get("/", operation_id="listAuditLog", sync_to_thread=True)
     def list_audit(self, actor: Actor, session: Session, action: AuditAction | None = None, limit: Limit = 50,

@@ -7,10 +7,17 @@ from typing import Sequence
 
 import typer
 
-from matchmaker.matching.evaluate import (
-    METRIC_NAMES, Run, TextRecord, baseline_run, evaluate_run, read_jsonl, read_qrels, write_run,
-)
 from matchmaker.matching import semantic as semantic_module
+from matchmaker.matching.evaluate import (
+    METRIC_NAMES,
+    Run,
+    TextRecord,
+    baseline_run,
+    evaluate_run,
+    read_jsonl,
+    read_qrels,
+    write_run,
+)
 from matchmaker.matching.ranking import AchievementDoc, DemandDoc, Matcher
 from matchmaker.matching.scoring import CONSTRAINTS, ScoreWeights
 
@@ -96,9 +103,9 @@ def _the_log():
     from sqlalchemy.orm import Session
 
     from matchmaker.config import Settings
-    from matchmaker.readiness import ready_engine
     from matchmaker.matching.counterfactual import logged_slates
     from matchmaker.matching.learning import load_weights
+    from matchmaker.readiness import ready_engine
 
     settings = Settings.from_env()
     engine = ready_engine(settings.database_url)

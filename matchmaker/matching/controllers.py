@@ -10,7 +10,7 @@ from litestar.params import Parameter
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
-from matchmaker.api.params import PathId, RegionFilter, Trl
+from matchmaker.api.params import FieldCode, PathId, RegionFilter, Trl
 from matchmaker.catalog import services as catalog
 from matchmaker.catalog.specs import ACHIEVEMENTS, DEMANDS
 from matchmaker.identity.services import Actor
@@ -27,7 +27,7 @@ class MatchController(Controller):
 
     @get("/demands/{demand_id:int}/matches", operation_id="matchAchievementsForDemand", sync_to_thread=True)
     def achievements_for_demand(self, demand_id: PathId, actor: Actor, session: Session, state: State, k: K = 10,
-                                field: list[str] | None = None, region: RegionFilter = None,
+                                field: list[FieldCode] | None = None, region: RegionFilter = None,
                                 trl_min: Trl = None, trl_max: Trl = None) -> MatchList:
         """The best published achievements for a demand the caller may see, each with its explanation."""
         with session.begin():
@@ -40,7 +40,7 @@ class MatchController(Controller):
 
     @get("/achievements/{achievement_id:int}/matches", operation_id="matchDemandsForAchievement", sync_to_thread=True)
     def demands_for_achievement(self, achievement_id: PathId, actor: Actor, session: Session, state: State, k: K = 10,
-                                field: list[str] | None = None, region: RegionFilter = None,
+                                field: list[FieldCode] | None = None, region: RegionFilter = None,
                                 trl_min: Trl = None, trl_max: Trl = None) -> MatchList:
         """The best published demands for an achievement the caller may see (TRL filters the demands' minimum TRL)."""
         with session.begin():

@@ -9,7 +9,14 @@ from matchmaker.catalog.specs import ACHIEVEMENTS, LibrarySpec
 from matchmaker.matching import wording
 from matchmaker.matching.ranking import FUSED, TFIDF, Match
 from matchmaker.matching.records import achievement_doc, demand_doc
-from matchmaker.matching.schemas import ExplanationOut, FactorOut, MatchList, MatchOut, RelevanceOut, SharedTerm
+from matchmaker.matching.schemas import (
+    ExplanationOut,
+    FactorOut,
+    MatchList,
+    MatchOut,
+    RelevanceOut,
+    SharedTerm,
+)
 from matchmaker.models import TechnologyField
 
 

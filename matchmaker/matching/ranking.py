@@ -7,13 +7,18 @@ import math
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-from matchmaker import vocabulary as v
 import numpy as np
 
+from matchmaker import vocabulary as v
 from matchmaker.matching import terms
 from matchmaker.matching.index import TextIndex
 from matchmaker.matching.scoring import (
-    CALIBRATIONS, FACTORS, ScoreWeights, multiplier, tier, violations,
+    CALIBRATIONS,
+    FACTORS,
+    ScoreWeights,
+    multiplier,
+    tier,
+    violations,
 )
 from matchmaker.matching.semantic import VectorStore
 from matchmaker.matching.text_model import TextModel

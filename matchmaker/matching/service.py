@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -11,7 +12,6 @@ import shutil
 import tempfile
 import threading
 import time
-import dataclasses
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -23,15 +23,15 @@ from matchmaker import vocabulary as v
 from matchmaker.catalog import services as catalog
 from matchmaker.catalog.specs import LIBRARIES
 from matchmaker.config import Settings
-from matchmaker.errors import DomainError, FieldProblem
-from matchmaker.matching.index import IndexVersionError, TextIndex, replace_dir
+from matchmaker.errors import DomainError, FieldProblem, InvalidInput
 from matchmaker.matching import impressions, semantic
-from matchmaker.matching.scoring import ScoreWeights
 from matchmaker.matching.embedding import record_key, stored_vectors
-from matchmaker.matching.ranking import FUSED, TFIDF, AchievementDoc, DemandDoc, Match, Matcher
-from matchmaker.matching.semantic import VectorStore
-from matchmaker.matching.records import achievement_doc, demand_doc, open_docs
+from matchmaker.matching.index import IndexVersionError, TextIndex, replace_dir
 from matchmaker.matching.learning import load_weights
+from matchmaker.matching.ranking import FUSED, TFIDF, AchievementDoc, DemandDoc, Match, Matcher
+from matchmaker.matching.records import achievement_doc, demand_doc, open_docs
+from matchmaker.matching.scoring import ScoreWeights
+from matchmaker.matching.semantic import VectorStore
 from matchmaker.models import Achievement, Demand, IndexChange, TechnologyField
 
 log = logging.getLogger("matchmaker.matching")
@@ -308,10 +308,10 @@ def _check_filters(k: int, filters: MatchFilters) -> None:
         value = getattr(filters, name)
         if value is not None and not 1 <= value <= 9:
             problems.append(FieldProblem(name, "技术成熟度须在 1 到 9 级之间"))
-    if filters.trl_min and filters.trl_max and filters.trl_min > filters.trl_max:
-        problems.append(FieldProblem("trl_min", "最低技术成熟度不能高于最高技术成熟度，请调换或修改"))
     if problems:
         raise DomainError("; ".join(f"{p.field}: {p.reason}" for p in problems), problems=problems)
+    if filters.trl_min and filters.trl_max and filters.trl_min > filters.trl_max:   # well-formed, contradictory: 422
+        raise InvalidInput.on("trl_min", "最低技术成熟度不能高于最高技术成熟度，请调换或修改")
 
 
 def _reconcile(matcher: Matcher, achievements: list[AchievementDoc], demands: list[DemandDoc]) -> None:

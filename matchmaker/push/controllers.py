@@ -19,6 +19,7 @@ from matchmaker.models import Achievement, Demand
 from matchmaker.push import services
 
 RegionCode = Annotated[str, msgspec.Meta(pattern=r"^\d{6}$", description="a six-digit GB/T 2260 code")]
+BodyFieldCode = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]  # checked against technology_fields
 Keywords = Annotated[str, msgspec.Meta(max_length=200)]
 
 
@@ -37,14 +38,14 @@ class InboxEntryOut(msgspec.Struct):
 
 class SubscriptionIn(msgspec.Struct, forbid_unknown_fields=True):
     library: v.Library
-    field: str | None = None
+    field: BodyFieldCode | None = None
     region: RegionCode | None = None
     keywords: Keywords = ""  # any of these words (split on spaces, commas or 、) in the title or text
 
 
 class SubscriptionUpdate(msgspec.Struct, forbid_unknown_fields=True):
     library: v.Library | msgspec.UnsetType = msgspec.UNSET
-    field: str | None | msgspec.UnsetType = msgspec.UNSET
+    field: BodyFieldCode | None | msgspec.UnsetType = msgspec.UNSET
     region: RegionCode | None | msgspec.UnsetType = msgspec.UNSET
     keywords: Keywords | msgspec.UnsetType = msgspec.UNSET
 

@@ -48,8 +48,8 @@ def report(
     """Write a run's HTML report (charts, scenario comparison with 95% intervals) and its CSVs."""
     from sqlalchemy.orm import Session
 
-    from matchmaker.readiness import ready_engine
     from matchmaker.errors import NotFound
+    from matchmaker.readiness import ready_engine
     from matchmaker.simulation.report import write_report
 
     engine = ready_engine(Settings.from_env().database_url)

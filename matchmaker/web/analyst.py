@@ -16,7 +16,7 @@ from matchmaker.catalog import services as catalog
 from matchmaker.catalog.access import may_review
 from matchmaker.catalog.review import approve_record, reject_record
 from matchmaker.catalog.services import ListQuery
-from matchmaker.catalog.specs import PUBLISHED, ACHIEVEMENTS, DEMANDS, LIBRARIES, PENDING
+from matchmaker.catalog.specs import ACHIEVEMENTS, DEMANDS, LIBRARIES, PENDING, PUBLISHED
 from matchmaker.errors import DomainError, Forbidden, NotFound
 from matchmaker.identity.services import Actor
 from matchmaker.simulation import report as simulation_report

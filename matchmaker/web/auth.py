@@ -8,8 +8,8 @@ from urllib.parse import quote
 import anyio
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
-from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.response import Redirect
 
 from matchmaker.errors import DomainError, NotAuthenticated

@@ -95,6 +95,7 @@ _MESSAGES: list[tuple[str, str]] = [
     (r"stale|no longer at version", "该项目刚被他人更新，请刷新页面后再操作"),
     (r"say why the match is not relevant", "请选择不相关的原因"),
     (r"at least (\d+) characters", "至少 {0} 个字符"),
+    (r"u200b", "请填写内容，不能只有空格或看不见的字符"),   # the VISIBLE pattern of titles, names and notes
     (r"matching regex", "格式不正确"),
 ]
 

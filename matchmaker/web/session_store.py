@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-
-import anyio
 from dataclasses import dataclass
 
+import anyio
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
 from litestar.stores.base import Store
 from sqlalchemy import delete, select

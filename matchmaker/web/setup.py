@@ -19,8 +19,8 @@ from litestar.template.config import TemplateConfig
 
 from matchmaker.config import Settings
 from matchmaker.web import labels
-from matchmaker.web.session_store import SESSION_COOKIE, SessionConfig
 from matchmaker.web.auth import WEB_EXCEPTION_HANDLERS, SessionAuthentication, provide_page_actor
+from matchmaker.web.session_store import SESSION_COOKIE, SessionConfig
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"

@@ -307,8 +307,16 @@ def test_f6_csv_exports_escape_formulas_and_import_them_back_unchanged(api, seed
     text = out.read_text(encoding="utf-8")
     assert "'=HYPERLINK" in text and ',=HYPERLINK' not in text and '\n=HYPERLINK' not in text
     analyst = api.users.headers("analyst", api.orgs.platform)
-    funnel = api.get("/analytics/funnel", headers={**analyst, "accept": "text/csv"})
-    assert funnel.status_code == 200 and not any(line.startswith(("=", "@")) for line in funnel.text.splitlines())
+    funnel = api.get("/analytics/funnel", params={"format": "csv"}, headers=analyst)
+    assert funnel.status_code == 200 and funnel.headers["content-type"].startswith("text/csv")
+    assert not any(line.startswith(("=", "@")) for line in funnel.text.splitlines())
+    from matchmaker.models import AuditEntry
+
+    with api.users.engine.connect() as conn:   # both exports are in the audit log
+        exports = conn.execute(select(AuditEntry.subject, AuditEntry.actor_user_id).where(
+            AuditEntry.action == "exported")).all()
+    assert {subject for subject, _ in exports} == {"export:achievements", "analytics:funnel"}
+    assert dict(exports)["analytics:funnel"] is not None and dict(exports)["export:achievements"] is None
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -354,3 +362,33 @@ def test_f8_another_organisations_draft_is_answered_like_a_missing_one_and_a_ver
         rows = conn.scalar(select(func.count()).select_from(Feedback).where(
             Feedback.demand_id == demand_id, Feedback.achievement_id == published))
     assert rows == 1
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("change,field", [
+    ({"title": "   "}, "title"),
+    ({"title": "\u200b\u200b"}, "title"),
+    ({"title": "\u3000\ufeff"}, "title"),
+    ({"min_trl": "5"}, "min_trl"),
+    ({"min_trl": 5.5}, "min_trl"),
+    ({"min_trl": [5]}, "min_trl"),
+    ({"is_challenge": "true"}, "is_challenge"),
+])
+def test_loose_values_are_refused_with_the_field_named(api, change, field):
+    firm = api.users.headers("firm", api.orgs.firm)
+    before = _count(api)
+    body = {"title": "高效污水处理膜材料", "problem": "需要一种抗污染的膜材料", **change}
+    answer = api.post("/demands", json=body, headers=firm)
+    assert answer.status_code in (400, 422), answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in answer.json()["errors"]] == [field]
+    assert _count(api) == before
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_lone_surrogate_is_named_as_such(api):
+    firm = api.users.headers("firm", api.orgs.firm)
+    answer = api.post("/demands", content=b'{"title": "\\ud800abc"}',
+                      headers={**firm, "content-type": "application/json"})
+    assert answer.status_code == 400
+    assert "surrogate" in answer.json()["detail"] or "代理" in answer.json()["detail"]

@@ -59,7 +59,7 @@ def test_matches_are_explained_filtered_and_checked(api):
     assert reverse["source_id"] == achievement_id and len(reverse["items"]) == 3
     assert api.get(f"/demands/{demand['id']}/matches", params={"field": "alchemy"}, headers=firm).json()["errors"][0]["field"] == "field"
     assert api.get(f"/demands/{demand['id']}/matches", params={"k": 0}, headers=firm).status_code == 400
-    assert api.get(f"/demands/{demand['id']}/matches", params={"trl_min": 7, "trl_max": 3}, headers=firm).status_code == 400
+    assert api.get(f"/demands/{demand['id']}/matches", params={"trl_min": 7, "trl_max": 3}, headers=firm).status_code == 422
     assert api.get("/demands/99999999/matches", headers=firm).status_code == 404
     draft = api.post("/demands", json={"title": "草稿需求"}, headers=firm).json()["id"]
     assert api.get(f"/demands/{draft}/matches", headers=api.users.headers("firm", api.orgs.other_firm)).status_code == 404
