@@ -84,8 +84,10 @@ def free_port() -> int:
 class Server:
     """`matchmaker serve` in its own process group, so kill -9 reaches the uvicorn workers too."""
 
-    def __init__(self, url: str, tmp: Path, *, workers: int) -> None:
-        self.url, self.tmp, self.workers = url, tmp, workers
+    def __init__(self, url: str, tmp: Path, *, workers: int, job_worker: bool = False) -> None:
+        # No job worker unless a test needs one: embedding the demo world in the background would take a core
+        # from the test and change rankings while it runs.
+        self.url, self.tmp, self.workers, self.job_worker = url, tmp, workers, job_worker
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -95,7 +97,8 @@ class Server:
         log = self.tmp / f"server-{self.port}.log"
         with open(log, "ab") as out:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(
-                [str(MATCHMAKER), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)],
+                [str(MATCHMAKER), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers),
+                 "--job-worker" if self.job_worker else "--no-job-worker"],
                 env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
