@@ -65,11 +65,14 @@ def route_handlers() -> list:
     )
     from matchmaker.identity.controllers import AuditController, UserController
     from matchmaker.matching.controllers import MatchController
+    from matchmaker.deals.controllers import DealController, IntroductionController
+    from matchmaker.notices.controllers import MeController
     from matchmaker.push.controllers import InboxController, NoticeController, SubscriptionController
 
     return [health, UserController, AuditController, OrganisationController, AchievementController, DemandController,
             ReferenceController, MatchController, InboxController, SubscriptionController, NoticeController,
-            BrokerController, PipelineController, ContractController, FeedbackController, AnalyticsController]
+            BrokerController, PipelineController, ContractController, FeedbackController, AnalyticsController,
+            IntroductionController, DealController, MeController]
 
 
 def publication_hook(state: State):

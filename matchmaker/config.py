@@ -24,6 +24,9 @@ class Settings:
     jobs_url: str = ""  # the job queue: "" = a SQLite file beside the index, or redis://host:port/db
     warm_matcher: bool = False  # load or build the match index at startup (the server does; tests build on demand)
     secure_cookies: bool = False  # page cookies only over HTTPS (production behind TLS)
+    smtp_url: str = ""  # smtp://[user:password@]host:port (smtps:// for TLS); "" = no email, notices stay in the inbox
+    mail_from: str = "matchmaker@matchmaker.test"  # the From address of notices
+    public_url: str = "http://127.0.0.1:8000"  # where people reach the pages: links in emails start with it
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -40,6 +43,9 @@ class Settings:
             jobs_url=env.get("MATCHMAKER_JOBS_URL", ""),
             warm_matcher=env.get("MATCHMAKER_WARM_MATCHER", "on").lower() not in {"0", "off", "false", "no"},
             secure_cookies=env.get("MATCHMAKER_SECURE_COOKIES", "").lower() in {"1", "on", "true", "yes"},
+            smtp_url=env.get("MATCHMAKER_SMTP_URL", ""),
+            mail_from=env.get("MATCHMAKER_MAIL_FROM") or defaults.mail_from,
+            public_url=(env.get("MATCHMAKER_PUBLIC_URL") or defaults.public_url).rstrip("/"),
         )
 
     @property

@@ -4,7 +4,8 @@ huey keeps its queue in a SQLite file next to the database by default (the embed
 else) and in Redis when MATCHMAKER_JOBS_URL is a redis:// URL (production). Why huey: it is maintained, small,
 has both of those storages, periodic tasks, retries with delays, and a consumer we can also drive in-process
 (`matchmaker worker` consumes; `--burst` does what is due and exits; `matchmaker serve` starts a worker process
-beside the server unless told not to). Every job is idempotent: it derives its work from what the database says is still to do.
+beside the server unless told not to). Every job is idempotent: it derives its work from what the database says is
+still to do. Jobs: embedding new postings, emailing notices (with retries and backoff per message).
 """
 
 from __future__ import annotations
@@ -44,17 +45,34 @@ def _register(huey: Huey, settings: Settings) -> None:
 
     @huey.task(retries=3, retry_delay=30, name="embed_pending")
     def embed_pending_task() -> int:
-        from matchmaker.matching.embedding import embed_pending
-
-        return embed_pending(session_factory())
+        return _embed(settings, session_factory)
 
     @huey.periodic_task(crontab(minute="*"), name="embed_pending_every_minute")
     def embed_pending_periodic() -> int:
-        from matchmaker.matching.embedding import embed_pending
+        return _embed(settings, session_factory)
 
-        return embed_pending(session_factory())
+    @huey.task(retries=3, retry_delay=30, name="deliver_notices")
+    def deliver_notices_task() -> int:
+        from matchmaker.notices.email import deliver_due
 
-    huey.matchmaker_jobs = {"embed_pending": embed_pending_task}
+        return deliver_due(session_factory(), settings)
+
+    # Every minute: email what notices are due (immediate ones, and digests whose day has come). Each message is
+    # claimed and marked in its own transaction (notices/email.py), so a killed worker loses nothing.
+    @huey.periodic_task(crontab(minute="*"), name="deliver_notices_every_minute")
+    def deliver_notices_periodic() -> int:
+        from matchmaker.notices.email import deliver_due
+
+        return deliver_due(session_factory(), settings)
+
+    huey.matchmaker_jobs = {"embed_pending": embed_pending_task, "deliver_notices": deliver_notices_task}
+
+
+def _embed(settings: Settings, session_factory) -> int:
+    """Embed new postings, unless ranking runs without the semantic signal (MATCHMAKER_SEMANTIC=off)."""
+    from matchmaker.matching.embedding import embed_pending
+
+    return embed_pending(session_factory()) if settings.semantic else 0
 
 
 def enqueue(huey: Huey, name: str) -> None:

@@ -193,3 +193,31 @@ class Surface(StrEnum):
 class Library(StrEnum):
     ACHIEVEMENTS = "achievements"
     DEMANDS = "demands"
+
+
+class IntroductionStatus(StrEnum):
+    """An expression of interest in a match (对接意向) and the counterpart's answer."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class NoticeKind(StrEnum):
+    """What a person can be told about, inside the platform and by email (each with its own preference)."""
+
+    STRONG_MATCH = "strong_match"            # a newly published counterpart matches a posting strongly
+    INTEREST_RECEIVED = "interest_received"  # someone is interested in one of your postings
+    INTRODUCTION_ANSWERED = "introduction_answered"  # your interest was accepted or declined
+    DEAL_MESSAGE = "deal_message"            # a message or meeting request in a deal thread
+    DEAL_STAGE = "deal_stage"                # a broker moved the deal, or a contract was signed
+    REVIEW_OUTCOME = "review_outcome"        # your posting was published or returned
+    POSTING_EXPIRING = "posting_expiring"    # your posting closes in a few days
+
+
+class Delivery(StrEnum):
+    """How a person wants one kind of notice: by email at once, in a daily digest, or only in the inbox."""
+
+    IMMEDIATE = "immediate"
+    DAILY = "daily"
+    OFF = "off"

@@ -16,18 +16,19 @@ from matchmaker.catalog.schemas import money_problem
 from matchmaker.db import paged
 from matchmaker.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
 from matchmaker.identity.services import Actor
-from matchmaker.models import Achievement, Contract, Demand, IndexChange, Organisation
+from matchmaker.models import Achievement, Contract, Demand, IndexChange, Organisation, Region
 from matchmaker.regions import RegionCode
 
 
 def sign_contract(session: Session, *, actor: Actor, pipeline_id: int, contract_type: str, amount: Decimal | str,
                   certified_amount: Decimal | str | None = None, payment_mode: str, signed_on: dt.date,
                   trial_ends_on: dt.date | None = None, licence_scope: str | None = None, exclusive: bool = False,
-                  close_demand: bool = False,
+                  close_demand: bool = False, buyer_region: str | None = None, seller_region: str | None = None,
                   note: str = "", expected_version: int | None = None, at: dt.datetime | None = None) -> Contract:
     """Log the contract of a negotiating pipeline and sign the pipeline, in the caller's one transaction.
 
-    Buyer and seller are the demand's firm and the achievement's owner, with their organisations' regions.
+    Buyer and seller are the demand's firm and the achievement's owner; their regions are the postings' own (where
+    the need and the technology are), else the organisations'; `buyer_region` / `seller_region` correct them.
     `exclusive` (a transfer, or an exclusive licence) marks the achievement transferred, i.e. no longer on offer;
     close_demand marks the demand solved; both
     are logged in index_changes so every matcher process drops them.
@@ -45,8 +46,8 @@ def sign_contract(session: Session, *, actor: Actor, pipeline_id: int, contract_
     demand = session.get(Demand, pipeline.demand_id, with_for_update=True, populate_existing=True)
     achievement = session.get(Achievement, pipeline.achievement_id, with_for_update=True, populate_existing=True)
     _check_signable(demand, achievement)
-    buyer = _party(session, demand.organisation_id, demand.region_code, "buyer", f"demand {demand.id}")
-    seller = _party(session, achievement.organisation_id, achievement.region_code, "seller",
+    buyer = _party(session, demand.organisation_id, buyer_region or demand.region_code, "buyer", f"demand {demand.id}")
+    seller = _party(session, achievement.organisation_id, seller_region or achievement.region_code, "seller",
                     f"achievement {achievement.id}")
     contract = Contract(pipeline_id=pipeline.id, achievement_id=achievement.id, demand_id=demand.id,
                         broker_id=pipeline.broker_id, buyer_id=buyer[0], buyer_region_code=buyer[1],
@@ -114,11 +115,14 @@ def _check_signable(demand: Demand, achievement: Achievement) -> None:
 
 def _party(session: Session, organisation_id: int | None, record_region: str | None, role: str,
            record: str) -> tuple[int, str]:
-    """(organisation id, region code) of a contract party; the record's region stands in for a missing one."""
+    """(organisation id, region code) of a contract party: the posting's region (a firm in 海北 with a demand in
+    大连 buys for 大连), else its organisation's."""
     organisation = session.get(Organisation, organisation_id) if organisation_id else None
     if organisation is None:
         raise Conflict(f"{record} has no owning organisation to act as {role}")
-    region = organisation.region_code or record_region
+    if record_region is not None and session.get(Region, record_region) is None:
+        raise InvalidInput.on(f"{role}_region", f"'{record_region}' is not a known GB/T 2260 code")
+    region = record_region or organisation.region_code
     if region is None:
         raise Conflict(f"the {role} {organisation.name} (organisation {organisation.id}) has no region code")
     return organisation.id, region

@@ -89,7 +89,8 @@ class PipelineController(Controller):
                 amount=data.amount, certified_amount=data.certified_amount, payment_mode=data.payment_mode,
                 signed_on=data.signed_on, trial_ends_on=data.trial_ends_on,
                 licence_scope=data.licence_scope.value if data.licence_scope else None, exclusive=data.exclusive,
-                close_demand=data.close_demand, note=data.note, expected_version=data.expected_version)
+                close_demand=data.close_demand, buyer_region=data.buyer_region,
+                seller_region=data.seller_region, note=data.note, expected_version=data.expected_version)
             return contract_out(contract)
 
         return _respond(session, request, actor, idempotency_key, data, write)

@@ -10,8 +10,11 @@ from sqlalchemy.orm import Session
 from matchmaker import vocabulary as v
 from matchmaker.brokerage.common import READ_ALL_ROLES, Stage, current_time, parse, visible_record
 from matchmaker.db import paged
+from matchmaker.deals.parties import Pair, party_user_ids
+from matchmaker.deals.thread import STAGE_WORDS
 from matchmaker.errors import Conflict, FieldProblem, Forbidden, NotFound
 from matchmaker.identity.services import Actor
+from matchmaker.notices.services import notify
 from matchmaker.models import Achievement, Broker, Contract, Demand, Organisation, Pipeline, PipelineEvent
 
 # --- brokers -------------------------------------------------------------------------------------------------
@@ -177,9 +180,15 @@ def _stale(pipeline_id: int, seen: int, current: int | None) -> Conflict:
 
 def _record_event(session: Session, pipeline: Pipeline, from_stage: Stage | None, to_stage: Stage, actor: Actor,
                   note: str, now: dt.datetime) -> None:
-    session.add(PipelineEvent(pipeline_id=pipeline.id, from_stage=from_stage.value if from_stage else None,
-                              to_stage=to_stage.value, actor_user_id=actor.user_id, note=note or "", at=now))
+    event = PipelineEvent(pipeline_id=pipeline.id, from_stage=from_stage.value if from_stage else None,
+                          to_stage=to_stage.value, actor_user_id=actor.user_id, note=note or "", at=now)
+    session.add(event)
     session.flush()
+    # Everyone in the deal hears of the move (the deal thread shows it too).
+    pair = Pair(session.get(Demand, pipeline.demand_id), session.get(Achievement, pipeline.achievement_id))
+    notify(session, party_user_ids(session, pair), kind=v.NoticeKind.DEAL_STAGE, event=f"stage:{event.id}",
+           title=f"对接进展：{STAGE_WORDS[to_stage.value]}", link=pair.link, skip_user=actor.user_id,
+           body=f"需求《{pair.demand.title}》与成果《{pair.achievement.title}》" + (f"\n备注：{note}" if note else ""))
 
 
 # --- records referenced by brokerage requests ----------------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Annotated
 import msgspec
 
 from matchmaker import vocabulary as v
+from matchmaker.catalog.schemas import RegionCode
 
 # PostgreSQL's integer; a bigger id cannot exist, and SQLite's driver would overflow on it (a 500, not a 404).
 MAX_ID = 2**31 - 1
@@ -79,7 +80,7 @@ class PipelineDetail(PipelineOut):
 
 
 class ContractIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """The registration form's fields a broker types; buyer, seller and their regions come from the records."""
+    """The registration form's fields a broker types; buyer and seller come from the records."""
 
     contract_type: v.ContractType
     amount: Yuan  # 成交额
@@ -90,7 +91,10 @@ class ContractIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     licence_scope: v.LicenceScope | None = None  # licence contracts: exclusive 独占 / sole 排他 / ordinary 普通
     exclusive: bool = False  # takes the achievement off the market: a transfer, or an exclusive licence
     close_demand: bool = False
-    note: Note = ""
+    # The postings' own regions by default (where the need and the technology are); set these to correct them.
+    buyer_region: RegionCode | None = None
+    seller_region: RegionCode | None = None
+    note: Note = ""   # kept with the signing in the deal thread
     expected_version: Version | None = None
 
 

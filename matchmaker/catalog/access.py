@@ -6,6 +6,7 @@ from sqlalchemy import ColumnElement, or_
 
 from matchmaker import vocabulary as v
 from matchmaker.catalog.specs import PENDING, UNPUBLISHED, LibrarySpec
+from matchmaker.errors import FieldProblem, NotFound
 from matchmaker.identity.services import Actor
 
 # Who reviews postings: admins and the S&T department's analysts (domain.md: analysts review postings).
@@ -51,3 +52,12 @@ def may_edit(actor: Actor, spec: LibrarySpec, record) -> bool:
     if actor.role is v.Role.ADMIN:
         return True
     return actor.role is spec.owner_role and record.organisation_id == actor.organisation_id
+
+
+def visible_record(session, actor: Actor, model, record_id: int, field: str):
+    """A posting the body names, or 404 when it does not exist or the actor may not see it: a draft of another
+    organisation is answered exactly like a missing one, so its existence does not leak (F8)."""
+    record = session.get(model, record_id)
+    if record is None or not is_visible(actor, record):
+        raise NotFound(f"{field.removesuffix('_id')} {record_id} not found", problems=[FieldProblem(field, "not found")])
+    return record

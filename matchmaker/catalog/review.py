@@ -15,6 +15,7 @@ from matchmaker.catalog.specs import DRAFT, EDITABLE, PENDING, PUBLISHED, WITHDR
 from matchmaker.errors import Conflict, Forbidden, InvalidInput
 from matchmaker.identity import audit
 from matchmaker.identity.services import Actor
+from matchmaker.notices.services import notify, organisation_users
 
 # Called inside the publishing transaction with (session, library, record); the push service plugs in here.
 OnPublish = Callable[[Session, v.Library, Any], None]
@@ -47,6 +48,7 @@ def approve_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_
     log_index_change(session, spec, record.id)
     audit.record(session, audit.APPROVED, actor=actor, subject=f"{spec.noun}:{record.id}")
     session.flush()
+    _tell_owner(session, spec, record, f"已通过审核并发布：《{record.title[:80]}》", "现在它可以被检索和匹配。")
     if on_publish is not None:
         on_publish(session, spec.library, record)
     return record
@@ -65,7 +67,17 @@ def reject_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_i
     _move(record, spec, (PENDING,), DRAFT)
     record.review_note = note.strip()  # kept through resubmission, so the reviewer sees what was asked
     audit.record(session, audit.REJECTED, actor=actor, subject=f"{spec.noun}:{record.id}")
+    session.flush()
+    _tell_owner(session, spec, record, f"审核退回：《{record.title[:80]}》",
+                f"审核意见：{record.review_note}\n请按意见修改后重新提交审核。")
     return record
+
+
+def _tell_owner(session: Session, spec: LibrarySpec, record, title: str, body: str) -> None:
+    """The posting's organisation hears the review outcome (in the inbox, and by email as each person chose)."""
+    notify(session, organisation_users(session, record.organisation_id), kind=v.NoticeKind.REVIEW_OUTCOME,
+           event=f"review:{spec.noun}:{record.id}:{record.status}:{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S%f}",
+           title=title, body=body, link=f"/web/{spec.name}/{record.id}")
 
 
 def withdraw_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_id: int):

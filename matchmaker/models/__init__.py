@@ -20,8 +20,14 @@ from matchmaker.models.platform import (
     SubscriptionNotice,
 )
 from matchmaker.models.security import AuditEntry, ConfidentialGrant, LoginAttempt, WebSession
+from matchmaker.models.deals import Introduction, Notice, NoticePreference, ThreadMessage, Undertaking
 
 __all__ = [
+    "Introduction",
+    "Notice",
+    "NoticePreference",
+    "ThreadMessage",
+    "Undertaking",
     "NAMING",
     "PIPELINE_LIVE",
     "Achievement",

@@ -62,6 +62,7 @@ class User(Timestamped, Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))  # scrypt, salted; null = API token only, no page login
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     token_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # null: a token issued before expiry
+    email: Mapped[str | None] = mapped_column(String(254))  # where notices are mailed; null = inbox only
 
 
 class Broker(Timestamped, Base):

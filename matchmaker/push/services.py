@@ -17,7 +17,7 @@ from matchmaker.errors import FieldProblem, InvalidInput, NotFound
 from matchmaker.identity.services import Actor
 from matchmaker.matching import impressions
 from matchmaker.matching.ranking import Match
-from matchmaker.matching.scoring import POSSIBLE
+from matchmaker.matching.scoring import POSSIBLE, STRONG
 from matchmaker.matching.service import MatchingService
 from matchmaker.matching.wording import TIER_WORDS
 from matchmaker.models import (
@@ -30,6 +30,7 @@ from matchmaker.models import (
     TechnologyField,
     User,
 )
+from matchmaker.notices.services import notify, organisation_users
 from matchmaker.regions import RegionCode
 
 # A counterpart's owner is told of a pair at least 可能相关 (匹配度 ≥ scoring.POSSIBLE). Measured on the demo world
@@ -60,6 +61,8 @@ def push_published(session: Session, *, matching: MatchingService, library: v.Li
             counterpart = _counterpart(session, library, match.id)
             if counterpart is not None:
                 created += _add_entry(session, library, record, counterpart, match.score, _match_reason(counterpart, match))
+                if match.score >= STRONG:
+                    _tell_strong_match(session, library, record, counterpart, match)
     for subscription in matching_subscriptions(session, library, record):
         created += _notify_subscriber(session, library, record, subscription)
     return created
@@ -96,6 +99,17 @@ def _add_entry(session: Session, library: v.Library, record, counterpart, score:
                            achievement_id=achievement_id, score=float(score), reason=reason[:200]))
     session.flush()
     return 1
+
+
+def _tell_strong_match(session: Session, library: v.Library, record, counterpart, match: Match) -> None:
+    """A 高度匹配 reaches the counterpart's people as a notice (and, by their preference, an email)."""
+    if counterpart.organisation_id == record.organisation_id:
+        return
+    demand_id, achievement_id = _pair(library, record, counterpart)
+    new_kind = "成果" if library is v.Library.ACHIEVEMENTS else "需求"
+    notify(session, organisation_users(session, counterpart.organisation_id), kind=v.NoticeKind.STRONG_MATCH,
+           event=f"match:{demand_id}:{achievement_id}", title=f"新的高度匹配{new_kind}：《{record.title[:80]}》",
+           body=_match_reason(counterpart, match), link=f"/web/deals/{demand_id}/{achievement_id}")
 
 
 def _match_reason(counterpart, match: Match) -> str:

@@ -1,0 +1,1 @@
+"""Notices: the one inbox people read, their preferences, and the email that carries notices outside the page."""
