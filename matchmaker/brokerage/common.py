@@ -7,7 +7,6 @@ import datetime as dt
 from matchmaker import vocabulary as v
 from matchmaker.catalog.access import visible_record  # noqa: F401 - re-exported for the brokerage modules
 from matchmaker.errors import InvalidInput
-from matchmaker.identity.services import Actor
 
 Stage = v.PipelineStage
 READ_ALL_ROLES = (v.Role.ADMIN, v.Role.ANALYST)

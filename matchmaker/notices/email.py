@@ -103,7 +103,7 @@ def compose(settings: Settings, user: User, items: list[Notice], *, digest: bool
         f'<p><a href="{html.escape(unsubscribe)}">不再接收{html.escape(stop_words)}类邮件</a> · '
         f'<a href="{html.escape(manage)}">设置提醒方式</a></p><p>{SIGNATURE}</p></body></html>', subtype="html")
     if meeting is not None and meeting.meeting_at is not None:
-        message.add_attachment(meeting_ics(meeting, first.title).encode(), maintype="text", subtype="calendar",
+        message.add_attachment(meeting_ics(meeting, first.title), subtype="calendar", charset="utf-8",
                                filename="meeting.ics", params={"method": "REQUEST"})
     return message
 

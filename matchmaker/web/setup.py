@@ -67,15 +67,17 @@ def _security_headers(response: Response) -> Response:
 def web_handlers(settings: Settings) -> list:
     """The page router and its static files; session and CSRF middleware apply to /web only, so
     Bearer-token API clients see no cookies and no CSRF checks."""
-    from matchmaker.web import analyst, audit, broker, libraries, login, search, subscriptions
+    from matchmaker.web import analyst, audit, broker, deals, libraries, login, search, subscriptions
 
     secret = settings.secret_key or secrets.token_urlsafe(32)  # tests without a key: sessions last the process
     csrf = CSRFConfig(secret=_key(secret, "csrf").hex(), cookie_name="mm_csrf", cookie_path="/web",
-                      cookie_samesite="lax", header_name="x-csrftoken", cookie_secure=settings.secure_cookies)
+                      cookie_samesite="lax", header_name="x-csrftoken", cookie_secure=settings.secure_cookies,
+                      # One-click unsubscribe (RFC 8058) posts from a mail app: the signed token is its authority.
+                      exclude=["/web/unsubscribe"])
     pages = Router(
         path="/web",
         route_handlers=[*login.HANDLERS, *libraries.HANDLERS, *broker.HANDLERS, *analyst.HANDLERS, *search.HANDLERS,
-                       *subscriptions.HANDLERS, *audit.HANDLERS],
+                       *subscriptions.HANDLERS, *audit.HANDLERS, *deals.HANDLERS],
         middleware=[DefineMiddleware(_session_middleware, secure=settings.secure_cookies),
                     DefineMiddleware(CSRFMiddleware, config=csrf),
                     DefineMiddleware(SessionAuthentication, exclude=["^/web/static"])],
