@@ -20,7 +20,7 @@ from matchmaker.deals.parties import Pair, load_pair, party_pair
 from matchmaker.errors import Conflict, Forbidden, InvalidInput, NotFound
 from matchmaker.identity import audit
 from matchmaker.identity.services import Actor
-from matchmaker.models import Achievement, ConfidentialGrant, Demand, Introduction, Undertaking
+from matchmaker.models import Achievement, ConfidentialGrant, Demand, Introduction, Pipeline, Undertaking
 from matchmaker.notices.services import notify, organisation_users
 
 Status = v.IntroductionStatus
@@ -37,9 +37,9 @@ def express_interest(session: Session, *, actor: Actor, demand_id: int, achievem
         raise Forbidden("interest comes from the demand's firm or the achievement's office; "
                         "brokers claim a pair instead")
     now = at or dt.datetime.now(dt.UTC)
-    counterpart = pair.achievement if side is v.Library.DEMANDS else pair.demand
-    if counterpart.status != "published":
-        raise Conflict(f"the other posting is {counterpart.status}; interest goes to published postings")
+    own, counterpart = ((pair.demand, pair.achievement) if side is v.Library.DEMANDS else (pair.achievement, pair.demand))
+    if own.status != "published" or counterpart.status != "published":
+        raise Conflict("interest is expressed between two published postings; publish yours first")
     found = _introduction(session, pair)
     if found is None:
         try:
@@ -57,6 +57,15 @@ def express_interest(session: Session, *, actor: Actor, demand_id: int, achievem
     if found.status == Status.DECLINED and found.from_side == side.value:
         raise Conflict("the other side declined this introduction; see its reason in the deal thread")
     return found
+
+
+def interest_status(session: Session, *, actor: Actor, demand_id: int, achievement_id: int) -> str:
+    """Express interest and say where it stands (pending, accepted, or declined when the other side had declined)."""
+    try:
+        with session.begin_nested():
+            return express_interest(session, actor=actor, demand_id=demand_id, achievement_id=achievement_id).status
+    except Conflict:
+        return Status.DECLINED.value
 
 
 def answer_introduction(session: Session, *, actor: Actor, introduction_id: int, accept: bool, note: str = "",
@@ -137,6 +146,20 @@ def list_introductions(session: Session, *, actor: Actor, status: str | None = N
         mine = mine.where(Introduction.status == status)
     rows, total = paged(session, mine.order_by(Introduction.id.desc()), limit=limit, offset=offset)
     return [row[0] for row in rows], total
+
+
+def unclaimed_interest(session: Session, *, limit: int = 10) -> list[tuple[Introduction, Demand, Achievement]]:
+    """Pairs someone has shown interest in (pending or accepted) that no broker holds: first in brokers' queue."""
+    held = select(Pipeline.id).where(Pipeline.demand_id == Introduction.demand_id,
+                                     Pipeline.achievement_id == Introduction.achievement_id,
+                                     Pipeline.stage.not_in(v.ENDED_WITHOUT_CONTRACT)).exists()
+    rows = session.execute(
+        select(Introduction, Demand, Achievement).join(Demand, Demand.id == Introduction.demand_id)
+        .join(Achievement, Achievement.id == Introduction.achievement_id)
+        .where(Introduction.status != Status.DECLINED, ~held, Demand.status == "published",
+               Achievement.status == "published")
+        .order_by(Introduction.requested_at.desc(), Introduction.id.desc()).limit(limit)).all()
+    return [tuple(row) for row in rows]
 
 
 # ---------------------------------------------------------------- inside

@@ -22,7 +22,8 @@ DEMO_USERS = (
 def ensure_demo_users(session: Session) -> list[tuple[str, str, str, str]]:
     """Create (or reset the password of) each demo user; returns (role, login, password, organisation name).
 
-    Idempotent: a second call finds the users by name and role and only sets the passwords again.
+    Idempotent: a second call finds the users by name and role and only sets the passwords again. Each gets an
+    address on the reserved .test domain, so a demo with MATCHMAKER_SMTP_URL set mails a local catcher.
     The organisation is the first of its kind by id, so a given world always yields the same accounts.
     Raises LookupError when the world has no organisation of a needed kind (seed a world first).
     """
@@ -36,5 +37,6 @@ def ensure_demo_users(session: Session) -> list[tuple[str, str, str, str]]:
         if user is None:
             user, _token = create_user(session, role=role.value, organisation_id=organisation.id, name=login)
         set_password(session, user.id, password)
+        user.email = user.email or f"{login}@matchmaker.test"   # the reserved .test domain: never a real inbox
         made.append((role.value, login, password, session.get(Organisation, user.organisation_id).name))
     return made

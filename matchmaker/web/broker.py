@@ -16,6 +16,7 @@ from matchmaker.brokerage.pipelines import claim_pipeline, get_pipeline, list_pi
 from matchmaker.catalog import services as catalog
 from matchmaker.catalog.services import ListQuery
 from matchmaker.catalog.specs import ACHIEVEMENTS, DEMANDS, PUBLISHED
+from matchmaker.deals.introductions import unclaimed_interest
 from matchmaker.errors import DomainError, Forbidden, InvalidInput
 from matchmaker.identity.services import Actor
 from matchmaker.matching.service import matching_service
@@ -71,7 +72,9 @@ def queue(request: Request, actor: Actor, session: Session, state: State, page: 
             free = [m for m in found if (demand.id, m.id) not in taken][:QUEUE_SHOWN]
             groups.append({"demand": demand, "buyer": buyers.get(demand.organisation_id),
                            "matches": explained_matches(session, ACHIEVEMENTS, demand, free)})
-    return render(request, "broker_queue.html", groups=groups, fields=fields, field=field or "",
+    with session.begin():
+        interested = unclaimed_interest(session) if number == 1 else []
+    return render(request, "broker_queue.html", groups=groups, fields=fields, field=field or "", interested=interested,
                 pager=Pager(total, number, QUEUE_DEMANDS, {"field": field}))
 
 

@@ -19,12 +19,13 @@ from matchmaker.catalog.review import submit_record
 from matchmaker.catalog.schemas import AchievementCreate, AchievementUpdate, DemandCreate, DemandUpdate
 from matchmaker.catalog.services import ListQuery
 from matchmaker.catalog.specs import ACHIEVEMENTS, DEMANDS, DRAFT, LibrarySpec
+from matchmaker.deals.introductions import interest_status
 from matchmaker.errors import DomainError, Forbidden, NotFound
 from matchmaker.identity.services import Actor
 from matchmaker.matching import wording
 from matchmaker.matching.presenting import match_list, notice
 from matchmaker.matching.service import matching_service
-from matchmaker.models import Achievement, Demand, Organisation
+from matchmaker.models import Achievement, Demand, Feedback, Introduction, Organisation
 from matchmaker.push import services as push
 from matchmaker.web.forms import FormData, field_problems, to_struct
 from matchmaker.web.views import Pager, page_number, redirect, render
@@ -238,10 +239,31 @@ def detail(request: Request, library: str, record_id: int, actor: Actor, session
                               surface=v.Surface.PAGE, user_id=actor.user_id)
         matches = explained_matches(session, lib.counterpart, record, found)
     judge = actor.role in (v.Role.FIRM, v.Role.OFFICE, v.Role.BROKER) and (editable or actor.role is v.Role.BROKER)
+    with session.begin():
+        verdicts = _verdicts(session, actor, lib, record, matches) if judge else {}
     return render(request, "posting.html", lib=lib, record=record, organisation=organisation,
-                confidential=confidential, editable=editable, matches=matches, judge=judge,
+                confidential=confidential, editable=editable, matches=matches, judge=judge, verdicts=verdicts,
+                owner=editable and actor.role in (v.Role.FIRM, v.Role.OFFICE),
                 notice=notice(lib.counterpart, found), meaning=wording.MEANING,
                 claimable=actor.role is v.Role.BROKER)
+
+
+def _verdicts(session: Session, actor: Actor, lib, record, matches) -> dict[tuple[int, int], dict]:
+    """What this person already said about each listed pair (感兴趣 / 不相关 and the introduction), so a reload
+    shows it instead of asking again."""
+    is_demand = lib.spec.library is v.Library.DEMANDS
+    pairs = [(record.id, m["row"].id) if is_demand else (m["row"].id, record.id) for m in matches]
+    if not pairs:
+        return {}
+    demand_ids, achievement_ids = {d for d, _ in pairs}, {a for _, a in pairs}
+    said = {(f.demand_id, f.achievement_id): {"relevant": f.relevant, "reason": f.reason or ""}
+            for f in session.scalars(select(Feedback).where(
+                Feedback.user_id == actor.user_id, Feedback.demand_id.in_(demand_ids),
+                Feedback.achievement_id.in_(achievement_ids)))}
+    for i in session.scalars(select(Introduction).where(Introduction.demand_id.in_(demand_ids),
+                                                        Introduction.achievement_id.in_(achievement_ids))):
+        said.setdefault((i.demand_id, i.achievement_id), {"relevant": True, "reason": ""})["introduction"] = i.status
+    return said
 
 
 def explained_matches(session: Session, spec: LibrarySpec, source, found) -> list[dict]:
@@ -266,22 +288,35 @@ async def feedback(request: Request, actor: Actor, session: Session) -> Template
         demand_id, achievement_id = int(form.get("demand_id", "")), int(form.get("achievement_id", ""))
     except ValueError:
         raise NotFound("没有找到这条匹配") from None
-    problem = None
+    problem, introduced = None, None
+    if not relevant and not form.get("reason"):
+        problem = "请先选择不相关的原因，再点“不相关”"
     try:
         with session.begin():
-            give_feedback(session, actor=actor, demand_id=demand_id, achievement_id=achievement_id,
-                          relevant=relevant, reason=None if relevant else (form.get("reason") or None),
-                          note=form.get("note", ""))
+            if problem is None:
+                give_feedback(session, actor=actor, demand_id=demand_id, achievement_id=achievement_id,
+                              relevant=relevant, reason=None if relevant else form.get("reason"),
+                              note=form.get("note", ""))
+            if relevant and actor.role in (v.Role.FIRM, v.Role.OFFICE) and _both_published(session, demand_id,
+                                                                                           achievement_id):
+                # 感兴趣 from the firm or the office is an expression of interest the other side hears of.
+                introduced = interest_status(session, actor=actor, demand_id=demand_id, achievement_id=achievement_id)
     except DomainError as error:
         if error.status != 422:
             raise
         problem = next(iter(field_problems(error).values()))
     context = dict(demand_id=demand_id, achievement_id=achievement_id, relevant=relevant, problem=problem,
-                   reason=form.get("reason", ""))
+                   reason=form.get("reason", ""), introduction=introduced)
     if request.headers.get("hx-request"):
         return render(request, "_feedback_done.html", **context)  # htmx swaps only 2xx answers
     back = request.headers.get("referer") or "/web/"
-    return redirect(request, back, problem or ("已标记为感兴趣，技术经纪人会跟进" if relevant else "已记录，感谢反馈"))
+    return redirect(request, back, problem or ("已标记为感兴趣并通知对方" if introduced else
+                                               "已标记为感兴趣" if relevant else "已记录，感谢反馈"))
+
+
+def _both_published(session: Session, demand_id: int, achievement_id: int) -> bool:
+    demand, achievement = session.get(Demand, demand_id), session.get(Achievement, achievement_id)
+    return bool(demand and achievement and demand.status == "published" and achievement.status == "published")
 
 
 HANDLERS = [office_home, firm_home, dismiss, new_form, create, edit_form, update, submit, detail, feedback]

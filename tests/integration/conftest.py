@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import Engine, insert, select
 
 from matchmaker.db import make_engine
+from mail_catcher import MailCatcher
 from matchmaker.models import TechnologyField
 
 # Tests name these field codes themselves so they do not depend on what seeds/fields holds today.
@@ -25,41 +26,6 @@ def catalog_engine(migrated_url) -> Iterator[Engine]:
             conn.execute(insert(TechnologyField), missing)
     yield engine
     engine.dispose()
-
-
-class MailCatcher:
-    """A real SMTP server (aiosmtpd) on a free port that keeps every message it accepted, parsed."""
-
-    def __init__(self, delay: float = 0.0) -> None:
-        import socket
-
-        from aiosmtpd.controller import Controller
-
-        catcher = self
-
-        class Handler:
-            async def handle_DATA(self, server, session, envelope):   # noqa: N802 - aiosmtpd's hook name
-                import asyncio
-                import email
-                from email import policy
-
-                if catcher.delay:
-                    await asyncio.sleep(catcher.delay)
-                catcher.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
-                return "250 OK"
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.delay, self.messages = delay, []
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
-
-    @property
-    def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
-
-    def to(self, address: str) -> list:
-        return [m for m in self.messages if address in m["To"]]
 
 
 @pytest.fixture

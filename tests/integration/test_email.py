@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import MailCatcher
+from mail_catcher import MailCatcher
 from sqlalchemy import select
 from test_deals import deal_world, publish_achievement
 
