@@ -21,7 +21,7 @@ from matchmaker.analytics.filters import (
     stage_times,
     window,
 )
-from matchmaker.models import Achievement, InboxEntry, Pipeline, PipelineEvent
+from matchmaker.models import Achievement, Contract, InboxEntry, Introduction, Pipeline, PipelineEvent
 
 # The main path of a deal; declined and lapsed leave it from any open stage.
 PATH = (Stage.CLAIMED, Stage.CONTACTED, Stage.NEGOTIATING, Stage.SIGNED)
@@ -39,10 +39,23 @@ class FunnelStep:
 
 
 @dataclass
+class IntroductionFunnel:
+    """Direct introductions beside brokered deals: interest → accepted → contract, and how many a broker took up."""
+
+    interest: int
+    accepted: int
+    contract: int
+    brokered: int   # of the interests, pairs a broker claimed as well
+    accepted_rate: float | None
+    contract_rate: float | None   # contracts per interest
+
+
+@dataclass
 class Funnel:
     steps: list[FunnelStep]
     match_to_signed: float | None
     median_days_claim_to_signed: float | None
+    introductions: IntroductionFunnel
 
 
 def funnel(session: Session, *, date_from: dt.date | None = None, date_to: dt.date | None = None,
@@ -75,7 +88,37 @@ def funnel(session: Session, *, date_from: dt.date | None = None, date_to: dt.da
                                 exits.get((stage.value, Stage.LAPSED.value), 0)))
         previous = reached[i]
     to_sign = _waits(times, Stage.CLAIMED.value, Stage.SIGNED.value)
-    return Funnel(steps, rate(reached[-1], matches), median(to_sign))
+    return Funnel(steps, rate(reached[-1], matches), median(to_sign),
+                  introduction_funnel(session, date_from, date_to, broker_id, field))
+
+
+def introduction_funnel(session: Session, date_from, date_to, broker_id: int | None,
+                        field: str | None) -> IntroductionFunnel:
+    """Interests expressed in the window (by the achievement's field; with `broker_id`, on pairs it claimed), how
+    many were accepted, how many pairs reached a contract (directly or through a broker), and how many a broker
+    took up."""
+    start, end = window(date_from, date_to)
+    query = select(Introduction.status, Introduction.demand_id, Introduction.achievement_id)
+    if start is not None:
+        query = query.where(Introduction.requested_at >= start)
+    if end is not None:
+        query = query.where(Introduction.requested_at < end)
+    if field == UNCLASSIFIED:
+        query = query.where(Introduction.achievement_id.in_(select(Achievement.id).where(Achievement.field_code.is_(None))))
+    elif field is not None:
+        query = query.where(Introduction.achievement_id.in_(achievement_ids(field)))
+    claimed = select(Pipeline.id).where(Pipeline.demand_id == Introduction.demand_id,
+                                        Pipeline.achievement_id == Introduction.achievement_id)
+    if broker_id is not None:
+        query = query.where(claimed.where(Pipeline.broker_id == broker_id).exists())
+    rows = session.execute(query.add_columns(claimed.exists().label("brokered"), select(Contract.id).where(
+        Contract.demand_id == Introduction.demand_id, Contract.achievement_id == Introduction.achievement_id
+    ).exists().label("contracted"))).all()
+    interest = len(rows)
+    accepted = sum(1 for row in rows if row.status == "accepted")
+    contracted = sum(1 for row in rows if row.contracted)
+    return IntroductionFunnel(interest, accepted, contracted, sum(1 for row in rows if row.brokered),
+                              rate(accepted, interest), rate(contracted, interest))
 
 
 def _furthest(times: dict[str, dt.datetime]) -> int:

@@ -15,7 +15,18 @@ from matchmaker.deals.introductions import introduction_of, undertakings_of
 from matchmaker.deals.parties import Pair, is_party, party_pair, party_user_ids
 from matchmaker.errors import Conflict, InvalidInput
 from matchmaker.identity.services import Actor
-from matchmaker.models import Broker, Contract, Introduction, Organisation, Pipeline, PipelineEvent, ThreadMessage, User
+from matchmaker.models import (
+    Achievement,
+    Broker,
+    Contract,
+    Demand,
+    Introduction,
+    Organisation,
+    Pipeline,
+    PipelineEvent,
+    ThreadMessage,
+    User,
+)
 from matchmaker.notices.services import notify
 
 STAGE_WORDS = {"claimed": "技术经纪人认领了这一对接", "contacted": "技术经纪人已联系双方", "negotiating": "双方进入洽谈",
@@ -149,3 +160,26 @@ def _aware(moment: dt.datetime) -> dt.datetime:
 
 def _local(moment: dt.datetime) -> str:
     return _aware(moment).astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
+
+
+def deals_of_posting(session: Session, *, library: v.Library, record_id: int) -> list[dict]:
+    """Every deal on one posting (introductions and pipelines), for its owner's page: the counterpart, where the
+    deal stands in words, the broker and the contract."""
+    column = "demand_id" if library is v.Library.DEMANDS else "achievement_id"
+    pairs: dict[tuple[int, int], dict] = {}
+    for intro in session.scalars(select(Introduction).where(getattr(Introduction, column) == record_id)):
+        pairs[(intro.demand_id, intro.achievement_id)] = {
+            "status": {"pending": "等待答复", "accepted": "双方已对接", "declined": "对方已谢绝"}[intro.status]}
+    for pipeline in session.scalars(select(Pipeline).where(getattr(Pipeline, column) == record_id)
+                                    .order_by(Pipeline.id)):
+        broker = session.get(Broker, pipeline.broker_id)
+        contract = session.scalar(select(Contract).where(Contract.pipeline_id == pipeline.id))
+        pairs[(pipeline.demand_id, pipeline.achievement_id)] = {
+            "status": STAGE_WORDS.get(pipeline.stage, pipeline.stage), "broker": broker.name if broker else "",
+            "contract_id": contract.id if contract else None}
+    counterpart = Achievement if library is v.Library.DEMANDS else Demand
+    out = []
+    for (demand_id, achievement_id), facts in pairs.items():
+        other = session.get(counterpart, achievement_id if library is v.Library.DEMANDS else demand_id)
+        out.append({"demand_id": demand_id, "achievement_id": achievement_id, "title": other.title, **facts})
+    return out

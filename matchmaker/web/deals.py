@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
 from matchmaker.deals import introductions, thread
-from matchmaker.errors import DomainError
+from matchmaker.errors import DomainError, NotFound
 from matchmaker.identity.services import Actor
-from matchmaker.models import Achievement, Demand, Introduction, User
+from matchmaker.models import Achievement, Demand, Introduction, Pipeline, User
 from matchmaker.notices import services as notices
 from matchmaker.notices.email import read_unsubscribe_token
 from matchmaker.notices.services import DELIVERY_WORDS, KIND_WORDS
@@ -111,6 +111,17 @@ async def message(request: Request, demand_id: int, achievement_id: int, actor: 
                     "约见请求已发出，对方会收到带日历附件的通知" if meeting_at else "留言已发出")
 
 
+@get("/pipelines/{pipeline_id:int}", sync_to_thread=True)
+def pipeline_history(request: Request, pipeline_id: int, actor: Actor, session: Session) -> Redirect:
+    """A pipeline's history is its pair's deal thread (which answers 404 to anyone outside the deal)."""
+    with session.begin():
+        found = session.get(Pipeline, pipeline_id)
+        if found is None:
+            raise NotFound("没有找到这个对接项目")
+        target = f"/web/deals/{found.demand_id}/{found.achievement_id}"
+    return Redirect(target, status_code=303)
+
+
 @get("/deals", sync_to_thread=True)
 def my_deals(request: Request, actor: Actor, session: Session) -> Template:
     """Introductions on my organisation's postings, sent and received, with both titles."""
@@ -194,5 +205,5 @@ async def unsubscribe(request: Request, session: Session) -> Template:
     return render(request, "unsubscribe.html", token=token, kind=KIND_WORDS[found[1]], done=True)
 
 
-HANDLERS = [deal_page, interest, answer, undertake, message, my_deals, inbox, read_all, open_notice,
+HANDLERS = [pipeline_history, deal_page, interest, answer, undertake, message, my_deals, inbox, read_all, open_notice,
             preferences_page, save_preferences, unsubscribe_page, unsubscribe]

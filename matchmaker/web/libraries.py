@@ -20,6 +20,7 @@ from matchmaker.catalog.schemas import AchievementCreate, AchievementUpdate, Dem
 from matchmaker.catalog.services import ListQuery
 from matchmaker.catalog.specs import ACHIEVEMENTS, DEMANDS, DRAFT, LibrarySpec
 from matchmaker.deals.introductions import interest_status
+from matchmaker.deals.thread import deals_of_posting
 from matchmaker.errors import DomainError, Forbidden, NotFound
 from matchmaker.identity.services import Actor
 from matchmaker.matching import wording
@@ -241,8 +242,9 @@ def detail(request: Request, library: str, record_id: int, actor: Actor, session
     judge = actor.role in (v.Role.FIRM, v.Role.OFFICE, v.Role.BROKER) and (editable or actor.role is v.Role.BROKER)
     with session.begin():
         verdicts = _verdicts(session, actor, lib, record, matches) if judge else {}
+        deals = deals_of_posting(session, library=lib.spec.library, record_id=record.id) if editable else []
     return render(request, "posting.html", lib=lib, record=record, organisation=organisation,
-                confidential=confidential, editable=editable, matches=matches, judge=judge, verdicts=verdicts,
+                confidential=confidential, editable=editable, matches=matches, judge=judge, verdicts=verdicts, deals=deals,
                 owner=editable and actor.role in (v.Role.FIRM, v.Role.OFFICE),
                 notice=notice(lib.counterpart, found), meaning=wording.MEANING,
                 claimable=actor.role is v.Role.BROKER)

@@ -14,9 +14,11 @@ from matchmaker.catalog import services as catalog
 # What each role sees in the top navigation: (path, label).
 NAVIGATION = {
     "office": [("/web/office", "我的成果"), ("/web/achievements/new", "发布成果"), ("/web/search", "检索"),
-               ("/web/deals", "对接记录"), ("/web/subscriptions", "订阅推送"), ("/web/inbox", "消息")],
+               ("/web/deals", "对接记录"), ("/web/contracts", "技术合同"), ("/web/subscriptions", "订阅推送"),
+               ("/web/inbox", "消息")],
     "firm": [("/web/firm", "我的需求"), ("/web/demands/new", "发布需求"), ("/web/search", "检索"),
-             ("/web/deals", "对接记录"), ("/web/subscriptions", "订阅推送"), ("/web/inbox", "消息")],
+             ("/web/deals", "对接记录"), ("/web/contracts", "技术合同"), ("/web/subscriptions", "订阅推送"),
+             ("/web/inbox", "消息")],
     "broker": [("/web/broker/queue", "待认领匹配"), ("/web/pipelines", "对接看板"), ("/web/contracts", "技术合同"),
                ("/web/search", "检索"), ("/web/subscriptions", "订阅推送"), ("/web/inbox", "消息")],
     "analyst": [("/web/analyst", "运行监测"), ("/web/review", "发布审核"), ("/web/simulations", "政策模拟"),

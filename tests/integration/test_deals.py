@@ -122,3 +122,31 @@ def test_notices_are_read_and_preferences_kept_per_person(api):
     assert api.put("/me/notice-preferences", json={"deal_message": "weekly"}, headers=w["firm"]).status_code == 400
     assert api.patch("/me", json={"email": "not-an-address"}, headers=w["firm"]).status_code == 400
     assert api.patch("/me", json={"email": "li@firm.test"}, headers=w["firm"]).json()["email"] == "li@firm.test"
+
+
+def test_the_funnel_counts_direct_introductions_beside_brokered_deals(api):
+    analyst = api.users.headers("analyst", api.orgs.platform)
+    before = api.get("/analytics/funnel", headers=analyst).json()["introductions"]
+    w = deal_world(api)
+    pair = {"demand_id": w["demand"]["id"], "achievement_id": w["achievement_id"]}
+    introduction = api.post("/introductions", json=pair, headers=w["firm"]).json()["id"]
+    after_interest = api.get("/analytics/funnel", headers=analyst).json()["introductions"]
+    assert after_interest["interest"] == before["interest"] + 1 and after_interest["accepted"] == before["accepted"]
+    api.post(f"/introductions/{introduction}/answer", json={"accept": True}, headers=w["office"])
+    broker = api.users.headers("broker", api.orgs.agency)
+    pipeline = api.post("/pipelines", json=pair, headers=broker).json()
+    for stage in ("contacted", "negotiating"):
+        moved = api.post(f"/pipelines/{pipeline['id']}/moves", json={"to_stage": stage}, headers=broker)
+        assert moved.status_code == 201, moved.text
+    signed = api.post(f"/pipelines/{pipeline['id']}/contract", headers=broker, json={
+        "contract_type": "licence", "licence_scope": "ordinary", "amount": "500000", "payment_mode": "lump_sum",
+        "signed_on": "2026-11-30", "seller_region": "110108", "note": "首付款30%"})
+    assert signed.status_code == 201, signed.text
+    assert signed.json()["seller_region_code"] == "110108"                  # corrected at signing
+    assert signed.json()["buyer_region_code"] == w["demand"]["region"]      # the demand's own region
+    now = api.get("/analytics/funnel", headers=analyst).json()["introductions"]
+    assert (now["interest"], now["accepted"], now["contract"], now["brokered"]) == (
+        before["interest"] + 1, before["accepted"] + 1, before["contract"] + 1, before["brokered"] + 1)
+    thread = api.get(f"/deals/{pair['demand_id']}/{pair['achievement_id']}", headers=w["firm"]).json()
+    assert thread["contract_id"] == signed.json()["id"]
+    assert any("首付款30%" in e["text"] for e in thread["entries"])   # the signing note is kept in the thread

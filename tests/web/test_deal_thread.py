@@ -136,6 +136,10 @@ def test_interest_email_acceptance_and_one_thread_for_both(site):
     firm.get_by_role("button", name="发送").click()
     office.reload()
     expect(office.get_by_test_id("deal-thread")).to_contain_text("下周二上午方便来校面谈吗？")
+    firm.goto(f"{base}/web/demands/{demand_id}")               # the demand's own page names the deal
+    expect(firm.get_by_test_id("posting-deals")).to_contain_text("双方已对接")
+    firm.goto(f"{base}/web/pipelines/999999")
+    expect(firm.get_by_role("alert")).to_have_text("没有找到这个对接项目")   # a page, not JSON
     office.goto(f"{base}/web/inbox")
     expect(office.get_by_test_id("inbox")).to_contain_text("对接记录有新留言")
     for page in (firm, broker, office):
