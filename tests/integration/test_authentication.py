@@ -54,7 +54,9 @@ def test_every_route_refuses_an_anonymous_caller_unless_declared_public(migrated
             checked += 1
     assert checked > 60
     declared = [r for r in public if not PUBLIC_PATHS.match(r.split(" ", 1)[1])]
-    assert sorted(declared) == sorted(["GET /", "GET /health", "GET /web/login", "POST /web/login"])
+    assert sorted(declared) == sorted(["GET /", "GET /health", "GET /web/login", "POST /web/login",
+                                       # an email's unsubscribe link: the signed token is its authority
+                                       "GET /web/unsubscribe", "POST /web/unsubscribe"])
 
 
 def test_a_handler_that_never_asks_for_the_caller_is_still_protected(migrated_url, tmp_path):

@@ -28,6 +28,8 @@ from matchmaker.models import (
     Broker,
     Demand,
     InboxEntry,
+    Introduction,
+    Notice,
     Organisation,
     Pipeline,
     Region,
@@ -81,6 +83,24 @@ class World:
     def notice(self) -> int:  # the office user's own
         return self._insert(SubscriptionNotice, {"user_id": self.user_ids["office"], "library": "demands",
                                                  "record_id": self.demand("published")})
+
+    def introduction(self, status: str) -> int:
+        """The firm's interest in the office's achievement, pending or already accepted."""
+        return self._insert(Introduction, {"demand_id": self.demand("published"),
+                                           "achievement_id": self.achievement("published"), "from_side": "demands",
+                                           "requested_by": self.user_ids["firm"], "status": status,
+                                           "message": "", "answer_note": ""})
+
+    def accepted_pair(self) -> str:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(Introduction.demand_id, Introduction.achievement_id).where(
+                Introduction.id == self.introduction("accepted"))).one()
+        return f"/deals/{row[0]}/{row[1]}"
+
+    def my_notice(self) -> int:  # the office user's own
+        return self._insert(Notice, {"user_id": self.user_ids["office"], "kind": "deal_stage",
+                                     "event": f"matrix:{next(REGISTRATIONS)}", "title": "矩阵提醒", "body": "",
+                                     "link": "", "email_attempts": 0, "email_error": ""})
 
     def user(self) -> int:
         with transaction(make_session_factory(self.engine)) as session:
@@ -185,6 +205,21 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("PATCH", "/contracts/{contract_id}/registration"): Case(allow("admin"), lambda w, api: (
         f"/contracts/{_contract(w, api)}/registration",
         {"registration_number": f"矩阵登记-{next(REGISTRATIONS)}", "registered_on": TODAY}, {})),
+    # deals: the two owners express interest and give undertakings; the other side answers; the parties write
+    ("POST", "/introductions"): Case(allow("office", "firm"), lambda w, api: (
+        "/introductions", {"demand_id": w.demand("published"), "achievement_id": w.achievement("published")}, {})),
+    ("POST", "/introductions/{introduction_id}/answer"): Case(allow("office"), lambda w, api: (
+        f"/introductions/{w.introduction('pending')}/answer", {"accept": True}, {})),
+    ("POST", "/introductions/{introduction_id}/undertaking"): Case(allow("office", "firm"), lambda w, api: (
+        f"/introductions/{w.introduction('accepted')}/undertaking", None, {})),
+    ("POST", "/deals/{demand_id}/{achievement_id}/messages"): Case(allow("office", "firm", "admin"), lambda w, api: (
+        f"{w.accepted_pair()}/messages", {"body": "矩阵留言"}, {})),
+    # one's own account: everyone sets their own address and preferences, and reads their own notices
+    ("PATCH", "/me"): Case(allow(*ROLES), lambda w, api: ("/me", {"email": "matrix@example.test"}, {})),
+    ("PUT", "/me/notice-preferences"): Case(allow(*ROLES), lambda w, api: (
+        "/me/notice-preferences", {"deal_message": "daily"}, {})),
+    ("POST", "/me/notices/{notice_id}/read"): Case(allow("office"), lambda w, api: (
+        f"/me/notices/{w.my_notice()}/read", None, {})),
     # feedback on a match of the firm's demand and the office's achievement; brokers judge any match
     ("POST", "/feedback"): Case(allow("office", "firm", "broker"), lambda w, api: (
         "/feedback", {"demand_id": w.demand("published"), "achievement_id": w.achievement("published"),

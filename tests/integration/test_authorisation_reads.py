@@ -29,6 +29,8 @@ from matchmaker.models import (
     Pipeline,
     Subscription,
     SubscriptionNotice,
+    Introduction,
+    Notice,
 )
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -36,7 +38,7 @@ pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 # Routes whose data is shared by every signed-in user (reference data, the public directories, one's own
 # account) or public: nothing in them belongs to another organisation alone.
 SHARED = {"/", "/health", "/regions", "/fields", "/organisations", "/organisations/{organisation_id}", "/brokers",
-          "/brokers/{broker_id}", "/users/me"}
+          "/brokers/{broker_id}", "/users/me", "/me", "/me/notice-preferences"}
 READERS = frozenset({"admin", "analyst"})
 ADMIN = frozenset({"admin"})
 NOBODY = frozenset()
@@ -93,6 +95,12 @@ def _other_world(world: World, api) -> dict[str, int]:
                            achievement_id=ids["a_published"], score=0.5, reason="他企的推送")
         ids["subscription"] = add(Subscription, user_id=office_user.id, library="demands", keywords="他校订阅")
         ids["notice"] = add(SubscriptionNotice, user_id=office_user.id, library="demands", record_id=d_published)
+        ids["introduction"] = add(Introduction, demand_id=d_published, achievement_id=ids["a_published"],
+                                  from_side="demands", requested_by=firm_user.id, status="accepted", message="",
+                                  answer_note="")
+        ids["deal"] = f"/deals/{d_published}/{ids['a_published']}"
+        ids["my_notice"] = add(Notice, user_id=office_user.id, kind="deal_stage", event="others", title="他校提醒",
+                               body="", link="", email_attempts=0, email_error="")
         ids["feedback"] = add(Feedback, demand_id=d_published, achievement_id=ids["a_published"],
                               user_id=firm_user.id, relevant=True)
     signed = api.post(f"/pipelines/{signing}/contract", json=contract_terms(signing),
@@ -126,6 +134,10 @@ def _reads(ids: dict[str, int]) -> list[Read]:
         Read("/subscriptions", "/subscriptions", NOBODY, ids["subscription"]),
         Read("/notices", "/notices", NOBODY, ids["notice"], {"limit": 200}),
         Read("/users/{user_id}", f"/users/{ids['office_user']}", ADMIN),
+        Read("/introductions/{introduction_id}", f"/introductions/{ids['introduction']}", ADMIN),
+        Read("/introductions", "/introductions", NOBODY, ids["introduction"], {"limit": 200}),
+        Read("/deals/{demand_id}/{achievement_id}", str(ids["deal"]), ADMIN),
+        Read("/me/notices", "/me/notices", NOBODY, ids["my_notice"], {"limit": 200}),
         Read("/audit", "/audit", ADMIN),
         *analytics,
     ]
@@ -142,7 +154,7 @@ def test_every_read_route_is_classified(api):
               if isinstance(route, HTTPRoute) and "GET" in route.methods and not route.path_format.startswith(NOT_API)}
     covered = {read.template for read in _reads(dict.fromkeys(
         ("a_draft", "a_pending", "d_draft", "d_pending", "pipeline", "contract", "feedback", "inbox",
-         "subscription", "notice", "office_user"), 1))}
+         "subscription", "notice", "office_user", "introduction", "deal", "my_notice"), 1))}
     assert routes - covered - SHARED == set(), "GET routes with no read expectation; add them to _reads or SHARED"
     assert (covered | SHARED) - routes == set(), "expectations for routes the app no longer has"
 

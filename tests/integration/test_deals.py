@@ -150,3 +150,23 @@ def test_the_funnel_counts_direct_introductions_beside_brokered_deals(api):
     thread = api.get(f"/deals/{pair['demand_id']}/{pair['achievement_id']}", headers=w["firm"]).json()
     assert thread["contract_id"] == signed.json()["id"]
     assert any("首付款30%" in e["text"] for e in thread["entries"])   # the signing note is kept in the thread
+
+
+def test_owners_are_reminded_once_before_a_posting_closes(api):
+    import datetime as dt
+
+    from matchmaker.catalog.reminders import remind_expiring
+
+    demand = _firm_demand(api)
+    firm = api.users.headers("firm", api.orgs.firm, name="企业-到期提醒")
+    today = dt.date.today()
+    with api.users.factory() as session, session.begin():
+        session.get(Demand, demand["id"]).deadline = today + dt.timedelta(days=3)
+    with api.users.factory() as session, session.begin():
+        first = remind_expiring(session, today=today)
+    with api.users.factory() as session, session.begin():
+        again = remind_expiring(session, today=today + dt.timedelta(days=1))
+    assert first >= 1 and again == 0                    # one reminder per posting and date
+    told = [n for n in api.get("/me/notices", headers=firm).json()["items"] if n["kind"] == "posting_expiring"]
+    assert len([n for n in told if demand["title"][:40] in n["title"]]) == 1
+    assert "到期" in told[0]["title"] and told[0]["link"].endswith("/edit")
