@@ -44,9 +44,10 @@ def notify(session: Session, user_ids, *, kind: v.NoticeKind, event: str, title:
     rows = [{"user_id": uid, "kind": kind.value, "event": event[:80], "title": title[:200], "body": body,
              "link": link[:300], "created_at": dt.datetime.now(dt.UTC)} for uid in wanted]
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    result = session.execute(insert(Notice).values(rows).on_conflict_do_nothing(
-        index_elements=["user_id", "event"]))
-    return max(result.rowcount or 0, 0)
+    # RETURNING counts what was inserted on both databases (psycopg's rowcount is 0 for this statement).
+    inserted = session.scalars(insert(Notice).values(rows).on_conflict_do_nothing(
+        index_elements=["user_id", "event"]).returning(Notice.id)).all()
+    return len(inserted)
 
 
 def organisation_users(session: Session, organisation_id: int | None) -> list[int]:

@@ -1,4 +1,4 @@
-"""50 brokers sign 20 contracts each at once through a real server, retrying with the same Idempotency-Key."""
+"""50 brokers sign 10 contracts each at once through a real server, retrying with the same Idempotency-Key."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from matchmaker.db import make_engine
 from matchmaker.models import Contract, IdempotencyRecord, Pipeline, PipelineEvent
 
-CLIENTS, DEALS_PER_CLIENT = 50, 20
+CLIENTS, DEALS_PER_CLIENT = 50, 10
 MAX_ATTEMPTS = 20
 
 
