@@ -39,7 +39,7 @@ def may_review(actor: Actor) -> bool:
 
 def sees_confidential(actor: Actor, record) -> bool:
     """confidential_detail is for the owner organisation and admins; others by a deal or a grant (see
-    services.confidential_readable, which the database answers)."""
+    confidential.confidential_readable, which the database answers)."""
     return actor.role is v.Role.ADMIN or record.organisation_id == actor.organisation_id
 
 

@@ -16,6 +16,8 @@ from matchmaker.api import idempotency
 from matchmaker.api.idempotency import IdempotencyKey
 from matchmaker.api.params import FieldFilter, IdFilter, Limit, Offset, Page, PathId, RegionFilter, Trl
 from matchmaker.api.params import Sort as SortKey
+from matchmaker.catalog import confidential
+from matchmaker.catalog import directory
 from matchmaker.catalog import access, review, services
 from matchmaker.catalog.schemas import (
     AchievementCreate,
@@ -68,7 +70,7 @@ def _modes(modes) -> list[str]:
 
 
 def achievement_out(row, actor: Actor, readable: set[int] | None = None) -> AchievementOut:
-    """`readable`: ids whose confidential detail the actor may read (services.confidential_readable); by default
+    """`readable`: ids whose confidential detail the actor may read (confidential.confidential_readable); by default
     only the static rule (owner, admin) applies."""
     shown = row.id in readable if readable is not None else access.sees_confidential(actor, row)
     return AchievementOut(
@@ -118,20 +120,20 @@ class OrganisationController(Controller):
                            offset: Offset = 0) -> Page[OrganisationOut]:
         """Organisations, filtered by kind, region (a province includes its cities) and name."""
         with session.begin():
-            rows, total = services.list_organisations(session, kind=kind, region=region, q=q, limit=limit, offset=offset)
+            rows, total = directory.list_organisations(session, kind=kind, region=region, q=q, limit=limit, offset=offset)
             return Page([organisation_out(o) for o in rows], total, limit, offset)
 
     @get("/{organisation_id:int}", operation_id="getOrganisation", sync_to_thread=True)
     def get_organisation(self, organisation_id: PathId, actor: Actor, session: Session) -> OrganisationOut:
         """One organisation."""
-        return organisation_out(services.get_organisation(session, organisation_id=organisation_id))
+        return organisation_out(directory.get_organisation(session, organisation_id=organisation_id))
 
     @post("/", operation_id="createOrganisation", status_code=201, sync_to_thread=True)
     def create_organisation(self, data: OrganisationIn, actor: Actor, session: Session, request: Request,
                             idempotency_key: IdempotencyKey = None) -> Response[OrganisationOut]:
         """Register an organisation (admins only)."""
         return idempotency.created(session, request, user_id=actor.user_id, key=idempotency_key, data=data,
-                                   write=lambda: organisation_out(services.create_organisation(
+                                   write=lambda: organisation_out(directory.create_organisation(
                                        session, actor=actor, data=data)))
 
 
@@ -150,7 +152,7 @@ class AchievementController(Controller):
         query = ListQuery(field, region, trl_min, trl_max, status, organisation_id, q, sort, limit, offset, revision)
         with session.begin():
             rows, total = services.list_records(session, actor=actor, spec=ACHIEVEMENTS, query=query)
-            readable = services.confidential_readable(session, actor, rows)
+            readable = confidential.confidential_readable(session, actor, rows)
             return Page([achievement_out(r, actor, readable) for r in rows], total, limit, offset)
 
     @post("/", operation_id="createAchievement", status_code=201, sync_to_thread=True)
@@ -166,7 +168,7 @@ class AchievementController(Controller):
         """One achievement; the confidential detail only for its owner, brokers and admins."""
         with session.begin():
             row = services.get_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id)
-            return achievement_out(row, actor, services.confidential_readable(session, actor, [row]))
+            return achievement_out(row, actor, confidential.confidential_readable(session, actor, [row]))
 
     @patch("/{achievement_id:int}", operation_id="updateAchievement", sync_to_thread=True)
     def update_achievement(self, achievement_id: PathId, data: AchievementUpdate, actor: Actor, session: Session) -> AchievementOut:
@@ -213,7 +215,7 @@ class AchievementController(Controller):
     def grant(self, achievement_id: PathId, data: GrantIn, actor: Actor, session: Session) -> None:
         """Let an organisation read this achievement's confidential detail (owner office or admin); logged."""
         with session.begin():
-            services.grant_confidential(session, actor=actor, achievement_id=achievement_id,
+            confidential.grant_confidential(session, actor=actor, achievement_id=achievement_id,
                                         organisation_id=data.organisation_id)
 
     @post("/import", operation_id="importAchievements", status_code=201, sync_to_thread=True,
@@ -317,9 +319,9 @@ class ReferenceController(Controller):
     def regions(self, actor: Actor, session: Session, parent: RegionFilter = None,
                 level: Annotated[str | None, Parameter(pattern="^(province|city|county)$")] = None) -> list[RegionOut]:
         """Provinces, or the cities (counties) under `parent`, for forms."""
-        return [RegionOut(r.code, r.name, r.level, r.parent_code) for r in services.list_regions(session, parent=parent, level=level)]
+        return [RegionOut(r.code, r.name, r.level, r.parent_code) for r in directory.list_regions(session, parent=parent, level=level)]
 
     @get("/fields", operation_id="listTechnologyFields", sync_to_thread=True)
     def fields(self, actor: Actor, session: Session) -> list[FieldOut]:
         """Technology fields, for forms."""
-        return [FieldOut(f.code, f.name) for f in services.list_fields(session)]
+        return [FieldOut(f.code, f.name) for f in directory.list_fields(session)]

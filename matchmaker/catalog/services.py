@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
 from matchmaker.api.params import MAX_LIMIT, SORT_KEYS
-from matchmaker.catalog.access import is_visible, may_edit, sees_confidential, visible_condition
+from matchmaker.catalog.access import is_visible, may_edit, visible_condition
 from matchmaker.catalog.io.validate import WHOLE_FILE, ImportRejected, ProblemLog, Row
 from matchmaker.catalog.io.write import import_rows
-from matchmaker.catalog.schemas import AchievementUpdate, DemandUpdate, OrganisationIn, record_problems
+from matchmaker.catalog.schemas import AchievementUpdate, DemandUpdate, record_problems
 from matchmaker.catalog.specs import (
     ACHIEVEMENTS,
     COLUMN_OF,
@@ -36,11 +36,9 @@ from matchmaker.errors import Conflict, DomainError, FieldProblem, Forbidden, In
 from matchmaker.identity import audit
 from matchmaker.identity.services import Actor
 from matchmaker.models import (
-    ConfidentialGrant,
     IndexChange,
     IPRecord,
     Organisation,
-    Pipeline,
     Region,
     TechnologyField,
 )
@@ -339,105 +337,3 @@ def _own_rows_only(session: Session, actor: Actor, rows: list[Row], problems: Pr
             problems.add(row.line, "status", "postings go through review: use draft or pending_review")
         if row.values.get("posted_on") is not None:   # set by the platform when a reviewer publishes (F7)
             problems.add(row.line, "posted_on", "the platform sets the posting date on publication; leave it out")
-
-
-# ---------------------------------------------------------------- organisations and reference data
-
-
-def list_organisations(session: Session, *, kind: str | None = None, region: str | None = None, q: str | None = None,
-                       limit: int = 20, offset: int = 0) -> tuple[list[Organisation], int]:
-    _check_list_query(ListQuery(region=region, limit=limit, offset=offset))
-    statement = select(Organisation)
-    if kind is not None:
-        statement = statement.where(Organisation.kind == kind)
-    if region is not None:
-        statement = statement.where(RegionCode(region).condition(Organisation.region_code))
-    if q:
-        statement = statement.where(Organisation.name.contains(q, autoescape=True))
-    rows, total = paged(session, statement.order_by(Organisation.id), limit=limit, offset=offset)
-    return [row[0] for row in rows], total
-
-
-def get_organisation(session: Session, *, organisation_id: int) -> Organisation:
-    organisation = session.get(Organisation, organisation_id)
-    if organisation is None:
-        raise NotFound(f"organisation {organisation_id} not found")
-    return organisation
-
-
-def create_organisation(session: Session, *, actor: Actor, data: OrganisationIn) -> Organisation:
-    """Admins register organisations; ids and credit codes must be new."""
-    if actor.role is not v.Role.ADMIN:
-        raise Forbidden("only admins manage organisations")
-    if data.region is not None and session.get(Region, data.region) is None:
-        raise InvalidInput.on("region", f"'{data.region}' is not a known GB/T 2260 code")
-    if data.id is not None and session.scalar(select(Organisation.id).where(Organisation.external_id == data.id)):
-        raise Conflict(f"an organisation with id '{data.id}' already exists", problems=[FieldProblem("id", "already exists")])
-    if data.credit_code is not None and session.scalar(select(Organisation.id).where(Organisation.credit_code == data.credit_code)):
-        raise Conflict("the credit code already belongs to another organisation",
-                       problems=[FieldProblem("credit_code", "already belongs to another organisation")])
-    organisation = Organisation(
-        external_id=data.id, name=data.name, kind=data.kind.value, credit_code=data.credit_code,
-        region_code=data.region, size=data.size.value if data.size else None, high_tech=data.high_tech,
-        industry=data.industry,
-    )
-    session.add(organisation)
-    session.flush()
-    return organisation
-
-
-def list_regions(session: Session, *, parent: str | None = None, level: str | None = None) -> list[Region]:
-    """Provinces by default; a parent code lists its cities (or a city's counties)."""
-    statement = select(Region)
-    if parent is not None:
-        statement = statement.where(Region.parent_code == parent)
-    elif level is None:
-        statement = statement.where(Region.level == "province")
-    if level is not None:
-        statement = statement.where(Region.level == level)
-    return list(session.scalars(statement.order_by(Region.code)))
-
-
-def list_fields(session: Session) -> list[TechnologyField]:
-    return list(session.scalars(select(TechnologyField).order_by(TechnologyField.code)))
-
-
-def organisation_names(session: Session, ids) -> dict[int, str]:
-    """Names of the given organisations, in one query (pages show owners and parties by name)."""
-    wanted = {i for i in ids if i}
-    if not wanted:
-        return {}
-    return dict(session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(wanted))).all())
-
-
-def confidential_readable(session: Session, actor: Actor, records) -> set[int]:
-    """Ids of these achievements whose confidential detail the actor may read, each read by a non-owner logged.
-
-    The owner and admins always; a broker for achievements in its own pipelines; anyone whose organisation the
-    owner granted access (confidential_grants).
-    """
-    records = [r for r in records if getattr(r, "confidential_detail", None)]
-    readable = {r.id for r in records if sees_confidential(actor, r)}
-    others = [r.id for r in records if r.id not in readable]
-    if others:
-        granted = set(session.scalars(select(ConfidentialGrant.achievement_id).where(
-            ConfidentialGrant.achievement_id.in_(others), ConfidentialGrant.organisation_id == actor.organisation_id)))
-        if actor.broker_id is not None:
-            granted |= set(session.scalars(select(Pipeline.achievement_id).where(
-                Pipeline.achievement_id.in_(others), Pipeline.broker_id == actor.broker_id)))
-        for record_id in sorted(granted):
-            audit.record(session, audit.CONFIDENTIAL_READ, actor=actor, subject=f"achievement:{record_id}")
-        readable |= granted
-    return readable
-
-
-def grant_confidential(session: Session, *, actor: Actor, achievement_id: int, organisation_id: int) -> None:
-    """The owner lets another organisation read the confidential detail (a broker's agency, a firm in talks)."""
-    record = editable_record(session, actor, ACHIEVEMENTS, achievement_id)
-    if session.get(Organisation, organisation_id) is None:
-        raise InvalidInput.on("organisation_id", f"organisation {organisation_id} does not exist")
-    if session.get(ConfidentialGrant, (record.id, organisation_id)) is None:
-        session.add(ConfidentialGrant(achievement_id=record.id, organisation_id=organisation_id,
-                                      granted_by=actor.user_id))
-        audit.record(session, audit.CONFIDENTIAL_GRANTED, actor=actor, subject=f"achievement:{record.id}",
-                     organisation_id=organisation_id)

@@ -12,6 +12,7 @@ from matchmaker.analytics.funnel import funnel as deal_funnel
 from matchmaker.analytics.league import broker_league
 from matchmaker.analytics.local_conversion import local_conversion
 from matchmaker.analytics.turnover import turnover as contract_turnover
+from matchmaker.catalog import directory
 from matchmaker.catalog import services as catalog
 from matchmaker.catalog.access import may_review
 from matchmaker.catalog.review import approve_record, reject_record
@@ -93,8 +94,8 @@ def review_queue(request: Request, actor: Actor, session: Session, library: str 
         spec = ACHIEVEMENTS if library == ACHIEVEMENTS.library else DEMANDS
         revisions, _ = catalog.list_records(session, actor=actor, spec=spec, query=ListQuery(
             status=PUBLISHED, revision=True, sort="updated_at", limit=REVIEW_PAGE))
-        owners = catalog.organisation_names(session, (r.organisation_id for r in [*shown, *revisions]))
-        fields = {f.code: f.name for f in catalog.list_fields(session)}
+        owners = directory.organisation_names(session, (r.organisation_id for r in [*shown, *revisions]))
+        fields = {f.code: f.name for f in directory.list_fields(session)}
     return render(request, "review.html", library=library, order=order, rows=shown, counts=counts, owners=owners,
                   fields=fields, revisions=revisions,
                   pager=Pager(counts[library], number, REVIEW_PAGE, {"library": library, "order": order}))

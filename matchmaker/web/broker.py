@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from matchmaker import vocabulary as v
 from matchmaker.brokerage.contracts import get_contract, list_contracts, sign_contract
 from matchmaker.brokerage.pipelines import claim_pipeline, get_pipeline, list_pipelines, move_pipeline
+from matchmaker.catalog import directory
 from matchmaker.catalog import services as catalog
 from matchmaker.catalog.services import ListQuery
 from matchmaker.catalog.specs import ACHIEVEMENTS, DEMANDS, PUBLISHED
@@ -60,14 +61,14 @@ def queue(request: Request, actor: Actor, session: Session, state: State, page: 
         query = ListQuery(field=field, status=PUBLISHED, sort="-posted_on", limit=QUEUE_DEMANDS,
                           offset=(number - 1) * QUEUE_DEMANDS)
         demands, total = catalog.list_records(session, actor=actor, spec=DEMANDS, query=query)
-        fields = catalog.list_fields(session)
+        fields = directory.list_fields(session)
     matching = matching_service(state)
     groups = []
     with session.begin():
         ranked = [(demand, matching.show(session, record=demand, target=v.Library.ACHIEVEMENTS, k=QUEUE_CANDIDATES,
                                          surface=v.Surface.PAGE, user_id=actor.user_id)) for demand in demands]
         taken = claimed_pairs(session, [(d.id, m.id) for d, found in ranked for m in found])
-        buyers = catalog.organisation_names(session, (d.organisation_id for d in demands))
+        buyers = directory.organisation_names(session, (d.organisation_id for d in demands))
         for demand, found in ranked:
             free = [m for m in found if (demand.id, m.id) not in taken][:QUEUE_SHOWN]
             groups.append({"demand": demand, "buyer": buyers.get(demand.organisation_id),
@@ -214,7 +215,7 @@ def contracts(request: Request, actor: Actor, session: Session, page: str | None
     with session.begin():
         rows, total = list_contracts(session, actor=actor, limit=CONTRACTS_PAGE,
                                      offset=(number - 1) * CONTRACTS_PAGE)
-        names = catalog.organisation_names(session, {c.buyer_id for c in rows} | {c.seller_id for c in rows})
+        names = directory.organisation_names(session, {c.buyer_id for c in rows} | {c.seller_id for c in rows})
     return render(request, "contracts.html", rows=rows, names=names, pager=Pager(total, number, CONTRACTS_PAGE, {}))
 
 
@@ -222,11 +223,11 @@ def contracts(request: Request, actor: Actor, session: Session, page: str | None
 def contract_detail(request: Request, contract_id: int, actor: Actor, session: Session) -> Template:
     with session.begin():
         contract = get_contract(session, actor=actor, contract_id=contract_id)
-        names = catalog.organisation_names(session, {contract.buyer_id, contract.seller_id})
+        names = directory.organisation_names(session, {contract.buyer_id, contract.seller_id})
         demand = session.get(Demand, contract.demand_id) if contract.demand_id else None
         achievement = session.get(Achievement, contract.achievement_id) if contract.achievement_id else None
-        regions = {r.code: r.name for r in catalog.list_regions(session, level="city")}
-        regions.update({r.code: r.name for r in catalog.list_regions(session)})
+        regions = {r.code: r.name for r in directory.list_regions(session, level="city")}
+        regions.update({r.code: r.name for r in directory.list_regions(session)})
     return render(request, "contract.html", contract=contract, names=names, demand=demand, achievement=achievement,
                 regions=regions)
 

@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
 from matchmaker.brokerage.feedback import give_feedback
+from matchmaker.catalog.confidential import confidential_readable
+from matchmaker.catalog import directory
 from matchmaker.catalog import services as catalog
 from matchmaker.catalog.access import may_edit
 from matchmaker.catalog.review import submit_record
@@ -65,8 +67,8 @@ def _library(slug: str) -> LibraryPage:
 
 def form_choices(session: Session) -> dict:
     """Fields and regions (provinces, each with its cities) for the selects."""
-    return {"field_options": [(f.code, f.name) for f in catalog.list_fields(session)],
-            "provinces": catalog.list_regions(session), "cities": catalog.list_regions(session, level="city")}
+    return {"field_options": [(f.code, f.name) for f in directory.list_fields(session)],
+            "provinces": directory.list_regions(session), "cities": directory.list_regions(session, level="city")}
 
 
 # ---------------------------------------------------------------- own postings and the inbox
@@ -232,7 +234,7 @@ def detail(request: Request, library: str, record_id: int, actor: Actor, session
     with session.begin():
         record = catalog.get_record(session, actor=actor, spec=lib.spec, record_id=record_id)
         organisation = session.get(Organisation, record.organisation_id) if record.organisation_id else None
-        confidential = lib.spec is ACHIEVEMENTS and record.id in catalog.confidential_readable(session, actor, [record])
+        confidential = lib.spec is ACHIEVEMENTS and record.id in confidential_readable(session, actor, [record])
         editable = may_edit(actor, lib.spec, record)
     matching = matching_service(state)
     with session.begin():
@@ -272,7 +274,7 @@ def explained_matches(session: Session, spec: LibrarySpec, source, found) -> lis
     """Matches with their counterpart rows, owner names and Chinese explanations, in rank order."""
     listed = match_list(session, spec, source, found)
     rows = {r.id: r for r in session.scalars(select(spec.model).where(spec.model.id.in_([m.id for m in found])))}
-    owners = catalog.organisation_names(session, (r.organisation_id for r in rows.values()))
+    owners = directory.organisation_names(session, (r.organisation_id for r in rows.values()))
     by_id = {m.id: m for m in found}
     return [{"match": by_id[out.id], "row": rows[out.id], "owner": owners.get(rows[out.id].organisation_id),
              "out": out} for out in listed.items]

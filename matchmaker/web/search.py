@@ -7,6 +7,7 @@ from litestar.response import Template
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
+from matchmaker.catalog import directory
 from matchmaker.catalog import services as catalog
 from matchmaker.catalog.services import ListQuery
 from matchmaker.catalog.specs import LIBRARIES
@@ -44,10 +45,10 @@ def search(request: Request, actor: Actor, session: Session, library: str = "ach
             rows, total = catalog.list_records(session, actor=actor, spec=spec, query=query)
         except DomainError as error:
             problems = field_problems(error)
-        owners = catalog.organisation_names(session, (r.organisation_id for r in rows))
-        fields = catalog.list_fields(session)
-        provinces = catalog.list_regions(session)
-        cities = catalog.list_regions(session, level="city")
+        owners = directory.organisation_names(session, (r.organisation_id for r in rows))
+        fields = directory.list_fields(session)
+        provinces = directory.list_regions(session)
+        cities = directory.list_regions(session, level="city")
     region_names = {r.code: r.name for r in [*provinces, *cities]}
     return render(request, "search.html", rows=rows, owners=owners, params=params, statuses=statuses,
                 fields=fields, field_names={f.code: f.name for f in fields}, provinces=provinces, cities=cities,

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from litestar import Request
 from litestar.response import Redirect, Template
 
-from matchmaker.catalog import services as catalog
+from matchmaker.catalog import directory
 
 # What each role sees in the top navigation: (path, label).
 NAVIGATION = {
@@ -49,7 +49,7 @@ def field_names(state) -> dict[str, str]:
         names = state.get("field_names")
         if names is None:
             with state.session_factory() as session:
-                names = {f.code: f.name for f in catalog.list_fields(session)}
+                names = {f.code: f.name for f in directory.list_fields(session)}
             state.field_names = names
         return names
 

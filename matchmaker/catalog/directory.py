@@ -1,0 +1,95 @@
+"""The directory: organisations, regions and technology fields, as the API and pages list and name them."""
+
+from __future__ import annotations
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from matchmaker import vocabulary as v
+from matchmaker.catalog.schemas import OrganisationIn
+from matchmaker.db import paged
+from matchmaker.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
+from matchmaker.identity.services import Actor
+from matchmaker.models import (
+    Organisation,
+    Region,
+    TechnologyField,
+)
+from matchmaker.regions import RegionCode
+
+REGION_CODE = re.compile(r"^\d{6}$")
+
+# Sort keys a list accepts; a leading '-' means descending.
+from matchmaker.catalog.services import ListQuery, _check_list_query
+
+
+def list_organisations(session: Session, *, kind: str | None = None, region: str | None = None, q: str | None = None,
+                       limit: int = 20, offset: int = 0) -> tuple[list[Organisation], int]:
+    _check_list_query(ListQuery(region=region, limit=limit, offset=offset))
+    statement = select(Organisation)
+    if kind is not None:
+        statement = statement.where(Organisation.kind == kind)
+    if region is not None:
+        statement = statement.where(RegionCode(region).condition(Organisation.region_code))
+    if q:
+        statement = statement.where(Organisation.name.contains(q, autoescape=True))
+    rows, total = paged(session, statement.order_by(Organisation.id), limit=limit, offset=offset)
+    return [row[0] for row in rows], total
+
+
+def get_organisation(session: Session, *, organisation_id: int) -> Organisation:
+    organisation = session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFound(f"organisation {organisation_id} not found")
+    return organisation
+
+
+def create_organisation(session: Session, *, actor: Actor, data: OrganisationIn) -> Organisation:
+    """Admins register organisations; ids and credit codes must be new."""
+    if actor.role is not v.Role.ADMIN:
+        raise Forbidden("only admins manage organisations")
+    if data.region is not None and session.get(Region, data.region) is None:
+        raise InvalidInput.on("region", f"'{data.region}' is not a known GB/T 2260 code")
+    if data.id is not None and session.scalar(select(Organisation.id).where(Organisation.external_id == data.id)):
+        raise Conflict(f"an organisation with id '{data.id}' already exists", problems=[FieldProblem("id", "already exists")])
+    if data.credit_code is not None and session.scalar(select(Organisation.id).where(Organisation.credit_code == data.credit_code)):
+        raise Conflict("the credit code already belongs to another organisation",
+                       problems=[FieldProblem("credit_code", "already belongs to another organisation")])
+    organisation = Organisation(
+        external_id=data.id, name=data.name, kind=data.kind.value, credit_code=data.credit_code,
+        region_code=data.region, size=data.size.value if data.size else None, high_tech=data.high_tech,
+        industry=data.industry,
+    )
+    session.add(organisation)
+    session.flush()
+    return organisation
+
+
+def list_regions(session: Session, *, parent: str | None = None, level: str | None = None) -> list[Region]:
+    """Provinces by default; a parent code lists its cities (or a city's counties)."""
+    statement = select(Region)
+    if parent is not None:
+        statement = statement.where(Region.parent_code == parent)
+    elif level is None:
+        statement = statement.where(Region.level == "province")
+    if level is not None:
+        statement = statement.where(Region.level == level)
+    return list(session.scalars(statement.order_by(Region.code)))
+
+
+def list_fields(session: Session) -> list[TechnologyField]:
+    return list(session.scalars(select(TechnologyField).order_by(TechnologyField.code)))
+
+
+def organisation_names(session: Session, ids) -> dict[int, str]:
+    """Names of the given organisations, in one query (pages show owners and parties by name)."""
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    return dict(session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(wanted))).all())
+
+
