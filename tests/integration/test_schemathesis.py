@@ -1,5 +1,5 @@
-"""`schemathesis run --checks all` against the live spec of a real `matchmaker serve`, as every role (split
-between the databases in CI, see CI_ROLES), with the coverage, fuzzing and stateful phases, on SQLite and PostgreSQL (issue 11).
+"""`schemathesis run --checks all` against the live spec of a real `matchmaker serve`, as every role, with
+the coverage, fuzzing and stateful phases, on SQLite and PostgreSQL (issue 11).
 
 Each role runs the schemathesis CLI itself, exactly as a reviewer would, with a fresh token: every check
 (server errors, status codes, content types, response schemas and headers, positive data accepted, negative data
@@ -34,10 +34,9 @@ SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 ROLE_ORGANISATION_KIND = {"office": "university", "firm": "enterprise", "broker": "agency",
                           "analyst": "government", "admin": "government"}
 ROLES = list(ROLE_ORGANISATION_KIND)
-# CI's ten minutes do not hold six full runs on two cores, so CI splits them: the four non-admin roles on SQLite
-# (two at a time), the admin, who reaches every route and writes the most, on PostgreSQL. Every role meets every
-# check on one database; MATCHMAKER_SCHEMATHESIS_ALL_ROLES=1 runs every role on both (done before a release).
-CI_ROLES = {"sqlite": ["office", "firm", "broker", "analyst"], "postgresql": ["admin"]}
+# Every role on both databases, as issue 11 asks (the most expensive test in CI: about five minutes per database
+# on two cores). MATCHMAKER_SCHEMATHESIS_ROLES=admin (a comma list) narrows a local run.
+CI_ROLES = {"sqlite": ROLES, "postgresql": ROLES}
 EXAMPLES = os.environ.get("MATCHMAKER_SCHEMATHESIS_EXAMPLES", "2")
 MIN_CASES = 1000
 # schemathesis's own `--workers 2` races inside hypothesis (4.32.5), so whole runs go in parallel lanes instead.
@@ -74,7 +73,8 @@ def _run(base_url: str, role: str, user_id: int, token: str, report: Path) -> tu
 @pytest.mark.slow
 def test_schemathesis_checks_all_as_every_role_with_the_stateful_phase(seeded_url, tmp_path):
     backend = seeded_url.split(":", 1)[0].split("+", 1)[0]
-    roles = ROLES if os.environ.get("MATCHMAKER_SCHEMATHESIS_ALL_ROLES") == "1" else CI_ROLES[backend]
+    wanted = os.environ.get("MATCHMAKER_SCHEMATHESIS_ROLES")
+    roles = [r for r in ROLES if r in wanted.split(",")] if wanted else CI_ROLES[backend]
     server = Server(seeded_url, tmp_path, workers=1).start()
     outcomes = {}
 
