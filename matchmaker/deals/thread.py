@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
 from matchmaker.deals.introductions import introduction_of, undertakings_of
-from matchmaker.deals.parties import Pair, is_party, party_pair, party_user_ids
+from matchmaker.deals.parties import Pair, party_pair, party_user_ids
 from matchmaker.errors import Conflict, InvalidInput
 from matchmaker.identity.services import Actor
 from matchmaker.models import (
@@ -123,10 +123,6 @@ def post_message(session: Session, *, actor: Actor, demand_id: int, achievement_
     notify(session, party_user_ids(session, pair), kind=v.NoticeKind.DEAL_MESSAGE, event=f"{kind}:{message.id}",
            title=title, body=body_text, link=pair.link, skip_user=actor.user_id)
     return message
-
-
-def may_read(session: Session, actor: Actor, pair: Pair) -> bool:
-    return is_party(session, actor, pair)
 
 
 def _may_post(actor: Actor, thread: Thread) -> bool:
