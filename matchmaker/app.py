@@ -116,7 +116,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     # Pages for people (matchmaker/web): their own /web router with session login and CSRF; `/` redirects there.
     from matchmaker.web.session_store import DatabaseStore
-    from matchmaker.web.setup import template_config, web_handlers
+    from matchmaker.web.setup import page_misses, template_config, web_handlers
 
     app = Litestar(
         route_handlers=route_handlers() + web_handlers(settings),
@@ -124,7 +124,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=state,
         dependencies={"session": Provide(provide_session), "actor": Provide(provide_actor, sync_to_thread=False)},
         middleware=[DefineMiddleware(TokenAuthentication, exclude=API_EXCLUDE)],
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers=page_misses(EXCEPTION_HANDLERS),
         before_request=guard_request,
         request_max_body_size=MAX_BODY_BYTES,
         stores={"sessions": DatabaseStore(state.session_factory)},

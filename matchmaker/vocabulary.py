@@ -14,6 +14,18 @@ class OrganisationKind(StrEnum):
     GOVERNMENT = "government"  # 科技管理部门 (analysts' and admins' home)
 
 
+class OrganisationStatus(StrEnum):
+    PENDING = "pending"    # applied by itself, waiting for its region's reviewer (after the email is verified)
+    ACTIVE = "active"
+    REJECTED = "rejected"
+
+
+class TokenPurpose(StrEnum):
+    VERIFY_EMAIL = "verify_email"
+    INVITE = "invite"
+    RESET_PASSWORD = "reset_password"
+
+
 class Role(StrEnum):
     OFFICE = "office"
     FIRM = "firm"

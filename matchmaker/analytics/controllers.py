@@ -20,6 +20,7 @@ from matchmaker.analytics.turnover import TurnoverReport, turnover
 from matchmaker.api.params import IdFilter, ReportFieldCode
 from matchmaker.identity import audit
 from matchmaker.identity.authentication import roles
+from matchmaker.identity.market import narrow_region
 from matchmaker.identity.services import Actor
 
 CSV_MEDIA_TYPE = "text/csv"  # Litestar adds "; charset=utf-8" to text/* types itself
@@ -67,7 +68,7 @@ class AnalyticsController(Controller):
                  region: RegionCode = None, field: FieldCode = None) -> Response[TurnoverReport]:
         """Technology-contract turnover (成交额, 核定技术交易额) by period of signing, region, field, type."""
         result = turnover(session, by=by.split(","), period=period, region_level=region_level, side=side,
-                                   date_from=date_from, date_to=date_to, region=region, field=field)
+                                   date_from=date_from, date_to=date_to, region=narrow_region(actor, region), field=field)
         return _respond(result, format, "turnover", session, actor)
 
     @get("/local-conversion", operation_id="getLocalConversion", operation_class=JsonOrCsvOperation,
@@ -76,7 +77,8 @@ class AnalyticsController(Controller):
                          region: RegionCode = None, date_from: DateFrom = None,
                          date_to: DateTo = None) -> Response[LocalConversionReport]:
         """Local conversion rate (本地转化率): contracts sold and bought inside a region ÷ contracts sold from it."""
-        result = local_conversion(session, level=level, region=region, date_from=date_from, date_to=date_to)
+        result = local_conversion(session, level=level, region=narrow_region(actor, region), date_from=date_from,
+                                  date_to=date_to)
         return _respond(result, format, "local-conversion", session, actor)
 
     @get("/funnel", operation_id="getFunnel", operation_class=JsonOrCsvOperation,

@@ -17,6 +17,7 @@ from matchmaker.db import paged
 from matchmaker.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
 from matchmaker.identity.services import Actor
 from matchmaker.models import Achievement, Contract, Demand, IndexChange, Organisation, Region
+from matchmaker.identity.market import any_in_market
 from matchmaker.regions import RegionCode
 
 
@@ -177,7 +178,8 @@ def list_contracts(session: Session, *, actor: Actor, period: str | None = None,
 
 def _visible_contracts(query: Select, actor: Actor) -> Select:
     if actor.is_(*READ_ALL_ROLES):
-        return query
+        scope = any_in_market(actor, Contract.seller_region_code, Contract.buyer_region_code)
+        return query if scope is None else query.where(scope)   # a city analyst: contracts its city sold or bought
     if actor.is_(v.Role.BROKER):
         return query.where(Contract.broker_id == (actor.broker_id or 0))
     return query.where(or_(Contract.buyer_id == actor.organisation_id, Contract.seller_id == actor.organisation_id))

@@ -7,6 +7,7 @@ from sqlalchemy import ColumnElement, or_
 from matchmaker import vocabulary as v
 from matchmaker.catalog.specs import PENDING, UNPUBLISHED, LibrarySpec
 from matchmaker.errors import FieldProblem, NotFound
+from matchmaker.identity.market import in_market, market_condition
 from matchmaker.identity.services import Actor
 
 # Who reviews postings: admins and the S&T department's analysts (domain.md: analysts review postings).
@@ -18,7 +19,7 @@ def is_visible(actor: Actor, record) -> bool:
     if actor.role is v.Role.ADMIN or record.status not in UNPUBLISHED:
         return True
     if record.status == PENDING and may_review(actor):
-        return True
+        return in_market(actor, record.region_code)   # a city's reviewer sees its own city's queue
     return record.organisation_id == actor.organisation_id
 
 
@@ -28,7 +29,8 @@ def visible_condition(actor: Actor, model) -> ColumnElement[bool] | None:
         return None
     visible = [model.status.not_in(UNPUBLISHED), model.organisation_id == actor.organisation_id]
     if may_review(actor):
-        visible.append(model.status == PENDING)
+        scope = market_condition(actor, model.region_code)
+        visible.append(model.status == PENDING if scope is None else (model.status == PENDING) & scope)
     return or_(*visible)
 
 

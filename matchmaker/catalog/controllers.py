@@ -120,13 +120,14 @@ class OrganisationController(Controller):
                            offset: Offset = 0) -> Page[OrganisationOut]:
         """Organisations, filtered by kind, region (a province includes its cities) and name."""
         with session.begin():
-            rows, total = directory.list_organisations(session, kind=kind, region=region, q=q, limit=limit, offset=offset)
+            rows, total = directory.list_organisations(session, kind=kind, region=region, q=q, limit=limit, offset=offset,
+                                                      actor=actor)
             return Page([organisation_out(o) for o in rows], total, limit, offset)
 
     @get("/{organisation_id:int}", operation_id="getOrganisation", sync_to_thread=True)
     def get_organisation(self, organisation_id: PathId, actor: Actor, session: Session) -> OrganisationOut:
         """One organisation."""
-        return organisation_out(directory.get_organisation(session, organisation_id=organisation_id))
+        return organisation_out(directory.get_organisation(session, organisation_id=organisation_id, actor=actor))
 
     @post("/", operation_id="createOrganisation", status_code=201, sync_to_thread=True)
     def create_organisation(self, data: OrganisationIn, actor: Actor, session: Session, request: Request,

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from __future__ import annotations
-
-import re
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
 from matchmaker.catalog.schemas import OrganisationIn
+from matchmaker.catalog.services import ListQuery, check_list_query
 from matchmaker.db import paged
 from matchmaker.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
+from matchmaker.identity.market import market_condition
 from matchmaker.identity.services import Actor
 from matchmaker.models import (
     Organisation,
@@ -21,16 +19,28 @@ from matchmaker.models import (
 )
 from matchmaker.regions import RegionCode
 
-REGION_CODE = re.compile(r"^\d{6}$")
 
-# Sort keys a list accepts; a leading '-' means descending.
-from matchmaker.catalog.services import ListQuery, _check_list_query
+
+def _visible_organisations(actor: Actor | None):
+    """Which organisations' records an actor may read: a city analyst only its market's; applicants under review
+    (and rejected ones) only admins and the reviewers of their region."""
+    if actor is None or actor.role is v.Role.ADMIN:
+        return None
+    scope = market_condition(actor, Organisation.region_code)
+    if scope is not None:
+        return scope
+    if actor.role is v.Role.ANALYST:
+        return None
+    return Organisation.status == v.OrganisationStatus.ACTIVE.value
 
 
 def list_organisations(session: Session, *, kind: str | None = None, region: str | None = None, q: str | None = None,
-                       limit: int = 20, offset: int = 0) -> tuple[list[Organisation], int]:
-    _check_list_query(ListQuery(region=region, limit=limit, offset=offset))
+                       limit: int = 20, offset: int = 0, actor: Actor | None = None) -> tuple[list[Organisation], int]:
+    check_list_query(ListQuery(region=region, limit=limit, offset=offset))
     statement = select(Organisation)
+    visible = _visible_organisations(actor)
+    if visible is not None:
+        statement = statement.where(visible)
     if kind is not None:
         statement = statement.where(Organisation.kind == kind)
     if region is not None:
@@ -41,8 +51,10 @@ def list_organisations(session: Session, *, kind: str | None = None, region: str
     return [row[0] for row in rows], total
 
 
-def get_organisation(session: Session, *, organisation_id: int) -> Organisation:
-    organisation = session.get(Organisation, organisation_id)
+def get_organisation(session: Session, *, organisation_id: int, actor: Actor | None = None) -> Organisation:
+    statement = select(Organisation).where(Organisation.id == organisation_id)
+    visible = _visible_organisations(actor)
+    organisation = session.scalar(statement if visible is None else statement.where(visible))
     if organisation is None:
         raise NotFound(f"organisation {organisation_id} not found")
     return organisation
@@ -93,3 +105,23 @@ def organisation_names(session: Session, ids) -> dict[int, str]:
     return dict(session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(wanted))).all())
 
 
+
+
+def region_names(session: Session, codes) -> dict[str, str]:
+    """Names of the given regions, in one query."""
+    wanted = {c for c in codes if c}
+    if not wanted:
+        return {}
+    return dict(session.execute(select(Region.code, Region.name).where(Region.code.in_(wanted))).all())
+
+
+def host(session: Session) -> dict[str, str]:
+    """The department that runs the platform (the first government organisation) and its market's name, e.g.
+    {"department": "辽宁省科学技术厅", "market": "辽宁科技大市场"}; the platform's own words when there is none."""
+    department = session.scalar(select(Organisation).where(Organisation.kind == "government")
+                                .order_by(Organisation.id).limit(1))
+    if department is None:
+        return {"department": "科学技术管理部门", "market": "科技成果转化供需对接平台"}
+    region = session.get(Region, department.region_code) if department.region_code else None
+    place = (region.name if region else "").removesuffix("省").removesuffix("市").removesuffix("自治区")
+    return {"department": department.name, "market": f"{place}科技大市场" if place else "科技成果转化供需对接平台"}

@@ -14,6 +14,7 @@ from matchmaker.catalog.services import apply_pending, editable_record, get_reco
 from matchmaker.catalog.specs import DRAFT, EDITABLE, PENDING, PUBLISHED, WITHDRAWN, LibrarySpec
 from matchmaker.errors import Conflict, Forbidden, InvalidInput
 from matchmaker.identity import audit
+from matchmaker.identity.market import in_market
 from matchmaker.identity.services import Actor
 from matchmaker.notices.services import notify, organisation_users
 
@@ -102,6 +103,8 @@ def _reviewed_record(session: Session, actor: Actor, spec: LibrarySpec, record_i
     record = get_record(session, actor=actor, spec=spec, record_id=record_id, today=today)
     if not may_review(actor):
         raise Forbidden(f"only {' and '.join(r.value + 's' for r in REVIEWERS)} review postings")
+    if not in_market(actor, record.region_code):
+        raise Forbidden("this posting belongs to another region's market; its reviewers decide on it")
     return record
 
 

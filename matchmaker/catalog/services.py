@@ -46,8 +46,6 @@ from matchmaker.regions import RegionCode
 
 REGION_CODE = re.compile(r"^\d{6}$")
 
-# Sort keys a list accepts; a leading '-' means descending.
-
 
 # ---------------------------------------------------------------- one posting
 
@@ -123,18 +121,18 @@ class ListQuery:
 def list_records(session: Session, *, actor: Actor, spec: LibrarySpec, query: ListQuery,
                  today: dt.date | None = None) -> tuple[list, int]:
     """A page of the postings the actor may see, and how many there are in all."""
-    _check_list_query(query)
+    check_list_query(query)
     expire_overdue(session, today=today)
     statement = select(spec.model)
     visible = visible_condition(actor, spec.model)
     if visible is not None:
         statement = statement.where(visible)
-    rows, total = paged(session, _sorted(_filtered(statement, spec, query), spec, query.sort),
+    rows, total = paged(session, apply_sort(apply_filters(statement, spec, query), spec, query.sort),
                         limit=query.limit, offset=query.offset)
     return [row[0] for row in rows], total
 
 
-def _check_list_query(query: ListQuery) -> None:
+def check_list_query(query: ListQuery) -> None:
     if not 1 <= query.limit <= MAX_LIMIT:
         raise DomainError(f"limit must be 1..{MAX_LIMIT}", problems=[FieldProblem("limit", f"must be 1..{MAX_LIMIT}")])
     if query.offset < 0:
@@ -148,7 +146,7 @@ def _check_list_query(query: ListQuery) -> None:
         raise DomainError(f"unknown sort {query.sort!r}", problems=[FieldProblem("sort", f"one of {allowed}, optionally prefixed with '-'")])
 
 
-def _filtered(statement: Select, spec: LibrarySpec, query: ListQuery) -> Select:
+def apply_filters(statement: Select, spec: LibrarySpec, query: ListQuery) -> Select:
     model = spec.model
     trl = spec.column(spec.trl_column)
     if query.field is not None:
@@ -171,7 +169,7 @@ def _filtered(statement: Select, spec: LibrarySpec, query: ListQuery) -> Select:
     return statement
 
 
-def _sorted(statement: Select, spec: LibrarySpec, sort: str) -> Select:
+def apply_sort(statement: Select, spec: LibrarySpec, sort: str) -> Select:
     key = sort.lstrip("-")
     column = {"posted_on": spec.model.posted_on, "updated_at": spec.model.updated_at,
               "trl": spec.column(spec.trl_column), "price": spec.column(spec.price_column)}[key]

@@ -21,14 +21,17 @@ LOGIN, LOGIN_FAILED, LOGIN_THROTTLED, LOGOUT = "login", "login_failed", "login_t
 APPROVED, REJECTED, PUBLISHED_EDIT, REVISION_APPROVED = "approved", "rejected", "published_edit", "revision_approved"
 USER_CREATED, TOKEN_ROTATED, TOKEN_REVOKED = "user_created", "token_rotated", "token_revoked"
 CONFIDENTIAL_READ, CONFIDENTIAL_GRANTED, EXPORTED = "confidential_read", "confidential_granted", "exported"
+REGISTERED, REGISTRATION_DECIDED, PASSWORD_SET = "registered", "registration_decided", "password_set"
 ACTIONS = (LOGIN, LOGIN_FAILED, LOGIN_THROTTLED, LOGOUT, APPROVED, REJECTED, PUBLISHED_EDIT, REVISION_APPROVED,
-           USER_CREATED, TOKEN_ROTATED, TOKEN_REVOKED, CONFIDENTIAL_READ, CONFIDENTIAL_GRANTED, EXPORTED)
+           USER_CREATED, TOKEN_ROTATED, TOKEN_REVOKED, CONFIDENTIAL_READ, CONFIDENTIAL_GRANTED, EXPORTED,
+           REGISTERED, REGISTRATION_DECIDED, PASSWORD_SET)
 # What each action is called on the audit page.
 ACTION_WORDS = {LOGIN: "登录", LOGIN_FAILED: "登录失败", LOGIN_THROTTLED: "登录被限流", LOGOUT: "退出登录",
                 APPROVED: "审核通过", REJECTED: "审核退回", PUBLISHED_EDIT: "修改已发布内容",
                 REVISION_APPROVED: "修改审核通过", USER_CREATED: "创建用户", TOKEN_ROTATED: "更换令牌",
                 TOKEN_REVOKED: "吊销令牌", CONFIDENTIAL_READ: "查看保密内容", CONFIDENTIAL_GRANTED: "授权查看保密内容",
-                EXPORTED: "导出数据"}
+                EXPORTED: "导出数据", REGISTERED: "单位注册申请", REGISTRATION_DECIDED: "审核注册申请",
+                PASSWORD_SET: "设置密码"}
 
 
 def record(session: Session, action: str, *, actor: Actor | None = None, user_id: int | None = None,

@@ -16,7 +16,11 @@ DEMO_USERS = (
     (v.Role.BROKER, "demo_broker", "broker-demo-2026", v.OrganisationKind.AGENCY),
     (v.Role.ANALYST, "demo_analyst", "analyst-demo-2026", v.OrganisationKind.GOVERNMENT),
     (v.Role.ADMIN, "demo_admin", "admin-demo-2026", v.OrganisationKind.GOVERNMENT),
+    (v.Role.ANALYST, "demo_city_analyst", "city-analyst-2026", v.OrganisationKind.GOVERNMENT),
 )
+# The market each demo analyst works in: the province's department sees every city, the city analyst only
+# its own (the demo world's home province is 辽宁, its first city 沈阳; 大连 is 210200). Admins see all.
+MARKETS = {"demo_analyst": "province", "demo_city_analyst": "city"}
 
 
 def ensure_demo_users(session: Session) -> list[tuple[str, str, str, str]]:
@@ -37,6 +41,19 @@ def ensure_demo_users(session: Session) -> list[tuple[str, str, str, str]]:
         if user is None:
             user, _token = create_user(session, role=role.value, organisation_id=organisation.id, name=login)
         set_password(session, user.id, password)
+        if login in MARKETS and organisation.region_code:
+            province = organisation.region_code[:2] + "0000"
+            user.region_code = province if MARKETS[login] == "province" else _demo_city(session, province)
         user.email = user.email or f"{login}@matchmaker.test"   # the reserved .test domain: never a real inbox
         made.append((role.value, login, password, session.get(Organisation, user.organisation_id).name))
     return made
+
+
+def _demo_city(session: Session, province: str) -> str:
+    """大连 in 辽宁 (the city the seeds talk about), else the province's first city."""
+    from matchmaker.models import Region
+
+    dalian = session.get(Region, "210200")
+    if province == "210000" and dalian is not None:
+        return dalian.code
+    return session.scalar(select(Region.code).where(Region.parent_code == province).order_by(Region.code).limit(1)) or province

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
-from matchmaker.errors import Conflict, InvalidInput, NotFound
+from matchmaker.errors import Conflict, Forbidden, InvalidInput, NotFound
 from matchmaker.models import Broker, Organisation, User
 
 TOKEN_PREFIX = "mm_"
@@ -26,6 +26,7 @@ class Actor:
     role: v.Role
     organisation_id: int
     broker_id: int | None = None
+    region_code: str | None = None   # an analyst's or admin's market; None = the whole platform
 
     def is_(self, *roles: v.Role) -> bool:
         return self.role in roles
@@ -75,8 +76,13 @@ def authenticate(session: Session, token: str) -> Actor | None:
     expires = user.token_expires_at
     if expires is not None and (expires if expires.tzinfo else expires.replace(tzinfo=dt.UTC)) <= dt.datetime.now(dt.UTC):
         return None
+    return actor_for(session, user)
+
+
+def actor_for(session: Session, user: User) -> Actor:
     broker_id = session.scalar(select(Broker.id).where(Broker.user_id == user.id)) if user.role == "broker" else None
-    return Actor(user.id, v.Role(user.role), user.organisation_id, broker_id)
+    market = user.region_code if user.role in (v.Role.ANALYST.value, v.Role.ADMIN.value) else None
+    return Actor(user.id, v.Role(user.role), user.organisation_id, broker_id, market)
 
 
 def revoke_token(session: Session, *, user_id: int) -> User:
@@ -130,13 +136,43 @@ def password_matches(password: str, stored: str) -> bool:
     return secrets.compare_digest(computed.hex(), digest)
 
 
-def set_password(session: Session, user_id: int, password: str) -> User:
-    """Give a user a page-login password (stored as a salted scrypt hash)."""
+# Passwords people pick first; refused outright (a short list: the throttle handles the rest of guessing).
+COMMON_PASSWORDS = frozenset({"12345678", "123456789", "1234567890", "password", "password1", "qwertyui",
+                              "qwerty123", "11111111", "88888888", "00000000", "abc12345", "a1234567",
+                              "iloveyou", "woaini1314", "admin123", "admin1234", "1qaz2wsx", "passw0rd"})
+
+
+def password_problem(password: str, *, login: str = "", email: str = "") -> str | None:
+    """Why a new password is refused, in Chinese and saying what to do; None when it is acceptable.
+
+    NIST SP 800-63B's rules: length first (8 or more), no known-common passwords, nothing derived from the
+    account's own name; plus two kinds of character, which the departments' own rules ask for.
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput.on("password", f"at least {MIN_PASSWORD_LENGTH} characters")
+        return f"密码至少 {MIN_PASSWORD_LENGTH} 位，请加长"
+    if len(password) > 128:
+        return "密码不能超过 128 位"
+    kinds = sum((any(c.isalpha() for c in password), any(c.isdigit() for c in password),
+                 any(not c.isalnum() for c in password)))
+    if kinds < 2:
+        return "密码须包含字母、数字、符号中的至少两种"
+    lowered = password.lower()
+    if lowered in COMMON_PASSWORDS:
+        return "这个密码太常见，容易被猜中，请换一个"
+    for own in (login.strip().lower(), email.strip().lower().split("@")[0]):
+        if len(own) >= 4 and own in lowered:
+            return "密码不能包含用户名或邮箱名，请换一个"
+    return None
+
+
+def set_password(session: Session, user_id: int, password: str) -> User:
+    """Give a user a page-login password (stored as a salted scrypt hash) that passes the password policy."""
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(f"user {user_id} not found")
+    problem = password_problem(password, login=user.name, email=user.email or "")
+    if problem:
+        raise InvalidInput.on("password", problem)
     user.password_hash = hash_password(password)
     session.flush()
     return user
@@ -147,11 +183,19 @@ def _dummy_hash() -> str:
     return hash_password("not a password", salt=b"0" * 16)
 
 
+class AccountNotReady(Forbidden):
+    """The password is right but the account may not log in yet: email unverified or organisation under review."""
+
+
 def verify_login(session: Session, name_or_id: str, password: str) -> Actor | None:
-    """The Actor whose name (or numeric id) and password match, else None; revoked users cannot log in."""
+    """The Actor whose email, name (or numeric id) and password match, else None; revoked users cannot log in.
+
+    Raises AccountNotReady when the password is right but the email is not yet verified or the organisation's
+    application is still under review or was rejected (only someone who knows the password learns that).
+    """
     login = name_or_id.strip()
     query = select(User).where(User.password_hash.is_not(None), User.revoked_at.is_(None))
-    by_name = query.where(User.name == login)
+    by_name = query.where(User.email == login.lower()) if "@" in login else query.where(User.name == login)
     users = list(session.scalars(query.where(User.id == int(login)) if login.isdigit() else by_name))
     if login.isdigit() and not users:
         users = list(session.scalars(by_name))
@@ -160,9 +204,20 @@ def verify_login(session: Session, name_or_id: str, password: str) -> Actor | No
         return None
     for user in users:  # names are not unique; the password picks the account
         if password_matches(password, user.password_hash):
-            broker_id = session.scalar(select(Broker.id).where(Broker.user_id == user.id)) if user.role == "broker" else None
-            return Actor(user.id, v.Role(user.role), user.organisation_id, broker_id)
+            _check_ready(session, user)
+            return actor_for(session, user)
     return None
+
+
+def _check_ready(session: Session, user: User) -> None:
+    organisation = session.get(Organisation, user.organisation_id)
+    if organisation.status == v.OrganisationStatus.PENDING.value:
+        if user.email_verified_at is None:
+            raise AccountNotReady("请先点击注册邮件中的链接验证邮箱，验证后由所在地区的审核员审核单位信息。")
+        raise AccountNotReady("单位注册申请正在审核中，审核通过后会发邮件通知您，届时即可登录。")
+    if organisation.status == v.OrganisationStatus.REJECTED.value:
+        raise AccountNotReady(f"单位注册申请未通过审核：{organisation.review_note or '未说明原因'}。"
+                              "如有疑问请联系所在地区的科技管理部门。")
 
 
 def actor_of(session: Session, user_id: int) -> Actor | None:
@@ -170,5 +225,4 @@ def actor_of(session: Session, user_id: int) -> Actor | None:
     user = session.get(User, user_id)
     if user is None or user.revoked_at is not None:
         return None
-    broker_id = session.scalar(select(Broker.id).where(Broker.user_id == user.id)) if user.role == "broker" else None
-    return Actor(user.id, v.Role(user.role), user.organisation_id, broker_id)
+    return actor_for(session, user)

@@ -6,7 +6,7 @@ Importing the package imports every module, so Base.metadata holds every table (
 # Not alphabetical: the modules are imported in the order their tables were first declared, so the metadata lists
 # the tables in the same order as when they were one module.
 from matchmaker.models.base import NAMING, Base, ModeSet, Money, Timestamped, UTCDateTime  # noqa: I001
-from matchmaker.models.identity import Broker, Organisation, Region, TechnologyField, User
+from matchmaker.models.identity import AccountToken, Broker, Organisation, OutboundMail, Region, TechnologyField, User
 from matchmaker.models.libraries import Achievement, Demand, IPRecord, LatentFit, World
 from matchmaker.models.brokerage import PIPELINE_LIVE, Contract, Feedback, Pipeline, PipelineEvent
 from matchmaker.models.platform import (
@@ -23,6 +23,8 @@ from matchmaker.models.security import AuditEntry, ConfidentialGrant, LoginAttem
 from matchmaker.models.deals import Introduction, Notice, NoticePreference, ThreadMessage, Undertaking
 
 __all__ = [
+    "AccountToken",
+    "OutboundMail",
     "Introduction",
     "Notice",
     "NoticePreference",

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from matchmaker import vocabulary as v
 from matchmaker.config import Settings
 from matchmaker.db import transaction
-from matchmaker.models import Notice, ThreadMessage, User
+from matchmaker.models import Notice, OutboundMail, ThreadMessage, User
 from matchmaker.notices.services import KIND_WORDS, preferences
 
 log = logging.getLogger("matchmaker.mail")
@@ -197,6 +197,7 @@ def deliver_due(factory: sessionmaker[Session], settings: Settings, *, now: dt.d
                 break
             sent += _send_one(factory, settings, mailer, claimed, now)
         sent += _send_digests(factory, settings, mailer, now)
+        sent += _send_account_mail(factory, settings, mailer, now, limit)
     finally:
         mailer.close()
     return sent
@@ -286,3 +287,47 @@ def _send_digests(factory, settings: Settings, mailer: Mailer, now: dt.datetime)
 def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
+
+
+# ---------------------------------------------------------------- account mail (identity/accounts.py queues it)
+
+
+def _send_account_mail(factory, settings: Settings, mailer: Mailer, now: dt.datetime, limit: int) -> int:
+    """Verification, invitation, reset and review-outcome mails: claimed one by one like notices. Once sent, the
+    body (which carried a one-time link) is blanked: the database keeps that a mail went, not its key."""
+    with transaction(factory) as session:
+        session.execute(update(OutboundMail).where(OutboundMail.state == "sending", OutboundMail.due_at <= now)
+                        .values(state="queued"))
+    sent = 0
+    for _ in range(limit):
+        with transaction(factory) as session:
+            mail_id = session.scalar(
+                update(OutboundMail).where(OutboundMail.id == select(OutboundMail.id).where(
+                    OutboundMail.state == "queued", OutboundMail.due_at <= now).order_by(OutboundMail.id).limit(1)
+                    .scalar_subquery(), OutboundMail.state == "queued")
+                .values(state="sending", due_at=now + LEASE, attempts=OutboundMail.attempts + 1)
+                .returning(OutboundMail.id))
+            if mail_id is None:
+                break
+            mail = session.get(OutboundMail, mail_id)
+            message = EmailMessage()
+            message["Subject"], message["From"], message["To"] = mail.subject, settings.mail_from, mail.to_address
+            message["Date"] = format_datetime(dt.datetime.now(dt.UTC))
+            message["Message-ID"] = f"<account-{mail.id}@matchmaker.test>"
+            message.set_content(mail.body)
+            attempts = mail.attempts
+        try:
+            mailer.send(message)
+        except (smtplib.SMTPException, OSError) as error:
+            mailer.close()
+            log.warning("account mail %s failed (attempt %s): %s", mail_id, attempts, error)
+            with transaction(factory) as session:
+                session.execute(update(OutboundMail).where(OutboundMail.id == mail_id).values(
+                    state="failed" if attempts >= MAX_ATTEMPTS else "queued", error=str(error)[:300],
+                    due_at=now + dt.timedelta(minutes=2 ** (attempts - 1))))
+            continue
+        with transaction(factory) as session:
+            session.execute(update(OutboundMail).where(OutboundMail.id == mail_id).values(
+                state="sent", sent_at=dt.datetime.now(dt.UTC), body="", error=""))
+        sent += 1
+    return sent

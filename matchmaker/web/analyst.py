@@ -19,6 +19,7 @@ from matchmaker.catalog.review import approve_record, reject_record
 from matchmaker.catalog.services import ListQuery
 from matchmaker.catalog.specs import ACHIEVEMENTS, DEMANDS, LIBRARIES, PENDING, PUBLISHED
 from matchmaker.errors import DomainError, Forbidden, NotFound
+from matchmaker.identity.market import narrow_region
 from matchmaker.identity.services import Actor
 from matchmaker.simulation import report as simulation_report
 from matchmaker.simulation.runs import list_runs
@@ -44,10 +45,12 @@ def _analyst_only(actor: Actor) -> None:
 def dashboard(request: Request, actor: Actor, session: Session) -> Template:
     """Turnover over time, local conversion, the funnel, regions and the broker league, from the analytics services."""
     _analyst_only(actor)
+    market = narrow_region(actor, None)   # a city analyst's dashboard is its city's; a province's shows its cities
+    level = "province" if market is None else "city"
     with session.begin():
-        by_month = contract_turnover(session, by=("period",), period="month")
-        by_region = contract_turnover(session, by=("region",), region_level="province")
-        conversion = local_conversion(session, level="province")
+        by_month = contract_turnover(session, by=("period",), period="month", region=market)
+        by_region = contract_turnover(session, by=("region",), region_level=level, region=market)
+        conversion = local_conversion(session, level=level, region=market)
         funnel = deal_funnel(session)
         league = broker_league(session, limit=10)
     regions = sorted(by_region.rows, key=lambda r: r.amount, reverse=True)[:TOP_REGIONS]

@@ -66,6 +66,8 @@ def on_http_error(request: Request, error: HTTPException) -> Response:
         return _to_login(request)
     if isinstance(error, PermissionDeniedException) and "CSRF" in str(error.detail):
         detail = "表单已失效或来源不明（缺少安全校验码）。请返回上一页、刷新后重新提交。"
+    elif str(error.detail).isascii():   # the framework's own English words: say it in Chinese, with what to do
+        detail = _DETAILS.get(error.status_code, "请求未能完成。请返回上一页重试，或从首页重新进入。")
     else:
         detail = str(error.detail)
     return render(request, "error.html", status_code=error.status_code,
@@ -78,6 +80,10 @@ def on_unexpected_error(request: Request, error: Exception) -> Response:
                 detail="处理请求时发生了意外错误，已记录日志。请稍后再试，或联系平台管理员。")
 
 
+_DETAILS = {404: "您访问的页面不存在。请检查网址，或从首页重新进入。",
+            405: "这个页面不支持这种操作。请从页面上的按钮或链接进入。",
+            400: "请求的格式不正确。请返回上一页重新填写后提交。",
+            413: "提交的内容太大。请删减后重新提交。"}
 _TITLES = {400: "请求有误", 401: "请先登录", 403: "没有权限", 404: "找不到该页面或记录", 409: "状态已变化",
            422: "填写内容有误", 500: "系统出错了"}
 

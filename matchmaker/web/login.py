@@ -9,8 +9,8 @@ from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
 from matchmaker.identity import audit, throttle
-from matchmaker.identity.services import Actor, verify_login
-from matchmaker.models import Organisation, User
+from matchmaker.identity.services import AccountNotReady, Actor, verify_login
+from matchmaker.models import Organisation, Region, User
 from matchmaker.web.auth import SESSION_USER
 from matchmaker.web.session_store import ROTATE, SESSION_COOKIE, forget
 from matchmaker.web.views import HOME, redirect, render
@@ -40,18 +40,27 @@ def login(request: Request, session: Session, data: dict[str, str] = Form) -> Te
         if wait:   # refused unchecked: a guess that comes early learns nothing
             audit.record(session, audit.LOGIN_THROTTLED, subject=f"login:{name}"[:40], address=address, wait=wait)
             response = render(request, "login.html", status_code=429, next=again, login=name,
-                              problem=f"尝试次数过多，请 {wait} 秒后再试。忘记密码请联系本单位管理员。")
+                              problem=f"尝试次数过多，请 {wait} 秒后再试。忘记密码可点击下方“忘记密码”重设。")
             response.headers["Retry-After"] = str(wait)
             return response
-        actor = verify_login(session, name, password)
-        throttle.note(session, login=name, address=address, succeeded=actor is not None)
-        if actor is None:
-            audit.record(session, audit.LOGIN_FAILED, subject=f"login:{name}"[:40], address=address)
+        try:
+            actor = verify_login(session, name, password)
+        except AccountNotReady as not_ready:
+            actor, waiting = None, not_ready.detail
         else:
+            waiting = None
+        throttle.note(session, login=name, address=address, succeeded=actor is not None)
+        if actor is None and waiting is None:
+            audit.record(session, audit.LOGIN_FAILED, subject=f"login:{name}"[:40], address=address)
+        elif actor is not None:
             audit.record(session, audit.LOGIN, actor=actor, subject=f"user:{actor.user_id}", address=address)
             user = session.get(User, actor.user_id)
             organisation = session.get(Organisation, actor.organisation_id)
-            me = {"name": user.name, "role": actor.role.value, "organisation": organisation.name}
+            market = session.get(Region, actor.region_code).name if actor.region_code else None
+            me = {"name": user.name, "role": actor.role.value, "organisation": organisation.name,
+                  "org_admin": user.org_admin, "market": market}
+    if waiting is not None:
+        return render(request, "login.html", status_code=403, next=again, login=name, problem=waiting)
     if actor is None:
         return render(request, "login.html", status_code=401, next=again, login=name, problem="用户名或密码不正确")
     # A new session id at login, so an id planted before login is worth nothing after it.
@@ -71,9 +80,4 @@ def logout(request: Request, actor: Actor, session: Session) -> Redirect:
     return Redirect("/web/login", status_code=303)
 
 
-@get("/", sync_to_thread=False)
-def landing(actor: Actor) -> Redirect:
-    return Redirect(HOME[actor.role.value])
-
-
-HANDLERS = [login_form, login, logout, landing]
+HANDLERS = [login_form, login, logout]

@@ -19,7 +19,7 @@ from matchmaker.web.views import Pager, page_number, render
 SEARCH_PAGE = 20
 
 
-def _int_or_none(raw: str | None) -> int | None:
+def int_or_none(raw: str | None) -> int | None:
     try:
         return int(raw) if raw else None
     except ValueError:
@@ -36,8 +36,8 @@ def search(request: Request, actor: Actor, session: Session, library: str = "ach
     params = {"library": library, "q": q.strip(), "field": field, "region": region, "trl_min": trl_min,
               "trl_max": trl_max, "status": status}
     statuses = v.values(v.AchievementStatus if library == "achievements" else v.DemandStatus)
-    query = ListQuery(field=field or None, region=region or None, trl_min=_int_or_none(trl_min),
-                      trl_max=_int_or_none(trl_max), status=status if status in statuses else None,
+    query = ListQuery(field=field or None, region=region or None, trl_min=int_or_none(trl_min),
+                      trl_max=int_or_none(trl_max), status=status if status in statuses else None,
                       q=q.strip() or None, limit=SEARCH_PAGE, offset=(number - 1) * SEARCH_PAGE)
     rows, total, problems = [], 0, {}
     with session.begin():

@@ -7,16 +7,21 @@ import hmac
 import secrets
 from pathlib import Path
 
-from litestar import Response, Router, get
+from xml.sax.saxutils import escape
+
+from litestar import Request, Response, Router, get
 from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
-from litestar.response import Redirect
+from litestar.datastructures import CacheControlHeader
+from litestar.response import File, Redirect
+from sqlalchemy.orm import Session
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from matchmaker.catalog import storefront
 from matchmaker.config import Settings
 from matchmaker.web import labels
 from matchmaker.web.auth import WEB_EXCEPTION_HANDLERS, SessionAuthentication, provide_page_actor
@@ -30,8 +35,46 @@ SESSION_HOURS = 12  # a working day; the session lives in the database (web_sess
 
 @get("/", include_in_schema=False, exclude_from_auth=True, sync_to_thread=False)
 def home() -> Redirect:
-    """People who open the bare address want the pages, not the API."""
-    return Redirect("/web/")
+    """The bare address is the storefront (its canonical address is /web/, where the session cookie lives)."""
+    return Redirect("/web/", status_code=301)
+
+
+@get("/favicon.ico", include_in_schema=False, exclude_from_auth=True, sync_to_thread=False,
+     cache_control=CacheControlHeader(max_age=86_400, public=True))
+def favicon() -> File:
+    return File(STATIC / "favicon.ico", media_type="image/x-icon", content_disposition_type="inline")
+
+
+@get("/robots.txt", include_in_schema=False, exclude_from_auth=True, sync_to_thread=False, media_type="text/plain")
+def robots(request: Request) -> str:
+    """Crawlers may read the storefront, nothing behind a login and not the API."""
+    base = request.app.state.settings.public_url
+    return ("User-agent: *\nAllow: /web/$\nAllow: /web/market/\nDisallow: /web/\nDisallow: /achievements\n"
+            f"Disallow: /demands\nDisallow: /schema\nSitemap: {base}/sitemap.xml\n")
+
+
+@get("/sitemap.xml", include_in_schema=False, exclude_from_auth=True, sync_to_thread=True, media_type="application/xml")
+def sitemap(request: Request, session: Session) -> str:
+    """Every public page (sitemaps.org protocol 0.9)."""
+    base = request.app.state.settings.public_url
+    with session.begin():
+        paths = storefront.sitemap_paths(session)
+    urls = "".join(f"<url><loc>{escape(base + path)}</loc>{f'<lastmod>{day.isoformat()}</lastmod>' if day else ''}</url>"
+                   for path, day in paths)
+    return f'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'
+
+
+def page_misses(api_handlers: dict) -> dict:
+    """Errors raised before any page handler runs (an unknown /web address, a wrong method) answer with the
+    Chinese error page under /web and the API's problem+json elsewhere."""
+    from litestar.exceptions import HTTPException
+
+    def on_http_error(request: Request, error: HTTPException):
+        if request.url.path.startswith("/web"):
+            return WEB_EXCEPTION_HANDLERS[HTTPException](request, error)
+        return api_handlers[HTTPException](request, error)
+
+    return {**api_handlers, HTTPException: on_http_error}
 
 
 def _key(secret: str, purpose: str) -> bytes:
@@ -67,16 +110,18 @@ def _security_headers(response: Response) -> Response:
 def web_handlers(settings: Settings) -> list:
     """The page router and its static files; session and CSRF middleware apply to /web only, so
     Bearer-token API clients see no cookies and no CSRF checks."""
-    from matchmaker.web import analyst, audit, broker, deals, libraries, login, search, subscriptions
+    from matchmaker.web import accounts, analyst, audit, broker, deals, libraries, login, search, storefront as shop
+    from matchmaker.web import subscriptions
 
     secret = settings.secret_key or secrets.token_urlsafe(32)  # tests without a key: sessions last the process
     csrf = CSRFConfig(secret=_key(secret, "csrf").hex(), cookie_name="mm_csrf", cookie_path="/web",
                       cookie_samesite="lax", header_name="x-csrftoken", cookie_secure=settings.secure_cookies,
                       # One-click unsubscribe (RFC 8058) posts from a mail app: the signed token is its authority.
                       exclude=["/web/unsubscribe"])
+    public_pages = [*shop.HANDLERS, *accounts.HANDLERS]
     pages = Router(
         path="/web",
-        route_handlers=[*login.HANDLERS, *libraries.HANDLERS, *broker.HANDLERS, *analyst.HANDLERS, *search.HANDLERS,
+        route_handlers=[*public_pages, *login.HANDLERS, *libraries.HANDLERS, *broker.HANDLERS, *analyst.HANDLERS, *search.HANDLERS,
                        *subscriptions.HANDLERS, *audit.HANDLERS, *deals.HANDLERS],
         middleware=[DefineMiddleware(_session_middleware, secure=settings.secure_cookies),
                     DefineMiddleware(CSRFMiddleware, config=csrf),
@@ -89,7 +134,7 @@ def web_handlers(settings: Settings) -> list:
     )
     static = create_static_files_router(path="/web/static", directories=[STATIC], include_in_schema=False,
                                         cache_control=None)
-    return [home, pages, static]
+    return [home, favicon, robots, sitemap, pages, static]
 
 
 def template_config() -> TemplateConfig:

@@ -35,8 +35,13 @@ HOME = {"office": "/web/office", "firm": "/web/firm", "broker": "/web/broker/que
 def render(request: Request, template: str, *, status_code: int = 200, **context) -> Template:
     """A full page (or, for an htmx request of a fragment template, just the fragment)."""
     me = _session(request).get("me")
-    frame = {"me": me, "nav": NAVIGATION.get(me["role"], []) if me else [], "path": request.url.path,
-             "flashes": pop_flashes(request), "request": request, "field_names": field_names(request.app.state)}
+    nav = NAVIGATION.get(me["role"], []) if me else []
+    if me and me.get("org_admin"):
+        nav = [*nav, ("/web/team", "本单位账号")]
+    if me and me["role"] in ("analyst", "admin"):
+        nav = [*nav[:2], ("/web/applications", "注册审核"), *nav[2:]]
+    frame = {"me": me, "nav": nav, "path": request.url.path, "flashes": pop_flashes(request), "request": request,
+             "field_names": field_names(request.app.state), "host": host(request.app.state)}
     return Template(template_name=template, context={**frame, **context}, status_code=status_code)
 
 
@@ -52,6 +57,17 @@ def field_names(state) -> dict[str, str]:
                 names = {f.code: f.name for f in directory.list_fields(session)}
             state.field_names = names
         return names
+
+
+def host(state) -> dict[str, str]:
+    """Who runs this market, for the footer: the S&T department's organisation and its region (read once)."""
+    with _FIELD_NAMES_LOCK:
+        found = state.get("host")
+        if found is None:
+            with state.session_factory() as session:
+                found = directory.host(session)
+            state.host = found
+        return found
 
 
 def _session(request: Request) -> dict:

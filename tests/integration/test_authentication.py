@@ -54,9 +54,17 @@ def test_every_route_refuses_an_anonymous_caller_unless_declared_public(migrated
             checked += 1
     assert checked > 60
     declared = [r for r in public if not PUBLIC_PATHS.match(r.split(" ", 1)[1])]
-    assert sorted(declared) == sorted(["GET /", "GET /health", "GET /web/login", "POST /web/login",
-                                       # an email's unsubscribe link: the signed token is its authority
-                                       "GET /web/unsubscribe", "POST /web/unsubscribe"])
+    assert sorted(declared) == sorted([
+        "GET /", "GET /health", "GET /web/login", "POST /web/login",
+        # an email's unsubscribe link: the signed token is its authority
+        "GET /web/unsubscribe", "POST /web/unsubscribe",
+        # the storefront (issue 14): published postings, challenges, organisations, for search engines too
+        "GET /web", "GET /web/market/{library:str}", "GET /web/market/{library:str}/{record_id:int}",
+        "GET /favicon.ico", "GET /robots.txt", "GET /sitemap.xml",
+        # coming in by oneself: apply, verify the email, reset a password, accept an invitation (a mailed link)
+        "GET /web/register", "POST /web/register", "GET /web/verify-email", "GET /web/forgot-password",
+        "POST /web/forgot-password", "GET /web/reset-password", "POST /web/reset-password",
+        "GET /web/invitation", "POST /web/invitation"])
 
 
 def test_a_handler_that_never_asks_for_the_caller_is_still_protected(migrated_url, tmp_path):

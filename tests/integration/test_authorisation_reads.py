@@ -38,7 +38,8 @@ pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 # Routes whose data is shared by every signed-in user (reference data, the public directories, one's own
 # account) or public: nothing in them belongs to another organisation alone.
 SHARED = {"/", "/health", "/regions", "/fields", "/organisations", "/organisations/{organisation_id}", "/brokers",
-          "/brokers/{broker_id}", "/users/me", "/me", "/me/notice-preferences"}
+          "/brokers/{broker_id}", "/users/me", "/me", "/me/notice-preferences",
+          "/favicon.ico", "/robots.txt", "/sitemap.xml"}   # the last three: public, the storefront's
 READERS = frozenset({"admin", "analyst"})
 ADMIN = frozenset({"admin"})
 NOBODY = frozenset()

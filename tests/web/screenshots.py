@@ -54,7 +54,7 @@ def build_site(folder: Path) -> tuple[str, dict]:
             run.id = None
             target.merge(run)
     with transaction(make_session_factory(served)) as session:
-        users = {role: (login_name, password) for role, login_name, password, _ in ensure_demo_users(session)}
+        users = {login_name.removeprefix("demo_"): (login_name, password) for _role, login_name, password, _ in ensure_demo_users(session)}
     _broker_deals(url, folder)
     main.dispose()
     served.dispose()

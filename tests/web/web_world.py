@@ -32,7 +32,7 @@ def build_world(folder: Path) -> tuple[str, dict[str, tuple[str, str]]]:
     sync_reference_data(engine)
     generate_world(engine, scale="demo", seed=1)
     with transaction(make_session_factory(engine)) as session:
-        users = {role: (login, password) for role, login, password, _ in ensure_demo_users(session)}
+        users = {login.removeprefix("demo_"): (login, password) for _role, login, password, _ in ensure_demo_users(session)}
     engine.dispose()
     return url, users
 

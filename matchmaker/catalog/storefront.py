@@ -1,0 +1,96 @@
+"""What anyone may read without logging in: published postings (no confidential detail, no personal contacts),
+open challenges (揭榜挂帅), active organisations' public profiles and the addresses for the sitemap."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from matchmaker import vocabulary as v
+from matchmaker.catalog.services import ListQuery, apply_filters, apply_sort, check_list_query
+from matchmaker.catalog.specs import ACHIEVEMENTS, DEMANDS, PUBLISHED, LibrarySpec
+from matchmaker.db import paged
+from matchmaker.errors import NotFound
+from matchmaker.models import Achievement, Demand, Organisation
+
+
+def _public(spec: LibrarySpec, today: dt.date):
+    """Published and not past its date (the nightly expiry may not have run yet: the public never sees stale)."""
+    model, date = spec.model, spec.column(spec.date_column)
+    return (model.status == PUBLISHED.value) & or_(date.is_(None), date >= today)
+
+
+def published(session: Session, spec: LibrarySpec, query: ListQuery, *, today: dt.date | None = None) -> tuple[list, int]:
+    """A page of published postings with the list filters of the pages, and how many there are."""
+    check_list_query(query)
+    today = today or dt.date.today()
+    statement = apply_sort(apply_filters(select(spec.model).where(_public(spec, today)), spec, query), spec, query.sort)
+    rows, total = paged(session, statement, limit=query.limit, offset=query.offset)
+    return [row[0] for row in rows], total
+
+
+def published_record(session: Session, spec: LibrarySpec, record_id: int, *, today: dt.date | None = None):
+    """One published posting; anything else (a draft, a withdrawn one, a missing id) is simply not there."""
+    record = session.scalar(select(spec.model).where(spec.model.id == record_id, _public(spec, today or dt.date.today())))
+    if record is None:
+        raise NotFound("没有找到这条信息：它可能已下架、已成交或从未公开发布")
+    return record
+
+
+def open_challenges(session: Session, *, limit: int = 20, offset: int = 0,
+                    today: dt.date | None = None) -> tuple[list[Demand], int]:
+    """揭榜挂帅: published challenge demands whose deadline has not passed, the nearest deadline first."""
+    today = today or dt.date.today()
+    statement = (select(Demand).where(_public(DEMANDS, today), Demand.is_challenge,
+                                      or_(Demand.deadline.is_(None), Demand.deadline >= today))
+                 .order_by(Demand.deadline.asc().nulls_last(), Demand.bounty.desc().nulls_last(), Demand.id))
+    rows, total = paged(session, statement, limit=limit, offset=offset)
+    return [row[0] for row in rows], total
+
+
+@dataclass(frozen=True)
+class Profile:
+    organisation: Organisation
+    achievements: list[Achievement]
+    demands: list[Demand]
+    achievement_count: int
+    demand_count: int
+
+
+def organisation_profile(session: Session, organisation_id: int, *, today: dt.date | None = None,
+                         limit: int = 20) -> Profile:
+    """An active organisation's public page: name, kind, region and its published postings. Applicants under
+    review and rejected ones are not shown."""
+    organisation = session.get(Organisation, organisation_id)
+    if organisation is None or organisation.status != v.OrganisationStatus.ACTIVE.value \
+            or organisation.kind == v.OrganisationKind.GOVERNMENT.value:
+        raise NotFound("没有找到该单位")
+    today = today or dt.date.today()
+    mine = ListQuery(organisation_id=organisation_id, limit=limit)
+    achievements, achievement_count = published(session, ACHIEVEMENTS, mine, today=today)
+    demands, demand_count = published(session, DEMANDS, mine, today=today)
+    return Profile(organisation, achievements, demands, achievement_count, demand_count)
+
+
+def sitemap_paths(session: Session, *, today: dt.date | None = None, limit: int = 45_000) -> list[tuple[str, dt.date | None]]:
+    """Every public page's path with its last change, for /sitemap.xml (one file holds at most 50,000 URLs)."""
+    today = today or dt.date.today()
+    paths: list[tuple[str, dt.date | None]] = [("/web/", None), ("/web/market/achievements", None),
+                                              ("/web/market/demands", None), ("/web/market/challenges", None)]
+    for spec in (ACHIEVEMENTS, DEMANDS):
+        rows = session.execute(select(spec.model.id, spec.model.updated_at).where(_public(spec, today))
+                               .order_by(spec.model.id).limit(limit)).all()
+        paths += [(f"/web/market/{spec.name}/{row.id}", row.updated_at.date() if row.updated_at else None) for row in rows]
+    owners = session.scalars(select(Achievement.organisation_id).where(_public(ACHIEVEMENTS, today)).union(
+        select(Demand.organisation_id).where(_public(DEMANDS, today)))).all()
+    paths += [(f"/web/market/organisations/{o}", None) for o in sorted(o for o in owners if o)][:limit]
+    return paths
+
+
+def counts(session: Session, *, today: dt.date | None = None) -> dict[str, int]:
+    today = today or dt.date.today()
+    return {spec.name: session.scalar(select(func.count()).select_from(spec.model).where(_public(spec, today)))
+            for spec in (ACHIEVEMENTS, DEMANDS)}
