@@ -16,11 +16,12 @@ DEMO_USERS = (
     (v.Role.BROKER, "demo_broker", "broker-demo-2026", v.OrganisationKind.AGENCY),
     (v.Role.ANALYST, "demo_analyst", "analyst-demo-2026", v.OrganisationKind.GOVERNMENT),
     (v.Role.ADMIN, "demo_admin", "admin-demo-2026", v.OrganisationKind.GOVERNMENT),
+    (v.Role.ANALYST, "demo_province_analyst", "province-analyst-2026", v.OrganisationKind.GOVERNMENT),
     (v.Role.ANALYST, "demo_city_analyst", "city-analyst-2026", v.OrganisationKind.GOVERNMENT),
 )
-# The market each demo analyst works in: the province's department sees every city, the city analyst only
-# its own (the demo world's home province is 辽宁, its first city 沈阳; 大连 is 210200). Admins see all.
-MARKETS = {"demo_analyst": "province", "demo_city_analyst": "city"}
+# Regional markets: demo_analyst works for the whole platform; the province analyst sees the department's
+# province and all its cities, the city analyst only its city (大连 in the 辽宁 demo world). Admins see all.
+MARKETS = {"demo_province_analyst": "province", "demo_city_analyst": "city"}
 
 
 def ensure_demo_users(session: Session) -> list[tuple[str, str, str, str]]:
