@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from web_world import CHROMIUM, CHROMIUM_ARGS, build_world, login, running_server
+from web_world import CHROMIUM, CHROMIUM_ARGS, build_world, login, running_server, worker_burst
 
 from matchmaker.db import make_engine, make_session_factory, transaction
 from matchmaker.models import Achievement, Demand, IndexChange, User
@@ -27,7 +26,6 @@ if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} not installed", allow_module_level=True)
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
-MATCHMAKER = Path(sys.executable).with_name("matchmaker")
 
 
 def _pair(url: str) -> tuple[int, int, str]:
@@ -74,11 +72,7 @@ def _page(site, role: str, **context_options):
 
 
 def _worker_burst(site) -> None:
-    env = {**os.environ, "MATCHMAKER_DATABASE_URL": site["url"], "MATCHMAKER_SMTP_URL": site["mail"].url,
-           "MATCHMAKER_SEMANTIC": "off", "MATCHMAKER_JOBS_URL": f"sqlite:///{site['folder'] / 'jobs.sqlite'}",
-           "MATCHMAKER_INDEX_DIR": str(site["folder"] / "worker-index"), "MATCHMAKER_PUBLIC_URL": site["base"],
-           "MATCHMAKER_SECRET_KEY": "page-tests-secret-key-not-for-production"}
-    subprocess.run([str(MATCHMAKER), "worker", "--burst"], env=env, check=True, capture_output=True, timeout=300)
+    worker_burst(site["url"], site["folder"], smtp_url=site["mail"].url, base=site["base"])
 
 
 def test_interest_email_acceptance_and_one_thread_for_both(site):

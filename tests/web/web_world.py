@@ -70,6 +70,18 @@ def running_server(url: str, folder: Path):
             os.environ["MATCHMAKER_SECRET_KEY"] = previous
 
 
+def worker_burst(url: str, folder: Path, *, smtp_url: str, base: str) -> None:
+    """`matchmaker worker --burst` on the test's database: sends what mail is due to the test's SMTP server."""
+    import subprocess
+
+    env = {**os.environ, "MATCHMAKER_DATABASE_URL": url, "MATCHMAKER_SMTP_URL": smtp_url,
+           "MATCHMAKER_SEMANTIC": "off", "MATCHMAKER_JOBS_URL": f"sqlite:///{folder / 'jobs.sqlite'}",
+           "MATCHMAKER_INDEX_DIR": str(folder / "worker-index"), "MATCHMAKER_PUBLIC_URL": base,
+           "MATCHMAKER_SECRET_KEY": "page-tests-secret-key-not-for-production"}
+    subprocess.run([str(Path(sys.executable).with_name("matchmaker")), "worker", "--burst"], env=env, check=True,
+                   capture_output=True, timeout=300)
+
+
 def login(page, base_url: str, user: tuple[str, str]) -> None:
     page.goto(f"{base_url}/web/login")
     page.get_by_label("用户名或用户编号").fill(user[0])
