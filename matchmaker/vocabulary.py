@@ -233,3 +233,8 @@ class Delivery(StrEnum):
     IMMEDIATE = "immediate"
     DAILY = "daily"
     OFF = "off"
+
+
+# What people call each pipeline stage (messages from the services say it in these words).
+STAGE_NAMES = {"claimed": "已认领", "contacted": "已联系双方", "negotiating": "洽谈中", "signed": "已签约",
+               "declined": "已终止（一方谢绝）", "lapsed": "已终止（长期无进展）"}

@@ -81,12 +81,10 @@ def _contract_terms(contract_type, amount, certified_amount, payment_mode, signe
         raise InvalidInput.on("trial_ends_on", "only a use_first_pay_later contract has a trial period")
     scope = parse(v.LicenceScope, licence_scope, "licence_scope") if licence_scope is not None else None
     if scope is not None and contract_type is not v.ContractType.LICENCE:
-        raise InvalidInput.on("licence_scope", f"applies to a licence contract, not {contract_type.value}")
+        raise InvalidInput.on("licence_scope", "许可范围只适用于技术许可合同；其他类型的合同请不要选择许可范围")
     # Off the market: ownership moved, or nobody but the licensee may use it any more.
     if exclusive and not (contract_type is v.ContractType.TRANSFER or scope is v.LicenceScope.EXCLUSIVE):
-        raise InvalidInput.on("exclusive", "applies to a transfer or an exclusive licence (licence_scope "
-                                           f"exclusive), not {contract_type.value}"
-                                           + (f" with scope {scope.value}" if scope else ""))
+        raise InvalidInput.on("exclusive", "只有技术转让合同或独占许可合同会让成果下架；请取消勾选，或改选合同类型")
     return {"contract_type": contract_type.value, "payment_mode": payment_mode.value, "amount": amount,
             "certified_amount": certified, "signed_on": signed_on, "trial_ends_on": trial_ends_on,
             "licence_scope": scope.value if scope else None}

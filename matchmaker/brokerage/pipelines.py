@@ -61,8 +61,8 @@ def claim_pipeline(session: Session, *, actor: Actor, demand_id: int, achievemen
                                                    Pipeline.stage.not_in(v.ENDED_WITHOUT_CONTRACT)))
     if holder is not None:
         # A declined or lapsed pair may be tried again (a new pipeline); a live or signed one may not.
-        raise Conflict(f"demand {demand_id} and achievement {achievement_id} are already claimed "
-                       f"(pipeline {holder.id}, stage {holder.stage})")
+        raise Conflict(f"这对需求与成果已由技术经纪人在对接（{v.STAGE_NAMES.get(holder.stage, holder.stage)}），"
+                       "不能重复认领。请在对接看板查看进展，或认领其他匹配。")
     pipeline = Pipeline(demand_id=demand_id, achievement_id=achievement_id, broker_id=broker_id,
                         stage=Stage.CLAIMED.value, version=1, created_at=now, updated_at=now, score=score)
     session.add(pipeline)
@@ -148,13 +148,15 @@ def check_holder(actor: Actor, pipeline: Pipeline) -> None:
 def check_move(pipeline: Pipeline, to_stage: Stage) -> None:
     current = Stage(pipeline.stage)
     if current not in v.OPEN_STAGES:
-        raise Conflict(f"pipeline {pipeline.id} is closed ({current.value}); it cannot move",
-                       problems=[FieldProblem("to_stage", f"pipeline is {current.value}")])
+        raise Conflict(f"这项对接已经结束（{v.STAGE_NAMES.get(current.value, current.value)}），不能再变更阶段。",
+                       problems=[FieldProblem("to_stage", f"对接已结束（{v.STAGE_NAMES.get(current.value, current.value)}）")])
     if to_stage in (Stage.DECLINED, Stage.LAPSED) or v.NEXT_STAGE.get(current) is to_stage:
         return
     expected = v.NEXT_STAGE[current].value
-    raise Conflict(f"pipeline {pipeline.id} is {current.value}; it moves to {expected}, declined or lapsed, "
-                   f"not {to_stage.value}", problems=[FieldProblem("to_stage", f"not reachable from {current.value}")])
+    words = v.STAGE_NAMES
+    raise Conflict(f"这项对接现在是“{words[current.value]}”，下一步只能是“{words[expected]}”或终止，"
+                   f"不能直接变为“{words.get(to_stage.value, to_stage.value)}”。请按顺序推进。",
+                   problems=[FieldProblem("to_stage", f"现在是“{words[current.value]}”，下一步只能是“{words[expected]}”或终止")])
 
 
 def advance(session: Session, pipeline: Pipeline, to_stage: Stage, *, actor: Actor, note: str,

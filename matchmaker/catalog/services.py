@@ -140,7 +140,7 @@ def check_list_query(query: ListQuery) -> None:
     if query.region is not None and not REGION_CODE.match(query.region):
         raise DomainError("region must be a six-digit code", problems=[FieldProblem("region", "must be a six-digit GB/T 2260 code")])
     if query.trl_min is not None and query.trl_max is not None and query.trl_min > query.trl_max:
-        raise InvalidInput.on("trl_min", "must not be above trl_max")   # well-formed, contradictory: 422
+        raise InvalidInput.on("trl_min", "技术成熟度的下限不能高于上限，请调换两者或放宽其中一个")   # well-formed, contradictory: 422
     if query.sort.lstrip("-") not in SORT_KEYS:
         allowed = ", ".join(SORT_KEYS)
         raise DomainError(f"unknown sort {query.sort!r}", problems=[FieldProblem("sort", f"one of {allowed}, optionally prefixed with '-'")])
