@@ -238,3 +238,7 @@ class Delivery(StrEnum):
 # What people call each pipeline stage (messages from the services say it in these words).
 STAGE_NAMES = {"claimed": "已认领", "contacted": "已联系双方", "negotiating": "洽谈中", "signed": "已签约",
                "declined": "已终止（一方谢绝）", "lapsed": "已终止（长期无进展）"}
+
+# What people call each posting status.
+STATUS_NAMES = {"draft": "草稿", "pending_review": "待审核", "published": "已发布", "expired": "已过期",
+                "withdrawn": "已撤回", "transferred": "已转让", "solved": "已解决"}

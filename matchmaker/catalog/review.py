@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from matchmaker import vocabulary as v
 from matchmaker.catalog.access import REVIEWERS, may_review
 from matchmaker.catalog.services import apply_pending, editable_record, get_record, log_index_change
-from matchmaker.catalog.specs import DRAFT, EDITABLE, PENDING, PUBLISHED, WITHDRAWN, LibrarySpec
-from matchmaker.errors import Conflict, Forbidden, InvalidInput
+from matchmaker.catalog.specs import ACHIEVEMENTS, DEMANDS, DRAFT, EDITABLE, PENDING, PUBLISHED, WITHDRAWN, LibrarySpec
+from matchmaker.errors import Conflict, FieldProblem, Forbidden, InvalidInput
 from matchmaker.identity import audit
 from matchmaker.identity.market import in_market
 from matchmaker.identity.services import Actor
@@ -23,10 +23,31 @@ OnPublish = Callable[[Session, v.Library, Any], None]
 
 
 def submit_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_id: int):
-    """The owner sends a draft for review."""
+    """The owner sends a draft for review, once it says enough to be reviewed and matched."""
     record = editable_record(session, actor, spec, record_id)
+    problems = submission_problems(spec, record)
+    if problems:
+        raise InvalidInput("提交审核前还需补充：" + "；".join(p.reason for p in problems), problems=problems)
     _move(record, spec, (DRAFT,), PENDING)
     return record
+
+
+MIN_TEXT = 20   # characters: a title alone reached review once; the matcher reads this text, so must the reviewer
+
+
+def submission_problems(spec: LibrarySpec, record) -> list[FieldProblem]:
+    """What a draft still lacks before review, all at once, each saying what to write."""
+    problems = []
+    if spec is DEMANDS:
+        if len((record.problem or "").strip()) < MIN_TEXT:
+            problems.append(FieldProblem("problem", f"请描述拟解决的技术难题（至少 {MIN_TEXT} 字）：卡在哪里、影响什么"))
+    elif len((record.summary or "").strip()) < MIN_TEXT:
+        problems.append(FieldProblem("summary", f"请填写成果简介（至少 {MIN_TEXT} 字）：解决什么问题、指标如何"))
+    if not record.field_code:
+        problems.append(FieldProblem("field", "请选择技术领域：审核、检索和匹配都按领域进行"))
+    if spec is ACHIEVEMENTS and record.trl is None:
+        problems.append(FieldProblem("trl", "请选择技术成熟度，企业据此判断能否直接应用"))
+    return problems
 
 
 def approve_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_id: int,
@@ -58,7 +79,7 @@ def approve_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_
 def reject_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_id: int, note: str):
     """An admin sends a pending posting back to draft with a note for the owner."""
     if not note.strip():
-        raise InvalidInput.on("note", "required: say what the owner should change")
+        raise InvalidInput.on("note", "退回时请写明需要发布单位修改的内容")
     record = _reviewed_record(session, actor, spec, record_id)
     if record.status == PUBLISHED and record.pending_changes:   # the revision is dropped; the posting stays as it was
         record.pending_changes = None
@@ -110,5 +131,7 @@ def _reviewed_record(session: Session, actor: Actor, spec: LibrarySpec, record_i
 
 def _move(record, spec: LibrarySpec, allowed_from: tuple[str, ...], to: str) -> None:
     if record.status not in allowed_from:
-        raise Conflict(f"a {record.status} {spec.noun} cannot become {to} (only from {', '.join(allowed_from)})")
+        names = v.STATUS_NAMES
+        raise Conflict(f"这条信息现在是“{names.get(record.status, record.status)}”，不能改为“{names.get(to, to)}”"
+                       f"（只有{'、'.join(names.get(s, s) for s in allowed_from)}的可以）。请刷新页面查看最新状态。")
     record.status = to

@@ -148,6 +148,7 @@ def record_problems(schema: type, record: Any) -> list[tuple[str, str]]:
     Takes any object with the schema's attributes, so the importer can run the same checks on
     values it converted field by field, without building the Struct first.
     """
+    schema = BASE_SCHEMA.get(schema, schema)
     problems = [
         (name, reason)
         for name in MONEY_FIELDS.get(schema, ())
@@ -214,9 +215,14 @@ def _api_struct(name: str, schema: type, *, partial: bool, extra: list | None = 
             fields.append((f.name, f.type, msgspec.field(default_factory=f.default_factory)))
         else:
             fields.append((f.name, f.type, f.default))
-    return msgspec.defstruct(
+    struct = msgspec.defstruct(
         name, fields + (extra or []), kw_only=True, forbid_unknown_fields=True, module=__name__
     )
+    BASE_SCHEMA[struct] = schema
+    return struct
+
+
+BASE_SCHEMA: dict[type, type] = {}   # an API body → the import schema whose rules (record_problems) it follows
 
 
 # Admins post on behalf of an organisation; everyone else posts for their own, so they leave it out.

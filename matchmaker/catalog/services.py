@@ -274,6 +274,11 @@ def _check_record(session: Session, spec: LibrarySpec, record: SimpleNamespace, 
         problems.append(FieldProblem("field", f"'{record.field}' is not a known technology field code"))
     if checked("region") and session.get(Region, record.region) is None:
         problems.append(FieldProblem("region", f"'{record.region}' is not a known GB/T 2260 code"))
+    # A posting's closing date is a promise about the future (an expiry of 2020-01-01 was once accepted); files
+    # of historical records go through the import, which keeps their dates.
+    date = spec.date_column
+    if date and checked(date) and getattr(record, date) < dt.date.today():
+        problems.append(FieldProblem(date, f"{getattr(record, date)} 已经过去，请填写今天或之后的日期"))
     if problems:
         raise InvalidInput("; ".join(f"{p.field}: {p.reason}" for p in problems), problems=problems)
 

@@ -14,6 +14,7 @@ from matchmaker.identity import accounts, registration
 from matchmaker.identity.services import Actor
 from matchmaker.jobs import enqueue, make_queue
 from matchmaker.web.forms import FormData
+from matchmaker.web.labels import HIDDEN_CITIES
 from matchmaker.web.login import Form
 from matchmaker.web.views import flash, redirect, render
 
@@ -43,7 +44,7 @@ def _region_choices(session: Session) -> list[tuple[str, str]]:
     provinces = {r.code: r.name for r in directory.list_regions(session)}
     choices = []
     for city in directory.list_regions(session, level="city"):
-        if city.name in ("市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"):
+        if city.name in HIDDEN_CITIES:
             continue
         province = provinces.get(city.code[:2] + "0000", "")
         choices.append((city.code, city.name if city.name.startswith(province[:2]) else f"{province} {city.name}"))

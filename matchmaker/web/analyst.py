@@ -15,6 +15,7 @@ from matchmaker.analytics.turnover import turnover as contract_turnover
 from matchmaker.catalog import directory
 from matchmaker.catalog import services as catalog
 from matchmaker.catalog.access import may_review
+from matchmaker.catalog.duplicates import likely_duplicates
 from matchmaker.catalog.review import approve_record, reject_record
 from matchmaker.catalog.services import ListQuery
 from matchmaker.catalog.specs import ACHIEVEMENTS, DEMANDS, LIBRARIES, PENDING, PUBLISHED
@@ -26,7 +27,7 @@ from matchmaker.simulation.runs import list_runs
 from matchmaker.simulation.scenarios import load_scenario
 from matchmaker.web.forms import FormData, field_problems
 from matchmaker.web.labels import label
-from matchmaker.web.views import Pager, page_number, redirect, render
+from matchmaker.web.views import Pager, flash, page_number, redirect, render
 
 ANALYST_ROLES = (v.Role.ANALYST, v.Role.ADMIN)
 REVIEW_PAGE = 20
@@ -98,9 +99,10 @@ def review_queue(request: Request, actor: Actor, session: Session, library: str 
         revisions, _ = catalog.list_records(session, actor=actor, spec=spec, query=ListQuery(
             status=PUBLISHED, revision=True, sort="updated_at", limit=REVIEW_PAGE))
         owners = directory.organisation_names(session, (r.organisation_id for r in [*shown, *revisions]))
+        twins = {r.id: likely_duplicates(session, spec, r) for r in shown}
         fields = {f.code: f.name for f in directory.list_fields(session)}
     return render(request, "review.html", library=library, order=order, rows=shown, counts=counts, owners=owners,
-                  fields=fields, revisions=revisions,
+                  fields=fields, revisions=revisions, twins=twins, page_number=number,
                   pager=Pager(counts[library], number, REVIEW_PAGE, {"library": library, "order": order}))
 
 
@@ -111,6 +113,9 @@ async def review(request: Request, library: str, record_id: int, decision: str, 
     if spec is None or decision not in ("approve", "reject"):
         raise NotFound("没有这个审核操作")
     form = FormData.of(await request.form())
+    # Back to the same queue, order and page the reviewer was working through.
+    order = "newest" if form.get("order") == "newest" else "oldest"
+    back = f"/web/review?library={library}&order={order}&page={page_number(form.get('page'))}"
     try:
         with session.begin():
             if decision == "approve":
@@ -126,9 +131,10 @@ async def review(request: Request, library: str, record_id: int, decision: str, 
         message = next(iter(field_problems(error).values()))
         if decision == "reject" and "note" in field_problems(error):
             message = "退回时请写明需要修改的内容"
-        return redirect(request, f"/web/review?library={library}#{library}-{record_id}", f"未完成：{message}")
+        flash(request, f"未完成：{message}", kind="error")   # never in the green box of a success
+        return Redirect(f"{back}#{library}-{record_id}", status_code=303)
     done = "已通过审核并公开发布，已推送给匹配方" if decision == "approve" else "已退回发布单位修改"
-    return redirect(request, f"/web/review?library={library}", f"《{title}》{done}")
+    return redirect(request, back, f"《{title}》{done}")
 
 
 # ---------------------------------------------------------------- simulation runs

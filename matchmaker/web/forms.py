@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import msgspec
 
+from matchmaker.catalog.schemas import record_problems
 from matchmaker.errors import DomainError
 
 MULTI_FIELDS = {"transfer_modes", "cooperation_modes"}
 CHECKBOXES = {"use_first_pay_later", "is_challenge", "exclusive", "close_demand"}
+
+
+MONEY_FIELDS = {"budget_min", "budget_max", "bounty", "asking_price", "amount", "certified_amount"}
+_YUAN = re.compile(r"^(\d+(?:\.\d+)?)(亿|万)?$")
+
+
+def yuan(text: str) -> str:
+    """An amount as people type it on a page that shows 万元: "50万", "50 万元", "1.2亿", "500,000", "500000元"
+    all become yuan digits; anything else is returned as typed, for the field's own error message."""
+    compact = re.sub(r"[\s,，]", "", text).removesuffix("元").removesuffix("人民币")
+    found = _YUAN.match(compact)
+    if not found:
+        return text
+    scale = {"亿": Decimal(100_000_000), "万": Decimal(10_000), None: Decimal(1)}[found.group(2)]
+    return f"{(Decimal(found.group(1)) * scale).quantize(Decimal('0.01')):f}"
 
 
 class FormData(dict):
@@ -49,13 +68,42 @@ def to_struct(schema: type, form: FormData, *, skip: frozenset[str] = frozenset(
                 if field.required:
                     problems[name] = "必填"
                 continue  # optional and empty: the schema's default applies
+            if name in MONEY_FIELDS:
+                raw = yuan(raw)
         try:
             values[name] = msgspec.convert(raw, type=field.type, strict=False)
         except msgspec.ValidationError as error:
             problems[name] = translate(name, str(error))
+    _cross_field(schema, values, problems, skip)
     if problems:
         return None, problems
     return msgspec.convert(values, type=schema, strict=False), {}
+
+
+CLOSING_DATES = ("deadline", "expires_on")
+
+
+def _cross_field(schema: type, values: dict[str, Any], problems: dict[str, str], skip: frozenset[str]) -> None:
+    """The rules between fields and about dates, on whatever converted, so one submit shows every problem (not
+    the field errors first and the rest after a second try). The services check them again."""
+    for name in CLOSING_DATES:
+        if isinstance(values.get(name), dt.date) and values[name] < dt.date.today():
+            problems.setdefault(name, f"{values[name]} 已经过去，请填写今天或之后的日期")
+    defaults = {}
+    for field in msgspec.structs.fields(schema):
+        if field.default is not msgspec.NODEFAULT:
+            defaults[field.name] = field.default
+        elif field.default_factory is not msgspec.NODEFAULT:
+            defaults[field.name] = field.default_factory()
+        else:
+            defaults[field.name] = None
+    try:
+        found = record_problems(schema, SimpleNamespace(**{**defaults, **values}))
+    except (TypeError, AttributeError):   # a value missing that a rule needs: its own field error says so
+        return
+    for name, reason in found:
+        if name not in skip:
+            problems.setdefault(name, translate(name, reason))
 
 
 def field_problems(error: DomainError) -> dict[str, str]:

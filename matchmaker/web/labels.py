@@ -32,6 +32,20 @@ LABELS.update({
     # libraries
     "achievements": "科技成果", "demands": "技术需求",
 })
+# City-level rows of GB/T 2260 that are groupings, not places a person would pick.
+HIDDEN_CITIES = ("市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划")
+
+
+def whole(region) -> str:
+    """A province-level region as a choice covering all of it: 辽宁省（全省）, 北京市（全市）, 广西壮族自治区（全区）."""
+    name = region.name
+    return f"{name}（全市）" if name.endswith("市") else f"{name}（全区）" if name.endswith(("自治区", "行政区")) else f"{name}（全省）"
+
+
+# An office judging a demand against its achievement has its own reasons (the stored value is shared, so the
+# figures add up across both sides).
+OFFICE_REASONS = {"too_early_stage": "需求超出成果目前的成熟度", "price": "对方预算不足", "already_solved": "成果已转让或已有合作方",
+                  "region": "对方地域不便合作"}
 # Contract types share values with transfer modes (transfer, licence, service) but read differently on the form.
 CONTRACT_TYPE_LABELS = {"development": "技术开发", "transfer": "技术转让", "licence": "技术许可",
                         "consulting": "技术咨询", "service": "技术服务"}
@@ -97,11 +111,12 @@ def change_value(value) -> str:
 def register(engine) -> None:
     """engine_callback of the TemplateConfig: filters and globals every template may use."""
     env = engine.engine
-    env.filters.update(label=label, money=money, percent=percent, date_zh=date_zh, trl=trl, change_value=change_value,
+    env.filters.update(whole=whole, label=label, money=money, percent=percent, date_zh=date_zh, trl=trl, change_value=change_value,
                        contract_type=lambda value: CONTRACT_TYPE_LABELS.get(value, label(value)),
                        factor=lambda name: FACTOR_LABELS.get(name, name),
                        field_name=lambda code, names: "—" if not code else names.get(code, code))
     env.globals.update(TRL_OPTIONS=[(str(k), f"{k} 级 · {text}") for k, text in TRL_LABELS.items()],
                        PRICING_OPTIONS=[(m.value, label(m.value)) for m in v.PricingMode],
                        TRL_LABELS=TRL_LABELS, FIELD_LABELS=FIELD_LABELS, LABELS=LABELS, CONTRACT_TYPE_LABELS=CONTRACT_TYPE_LABELS,
-                       STAGE_ORDER=STAGE_ORDER, vocabulary=v)
+                       STAGE_ORDER=STAGE_ORDER, vocabulary=v, OFFICE_REASONS=OFFICE_REASONS,
+                       HIDDEN_CITIES=HIDDEN_CITIES)

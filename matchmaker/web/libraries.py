@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import msgspec
@@ -16,7 +17,8 @@ from matchmaker.brokerage.feedback import give_feedback
 from matchmaker.catalog.confidential import confidential_readable
 from matchmaker.catalog import directory
 from matchmaker.catalog import services as catalog
-from matchmaker.catalog.access import may_edit
+from matchmaker.catalog.access import may_edit, may_review
+from matchmaker.catalog.duplicates import likely_duplicates
 from matchmaker.catalog.review import submit_record
 from matchmaker.catalog.schemas import AchievementCreate, AchievementUpdate, DemandCreate, DemandUpdate
 from matchmaker.catalog.services import ListQuery
@@ -59,7 +61,7 @@ PAGES = {
 NOT_ON_FORM = frozenset({"organisation_id", "ip_records"})
 
 
-def _library(slug: str) -> LibraryPage:
+def library_page(slug: str) -> LibraryPage:
     if slug not in PAGES:
         raise NotFound("没有这个栏目")
     return PAGES[slug]
@@ -134,7 +136,7 @@ def _form_page(request: Request, session: Session, lib: LibraryPage, form: dict,
 
 @get("/{library:str}/new", sync_to_thread=True)
 def new_form(request: Request, library: str, actor: Actor, session: Session) -> Template:
-    lib = _library(library)
+    lib = library_page(library)
     with session.begin():
         organisation = session.get(Organisation, actor.organisation_id)
     return _form_page(request, session, lib, {"region": organisation.region_code or ""}, {})
@@ -142,7 +144,7 @@ def new_form(request: Request, library: str, actor: Actor, session: Session) -> 
 
 @post("/{library:str}/new")
 async def create(request: Request, library: str, actor: Actor, session: Session, state: State) -> Template | Redirect:
-    lib = _library(library)
+    lib = library_page(library)
     form = FormData.of(await request.form())
     data, problems = to_struct(lib.create, form, skip=NOT_ON_FORM)
     if problems:
@@ -180,7 +182,7 @@ def _as_form(lib: LibraryPage, record) -> dict:
 
 @get("/{library:str}/{record_id:int}/edit", sync_to_thread=True)
 def edit_form(request: Request, library: str, record_id: int, actor: Actor, session: Session) -> Template:
-    lib = _library(library)
+    lib = library_page(library)
     with session.begin():
         record = catalog.get_record(session, actor=actor, spec=lib.spec, record_id=record_id)
         if not may_edit(actor, lib.spec, record):
@@ -191,7 +193,7 @@ def edit_form(request: Request, library: str, record_id: int, actor: Actor, sess
 
 @post("/{library:str}/{record_id:int}/edit")
 async def update(request: Request, library: str, record_id: int, actor: Actor, session: Session) -> Template | Redirect:
-    lib = _library(library)
+    lib = library_page(library)
     form = FormData.of(await request.form())
     data, problems = to_struct(lib.create, form, skip=NOT_ON_FORM)
     record = None
@@ -218,7 +220,7 @@ async def update(request: Request, library: str, record_id: int, actor: Actor, s
 
 @post("/{library:str}/{record_id:int}/submit", sync_to_thread=True)
 def submit(request: Request, library: str, record_id: int, actor: Actor, session: Session) -> Redirect:
-    lib = _library(library)
+    lib = library_page(library)
     with session.begin():
         submit_record(session, actor=actor, spec=lib.spec, record_id=record_id)
     return redirect(request, f"/web/{lib.slug}/{record_id}", "已提交审核")
@@ -230,12 +232,13 @@ def submit(request: Request, library: str, record_id: int, actor: Actor, session
 @get("/{library:str}/{record_id:int}", sync_to_thread=True)
 def detail(request: Request, library: str, record_id: int, actor: Actor, session: Session, state: State) -> Template:
     """A posting and the best postings of the other library for it, each with why it matched."""
-    lib = _library(library)
+    lib = library_page(library)
     with session.begin():
         record = catalog.get_record(session, actor=actor, spec=lib.spec, record_id=record_id)
         organisation = session.get(Organisation, record.organisation_id) if record.organisation_id else None
         confidential = lib.spec is ACHIEVEMENTS and record.id in confidential_readable(session, actor, [record])
         editable = may_edit(actor, lib.spec, record)
+        twins = likely_duplicates(session, lib.spec, record) if editable or may_review(actor) else []
     matching = matching_service(state)
     with session.begin():
         found = matching.show(session, record=record, target=lib.counterpart.library, k=MATCHES_SHOWN,
@@ -249,7 +252,9 @@ def detail(request: Request, library: str, record_id: int, actor: Actor, session
                 confidential=confidential, editable=editable, matches=matches, judge=judge, verdicts=verdicts, deals=deals,
                 owner=editable and actor.role in (v.Role.FIRM, v.Role.OFFICE),
                 notice=notice(lib.counterpart, found), meaning=wording.MEANING,
-                claimable=actor.role is v.Role.BROKER)
+                claimable=actor.role is v.Role.BROKER, twins=twins,
+                renew_default=(max(getattr(record, lib.spec.date_column) or dt.date.today(), dt.date.today())
+                               + dt.timedelta(days=90)).isoformat())
 
 
 def _verdicts(session: Session, actor: Actor, lib, record, matches) -> dict[tuple[int, int], dict]:

@@ -114,6 +114,8 @@ def test_a_visitor_browses_registers_is_approved_and_posts(site):
     firm.get_by_role("link", name="发布需求").click()
     firm.get_by_label("需求名称").fill("海水淡化膜抗污染涂层")
     firm.get_by_label("拟解决的技术难题").fill("反渗透膜在高盐海水中易结垢污染，需要长效抗污染涂层，通量衰减控制在 10% 以内")
+    firm.get_by_label("技术领域").select_option(source.field_code)
+    firm.get_by_label("预算上限（元）").fill("200万")                # amounts as the pages show them, in 万元
     firm.get_by_role("button", name="保存并提交审核").click()
     expect(firm.locator(".status-pending_review").first).to_have_text("待审核")
     worker_burst(site["url"], site["folder"], smtp_url=site["mail"].url, base=base)
