@@ -47,7 +47,7 @@ def prepare(folder: Path) -> tuple[str, dict, dict]:
     print(f"province world generated in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     factory = make_session_factory(engine)
     with transaction(factory) as session:
-        users = {role: (login, password) for role, login, password, _ in ensure_demo_users(session)}
+        users = {login.removeprefix("demo_"): (login, password) for _role, login, password, _ in ensure_demo_users(session)}
         ids = _deals(session)
         analyst = session.scalar(select(User).where(User.name == users["analyst"][0]))
         _, token = create_user(session, role="analyst", organisation_id=analyst.organisation_id, name="bench-api")

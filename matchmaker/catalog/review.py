@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from matchmaker import vocabulary as v
 from matchmaker.catalog.access import REVIEWERS, may_review
 from matchmaker.catalog.services import apply_pending, editable_record, get_record, log_index_change
-from matchmaker.catalog.specs import ACHIEVEMENTS, DEMANDS, DRAFT, EDITABLE, PENDING, PUBLISHED, WITHDRAWN, LibrarySpec
+from matchmaker.catalog.specs import DEMANDS, DRAFT, EDITABLE, PENDING, PUBLISHED, WITHDRAWN, LibrarySpec
 from matchmaker.errors import Conflict, FieldProblem, Forbidden, InvalidInput
 from matchmaker.identity import audit
 from matchmaker.identity.market import in_market
@@ -32,7 +32,7 @@ def submit_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_i
     return record
 
 
-MIN_TEXT = 20   # characters: a title alone reached review once; the matcher reads this text, so must the reviewer
+MIN_TEXT = 10   # characters: a title alone reached review once; the matcher reads this text, so must the reviewer
 
 
 def submission_problems(spec: LibrarySpec, record) -> list[FieldProblem]:
@@ -45,8 +45,6 @@ def submission_problems(spec: LibrarySpec, record) -> list[FieldProblem]:
         problems.append(FieldProblem("summary", f"请填写成果简介（至少 {MIN_TEXT} 字）：解决什么问题、指标如何"))
     if not record.field_code:
         problems.append(FieldProblem("field", "请选择技术领域：审核、检索和匹配都按领域进行"))
-    if spec is ACHIEVEMENTS and record.trl is None:
-        problems.append(FieldProblem("trl", "请选择技术成熟度，企业据此判断能否直接应用"))
     return problems
 
 

@@ -35,6 +35,7 @@ from matchmaker.models import (
     Region,
     Subscription,
     SubscriptionNotice,
+    TechnologyField,
 )
 
 # One database is enough for who-may-do-what (the rules live in Python, not SQL); the snapshots make it ~30 s a run.
@@ -59,12 +60,19 @@ class World:
     region: str
 
     def achievement(self, status: str) -> int:
-        return self._insert(Achievement, {"title": f"矩阵成果-{status}", "status": status,
+        return self._insert(Achievement, {"title": f"矩阵成果-{status}", "status": status, "trl": 5,
+                                          "summary": "授权矩阵测试用的成果简介，内容足够提交审核。", "field_code": self.field,
                                           "organisation_id": self.orgs["office"], "region_code": self.region})
 
     def demand(self, status: str) -> int:
-        return self._insert(Demand, {"title": f"矩阵需求-{status}", "status": status,
+        return self._insert(Demand, {"title": f"矩阵需求-{status}", "status": status, "field_code": self.field,
+                                     "problem": "授权矩阵测试用的技术难题描述，内容足够提交审核。",
                                      "organisation_id": self.orgs["firm"], "region_code": self.region})
+
+    @property
+    def field(self) -> str:
+        with self.engine.connect() as conn:
+            return conn.scalar(select(TechnologyField.code).order_by(TechnologyField.code))
 
     def pipeline(self, stage: str, version: int = 1) -> int:
         return self._insert(Pipeline, {"demand_id": self.demand("published"),

@@ -85,7 +85,7 @@ def test_demand_rules_and_errors_are_problem_details(api):
     assert bounty.status_code == 422 and _problem_fields(bounty) == ["bounty"]
     unknown_field = api.post("/demands", json={"title": "x", "field": "alchemy"}, headers=firm)
     assert unknown_field.status_code == 422 and _problem_fields(unknown_field) == ["field"]
-    created = api.post("/demands", json={"title": "矿井运输机器人", "problem": "井下巷道自动运输", "field": "high_end_equipment",
+    created = api.post("/demands", json={"title": "矿井运输机器人", "problem": "井下巷道自动运输，坡度大、空间窄", "field": "high_end_equipment",
                                          "budget_min": "100000", "budget_max": "300000", "deadline": "2099-01-01"},
                        headers=firm)
     assert created.status_code == 201, created.text
@@ -202,10 +202,17 @@ def test_expiry_reference_data_and_organisations(api):
     yesterday = (today - dt.timedelta(days=1)).isoformat()
     patched = api.patch(f"/achievements/{record['id']}", json={"expires_on": yesterday, "posted_on": None}, headers=office)
     assert patched.status_code == 400  # posted_on follows review; it is not a field of an update
-    assert api.patch(f"/achievements/{record['id']}", json={"expires_on": yesterday}, headers=office).status_code == 200
+    # A closing date in the past is refused when set (issue 14); one that passes while published expires it.
+    past = api.patch(f"/achievements/{record['id']}", json={"expires_on": yesterday}, headers=office)
+    assert past.status_code == 422 and _problem_fields(past) == ["expires_on"]
+    with api.users.factory() as session, session.begin():
+        session.get(Achievement, record["id"]).expires_on = today - dt.timedelta(days=1)
     assert api.get(f"/achievements/{record['id']}", headers=firm).json()["status"] == "expired"
-    draft = api.post("/achievements", json={"title": "过期草稿", "expires_on": yesterday}, headers=office).json()
+    draft = api.post("/achievements", json={"title": "将要过期的草稿", "summary": "一项成果的简介，足够提交审核。",
+                                            "field": "new_materials", "expires_on": today.isoformat()}, headers=office).json()
     api.post(f"/achievements/{draft['id']}/submit", headers=office)
+    with api.users.factory() as session, session.begin():   # it waited in the queue past its date
+        session.get(Achievement, draft["id"]).expires_on = today - dt.timedelta(days=1)
     late = api.post(f"/achievements/{draft['id']}/approve", headers=admin)
     assert late.status_code == 422 and _problem_fields(late) == ["expires_on"]
 

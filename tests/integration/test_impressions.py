@@ -75,7 +75,8 @@ def test_a_push_is_logged_as_a_slate_of_its_own(api):
         demand = conn.execute(select(Demand).where(Demand.status == "published", Demand.organisation_id == api.orgs.firm)
                               .limit(1)).first()
     office, admin = api.users.headers("office", api.orgs.office), api.users.headers("admin", api.orgs.platform)
-    a_id = api.post("/achievements", json={"title": demand.title, "summary": demand.problem, "field": demand.field_code},
+    a_id = api.post("/achievements", json={"title": demand.title, "summary": demand.problem, "field": demand.field_code,
+                                           "trl": 6},
                     headers=office).json()["id"]
     api.post(f"/achievements/{a_id}/submit", headers=office)
     assert api.post(f"/achievements/{a_id}/approve", headers=admin).status_code == 200

@@ -17,6 +17,8 @@ def _demand_and_owner(api, headers, offset: int = 0) -> dict:
 
 def _publish(api, body: dict) -> int:
     office, admin = api.users.headers("office", api.orgs.office), api.users.headers("admin", api.orgs.platform)
+    body = {"field": "new_materials", **body}
+    body["summary"] = body.get("summary", "") + "（这是测试用的成果简介）" * (len(body.get("summary", "")) < 10)
     a_id = api.post("/achievements", json=body, headers=office).json()["id"]
     api.post(f"/achievements/{a_id}/submit", headers=office)
     assert api.post(f"/achievements/{a_id}/approve", headers=admin).status_code == 200
@@ -98,7 +100,8 @@ def test_a_broker_without_postings_is_told_of_new_demands_it_subscribed_to(api):
     broker = api.users.headers("broker", agency)
     sub = api.post("/subscriptions", json={"library": "demands", "keywords": "钠离子电池"}, headers=broker).json()
     before = api.get("/notices", headers=broker).json()["total"]
-    d_id = api.post("/demands", json={"title": "钠离子电池正极材料量产工艺", "problem": "循环寿命不足"},
+    d_id = api.post("/demands", json={"title": "钠离子电池正极材料量产工艺", "problem": "循环寿命不足，量产一致性差",
+                                                 "field": "new_energy"},
                     headers=firm).json()["id"]
     api.post(f"/demands/{d_id}/submit", headers=firm)
     assert api.post(f"/demands/{d_id}/approve", headers=admin).status_code == 200

@@ -109,7 +109,7 @@ def test_a_city_subscription_is_not_told_of_another_city_of_the_province(api):
     liaoning = api.post("/subscriptions", json={"library": "achievements", "region": "210000"},
                         headers=analyst).json()
     posted = api.post("/achievements", json={"title": "沈阳的一项成果", "summary": "数控机床主轴热误差补偿",
-                                             "region": "210100"}, headers=office).json()
+                                             "field": "high_end_equipment", "region": "210100"}, headers=office).json()
     api.post(f"/achievements/{posted['id']}/submit", headers=office)
     assert api.post(f"/achievements/{posted['id']}/approve", headers=admin).status_code == 200
     with api.users.engine.connect() as conn:
