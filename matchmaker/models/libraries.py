@@ -36,6 +36,7 @@ class Achievement(Timestamped, Base):
         CheckConstraint(one_of("status", v.AchievementStatus), name="status"),
         Index("ix_achievements_status_field", "status", "field_code"),
         Index("ix_achievements_status_expires", "status", "expires_on"),  # expiry sweep runs before every read
+        Index("ix_achievements_status_posted", "status", "posted_on", "id"),  # the storefront's newest-first pages
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -97,6 +98,7 @@ class Demand(Timestamped, Base):
         CheckConstraint(one_of("status", v.DemandStatus), name="status"),
         Index("ix_demands_status_field", "status", "field_code"),
         Index("ix_demands_status_deadline", "status", "deadline"),
+        Index("ix_demands_status_posted", "status", "posted_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

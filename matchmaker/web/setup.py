@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from pathlib import Path
 
 from xml.sax.saxutils import escape
@@ -55,13 +56,23 @@ def robots(request: Request) -> str:
 
 @get("/sitemap.xml", include_in_schema=False, exclude_from_auth=True, sync_to_thread=True, media_type="application/xml")
 def sitemap(request: Request, session: Session) -> str:
-    """Every public page (sitemaps.org protocol 0.9)."""
-    base = request.app.state.settings.public_url
+    """Every public page (sitemaps.org protocol 0.9), built at most every ten minutes per process: crawlers come
+    often, the list changes with reviews, and building it for 25,000 postings takes about 150 ms."""
+    state = request.app.state
+    cached = state.get("sitemap")
+    if cached is not None and time.monotonic() - cached[0] < SITEMAP_SECONDS:
+        return cached[1]
+    base = state.settings.public_url
     with session.begin():
         paths = storefront.sitemap_paths(session)
     urls = "".join(f"<url><loc>{escape(base + path)}</loc>{f'<lastmod>{day.isoformat()}</lastmod>' if day else ''}</url>"
                    for path, day in paths)
-    return f'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'
+    text = f'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'
+    state.sitemap = (time.monotonic(), text)
+    return text
+
+
+SITEMAP_SECONDS = 600
 
 
 def page_misses(api_handlers: dict) -> dict:

@@ -50,8 +50,9 @@ def _public(request: Request, template: str, **context) -> Template:
 def home(request: Request, session: Session) -> Template:
     with session.begin():
         figures = _headline(session)
-        achievements, _ = storefront.published(session, LIBRARIES[v.Library.ACHIEVEMENTS], ListQuery(limit=6))
-        demands, _ = storefront.published(session, LIBRARIES[v.Library.DEMANDS], ListQuery(limit=6))
+        achievements, _ = storefront.published(session, LIBRARIES[v.Library.ACHIEVEMENTS], ListQuery(limit=6),
+                                               counted=False)
+        demands, _ = storefront.published(session, LIBRARIES[v.Library.DEMANDS], ListQuery(limit=6), counted=False)
         challenges, challenge_total = storefront.open_challenges(session, limit=4)
         totals = storefront.counts(session)
         owners = directory.organisation_names(session, (r.organisation_id for r in [*achievements, *demands, *challenges]))

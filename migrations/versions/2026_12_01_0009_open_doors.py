@@ -33,6 +33,10 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_users_email'), ['email'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_users_region_code_regions'), 'regions', ['region_code'], ['code'])
 
+    # The storefront's newest-first pages walk these instead of sorting the library on every request.
+    op.create_index('ix_achievements_status_posted', 'achievements', ['status', 'posted_on', 'id'], unique=False)
+    op.create_index('ix_demands_status_posted', 'demands', ['status', 'posted_on', 'id'], unique=False)
+
     op.create_table('account_tokens',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -68,6 +72,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('outbound_mail')
+    op.drop_index('ix_demands_status_posted', table_name='demands')
+    op.drop_index('ix_achievements_status_posted', table_name='achievements')
     op.drop_table('account_tokens')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_users_region_code_regions'), type_='foreignkey')
