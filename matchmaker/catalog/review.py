@@ -123,7 +123,7 @@ def _reviewed_record(session: Session, actor: Actor, spec: LibrarySpec, record_i
     if not may_review(actor):
         raise Forbidden(f"only {' and '.join(r.value + 's' for r in REVIEWERS)} review postings")
     if not in_market(actor, record.region_code):
-        raise Forbidden("this posting belongs to another region's market; its reviewers decide on it")
+        raise Forbidden("这条信息属于其他地区的市场，由该地区的审核员审核")
     return record
 
 

@@ -97,7 +97,8 @@ def review_queue(request: Request, actor: Actor, session: Session, library: str 
                 shown = rows
         spec = ACHIEVEMENTS if library == ACHIEVEMENTS.library else DEMANDS
         revisions, _ = catalog.list_records(session, actor=actor, spec=spec, query=ListQuery(
-            status=PUBLISHED, revision=True, sort="updated_at", limit=REVIEW_PAGE))
+            status=PUBLISHED, revision=True, sort="updated_at", limit=REVIEW_PAGE,
+            region=narrow_region(actor, None)))   # a city's reviewer reviews its own city's revisions
         owners = directory.organisation_names(session, (r.organisation_id for r in [*shown, *revisions]))
         twins = {r.id: likely_duplicates(session, spec, r) for r in shown}
         fields = {f.code: f.name for f in directory.list_fields(session)}

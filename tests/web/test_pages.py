@@ -176,6 +176,7 @@ def test_a_broker_subscribes_and_is_told_of_a_new_demand(site):
     firm.goto(f"{base}/web/demands/new")
     firm.get_by_label("需求名称").fill("氢燃料电池金属双极板涂层")
     firm.get_by_label("拟解决的技术难题").fill("不锈钢双极板在酸性环境下腐蚀，接触电阻升高")
+    firm.get_by_label("技术领域").select_option("new_energy")    # a field is needed before review (issue 14)
     firm.get_by_role("button", name="保存并提交审核").click()
     demand_id = int(re.search(r"/web/demands/(\d+)$", firm.url).group(1))
     analyst = _page(site, "analyst")
