@@ -142,6 +142,7 @@ def users_create(
     role: str = typer.Option(..., help="office | firm | broker | analyst | admin"),
     org: int = typer.Option(..., "--org", help="Organisation id the user belongs to."),
     name: str = typer.Option(..., help="The person's name."),
+    region: str | None = typer.Option(None, help="An analyst's market: a province or city code (e.g. 210200)."),
 ) -> None:
     """Create a user and print its API token on the last line (shown once; only its hash is stored)."""
     from matchmaker.db import make_session_factory, transaction
@@ -152,7 +153,7 @@ def users_create(
     engine = ready_engine(_settings().database_url)
     try:
         with transaction(make_session_factory(engine)) as session:
-            user, token = create_user(session, role=role, organisation_id=org, name=name)
+            user, token = create_user(session, role=role, organisation_id=org, name=name, region_code=region)
             console.print(f"user {user.id} ({user.role}) created for organisation {org}")
     except DomainError as error:
         console.print(f"[red]{error.detail}[/red]")

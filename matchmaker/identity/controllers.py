@@ -27,7 +27,8 @@ class UserController(Controller):
     def create_user(self, data: UserIn, actor: Actor, session: Session) -> UserWithToken:
         """Create a user and its API token (admins only); the token is shown in this response only."""
         with session.begin():
-            user, token = services.create_user(session, role=data.role, organisation_id=data.organisation_id, name=data.name)
+            user, token = services.create_user(session, role=data.role, organisation_id=data.organisation_id, name=data.name,
+                                               region_code=data.region_code)
             audit.record(session, audit.USER_CREATED, actor=actor, subject=f"user:{user.id}", role=user.role,
                          organisation_id=user.organisation_id)
         return UserWithToken(user_out(user), token)

@@ -171,7 +171,7 @@ def colleagues(session: Session, actor: Actor) -> list[User]:
     return list(session.scalars(select(User).where(User.organisation_id == actor.organisation_id).order_by(User.id)))
 
 
-def invite(session: Session, *, actor: Actor, name: str, email: str, public_url: str) -> User:
+def invite(session: Session, *, actor: Actor, name: str, email: str, public_url: str, admin: bool = False) -> User:
     """The organisation's administrator invites a colleague, who sets a password through the mailed link.
 
     Colleagues take the organisation's role (an enterprise's people are firm users); the inviter vouches for the
@@ -192,7 +192,7 @@ def invite(session: Session, *, actor: Actor, name: str, email: str, public_url:
         raise InvalidInput("邀请信息有误，请按提示修改", problems=problems)
     colleague, _token = create_user(session, role=actor.role.value, organisation_id=actor.organisation_id,
                                     name=name.strip())
-    colleague.token_hash, colleague.email = None, email
+    colleague.token_hash, colleague.email, colleague.org_admin = None, email, admin
     organisation = session.get(Organisation, actor.organisation_id)
     token = accounts.issue(session, user_id=colleague.id, purpose=v.TokenPurpose.INVITE)
     accounts.queue_mail(session, to=email, subject=f"{inviter.name} 邀请您加入平台", lines=[

@@ -15,6 +15,8 @@ class UserIn(msgspec.Struct, forbid_unknown_fields=True):
     role: v.Role
     organisation_id: BodyId
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    # An analyst's market (a province or city GB/T 2260 code); null = the whole platform.
+    region_code: Annotated[str, msgspec.Meta(pattern=r"^\d{6}$")] | None = None
 
 
 class UserOut(msgspec.Struct):
@@ -25,6 +27,7 @@ class UserOut(msgspec.Struct):
     revoked: bool
     created_at: dt.datetime
     token_expires_at: dt.datetime | None = None   # after this the API token stops working; rotate it before
+    region_code: str | None = None   # an analyst's market; null = the whole platform
 
 
 class UserWithToken(msgspec.Struct):
@@ -34,4 +37,4 @@ class UserWithToken(msgspec.Struct):
 
 def user_out(user) -> UserOut:
     return UserOut(user.id, user.name, user.role, user.organisation_id, user.revoked_at is not None, user.created_at,
-                   user.token_expires_at)
+                   user.token_expires_at, user.region_code)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
 from matchmaker.errors import Conflict, Forbidden, InvalidInput, NotFound
-from matchmaker.models import Broker, Organisation, User
+from matchmaker.models import Broker, Organisation, Region, User
 
 TOKEN_PREFIX = "mm_"
 
@@ -36,8 +36,10 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_user(session: Session, *, role: str, organisation_id: int, name: str) -> tuple[User, str]:
-    """Create a user and return it with a new token, shown once; a broker also gets a broker record."""
+def create_user(session: Session, *, role: str, organisation_id: int, name: str,
+                region_code: str | None = None) -> tuple[User, str]:
+    """Create a user and return it with a new token, shown once; a broker also gets a broker record. An analyst
+    may be given a market (region_code); other roles act for their organisation and may not."""
     try:
         role = v.Role(role)
     except ValueError:
@@ -47,9 +49,14 @@ def create_user(session: Session, *, role: str, organisation_id: int, name: str)
         raise InvalidInput.on("organisation_id", f"organisation {organisation_id} not found")
     if not name.strip():
         raise InvalidInput.on("name", "required")
+    if region_code is not None:
+        if role is not v.Role.ANALYST:
+            raise InvalidInput.on("region_code", "only an analyst belongs to a market; leave it out for this role")
+        if session.get(Region, region_code) is None:
+            raise InvalidInput.on("region_code", f"'{region_code}' is not a known GB/T 2260 code")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     user = User(name=name.strip(), role=role.value, organisation_id=organisation_id, token_hash=hash_token(token),
-                token_expires_at=_token_expiry())
+                token_expires_at=_token_expiry(), region_code=region_code)
     session.add(user)
     session.flush()
     if role is v.Role.BROKER:

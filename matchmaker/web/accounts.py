@@ -169,7 +169,7 @@ def invite(request: Request, actor: Actor, session: Session, data: dict[str, str
     try:
         with session.begin():
             colleague = registration.invite(session, actor=actor, name=form.get("name", ""), email=form.get("email", ""),
-                                            public_url=_public_url(request))
+                                            public_url=_public_url(request), admin=form.get("org_admin") == "on")
             name, address = colleague.name, colleague.email
     except DomainError as error:
         with session.begin():

@@ -111,3 +111,16 @@ def test_a_city_analyst_sees_only_its_city_on_the_pages(api, market):
     _page_login(api, f"analyst{LIAONING}")
     queue = api.get("/web/review", params={"library": "demands"}).text
     assert f"待审核需求{DALIAN}" in queue and f"待审核需求{SHENYANG}" in queue
+
+
+def test_an_admin_places_an_analyst_in_a_market(api, market):
+    admin = api.users.headers("admin", api.orgs.platform)
+    made = api.post("/users", json={"role": "analyst", "organisation_id": api.orgs.platform, "name": "大连审核员",
+                                    "region_code": DALIAN}, headers=admin)
+    assert made.status_code == 201 and made.json()["user"]["region_code"] == DALIAN
+    analyst = {"Authorization": f"Bearer {made.json()['token']}"}
+    assert api.get(f"/demands/{market[SHENYANG]['demand']}", headers=analyst).status_code == 404
+    assert api.get(f"/demands/{market[DALIAN]['demand']}", headers=analyst).status_code == 200
+    firm = api.post("/users", json={"role": "firm", "organisation_id": api.orgs.firm, "name": "x", "region_code": DALIAN},
+                    headers=admin)
+    assert firm.status_code == 422 and firm.json()["errors"][0]["field"] == "region_code"
