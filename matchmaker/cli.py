@@ -203,7 +203,7 @@ def demo_users() -> None:
     try:
         with transaction(make_session_factory(engine)) as session:
             for role, login, password, organisation in ensure_demo_users(session):
-                user_id = session.scalar(select(User.id).where(User.name == login, User.role == role))
+                user_id = session.scalar(select(User.id).where(User.login == login, User.role == role))
                 table.add_row(role, login, password, organisation, rotate_token(session, user_id=user_id))
     except LookupError as error:
         console.print(f"[red]{error}[/red]")

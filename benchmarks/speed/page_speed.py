@@ -58,7 +58,7 @@ def prepare(folder: Path) -> tuple[str, dict, dict]:
 
 def _deals(session) -> dict:
     """Ten claimed pairs for the demo broker, three negotiating, one signed: the board and contract pages have rows."""
-    broker = session.scalar(select(User).where(User.name == "demo_broker"))
+    broker = session.scalar(select(User).where(User.login == "demo_broker"))
     actor = actor_of(session, broker.id)
     today = dt.date.today()
     demands = session.scalars(select(Demand).where(Demand.status == "published", (Demand.deadline.is_(None)) | (Demand.deadline > today)).order_by(Demand.id).limit(10)).all()
@@ -70,7 +70,7 @@ def _deals(session) -> dict:
         move_pipeline(session, actor=actor, pipeline_id=p.id, to_stage="negotiating")
     contract = sign_contract(session, actor=actor, pipeline_id=pipelines[0].id, contract_type="licence",
                              amount=Decimal(800000), payment_mode="lump_sum", signed_on=today)
-    office = session.scalar(select(User).where(User.name == "demo_office"))
+    office = session.scalar(select(User).where(User.login == "demo_office"))
     own = session.scalar(select(Achievement.id).where(Achievement.organisation_id == office.organisation_id,
                                                       Achievement.status == "published").limit(1))
     return {"negotiating": pipelines[1].id, "contract": contract.id, "demand": demands[0].id,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
 from matchmaker.identity.services import create_user, set_password
-from matchmaker.models import Organisation, User
+from matchmaker.models import Broker, Organisation, User
 
 # (role, login name, password, organisation kind). Demo only: these passwords are printed in the README.
 DEMO_USERS = (
@@ -22,12 +22,14 @@ DEMO_USERS = (
 # Regional markets: demo_analyst works for the whole platform; the province analyst sees the department's
 # province and all its cities, the city analyst only its city (大连 in the 辽宁 demo world). Admins see all.
 MARKETS = {"demo_province_analyst": "province", "demo_city_analyst": "city"}
+DISPLAY_NAMES = {"demo_office": "李文博", "demo_firm": "王海燕", "demo_broker": "赵立新", "demo_analyst": "陈静",
+                 "demo_admin": "周平", "demo_province_analyst": "孙悦", "demo_city_analyst": "刘洋"}
 
 
 def ensure_demo_users(session: Session) -> list[tuple[str, str, str, str]]:
     """Create (or reset the password of) each demo user; returns (role, login, password, organisation name).
 
-    Idempotent: a second call finds the users by name and role and only sets the passwords again. Each gets an
+    Idempotent: a second call finds the users by login and role and only sets the passwords again. Each gets an
     address on the reserved .test domain, so a demo with MATCHMAKER_SMTP_URL set mails a local catcher.
     The organisation is the first of its kind by id, so a given world always yields the same accounts.
     Raises LookupError when the world has no organisation of a needed kind (seed a world first).
@@ -38,9 +40,14 @@ def ensure_demo_users(session: Session) -> list[tuple[str, str, str, str]]:
                                       .order_by(Organisation.id).limit(1))
         if organisation is None:
             raise LookupError(f"no {kind.value} organisation: seed a world before creating demo users")
-        user = session.scalar(select(User).where(User.name == login, User.role == role.value))
+        user = session.scalar(select(User).where(or_(User.login == login, User.name == login), User.role == role.value))
         if user is None:
             user, _token = create_user(session, role=role.value, organisation_id=organisation.id, name=login)
+        # People see a person's name; the login name is only typed (issue 14: no "欢迎，demo_firm").
+        user.login, user.name = login, DISPLAY_NAMES[login]
+        broker = session.scalar(select(Broker).where(Broker.user_id == user.id))
+        if broker is not None:
+            broker.name = user.name
         set_password(session, user.id, password)
         if login in MARKETS and organisation.region_code:
             province = organisation.region_code[:2] + "0000"

@@ -8,7 +8,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
@@ -202,7 +202,8 @@ def verify_login(session: Session, name_or_id: str, password: str) -> Actor | No
     """
     login = name_or_id.strip()
     query = select(User).where(User.password_hash.is_not(None), User.revoked_at.is_(None))
-    by_name = query.where(User.email == login.lower()) if "@" in login else query.where(User.name == login)
+    by_name = query.where(User.email == login.lower()) if "@" in login else \
+        query.where(or_(User.login == login, User.name == login))
     users = list(session.scalars(query.where(User.id == int(login)) if login.isdigit() else by_name))
     if login.isdigit() and not users:
         users = list(session.scalars(by_name))

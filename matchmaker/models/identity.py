@@ -62,7 +62,8 @@ class User(Timestamped, Base):
     __table_args__ = (CheckConstraint(one_of("role", v.Role), name="role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(100))   # what people see
+    login: Mapped[str | None] = mapped_column(String(100), unique=True)   # a login name besides the email, if any
     role: Mapped[str] = mapped_column(String(10))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)  # sha256 hex; the token itself is never stored

@@ -30,6 +30,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('email_verified_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('region_code', sa.String(length=6), nullable=True))
         batch_op.add_column(sa.Column('org_admin', sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.add_column(sa.Column('login', sa.String(length=100), nullable=True))
+        batch_op.create_unique_constraint(batch_op.f('uq_users_login'), ['login'])
         batch_op.create_index(batch_op.f('ix_users_email'), ['email'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_users_region_code_regions'), 'regions', ['region_code'], ['code'])
 
@@ -78,6 +80,8 @@ def downgrade() -> None:
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_users_region_code_regions'), type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_users_email'))
+        batch_op.drop_constraint(batch_op.f('uq_users_login'), type_='unique')
+        batch_op.drop_column('login')
         batch_op.drop_column('org_admin')
         batch_op.drop_column('region_code')
         batch_op.drop_column('email_verified_at')

@@ -28,7 +28,7 @@ def pages(seeded_url, tmp_path):
     with transaction(factory) as session:
         passwords = {login: password for _r, login, password, _o in ensure_demo_users(session)}
         field = session.scalar(select(TechnologyField.code).order_by(TechnologyField.code))
-        firm = session.scalar(select(User).where(User.name == "demo_firm")).organisation_id
+        firm = session.scalar(select(User).where(User.login == "demo_firm")).organisation_id
     app = create_app(Settings(database_url=seeded_url, index_dir=tmp_path / "index", semantic=False))
     with TestClient(app) as client:
         client.factory, client.passwords, client.field, client.firm = factory, passwords, field, firm
@@ -125,3 +125,11 @@ def test_duplicates_withdraw_solve_renew_and_the_red_box(pages):
         statuses = [session.get(Demand, i).status for i in ids]
         assert statuses == ["solved", "withdrawn"]
         assert session.get(Demand, ids[0]).deadline.isoformat() == later
+
+
+def test_people_see_names_not_login_names(pages):
+    _login(pages, "demo_firm")
+    home = pages.get("/web/firm").text
+    assert "王海燕" in home and "demo_firm" not in home     # the login name is typed, never shown
+    _login(pages, "demo_analyst")
+    assert "demo_broker" not in pages.get("/web/analyst").text   # the broker league names people too

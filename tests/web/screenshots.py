@@ -67,7 +67,7 @@ def _broker_deals(url: str, folder: Path) -> None:
     factory = make_session_factory(engine)
     matching = MatchingService(Settings(database_url=url, index_dir=folder / "shots-index"), factory).start()
     with transaction(factory) as session:
-        broker = actor_of(session, session.scalar(select(User.id).where(User.name == "demo_broker")))
+        broker = actor_of(session, session.scalar(select(User.id).where(User.login == "demo_broker")))
         today = dt.date.today()
         demands = session.scalars(select(Demand).where(Demand.status == "published", (Demand.deadline.is_(None))
                                                        | (Demand.deadline > today)).order_by(Demand.id.desc()).limit(30))

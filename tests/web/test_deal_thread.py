@@ -32,8 +32,8 @@ def _pair(url: str) -> tuple[int, int, str]:
     """A published demand of the demo firm and, published by the demo office, an achievement that answers it."""
     engine = make_engine(url)
     with transaction(make_session_factory(engine)) as session:
-        firm = session.scalar(select(User).where(User.name == "demo_firm"))
-        office = session.scalar(select(User).where(User.name == "demo_office"))
+        firm = session.scalar(select(User).where(User.login == "demo_firm"))
+        office = session.scalar(select(User).where(User.login == "demo_office"))
         demand = Demand(title="锂电池极片高精度激光清洗工艺", problem="锂电池极片涂布后表面残留需要高精度激光清洗，避免损伤集流体",
                         status="published", organisation_id=firm.organisation_id, region_code="210200",
                         posted_on=__import__("datetime").date.today())
