@@ -88,6 +88,7 @@ class RecordKind(StrEnum):
 class FileFormat(StrEnum):
     jsonl = "jsonl"
     csv = "csv"
+    xlsx = "xlsx"
 
 
 @app.command("import")
@@ -95,8 +96,10 @@ def import_(
     kind: RecordKind = typer.Argument(..., help="What the file holds."),
     path: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
     format: FileFormat | None = typer.Option(None, "--format", help="Default: from the file name."),
+    report: Path | None = typer.Option(None, "--report", dir_okay=False,
+                                       help="On failure, also write the problems to this .xlsx (one row each)."),
 ) -> None:
-    """Validate every row of a JSONL or CSV file and insert all of them, or nothing."""
+    """Validate every row of a JSONL, CSV (UTF-8, UTF-8 with BOM or GBK) or .xlsx file and insert all, or nothing."""
     from matchmaker.catalog.io.validate import ImportRejected
     from matchmaker.catalog.io.write import import_file
     from matchmaker.readiness import ready_engine
@@ -108,6 +111,11 @@ def import_(
         for problem in rejected.problems:
             console.print(f"[red]{path}:{problem.line}[/red] {problem.field}: {problem.reason}")
         console.print(f"[red]nothing imported[/red]: {len(rejected.problems)} problem(s)")
+        if report is not None:
+            from matchmaker.catalog.io.excel import problem_report
+
+            report.write_bytes(problem_report(rejected.problems))
+            console.print(f"problems written to {report}")
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
@@ -120,7 +128,7 @@ def export(
     format: FileFormat = typer.Option(FileFormat.jsonl, "--format"),
     out: Path = typer.Option(..., "--out", dir_okay=False),
 ) -> None:
-    """Write every record of KIND to a JSONL or CSV file (the same shape `import` reads)."""
+    """Write every record of KIND to a JSONL, CSV (UTF-8 with BOM, for Excel) or .xlsx file (what `import` reads)."""
     from matchmaker.catalog.io.export import export_file
     from matchmaker.readiness import ready_engine
 

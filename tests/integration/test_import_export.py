@@ -366,9 +366,18 @@ def test_csv_ip_records_must_have_a_type_and_number(catalog_engine, tmp_path):
     assert (problem.line, problem.field) == (2, "ip_records") and "type:number" in problem.reason
 
 
-def test_file_that_is_not_utf8_is_a_problem(catalog_engine, tmp_path):
-    path = tmp_path / "gbk.csv"
-    path.write_bytes(b"id,title\n" + "a,成果\n".encode("gbk"))
+def test_csv_from_chinese_excel_imports_in_utf8_with_bom_and_gbk(catalog_engine, tmp_path):
+    for encoding, title in (("utf-8-sig", "带签名的成果"), ("gbk", "国标编码的成果")):
+        path = tmp_path / f"{encoding}.csv"
+        path.write_bytes(f"id,title,summary\n{encoding},{title},中文简介\n".encode(encoding))
+        assert import_file(catalog_engine, "achievements", path, None) == 1
+    with catalog_engine.connect() as conn:
+        assert {"带签名的成果", "国标编码的成果"} <= set(conn.scalars(select(Achievement.title)))
+
+
+def test_file_that_is_neither_utf8_nor_gbk_is_a_problem(catalog_engine, tmp_path):
+    path = tmp_path / "binary.csv"
+    path.write_bytes(b"id,title\n" + b"a,\xff\xfe\x81\n")
     assert [(p.line, p.field) for p in rejected(catalog_engine, "achievements", path)] == [(2, "$")]
 
 
@@ -433,6 +442,64 @@ def test_export_then_import_into_an_empty_database_gives_the_same_records(catalo
         assert second[kind].read_text(encoding="utf-8") == first[kind].read_text(encoding="utf-8"), kind
     exported = first["achievements"].read_text(encoding="utf-8")
     assert "2021SR0001:A" in exported and "1200000.50" in exported and ("a" in exported)
+
+
+def test_an_xlsx_round_trip_keeps_every_record_and_its_chinese_text(catalog_engine, tmp_path):
+    load_good(catalog_engine, tmp_path, "organisations", "achievements", "demands")
+    kinds = ["organisations", "achievements", "demands"]
+    before = {kind: tmp_path / f"before-{kind}.jsonl" for kind in kinds}
+    for kind in kinds:
+        export_file(catalog_engine, kind, before[kind], "jsonl")
+        export_file(catalog_engine, kind, tmp_path / f"{kind}.xlsx", None)
+    with catalog_engine.begin() as conn:
+        for model in (IPRecord, Achievement, Demand, Organisation):
+            conn.execute(delete(model))
+    assert [import_file(catalog_engine, kind, tmp_path / f"{kind}.xlsx", None) for kind in kinds] == [3, 3, 2]
+    for kind in kinds:
+        after = tmp_path / f"after-{kind}.jsonl"
+        export_file(catalog_engine, kind, after, "jsonl")
+        assert after.read_text(encoding="utf-8") == before[kind].read_text(encoding="utf-8"), kind
+    assert "高熵合金的制备方法" in before["achievements"].read_text(encoding="utf-8")
+
+
+def test_exports_for_excel_keep_formulas_as_text_and_csv_has_a_bom(catalog_engine, tmp_path):
+    from openpyxl import load_workbook
+
+    records = [{"id": "a-formula", "title": '=HYPERLINK("http://evil.test","点我")', "summary": "@SUM(1+1)"}]
+    import_file(catalog_engine, "achievements", jsonl(tmp_path / "f.jsonl", records), None)
+    export_file(catalog_engine, "achievements", tmp_path / "a.xlsx", None)
+    sheet = load_workbook(tmp_path / "a.xlsx").active
+    header = [cell.value for cell in sheet[1]]
+    assert header[1] == "名称（title）"
+    row = next(r for r in sheet.iter_rows(min_row=2) if r[0].value == "a-formula")
+    assert row[1].data_type == "s" and row[1].value.startswith("=HYPERLINK")     # text, not a formula
+    export_file(catalog_engine, "achievements", tmp_path / "a.csv", None)
+    data = (tmp_path / "a.csv").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf") and "'=HYPERLINK" in data.decode("utf-8-sig")
+
+
+def test_a_malformed_xlsx_writes_nothing_and_the_report_names_each_row_and_column(catalog_engine, tmp_path):
+    from openpyxl import Workbook, load_workbook
+
+    from matchmaker.catalog.io.excel import problem_report
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["编号（id）", "名称（title）", "预算上限（元）", "预算下限（元）", "截止日期（deadline）", "所在地区代码（region）"])
+    sheet.append(["d-ok", "好的需求", 500000, 100000, "2099-01-01", "210200"])
+    sheet.append(["d-date", "日期错", 500000, 100000, "2026-13-45", "210200"])
+    sheet.append(["d-money", "金额错", "五十万", 100000, None, "210200"])
+    sheet.append(["d-range", "预算倒挂", 100, 500, None, "210200"])
+    sheet.append(["d-region", "地区错", 500000, 100000, None, "999999"])
+    book.save(tmp_path / "bad.xlsx")
+    problems = rejected(catalog_engine, "demands", tmp_path / "bad.xlsx")
+    found = {(p.line, p.field) for p in problems}
+    assert {(3, "deadline"), (4, "budget_max"), (5, "budget_min"), (6, "region")} <= found, found
+    assert not any(p.line == 2 for p in problems)                 # the good row is not blamed
+    (tmp_path / "report.xlsx").write_bytes(problem_report(problems))
+    rows = [[c.value for c in r] for r in load_workbook(tmp_path / "report.xlsx").active.iter_rows()]
+    assert rows[0] == ["行号", "列", "问题"] and len(rows) == len(problems) + 1
+    assert [3, "截止日期（deadline）"] in [r[:2] for r in rows]
 
 
 def test_export_gives_rows_without_an_external_id_a_stable_one(catalog_engine, tmp_path):

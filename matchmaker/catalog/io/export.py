@@ -12,6 +12,7 @@ import msgspec
 from sqlalchemy import Connection, Engine, select
 
 from matchmaker import vocabulary as v
+from matchmaker.catalog.io.excel import header_cell, write_workbook
 from matchmaker.catalog.io.read import LIST_SEPARATOR, format_of
 from matchmaker.catalog.specs import ACHIEVEMENTS, COLUMN_OF, ORGANISATIONS, LibrarySpec, kind_named
 from matchmaker.csv_safety import SafeWriter
@@ -27,10 +28,35 @@ def export_file(engine: Engine, kind: str, path: Path, fmt: str | None = None) -
     path = Path(path)
     fmt = format_of(path, fmt)
     if fmt is None:
-        raise ValueError(f"cannot tell the format of '{path.name}': name it .jsonl or .csv, or pass a format")
-    writer = _write_jsonl if fmt == "jsonl" else _write_csv
-    with engine.connect() as conn, path.open("w", encoding="utf-8", newline="") as handle:
-        return writer(handle, spec, export_records(conn, spec))
+        raise ValueError(f"cannot tell the format of '{path.name}': name it .jsonl, .csv or .xlsx, or pass a format")
+    with engine.connect() as conn:
+        if fmt == "xlsx":
+            counted = [0]
+
+            def counting():
+                for record in export_records(conn, spec):
+                    counted[0] += 1
+                    yield record
+
+            path.write_bytes(xlsx_bytes(spec, counting()))
+            return counted[0]
+        # CSV starts with a BOM: Chinese Excel reads a file without one as GBK and garbles it.
+        with path.open("w", encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline="") as handle:
+            return (_write_jsonl if fmt == "jsonl" else _write_csv)(handle, spec, export_records(conn, spec))
+
+
+def xlsx_bytes(spec: LibrarySpec, records) -> bytes:
+    """Records as a workbook: the headers in Chinese and English, cells as the CSV writes them (lists joined),
+    except money (numbers) and dates (dates), which Excel then sorts and sums."""
+    names = list(spec.schema.__struct_fields__)
+
+    def cell(name: str, value: Any):
+        if value is None or isinstance(value, Decimal | dt.date) and not isinstance(value, bool):
+            return value
+        return csv_cell(name, value)
+
+    return write_workbook([header_cell(n) for n in names], ([cell(n, r[n]) for n in names] for r in records),
+                          title=spec.name)
 
 
 def export_records(conn: Connection, spec: LibrarySpec) -> Iterator[dict[str, Any]]:

@@ -11,12 +11,13 @@ from typing import Any
 import msgspec
 
 from matchmaker import vocabulary as v
+from matchmaker.catalog.io.excel import cell_text, field_of, sheet_rows
 from matchmaker.catalog.io.validate import ProblemLog, Row, show, unknown_name
 from matchmaker.catalog.specs import LibrarySpec
 from matchmaker.csv_safety import unescape_cell
 
-FORMATS = ("jsonl", "csv")
-FORMATS_BY_SUFFIX = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
+FORMATS = ("jsonl", "csv", "xlsx")
+FORMATS_BY_SUFFIX = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".xlsx": "xlsx"}
 LIST_SEPARATOR = "|"  # joins list cells in CSV; no mode value or IP number contains it
 
 
@@ -32,6 +33,8 @@ def read_rows(data: bytes, fmt: str, spec: LibrarySpec, problems: ProblemLog) ->
         return read_jsonl(data, problems)
     if fmt == "csv":
         return read_csv(data, spec, problems)
+    if fmt == "xlsx":
+        return read_xlsx(data, spec, problems)
     raise ValueError(f"unknown format {fmt!r} (allowed: {', '.join(FORMATS)})")
 
 
@@ -69,6 +72,7 @@ def read_csv(data: bytes, spec: LibrarySpec, problems: ProblemLog) -> Iterator[R
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader, None)
+        header = [field_of(name) for name in header] if header is not None else None
         if header is None or not _header_ok(header, spec, problems):
             return
         start = reader.line_num + 1
@@ -90,12 +94,44 @@ def read_csv(data: bytes, spec: LibrarySpec, problems: ProblemLog) -> Iterator[R
         problems.add(reader.line_num, "row", f"not valid CSV: {err}")
 
 
+def read_xlsx(data: bytes, spec: LibrarySpec, problems: ProblemLog) -> Iterator[Row]:
+    """The first sheet of a workbook: a header row, then one record per row (row numbers as Excel shows them)."""
+    try:
+        sheet = sheet_rows(data)
+    except ValueError:
+        problems.add(1, "$", "not a readable .xlsx workbook (save it from Excel or WPS as .xlsx)")
+        return
+    if not sheet:
+        return
+    header = [field_of("" if cell is None else str(cell)) for cell in sheet[0]]
+    while header and header[-1] == "":
+        header.pop()                       # Excel's trailing empty columns
+    if not _header_ok(header, spec, problems):
+        return
+    for number, cells in enumerate(sheet[1:], start=2):
+        texts = [cell_text(name, cell) for name, cell in zip(header, cells, strict=False)]
+        if not any(text.strip() for text in texts):
+            continue
+        if any(cell not in (None, "") for cell in cells[len(header):]):
+            problems.add(number, "row", f"expected {len(header)} columns as in the header, got more")
+            continue
+        values, cell_problems = csv_values(dict(zip(header, texts + [""] * (len(header) - len(texts)), strict=True)), spec)
+        for name, reason in cell_problems:
+            problems.add(number, name, reason)
+        if not cell_problems:
+            yield Row(number, values)
+
+
 def _text(data: bytes, problems: ProblemLog) -> str | None:
+    """UTF-8 (with or without Excel's BOM), else GB18030, the superset of the GBK that Chinese Excel writes."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        problems.add(data[: err.start].count(b"\n") + 1, "$", "not UTF-8 text (save the file as UTF-8)")
-        return None
+        try:
+            return data.decode("gb18030")
+        except UnicodeDecodeError:
+            problems.add(data[: err.start].count(b"\n") + 1, "$", "not UTF-8 or GBK text (save the file as UTF-8)")
+            return None
 
 
 def _header_ok(header: list[str], spec: LibrarySpec, problems: ProblemLog) -> bool:

@@ -52,7 +52,7 @@ def import_file(engine: Engine, kind: str, path: Path, fmt: str | None = None) -
     path = Path(path)
     fmt = format_of(path, fmt)
     if fmt is None:
-        reason = f"cannot tell the format of '{path.name}': name it .jsonl or .csv, or pass --format"
+        reason = f"cannot tell the format of '{path.name}': name it .jsonl, .csv or .xlsx, or pass --format"
         raise ImportRejected([Problem(WHOLE_FILE, "$", reason)])
     return import_rows(engine, spec, path.read_bytes(), fmt).count
 
