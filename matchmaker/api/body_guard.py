@@ -33,12 +33,15 @@ async def guard_request(request: Request) -> Response | None:
                         "the query contains a NUL character (U+0000), which text may not hold")
     if request.method not in _BODY_METHODS:
         return None
+    if _binary_upload(request):
+        return None   # a workbook is a ZIP archive: its bytes are read by the importer, never stored as text
     body = await request.body()
     if body.startswith((b"\xff\xfe", b"\xfe\xff")):
         return _refused(request, "body", "UTF-16 text", "the body is UTF-16 text; send it as UTF-8")
     if body.startswith(b"PK\x03\x04"):
         return _refused(request, "body", "a ZIP archive (an .xlsx workbook?)",
-                        "the body is a ZIP archive, such as an .xlsx workbook; send JSON, JSON lines or CSV")
+                        "the body is a ZIP archive, such as an .xlsx workbook; send JSON, or send the workbook to an "
+                        "import route with the .xlsx Content-Type")
     if b"\x00" in body or _JSON_NUL.search(body) or b"%00" in body:
         return _refused(request, "body", "NUL character (U+0000) is not allowed",
                         "the body contains a NUL character (U+0000), which text may not hold")
@@ -49,6 +52,17 @@ async def guard_request(request: Request) -> Response | None:
         return _refused(request, "body", f"nested more than {MAX_DEPTH} levels deep",
                         f"the body is nested more than {MAX_DEPTH} levels deep")
     return _loose_types(request, body)
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _binary_upload(request: Request) -> bool:
+    """An .xlsx sent to an import route (the API's body, or a page's file upload)."""
+    media_type = request.content_type[0]
+    path = request.url.path
+    return (media_type == XLSX and path.endswith("/import")) or \
+        (media_type == "multipart/form-data" and path.startswith("/web/upload/"))
 
 
 _AT = re.compile(r" - at `\$\.?(.*)`$")

@@ -41,8 +41,9 @@ from matchmaker.errors import DomainError, FieldProblem
 from matchmaker.identity.services import Actor
 
 Sort = Annotated[SortKey, Parameter(description="posted_on, updated_at, trl or price; prefix '-' for descending")]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 IMPORT_MEDIA_TYPES = {"text/csv": "csv", "application/x-ndjson": "jsonl", "application/jsonl": "jsonl",
-                      "application/x-jsonlines": "jsonl"}
+                      "application/x-jsonlines": "jsonl", XLSX: "xlsx"}
 
 
 @dataclass
@@ -56,7 +57,10 @@ class ImportOperation(Operation):
             "application/x-ndjson": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING,
                                                                    description="one JSON object per line")),
             "text/csv": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING,
-                                                       description="UTF-8 CSV with a header row of field names")),
+                                                       description="CSV (UTF-8, UTF-8 with BOM or GBK) with a header "
+                                                                   "row of field names")),
+            XLSX: OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, format="binary",
+                                                 description="an Excel workbook: the first sheet, a header row")),
         })
 
 
@@ -106,8 +110,8 @@ def import_format(request: Request, fmt: str | None) -> str:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type in IMPORT_MEDIA_TYPES:
         return IMPORT_MEDIA_TYPES[media_type]
-    raise DomainError("say format=jsonl or format=csv, or send Content-Type text/csv or application/x-ndjson",
-                      problems=[FieldProblem("format", "jsonl or csv")])
+    raise DomainError("say format=jsonl, csv or xlsx, or send Content-Type text/csv, application/x-ndjson or the "
+                      ".xlsx type", problems=[FieldProblem("format", "jsonl, csv or xlsx")])
 
 
 class OrganisationController(Controller):
@@ -222,7 +226,7 @@ class AchievementController(Controller):
     @post("/import", operation_id="importAchievements", status_code=201, sync_to_thread=True,
           operation_class=ImportOperation)
     def import_achievements(self, request: Request, body: bytes, actor: Actor, session: Session,
-                            fmt: Annotated[str | None, QueryParameter(name="format", pattern="^(jsonl|csv)$")] = None) -> ImportResult:
+                            fmt: Annotated[str | None, QueryParameter(name="format", pattern="^(jsonl|csv|xlsx)$")] = None) -> ImportResult:
         """Import a JSONL or CSV body with the CLI's row checks: all rows or none, problems by line and field."""
         with session.begin():
             imported, published = services.import_records(session, actor=actor, spec=ACHIEVEMENTS, body=body,
@@ -304,7 +308,7 @@ class DemandController(Controller):
     @post("/import", operation_id="importDemands", status_code=201, sync_to_thread=True,
           operation_class=ImportOperation)
     def import_demands(self, request: Request, body: bytes, actor: Actor, session: Session,
-                       fmt: Annotated[str | None, QueryParameter(name="format", pattern="^(jsonl|csv)$")] = None) -> ImportResult:
+                       fmt: Annotated[str | None, QueryParameter(name="format", pattern="^(jsonl|csv|xlsx)$")] = None) -> ImportResult:
         """Import a JSONL or CSV body with the CLI's row checks: all rows or none, problems by line and field."""
         with session.begin():
             imported, published = services.import_records(session, actor=actor, spec=DEMANDS, body=body,

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from matchmaker import vocabulary as v
 from matchmaker.api.params import MAX_LIMIT, SORT_KEYS
 from matchmaker.catalog.access import is_visible, may_edit, visible_condition
+from matchmaker.catalog.io.read import FORMATS
 from matchmaker.catalog.io.validate import WHOLE_FILE, ImportRejected, ProblemLog, Row
 from matchmaker.catalog.io.write import import_rows
 from matchmaker.catalog.schemas import AchievementUpdate, DemandUpdate, record_problems
@@ -304,8 +305,8 @@ def import_records(session: Session, *, actor: Actor, spec: LibrarySpec, body: b
     """
     if actor.role not in (spec.owner_role, v.Role.ADMIN):
         raise Forbidden(f"importing {spec.library.value} needs the role {spec.owner_role.value} or admin")
-    if fmt not in ("jsonl", "csv"):
-        raise DomainError("unknown format", problems=[FieldProblem("format", "jsonl or csv")])
+    if fmt not in FORMATS:
+        raise DomainError("unknown format", problems=[FieldProblem("format", "jsonl, csv or xlsx")])
     owner = None if actor.role is v.Role.ADMIN else actor.organisation_id
 
     # The API's own rules join the file's problems, so one answer lists them all before anything is written.
@@ -318,13 +319,20 @@ def import_records(session: Session, *, actor: Actor, spec: LibrarySpec, body: b
     try:
         imported = import_rows(session.connection(), spec, body, fmt, owner=owner, check=rules, published=True)
     except ImportRejected as rejected:
-        found = rejected.problems
-        raise InvalidInput(f"{len(found)} problem(s); nothing was imported; first: {found[0]}",
-                           problems=[FieldProblem(p.field, f"line {p.line}: {p.reason}") for p in found]) from None
+        raise ImportRefused(rejected.problems) from None
     for key in imported.published:
         log_index_change(session, spec, key)
     session.flush()
     return imported.count, len(imported.published)
+
+
+class ImportRefused(InvalidInput):
+    """A file with problems: nothing was imported. Keeps the problems by line for a page's report."""
+
+    def __init__(self, found: list) -> None:
+        super().__init__(f"{len(found)} problem(s); nothing was imported; first: {found[0]}",
+                         problems=[FieldProblem(p.field, f"line {p.line}: {p.reason}") for p in found])
+        self.found = found
 
 
 def _own_rows_only(session: Session, actor: Actor, rows: list[Row], problems: ProblemLog) -> None:

@@ -122,17 +122,19 @@ def web_handlers(settings: Settings) -> list:
     """The page router and its static files; session and CSRF middleware apply to /web only, so
     Bearer-token API clients see no cookies and no CSRF checks."""
     from matchmaker.web import accounts, analyst, audit, broker, deals, libraries, login, search, storefront as shop
-    from matchmaker.web import posting_actions, subscriptions
+    from matchmaker.web import posting_actions, spreadsheets, subscriptions
 
     secret = settings.secret_key or secrets.token_urlsafe(32)  # tests without a key: sessions last the process
     csrf = CSRFConfig(secret=_key(secret, "csrf").hex(), cookie_name="mm_csrf", cookie_path="/web",
                       cookie_samesite="lax", header_name="x-csrftoken", cookie_secure=settings.secure_cookies,
                       # One-click unsubscribe (RFC 8058) posts from a mail app: the signed token is its authority.
-                      exclude=["/web/unsubscribe"])
+                      # Uploads check their token in the handler (web/spreadsheets.py): the middleware's reading of a
+                      # multipart body leaves nothing for the handler, and the request waits forever (Litestar 2).
+                      exclude=["/web/unsubscribe", "/web/upload/"])
     public_pages = [*shop.HANDLERS, *accounts.HANDLERS]
     pages = Router(
         path="/web",
-        route_handlers=[*public_pages, *login.HANDLERS, *posting_actions.HANDLERS, *libraries.HANDLERS, *broker.HANDLERS, *analyst.HANDLERS, *search.HANDLERS,
+        route_handlers=[*public_pages, *login.HANDLERS, *posting_actions.HANDLERS, *spreadsheets.HANDLERS, *libraries.HANDLERS, *broker.HANDLERS, *analyst.HANDLERS, *search.HANDLERS,
                        *subscriptions.HANDLERS, *audit.HANDLERS, *deals.HANDLERS],
         middleware=[DefineMiddleware(_session_middleware, secure=settings.secure_cookies),
                     DefineMiddleware(CSRFMiddleware, config=csrf),
@@ -142,6 +144,7 @@ def web_handlers(settings: Settings) -> list:
         exception_handlers=WEB_EXCEPTION_HANDLERS,
         after_request=_security_headers,
         include_in_schema=False,
+        opt={"csrf": csrf},
     )
     static = create_static_files_router(path="/web/static", directories=[STATIC], include_in_schema=False,
                                         cache_control=None)

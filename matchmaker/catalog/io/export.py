@@ -42,7 +42,7 @@ def export_file(engine: Engine, kind: str, path: Path, fmt: str | None = None) -
             return counted[0]
         # CSV starts with a BOM: Chinese Excel reads a file without one as GBK and garbles it.
         with path.open("w", encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline="") as handle:
-            return (_write_jsonl if fmt == "jsonl" else _write_csv)(handle, spec, export_records(conn, spec))
+            return (_write_jsonl if fmt == "jsonl" else write_csv)(handle, spec, export_records(conn, spec))
 
 
 def xlsx_bytes(spec: LibrarySpec, records) -> bytes:
@@ -59,8 +59,9 @@ def xlsx_bytes(spec: LibrarySpec, records) -> bytes:
                           title=spec.name)
 
 
-def export_records(conn: Connection, spec: LibrarySpec) -> Iterator[dict[str, Any]]:
-    """Records as schema-shaped dicts, read in batches so memory stays flat on a national-size table."""
+def export_records(conn: Connection, spec: LibrarySpec, where=None) -> Iterator[dict[str, Any]]:
+    """Records as schema-shaped dicts, read in batches so memory stays flat on a national-size table; `where`
+    narrows them (a page exports what its person may see)."""
     table = spec.table
     organisation = ORGANISATIONS.table.alias("owner")
     columns = [table]
@@ -72,6 +73,8 @@ def export_records(conn: Connection, spec: LibrarySpec) -> Iterator[dict[str, An
         ]
         joined = table.outerjoin(organisation, table.c.organisation_id == organisation.c.id)
     query = select(*columns).select_from(joined).order_by(table.c.id)
+    if where is not None:
+        query = query.where(where)
     result = conn.execution_options(yield_per=EXPORT_BATCH).execute(query)
     for batch in result.partitions():
         ip_records = _ip_records_of(conn, [row.id for row in batch]) if spec is ACHIEVEMENTS else {}
@@ -125,7 +128,7 @@ def _write_jsonl(handle, spec: LibrarySpec, records: Iterator[dict[str, Any]]) -
     return count
 
 
-def _write_csv(handle, spec: LibrarySpec, records: Iterator[dict[str, Any]]) -> int:
+def write_csv(handle, spec: LibrarySpec, records: Iterator[dict[str, Any]]) -> int:
     names = list(spec.schema.__struct_fields__)
     writer = SafeWriter(handle, lineterminator="\n")
     writer.writerow(names)

@@ -1,0 +1,116 @@
+"""Excel from the pages (issue 15): a firm exports its own demands as .xlsx and CSV (with a BOM), uploads a
+malformed workbook (nothing imported, the problems in Chinese by row and column, a downloadable report), then a
+good one; an analyst exports the library."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from litestar.testing import TestClient
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import func, select
+
+from matchmaker.app import create_app
+from matchmaker.config import Settings
+from matchmaker.db import make_engine, make_session_factory, transaction
+from matchmaker.identity.demo import ensure_demo_users
+from matchmaker.models import Demand, User
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@pytest.fixture
+def pages(seeded_url, tmp_path):
+    engine = make_engine(seeded_url)
+    factory = make_session_factory(engine)
+    with transaction(factory) as session:
+        passwords = {login: password for _r, login, password, _o in ensure_demo_users(session)}
+        firm = session.scalar(select(User).where(User.login == "demo_firm")).organisation_id
+    app = create_app(Settings(database_url=seeded_url, index_dir=tmp_path / "index", semantic=False))
+    with TestClient(app) as client:
+        client.factory, client.passwords, client.firm = factory, passwords, firm
+        yield client
+    engine.dispose()
+
+
+def _token(client, path: str) -> str:
+    return re.search(r'name="_csrf_token" value="([^"]+)"', client.get(path).text).group(1)
+
+
+def _login(client, login: str) -> None:
+    client.cookies.clear()
+    client.post("/web/login", data={"login": login, "password": client.passwords[login],
+                                    "_csrf_token": _token(client, "/web/login")})
+
+
+def _workbook(rows: list[list]) -> bytes:
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _upload(client, name: str, data: bytes):
+    return client.post("/web/upload/demands", files={"file": (name, data, XLSX)},
+                       data={"_csrf_token": _token(client, "/web/import/demands")}, follow_redirects=False)
+
+
+def test_a_firm_exports_and_imports_its_demands_from_the_pages(pages):
+    _login(pages, "demo_firm")
+    exported = pages.get("/web/export/demands", params={"format": "xlsx"})
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith(XLSX)
+    sheet = load_workbook(io.BytesIO(exported.content)).active
+    with pages.factory() as session:
+        own = session.scalar(select(func.count()).select_from(Demand).where(Demand.organisation_id == pages.firm))
+    assert sheet.max_row - 1 == own                             # its own demands, not the library's
+    assert sheet.cell(1, 2).value == "名称（title）"
+    csv = pages.get("/web/export/demands", params={"format": "csv"})
+    assert csv.content.startswith(b"\xef\xbb\xbf") and csv.headers["content-type"].startswith("text/csv")
+
+    header = ["名称（title）", "拟解决的技术难题（problem）", "预算上限（元）（budget_max）", "截止日期（deadline）"]
+    bad = _upload(pages, "bad.xlsx", _workbook([header, ["好需求", "一个足够长的技术难题描述", 500000, "2099-01-01"],
+                                                ["坏日期", "描述", 1000, "2026-13-45"], ["坏金额", "描述", "很多钱", None]]))
+    assert bad.status_code == 422 and "没有导入任何数据" in bad.text
+    assert "日期应写成 年-月-日" in bad.text and "金额应为数字" in bad.text
+    with pages.factory() as session:
+        assert session.scalar(select(func.count()).select_from(Demand).where(Demand.title == "好需求")) == 0
+    report = load_workbook(io.BytesIO(pages.get("/web/import/report.xlsx").content)).active
+    rows = [[cell.value for cell in row] for row in report.iter_rows()]
+    assert rows[0] == ["行号", "列", "问题"] and [3, "截止日期（deadline）"] == rows[1][:2]
+    assert [4, "预算上限（元）（budget_max）"] == rows[2][:2]
+
+    good = _upload(pages, "good.xlsx", _workbook([header, ["批量导入的需求", "一个足够长的技术难题描述", 500000, "2099-01-01"]]))
+    assert good.status_code == 303
+    with pages.factory() as session:
+        row = session.scalar(select(Demand).where(Demand.title == "批量导入的需求"))
+        assert row.organisation_id == pages.firm and row.status == "pending_review"
+
+
+def test_an_upload_without_the_form_token_is_refused(pages):
+    _login(pages, "demo_firm")
+    _token(pages, "/web/import/demands")
+    refused = pages.post("/web/upload/demands", files={"file": ("d.xlsx", _workbook([["名称（title）"], ["x"]]), XLSX)},
+                         data={"_csrf_token": "forged"}, follow_redirects=False)
+    assert refused.status_code == 403 and "安全校验码" in refused.text
+
+
+def test_an_analyst_exports_the_library_and_a_firm_cannot_import_achievements(pages):
+    _login(pages, "demo_analyst")
+    exported = pages.get("/web/export/achievements", params={"format": "xlsx"})
+    assert load_workbook(io.BytesIO(exported.content)).active.max_row > 100
+    _login(pages, "demo_firm")
+    assert pages.get("/web/import/achievements").status_code == 403
+
+
+def test_the_api_imports_an_xlsx_body(api):
+    firm = api.users.headers("firm", api.orgs.firm)
+    header = ["名称（title）", "拟解决的技术难题（problem）", "技术领域（field）"]
+    body = _workbook([header, ["接口导入的需求", "一个足够长的技术难题描述", "new_materials"]])
+    made = api.post("/demands/import", content=body, headers={**firm, "Content-Type": XLSX})
+    assert made.status_code == 201 and made.json()["imported"] == 1
+    zipped_json = api.post("/demands", content=body, headers={**firm, "Content-Type": "application/json"})
+    assert zipped_json.status_code == 400            # a workbook anywhere else is still refused at the edge
