@@ -47,8 +47,11 @@ def export(request: Request, library: str, actor: Actor, session: Session, forma
         where = visible_condition(actor, model)        # an analyst: published, and pending ones of its market
     else:
         where = model.organisation_id == actor.organisation_id
+    # Read on a connection of its own, as the command line does: the export streams with a server-side cursor on
+    # PostgreSQL, which must not share a transaction with the audit entry's insert.
+    with session.get_bind().connect() as conn:
+        records = list(export_records(conn, spec, where))
     with session.begin():
-        records = list(export_records(session.connection(), spec, where))
         audit.record(session, audit.EXPORTED, actor=actor, subject=f"export:{library}", rows=len(records),
                      format=format, via="page")
     name = f"{library}.{'csv' if format == 'csv' else 'xlsx'}"
