@@ -87,7 +87,8 @@ class AnalyticsController(Controller):
                date_to: DateTo = None, broker_id: IdFilter = None,
                field: FieldCode = None) -> Response[Funnel]:
         """match → claimed → contacted → negotiating → signed: counts, conversion, median days, exits."""
-        result = funnel(session, date_from=date_from, date_to=date_to, broker_id=broker_id, field=field)
+        result = funnel(session, date_from=date_from, date_to=date_to, broker_id=broker_id, field=field,
+                        region=narrow_region(actor, None))
         return _respond(result, format, "funnel", session, actor)
 
     @get("/brokers", operation_id="getBrokerLeague", operation_class=JsonOrCsvOperation,
@@ -96,5 +97,6 @@ class AnalyticsController(Controller):
                 date_to: DateTo = None, field: FieldCode = None,
                 limit: Annotated[int, Parameter(ge=1, le=1000)] = 50) -> Response[list[BrokerStanding]]:
         """Broker league table with the credit score (信用积分) computed from outcomes, best first."""
-        result = broker_league(session, date_from=date_from, date_to=date_to, field=field, limit=limit)
+        result = broker_league(session, date_from=date_from, date_to=date_to, field=field, limit=limit,
+                               region=narrow_region(actor, None))
         return _respond(result, format, "brokers", session, actor)

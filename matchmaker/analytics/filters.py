@@ -95,10 +95,25 @@ def contract_filters(query: Select, date_from, date_to, field: str | None) -> Se
 
 # --- which pipelines are in scope, and when each reached each stage (funnel and league) ----------------------
 
-def pipeline_scope(date_from, date_to, broker_id: int | None, field: str | None) -> Select:
-    """Ids of the pipelines claimed in the window (a cohort), by the broker, on achievements of the field."""
+def pair_in_region(region: str | None, demand_id, achievement_id):
+    """A (demand, achievement) pair with either side inside the region (a market's pairs); None = anywhere."""
+    if region is None:
+        return None
+    inside = RegionCode(region)
+    from matchmaker.models import Demand
+
+    return demand_id.in_(select(Demand.id).where(inside.condition(Demand.region_code))) | \
+        achievement_id.in_(select(Achievement.id).where(inside.condition(Achievement.region_code)))
+
+
+def pipeline_scope(date_from, date_to, broker_id: int | None, field: str | None, region: str | None = None) -> Select:
+    """Ids of the pipelines claimed in the window (a cohort), by the broker, on achievements of the field, on pairs
+    with a side in the region (an analyst's market)."""
     start, end = window(date_from, date_to)
     query = select(Pipeline.id)
+    in_region = pair_in_region(region, Pipeline.demand_id, Pipeline.achievement_id)
+    if in_region is not None:
+        query = query.where(in_region)
     if start is not None:
         query = query.where(Pipeline.created_at >= start)
     if end is not None:

@@ -16,6 +16,7 @@ from matchmaker.analytics.filters import (
     check_field,
     days,
     median,
+    pair_in_region,
     pipeline_scope,
     rate,
     stage_times,
@@ -59,7 +60,7 @@ class Funnel:
 
 
 def funnel(session: Session, *, date_from: dt.date | None = None, date_to: dt.date | None = None,
-           broker_id: int | None = None, field: str | None = None) -> Funnel:
+           broker_id: int | None = None, field: str | None = None, region: str | None = None) -> Funnel:
     """match → claimed → contacted → negotiating → signed, for the matches surfaced in the window.
 
     Matches are the distinct (demand, achievement) pairs put in front of someone in the window: pushed to an
@@ -71,8 +72,8 @@ def funnel(session: Session, *, date_from: dt.date | None = None, date_to: dt.da
     """
     check_dates(date_from, date_to)
     check_field(session, field)
-    scope = pipeline_scope(date_from, date_to, broker_id, field)
-    matches = _match_count(session, date_from, date_to, broker_id, field)
+    scope = pipeline_scope(date_from, date_to, broker_id, field, region)
+    matches = _match_count(session, date_from, date_to, broker_id, field, region)
     times = stage_times(session, scope, _PATH_VALUES)
     furthest = [0] * len(PATH)
     for pipeline_times in times.values():
@@ -89,16 +90,19 @@ def funnel(session: Session, *, date_from: dt.date | None = None, date_to: dt.da
         previous = reached[i]
     to_sign = _waits(times, Stage.CLAIMED.value, Stage.SIGNED.value)
     return Funnel(steps, rate(reached[-1], matches), median(to_sign),
-                  introduction_funnel(session, date_from, date_to, broker_id, field))
+                  introduction_funnel(session, date_from, date_to, broker_id, field, region))
 
 
 def introduction_funnel(session: Session, date_from, date_to, broker_id: int | None,
-                        field: str | None) -> IntroductionFunnel:
+                        field: str | None, region: str | None = None) -> IntroductionFunnel:
     """Interests expressed in the window (by the achievement's field; with `broker_id`, on pairs it claimed), how
     many were accepted, how many pairs reached a contract (directly or through a broker), and how many a broker
     took up."""
     start, end = window(date_from, date_to)
     query = select(Introduction.status, Introduction.demand_id, Introduction.achievement_id)
+    in_region = pair_in_region(region, Introduction.demand_id, Introduction.achievement_id)
+    if in_region is not None:
+        query = query.where(in_region)
     if start is not None:
         query = query.where(Introduction.requested_at >= start)
     if end is not None:
@@ -129,14 +133,18 @@ def _furthest(times: dict[str, dt.datetime]) -> int:
     return 0
 
 
-def _match_count(session: Session, date_from, date_to, broker_id: int | None, field: str | None) -> int:
+def _match_count(session: Session, date_from, date_to, broker_id: int | None, field: str | None,
+                 region: str | None = None) -> int:
     start, end = window(date_from, date_to)
     # distinct: a pair claimed again after a decline is still one match.
     claimed = select(Pipeline.demand_id, Pipeline.achievement_id).distinct().where(
-        Pipeline.id.in_(pipeline_scope(date_from, date_to, broker_id, field).scalar_subquery()))
+        Pipeline.id.in_(pipeline_scope(date_from, date_to, broker_id, field, region).scalar_subquery()))
     if broker_id is not None:
         return session.scalar(select(func.count()).select_from(claimed.subquery()))
     pushed = select(InboxEntry.demand_id, InboxEntry.achievement_id)
+    in_region = pair_in_region(region, InboxEntry.demand_id, InboxEntry.achievement_id)
+    if in_region is not None:
+        pushed = pushed.where(in_region)
     if start is not None:
         pushed = pushed.where(InboxEntry.created_at >= start)
     if end is not None:

@@ -89,13 +89,14 @@ class _Record:
 
 
 def broker_league(session: Session, *, date_from: dt.date | None = None, date_to: dt.date | None = None,
-                  field: str | None = None, limit: int = 50) -> list[BrokerStanding]:
-    """Every broker with a pipeline claimed in the window, by credit score (then signed, then id)."""
+                  field: str | None = None, limit: int = 50, region: str | None = None) -> list[BrokerStanding]:
+    """Every broker with a pipeline claimed in the window, by credit score (then signed, then id); with `region`,
+    on the pairs of that market only (a city analyst ranks brokers by their work in its city)."""
     check_dates(date_from, date_to)
     check_field(session, field)
     if limit < 1:
         raise InvalidInput.on("limit", "must be at least 1")
-    scope = pipeline_scope(date_from, date_to, None, field)
+    scope = pipeline_scope(date_from, date_to, None, field, region)
     records = _broker_records(session, scope)
     closed = sum(r.closed for r in records.values())
     market_win_rate = sum(r.count(Stage.SIGNED) for r in records.values()) / closed if closed else 0.5

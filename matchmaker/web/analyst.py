@@ -52,8 +52,8 @@ def dashboard(request: Request, actor: Actor, session: Session) -> Template:
         by_month = contract_turnover(session, by=("period",), period="month", region=market)
         by_region = contract_turnover(session, by=("region",), region_level=level, region=market)
         conversion = local_conversion(session, level=level, region=market)
-        funnel = deal_funnel(session)
-        league = broker_league(session, limit=10)
+        funnel = deal_funnel(session, region=market)
+        league = broker_league(session, limit=10, region=market)
     regions = sorted(by_region.rows, key=lambda r: r.amount, reverse=True)[:TOP_REGIONS]
     charts = {
         "turnover": {"labels": [r.period for r in by_month.rows],

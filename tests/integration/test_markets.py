@@ -8,11 +8,11 @@ import re
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from matchmaker.db import transaction
 from matchmaker.identity.services import create_user, set_password
-from matchmaker.models import Contract, Demand, Organisation, User
+from matchmaker.models import Broker, Contract, Demand, Organisation, User
 
 DALIAN, SHENYANG, LIAONING = "210200", "210100", "210000"
 PASSWORD = "market-test-2026"
@@ -124,3 +124,25 @@ def test_an_admin_places_an_analyst_in_a_market(api, market):
     firm = api.post("/users", json={"role": "firm", "organisation_id": api.orgs.firm, "name": "x", "region_code": DALIAN},
                     headers=admin)
     assert firm.status_code == 422 and firm.json()["errors"][0]["field"] == "region_code"
+
+
+def test_the_funnel_and_the_league_of_a_city_count_its_own_pairs(api, market):
+    from matchmaker.models import Achievement, Pipeline
+
+    factory = api.users.factory
+    with transaction(factory) as session:   # one claim in 大连, one in 沈阳, by the world's first broker
+        broker = session.scalar(select(Broker.id).order_by(Broker.id))
+        for city in (DALIAN, SHENYANG):
+            achievement = Achievement(title=f"市场测试成果{city}", status="published", region_code=city,
+                                      organisation_id=None)
+            session.add(achievement)
+            session.flush()
+            session.add(Pipeline(demand_id=market[city]["demand"], achievement_id=achievement.id, broker_id=broker,
+                                 stage="claimed", version=1, score=0.5))
+    dalian, province = market[f"analyst{DALIAN}"], market[f"analyst{LIAONING}"]
+    claimed = {name: next(s["count"] for s in api.get("/analytics/funnel", headers=headers).json()["steps"]
+                          if s["stage"] == "claimed")
+               for name, headers in (("dalian", dalian), ("province", province))}
+    assert claimed["dalian"] >= 1 and claimed["province"] >= claimed["dalian"] + 1
+    league = api.get("/analytics/brokers", headers=dalian).json()
+    assert sum(row["claimed"] for row in league) == claimed["dalian"]
