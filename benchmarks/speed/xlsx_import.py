@@ -41,7 +41,7 @@ def main() -> None:
             started = time.perf_counter()
             export_file(engine, "achievements", path, fmt)
             print(f"export {fmt}: {time.perf_counter() - started:.1f} s, {path.stat().st_size / 1e6:.1f} MB")
-    print(f"| file | rows | import s | rows/s |\n|---|---:|---:|---:|")
+    print("| file | rows | import s | rows/s |\n|---|---:|---:|---:|")
     for fmt, path in files.items():
         url = f"sqlite:///{folder / f'import-{fmt}.db'}"
         migrate.upgrade(url)

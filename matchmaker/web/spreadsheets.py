@@ -117,7 +117,7 @@ def _check_csrf(request: Request, data: dict) -> None:
     config = request.route_handler.opt["csrf"]
     token = request.headers.get(config.header_name) or data.get("_csrf_token")
     cookie = request.cookies.get(config.cookie_name)
-    checker = CSRFMiddleware(app=None, config=config)   # noqa: the comparison is a method of the middleware
+    checker = CSRFMiddleware(app=None, config=config)   # the comparison is a method of the middleware
     if not (isinstance(token, str) and cookie and checker._csrf_tokens_match(token, cookie)):   # noqa: SLF001
         raise PermissionDeniedException("CSRF token verification failed")
 
