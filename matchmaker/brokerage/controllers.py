@@ -12,7 +12,7 @@ from matchmaker import vocabulary as v
 from matchmaker.api import idempotency
 from matchmaker.api.idempotency import IdempotencyKey
 from matchmaker.api.params import IdFilter, Limit, Offset, Page, PathId, RegionFilter
-from matchmaker.brokerage import contracts, feedback, pipelines
+from matchmaker.brokerage import contracts, feedback, pipelines, registry
 from matchmaker.brokerage.schemas import (
     BrokerOut,
     ClaimIn,
@@ -24,6 +24,7 @@ from matchmaker.brokerage.schemas import (
     PipelineDetail,
     PipelineOut,
     RegistrationIn,
+    ReturnIn,
     broker_out,
     contract_out,
     feedback_out,
@@ -129,6 +130,20 @@ class ContractController(Controller):
     def get_contract(self, contract_id: PathId, actor: Actor, session: Session) -> ContractOut:
         """One contract, for those who may see it."""
         return contract_out(contracts.get_contract(session, actor=actor, contract_id=contract_id))
+
+    @post("/{contract_id:int}/register", operation_id="registerContractNumber", status_code=200, sync_to_thread=True)
+    def register_number(self, contract_id: PathId, actor: Actor, session: Session) -> ContractOut:
+        """Register a contract (认定登记): the next number of the registering office's sequence for the year (the
+        registrar's market, else the seller's city), without gaps; analysts of the parties' region and admins."""
+        with session.begin():
+            return contract_out(registry.register(session, actor=actor, contract_id=contract_id))
+
+    @post("/{contract_id:int}/return", operation_id="returnContract", status_code=200, sync_to_thread=True)
+    def return_contract(self, contract_id: PathId, data: ReturnIn, actor: Actor, session: Session) -> ContractOut:
+        """Send a contract back to its parties with the reasons (registrars); it can be registered later."""
+        with session.begin():
+            return contract_out(registry.return_for_correction(session, actor=actor, contract_id=contract_id,
+                                                               reason=data.reason))
 
     @patch("/{contract_id:int}/registration", operation_id="registerContract", sync_to_thread=True)
     def register(self, contract_id: PathId, data: RegistrationIn, actor: Actor, session: Session) -> ContractOut:

@@ -98,6 +98,10 @@ class ContractIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     expected_version: Version | None = None
 
 
+class ReturnIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+
+
 class RegistrationIn(msgspec.Struct, forbid_unknown_fields=True):
     registration_number: RegistrationNumber
     registered_on: dt.date
@@ -123,6 +127,8 @@ class ContractOut(msgspec.Struct):
     registration_number: str | None
     registered_on: dt.date | None
     created_at: dt.datetime
+    registration_office: str | None = None   # region code of the office that registered it
+    return_reason: str | None = None         # why the registrar sent it back (until it is registered)
 
 
 
@@ -166,7 +172,7 @@ def contract_out(c) -> ContractOut:
         c.id, c.pipeline_id, c.contract_type, yuan(c.amount), yuan(c.certified_amount), c.payment_mode, c.licence_scope,
         c.trial_ends_on,
         c.signed_on, c.buyer_id, c.buyer_region_code, c.seller_id, c.seller_region_code, c.achievement_id, c.demand_id,
-        c.broker_id, c.registration_number, c.registered_on, c.created_at,
+        c.broker_id, c.registration_number, c.registered_on, c.created_at, c.registration_office, c.return_reason,
     )
 
 

@@ -8,7 +8,14 @@ Importing the package imports every module, so Base.metadata holds every table (
 from matchmaker.models.base import NAMING, Base, ModeSet, Money, Timestamped, UTCDateTime  # noqa: I001
 from matchmaker.models.identity import AccountToken, Broker, Organisation, OutboundMail, Region, TechnologyField, User
 from matchmaker.models.libraries import Achievement, Demand, IPRecord, LatentFit, World
-from matchmaker.models.brokerage import PIPELINE_LIVE, Contract, Feedback, Pipeline, PipelineEvent
+from matchmaker.models.brokerage import (
+    PIPELINE_LIVE,
+    Contract,
+    Feedback,
+    Pipeline,
+    PipelineEvent,
+    RegistrationSequence,
+)
 from matchmaker.models.platform import (
     Embedding,
     IdempotencyRecord,
@@ -23,6 +30,7 @@ from matchmaker.models.security import AuditEntry, ConfidentialGrant, LoginAttem
 from matchmaker.models.deals import Introduction, Notice, NoticePreference, ThreadMessage, Undertaking
 
 __all__ = [
+    "RegistrationSequence",
     "AccountToken",
     "OutboundMail",
     "Introduction",

@@ -100,6 +100,19 @@ class Contract(Timestamped, Base):
     broker_id: Mapped[int | None] = mapped_column(ForeignKey("brokers.id"), index=True)
     registration_number: Mapped[str | None] = mapped_column(String(40), unique=True)
     registered_on: Mapped[dt.date | None] = mapped_column(Date)
+    registration_office: Mapped[str | None] = mapped_column(String(6))   # the region code of the office that registered it
+    return_reason: Mapped[str | None] = mapped_column(Text)   # why the registrar sent it back; cleared on registration
+
+
+class RegistrationSequence(Base):
+    """The last registration number an office gave in a year: one row per (office, year), raised by one in the
+    registering transaction, so numbers are consecutive and a registration that rolls back takes its number back."""
+
+    __tablename__ = "registration_sequences"
+
+    office_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True)
+    last: Mapped[int] = mapped_column(default=0)
 
 
 class Feedback(Base):

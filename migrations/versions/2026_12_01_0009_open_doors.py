@@ -39,6 +39,18 @@ def upgrade() -> None:
     op.create_index('ix_achievements_status_posted', 'achievements', ['status', 'posted_on', 'id'], unique=False)
     op.create_index('ix_demands_status_posted', 'demands', ['status', 'posted_on', 'id'], unique=False)
 
+    # The technology-contract registry (issue 15): who registered a contract, why one was sent back, and one
+    # number sequence per registration office and year.
+    with op.batch_alter_table('contracts', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('registration_office', sa.String(length=6), nullable=True))
+        batch_op.add_column(sa.Column('return_reason', sa.Text(), nullable=True))
+    op.create_table('registration_sequences',
+    sa.Column('office_code', sa.String(length=6), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('last', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('office_code', 'year', name=op.f('pk_registration_sequences'))
+    )
+
     op.create_table('account_tokens',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -74,6 +86,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('outbound_mail')
+    op.drop_table('registration_sequences')
+    with op.batch_alter_table('contracts', schema=None) as batch_op:
+        batch_op.drop_column('return_reason')
+        batch_op.drop_column('registration_office')
     op.drop_index('ix_demands_status_posted', table_name='demands')
     op.drop_index('ix_achievements_status_posted', table_name='achievements')
     op.drop_table('account_tokens')

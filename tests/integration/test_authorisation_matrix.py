@@ -210,6 +210,10 @@ EXPECTED: dict[tuple[str, str], Case] = {
         f"/pipelines/{w.pipeline('claimed')}/moves", {"to_stage": "contacted"}, {})),
     ("POST", "/pipelines/{pipeline_id}/contract"): Case(allow("broker"), lambda w, api: (
         (lambda p: (f"/pipelines/{p}/contract", contract_terms(p), {}))(w.pipeline("negotiating", version=3)))),
+    ("POST", "/contracts/{contract_id}/register"): Case(allow("admin", "analyst"), lambda w, api: (
+        f"/contracts/{_contract(w, api)}/register", None, {})),
+    ("POST", "/contracts/{contract_id}/return"): Case(allow("admin", "analyst"), lambda w, api: (
+        f"/contracts/{_contract(w, api)}/return", {"reason": "矩阵退回"}, {})),
     ("PATCH", "/contracts/{contract_id}/registration"): Case(allow("admin"), lambda w, api: (
         f"/contracts/{_contract(w, api)}/registration",
         {"registration_number": f"矩阵登记-{next(REGISTRATIONS)}", "registered_on": TODAY}, {})),
