@@ -64,7 +64,10 @@ def local_conversion(session: Session, *, level: str | None = None, region: str 
     level = choice(level or "province", LEVELS, "level")
     check_dates(date_from, date_to)
     query = _query(level, date_from, date_to)
-    overall = session.execute(query).one()
+    if region is not None:   # the overall row of a region's report is that region's, not the whole platform's
+        overall = session.execute(query.where(Contract.seller_region_code.like(region_prefix(region) + "%"))).one()
+    else:
+        overall = session.execute(query).one()
     grouped = query.add_columns(prefix(Contract.seller_region_code, level).label("region"))
     grouped = grouped.group_by(prefix(Contract.seller_region_code, level))
     if region is not None:
@@ -72,8 +75,16 @@ def local_conversion(session: Session, *, level: str | None = None, region: str 
     zeros = "0000" if level == "province" else "00"
     groups = sorted(session.execute(grouped).all(), key=lambda row: row.region)
     names = region_names(session, (row.region + zeros for row in groups))
-    rows = [_row(row.region + zeros, names.get(row.region + zeros), row) for row in groups]
-    return LocalConversionReport(level, rows, _row("all", None, overall))
+    rows = [_row(row.region + zeros, _name(names, row.region + zeros, level, session), row) for row in groups]
+    return LocalConversionReport(level, rows, _row(region or "all", names.get(region) if region else None, overall))
+
+
+def _name(names: dict, code: str, level: str, session: Session) -> str | None:
+    """A party known only by its province (210000) is not a city: at city level it says so."""
+    if level == "city" and code.endswith("0000"):
+        province = names.get(code) or region_names(session, [code]).get(code) or code
+        return f"{province}（未细分到市）"
+    return names.get(code)
 
 
 def _query(level: str, date_from, date_to) -> Select:

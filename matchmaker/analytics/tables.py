@@ -20,7 +20,10 @@ def tabulate(result) -> tuple[list[str], list[list[str]]]:
     elif isinstance(result, LocalConversionReport):
         rows, kind = [*result.rows, result.overall], LocalConversionRow
     elif isinstance(result, Funnel):
-        rows, kind = result.steps, FunnelStep
+        # The whole path too, which the JSON has beside the steps: matches that ended signed, claim → signed days.
+        signed = result.steps[-1].count if result.steps else 0
+        rows, kind = [*result.steps, FunnelStep("match_to_signed", signed, result.match_to_signed,
+                                                result.median_days_claim_to_signed, 0, 0)], FunnelStep
     elif isinstance(result, list) and all(isinstance(r, BrokerStanding) for r in result):
         rows, kind = result, BrokerStanding
     else:

@@ -282,6 +282,18 @@ def test_broker_league_and_credit_score(session):
     assert broker_league(session, date_to=dt.date(2024, 2, 1)) == []
 
 
+def test_a_regional_report_totals_its_region_and_a_province_only_party_is_no_city(session):
+    liaoning = local_conversion(session, region="210000")          # sellers in 辽宁: contracts 1, 2, 3; 1 and 2 local
+    assert (liaoning.overall.region_code, liaoning.overall.contracts, liaoning.overall.local_contracts) == ("210000", 3, 2)
+    assert liaoning.overall.region_name == "辽宁省"
+    session.add(Contract(id=6, seller_id=31, seller_region_code="210000", buyer_id=11, buyer_region_code="210200",
+                         amount=Decimal("100.00"), contract_type="service", payment_mode="lump_sum",
+                         signed_on=dt.date(2024, 5, 1)))
+    session.flush()
+    cities = {row.region_code: row.region_name for row in local_conversion(session, level="city", region="210000").rows}
+    assert cities["210000"] == "辽宁省（未细分到市）" and cities["210200"] == "大连市"
+
+
 def test_csv_has_a_header_and_one_line_per_row(session):
     by_region = list(csv.reader(io.StringIO(to_csv(turnover(session, by=["region"])))))
     assert by_region[0] == ["period", "region_code", "region_name", "field_code", "field_name", "contract_type",
@@ -290,7 +302,8 @@ def test_csv_has_a_header_and_one_line_per_row(session):
     conversion = list(csv.reader(io.StringIO(to_csv(local_conversion(session)))))
     assert conversion[0][:3] == ["region_code", "region_name", "contracts"] and conversion[-1][0] == "all"
     steps = list(csv.reader(io.StringIO(to_csv(funnel(session)))))
-    assert [row[0] for row in steps] == ["stage", "match", "claimed", "contacted", "negotiating", "signed"]
+    assert [row[0] for row in steps] == ["stage", "match", "claimed", "contacted", "negotiating", "signed",
+                                         "match_to_signed"]   # the whole path, as the JSON has it (issue 15)
     league = list(csv.reader(io.StringIO(to_csv(broker_league(session)))))
     assert league[0][-1] == "credit_score" and league[1][2] == "王强" and len(league) == 6
 
