@@ -95,10 +95,18 @@ def _write_csvs(run: SimulationRun, compared: dict, out: Path) -> None:
 
 
 def _csv(path: Path, header: list[str], rows: list[list]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as handle:
+    """UTF-8 with a BOM, so Chinese Excel reads it; a figure that cannot be computed (an interval from one seed is
+    NaN) is an empty cell, never "nan"."""
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = SafeWriter(handle)
         writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerows([[_figure_cell(value) for value in row] for row in rows])
+
+
+def _figure_cell(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return ""
+    return value
 
 
 # ------------------------------------------------------------------------------------------------ charts

@@ -52,7 +52,9 @@ def test_report_has_charts_csvs_and_the_comparison(settings, tmp_path):
     text = page.read_text(encoding="utf-8")
     assert text.count("data:image/png;base64,") == 5 and "baseline" in text
     for name in ("monthly.csv", "funnel.csv", "brokers.csv", "comparison.csv"):
-        assert (tmp_path / "report" / name).read_text(encoding="utf-8").count("\n") >= 2
+        data = (tmp_path / "report" / name).read_bytes()
+        assert data.startswith(b"\xef\xbb\xbf") and data.count(b"\n") >= 2   # a BOM: Chinese Excel reads UTF-8
+        assert b"nan" not in data.lower()          # a figure that cannot be computed is an empty cell
 
 
 def test_scenario_files_are_checked(tmp_path):
