@@ -30,7 +30,7 @@ def _run(compute: Callable, csv_path: Path | None, title: str) -> None:
         with make_session_factory(engine)() as session:
             result = compute(session)
         if csv_path is not None:
-            csv_path.write_text(to_csv(result), encoding="utf-8")
+            csv_path.write_text(to_csv(result), encoding="utf-8")   # to_csv starts with the BOM Excel needs
             audit.record_from_cli(engine, audit.EXPORTED, subject=f"analytics:{title}"[:40], format="csv")
             typer.echo(f"wrote {csv_path}", err=True)
             return

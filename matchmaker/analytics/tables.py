@@ -31,12 +31,32 @@ def tabulate(result) -> tuple[list[str], list[list[str]]]:
     return [f.name for f in fields(kind)], [[_cell(value) for value in astuple(row)] for row in rows]
 
 
+# Column headers people read: the Chinese, and the field name a program keys on — "成交额（amount）".
+HEADER_WORDS = {
+    "period": "期间", "region_code": "地区代码", "region_name": "地区", "field_code": "技术领域代码", "field_name": "技术领域",
+    "contract_type": "合同类型", "contracts": "合同数", "amount": "成交额（元）", "certified_amount": "技术交易额（元）",
+    "local_contracts": "本地转化合同数", "rate_by_count": "本地转化率（按项）", "local_amount": "本地转化成交额（元）",
+    "rate_by_amount": "本地转化率（按金额）", "stage": "环节", "count": "数量", "conversion_from_previous": "较上一环节转化率",
+    "median_days_from_previous": "较上一环节天数中位数", "declined_here": "在此环节谢绝", "lapsed_here": "在此环节失效",
+    "rank": "名次", "broker_id": "经纪人编号", "name": "姓名", "level": "等级", "agency": "所属机构", "claimed": "认领",
+    "open": "进行中", "signed": "签约", "declined": "谢绝", "lapsed": "失效", "signed_amount": "签约金额（元）",
+    "win_rate": "成交率", "lapsed_share": "失效占比", "declined_after_negotiating_share": "洽谈后谢绝占比",
+    "median_days_to_sign": "签约天数中位数", "credit_score": "信用积分",
+}
+
+
+def header_cell(name: str) -> str:
+    words = HEADER_WORDS.get(name)
+    return f"{words}（{name}）" if words else name
+
+
 def to_csv(result) -> str:
-    """Any analytics result as CSV text: a header row of column names, then one row per line."""
+    """Any analytics result as CSV text for Excel: a BOM, a header row ("成交额（元）（amount）"), one row per line."""
     header, rows = tabulate(result)
     out = io.StringIO()
+    out.write("\ufeff")
     writer = SafeWriter(out, lineterminator="\n")
-    writer.writerow(header)
+    writer.writerow([header_cell(name) for name in header])
     writer.writerows(rows)
     return out.getvalue()
 

@@ -295,17 +295,20 @@ def test_a_regional_report_totals_its_region_and_a_province_only_party_is_no_cit
 
 
 def test_csv_has_a_header_and_one_line_per_row(session):
-    by_region = list(csv.reader(io.StringIO(to_csv(turnover(session, by=["region"])))))
-    assert by_region[0] == ["period", "region_code", "region_name", "field_code", "field_name", "contract_type",
-                            "contracts", "amount", "certified_amount"]
+    text = to_csv(turnover(session, by=["region"]))
+    assert text.startswith("\ufeff")                     # Excel reads it as UTF-8
+    by_region = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+    assert by_region[0] == ["期间（period）", "地区代码（region_code）", "地区（region_name）", "技术领域代码（field_code）",
+                            "技术领域（field_name）", "合同类型（contract_type）", "合同数（contracts）", "成交额（元）（amount）",
+                            "技术交易额（元）（certified_amount）"]
     assert by_region[1] == ["", "210000", "辽宁省", "", "", "", "3", "3500000.00", "2800000.00"]
     conversion = list(csv.reader(io.StringIO(to_csv(local_conversion(session)))))
-    assert conversion[0][:3] == ["region_code", "region_name", "contracts"] and conversion[-1][0] == "all"
+    assert conversion[0][1:3] == ["地区（region_name）", "合同数（contracts）"] and conversion[-1][0] == "all"
     steps = list(csv.reader(io.StringIO(to_csv(funnel(session)))))
-    assert [row[0] for row in steps] == ["stage", "match", "claimed", "contacted", "negotiating", "signed",
+    assert [row[0] for row in steps] == ["\ufeff环节（stage）", "match", "claimed", "contacted", "negotiating", "signed",
                                          "match_to_signed"]   # the whole path, as the JSON has it (issue 15)
     league = list(csv.reader(io.StringIO(to_csv(broker_league(session)))))
-    assert league[0][-1] == "credit_score" and league[1][2] == "王强" and len(league) == 6
+    assert league[0][-1] == "信用积分（credit_score）" and league[1][2] == "王强" and len(league) == 6
 
 
 @pytest.fixture
@@ -360,8 +363,8 @@ def test_api_for_analysts_only_json_csv_and_bad_filters(client, catalog_engine):
 
     response = client.get("/analytics/turnover?format=csv&period=quarter", headers=analyst)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
-    lines = response.content.decode("utf-8").splitlines()
-    assert lines[0].startswith("period,region_code") and lines[1].startswith("2024-Q1,")
+    lines = response.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("期间（period）,地区代码（region_code）") and lines[1].startswith("2024-Q1,")
     brokers_csv = client.get("/analytics/brokers?format=csv", headers=analyst).content.decode("utf-8")
     assert "王强" in brokers_csv.splitlines()[1]
 
