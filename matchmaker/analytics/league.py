@@ -26,7 +26,7 @@ from matchmaker.models import Broker, Contract, Organisation, Pipeline, Pipeline
 
 PRIOR_STRENGTH = 5.0  # pseudo-outcomes at the market's win rate added to every broker's record
 CONFIDENCE_HALF = 5.0  # closed pipelines at which a score has moved half way from neutral to its own value
-NEUTRAL = 50.0  # where a broker with no outcomes stands
+MIN_RANKED = 3  # closed pipelines before a broker gets a rank: fewer outcomes say too little to order by
 TIMELINESS_POINTS = 10.0  # at most ± this many points for signing faster / slower than the median broker
 LAPSE_PENALTY = 30.0  # points lost if every closed pipeline lapsed
 DISPUTE_PENALTY = 40.0  # points lost if every closed pipeline was declined after negotiating
@@ -39,7 +39,10 @@ def credit_score(*, signed: int, closed: int, lapsed: int, disputed: int, median
     win = (signed + k·m) / (closed + k)                       Bayesian win rate, prior m = market win rate, k = 5
     timely = 10 · clamp((T − t) / T, −1, 1)                   t = broker's median days claim→signed, T = median broker's
     raw = 100 · win + timely − 30 · lapsed/closed − 40 · disputed/closed
-    score = clamp(50 + c · (raw − 50), 0, 100), c = closed / (closed + 5)
+    score = clamp(M + c · (raw − M), 0, 100), c = closed / (closed + 5), M = 100 · m (the market's average broker)
+
+    A broker with no record stands at the market's average, not at 50: in a market where 6.8% of claims end signed,
+    50 would put every broker with a record below one without (issue 15's audit).
     """
     win = (signed + PRIOR_STRENGTH * market_win_rate) / (closed + PRIOR_STRENGTH)
     timely = 0.0
@@ -48,12 +51,13 @@ def credit_score(*, signed: int, closed: int, lapsed: int, disputed: int, median
     penalties = (LAPSE_PENALTY * lapsed + DISPUTE_PENALTY * disputed) / closed if closed else 0.0
     raw = 100 * win + timely - penalties
     confidence = closed / (closed + CONFIDENCE_HALF)
-    return round(max(0.0, min(100.0, NEUTRAL + confidence * (raw - NEUTRAL))), 1)
+    average = 100 * market_win_rate
+    return round(max(0.0, min(100.0, average + confidence * (raw - average))), 1)
 
 
 @dataclass
 class BrokerStanding:
-    rank: int
+    rank: int | None   # None until the broker has MIN_RANKED closed pipelines (listed after the ranked ones)
     broker_id: int
     name: str
     level: str
@@ -105,10 +109,15 @@ def broker_league(session: Session, *, date_from: dt.date | None = None, date_to
     brokers = _broker_names(session, records)
     standings = [_standing(bid, brokers[bid], r, medians[bid], market_win_rate, market_median)
                  for bid, r in records.items()]
-    standings.sort(key=lambda s: (-s.credit_score, -s.signed, s.broker_id))
-    for rank, standing in enumerate(standings, start=1):
+    ranked = [s for s in standings if s.signed + s.declined + s.lapsed >= MIN_RANKED]
+    unranked = [s for s in standings if s.signed + s.declined + s.lapsed < MIN_RANKED]
+    for group in (ranked, unranked):
+        group.sort(key=lambda s: (-s.credit_score, -s.signed, s.broker_id))
+    for rank, standing in enumerate(ranked, start=1):
         standing.rank = rank
-    return standings[:limit]
+    for standing in unranked:
+        standing.rank = None
+    return (ranked + unranked)[:limit]
 
 
 def _broker_records(session: Session, scope: Select) -> dict[int, _Record]:

@@ -260,15 +260,16 @@ def test_funnel_counts_rates_medians_and_exits(session):
 
 def test_broker_league_and_credit_score(session):
     league = broker_league(session)
-    # Market: 13 signed of 20 closed (m = 0.65); broker medians to sign 3, 17, 17, 60 → the median broker's 17.
+    # Market: 13 signed of 20 closed (m = 0.65, so the average broker stands at M = 65); broker medians to sign
+    # 3, 17, 17, 60 → the median broker's 17. Score = 65 + c · (raw − 65); ranked from 3 closed pipelines.
     assert [(s.rank, s.name, s.credit_score) for s in league] == [
-        (1, "王强", 69.7),  # 10 of 12: win (10 + 3.25)/17, on time, c = 12/17
-        (2, "李新", 54.8),  # 1 of 1, fast: (1 + 3.25)/6 + 8.2 timeliness, but c = 1/6
-        (3, "孙新手", 50.0),  # nothing closed yet: neutral
-        (4, "钱争", 41.2),  # two of three declined after negotiating: -26.7 penalty
-        (5, "赵慢", 34.3),  # three lapses of four and 60 days to sign
+        (1, "王强", 74.1),  # 10 of 12: raw 100·(10 + 3.25)/17 = 77.94, on time; c = 12/17 → 65 + 9.13
+        (2, "钱争", 50.5),  # 1 of 3, two declined after negotiating: raw 53.13 − 26.67 = 26.46; c = 3/8 → 65 − 14.45
+        (3, "赵慢", 42.7),  # 1 of 4, three lapsed, 60 days: raw 47.22 − 10 − 22.5 = 14.72; c = 4/9 → 65 − 22.35
+        (None, "李新", 67.3),  # 1 of 1, fast: raw 70.83 + 8.24 = 79.07; c = 1/6 → 65 + 2.34; too few to rank
+        (None, "孙新手", 65.0),  # nothing closed yet: the market's average broker, not 50
     ]
-    wang, li, sun, qian, zhao = league
+    wang, qian, zhao, li, sun = league
     assert (wang.claimed, wang.signed, wang.declined, wang.lapsed, wang.open) == (12, 10, 2, 0, 0)
     assert (wang.win_rate, wang.lapsed_share, wang.median_days_to_sign) == (0.8333, 0.0, 17.0)
     assert (wang.signed_amount, li.signed_amount, qian.signed_amount, zhao.signed_amount) == (
@@ -277,7 +278,7 @@ def test_broker_league_and_credit_score(session):
     assert qian.declined_after_negotiating_share == 0.6667
     assert (sun.claimed, sun.open, sun.win_rate, sun.median_days_to_sign) == (2, 2, None, None)
     assert li.credit_score < wang.credit_score  # one lucky deal does not beat ten of twelve
-    assert [s.name for s in broker_league(session, limit=2)] == ["王强", "李新"]
+    assert [s.name for s in broker_league(session, limit=2)] == ["王强", "钱争"]
     assert [s.name for s in broker_league(session, field=BIO)] == ["赵慢"]
     assert broker_league(session, date_to=dt.date(2024, 2, 1)) == []
 
@@ -359,7 +360,7 @@ def test_api_for_analysts_only_json_csv_and_bad_filters(client, catalog_engine):
     funnel = client.get("/analytics/funnel?broker_id=2", headers=analyst).json()
     assert [s["count"] for s in funnel["steps"]] == [1, 1, 1, 1, 1]
     league = client.get("/analytics/brokers?limit=1&date_from=2024-03-01", headers=analyst).json()
-    assert [(s["name"], s["credit_score"]) for s in league] == [("王强", 69.7)]
+    assert [(s["name"], s["credit_score"]) for s in league] == [("王强", 74.1)]
 
     response = client.get("/analytics/turnover?format=csv&period=quarter", headers=analyst)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")

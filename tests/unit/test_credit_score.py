@@ -13,8 +13,13 @@ def score(signed=0, declined=0, lapsed=0, disputed=0, median_days=20.0) -> float
                         median_days=median_days if signed else None, **MARKET)
 
 
-def test_no_outcomes_is_neutral():
-    assert score() == 50.0
+def test_no_outcomes_is_the_market_average_broker():
+    assert score() == 50.0   # here the market wins half its closed pipelines
+    low_market = {"market_win_rate": 0.068, "market_median_days": 20.0}   # the audit's market: 6.8% of claims signed
+    nothing = credit_score(signed=0, closed=0, lapsed=0, disputed=0, median_days=None, **low_market)
+    half = credit_score(signed=20, closed=40, lapsed=0, disputed=0, median_days=20.0, **low_market)
+    one_decline = credit_score(signed=0, closed=1, lapsed=0, disputed=0, median_days=None, **low_market)
+    assert nothing == 6.8 and half > 40 > nothing > one_decline   # a record of signing beats having none
 
 
 def test_more_wins_raise_the_score():
