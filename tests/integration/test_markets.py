@@ -146,3 +146,15 @@ def test_the_funnel_and_the_league_of_a_city_count_its_own_pairs(api, market):
     assert claimed["dalian"] >= 1 and claimed["province"] >= claimed["dalian"] + 1
     league = api.get("/analytics/brokers", headers=dalian).json()
     assert sum(row["claimed"] for row in league) == claimed["dalian"]
+
+
+def test_an_empty_market_dashboard_says_so_instead_of_bare_axes(api, market):
+    with transaction(api.users.factory) as session:
+        user, _ = create_user(session, role="analyst", organisation_id=api.orgs.platform, name="analyst610100",
+                              region_code="610100")   # 西安: no contracts, no claims in this world
+        set_password(session, user.id, PASSWORD)
+    _page_login(api, "analyst610100")
+    page = api.get("/web/analyst").text
+    for chart in ("chart-turnover", "chart-conversion", "chart-regions"):
+        assert f'data-testid="empty-{chart}"' in page and f'id="{chart}"' not in page
+    assert "还没有签订的技术合同" in page
