@@ -13,7 +13,7 @@ import hashlib
 import re
 import secrets
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
@@ -74,6 +74,12 @@ def queue_mail(session: Session, *, to: str, subject: str, lines: list[str]) -> 
     session.add(mail)
     session.flush()
     return mail
+
+
+def email_taken(session: Session, email: str) -> bool:
+    """Whether a person who can still act already has this (normalised) address."""
+    return session.scalar(select(User.id).where(func.lower(User.email) == email, User.revoked_at.is_(None))
+                          .limit(1)) is not None
 
 
 def normal_email(raw: str) -> str:

@@ -72,7 +72,7 @@ def application_problems(session: Session, form: Application) -> list[FieldProbl
     email = accounts.normal_email(form.email)
     if not accounts.EMAIL.match(email):
         problems.append(FieldProblem("email", "请填写有效的电子邮箱，例如 name@example.com；验证链接会发到这里"))
-    elif session.scalar(select(User.id).where(func.lower(User.email) == email, User.revoked_at.is_(None))):
+    elif accounts.email_taken(session, email):
         problems.append(FieldProblem("email", "该邮箱已注册。可直接登录；忘记密码可在登录页找回"))
     problem = password_problem(form.password, login=form.contact, email=email)
     if problem:
@@ -186,7 +186,7 @@ def invite(session: Session, *, actor: Actor, name: str, email: str, public_url:
         problems.append(FieldProblem("name", "请填写同事的姓名"))
     if not accounts.EMAIL.match(email):
         problems.append(FieldProblem("email", "请填写有效的电子邮箱，邀请链接会发到这里"))
-    elif session.scalar(select(User.id).where(func.lower(User.email) == email, User.revoked_at.is_(None))):
+    elif accounts.email_taken(session, email):
         problems.append(FieldProblem("email", "该邮箱已有账号，无需再邀请"))
     if problems:
         raise InvalidInput("邀请信息有误，请按提示修改", problems=problems)

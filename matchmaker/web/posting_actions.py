@@ -14,10 +14,9 @@ from matchmaker.catalog.review import close_record, withdraw_record
 from matchmaker.catalog.schemas import AchievementUpdate, DemandUpdate
 from matchmaker.errors import DomainError
 from matchmaker.identity.services import Actor
-from matchmaker.web.forms import field_problems
 from matchmaker.web.libraries import library_page
 from matchmaker.web.login import Form
-from matchmaker.web.views import flash, redirect
+from matchmaker.web.views import flash, redirect, refused
 
 DONE_WORDS = {"achievements": "已标记为已转让，不再公开征集", "demands": "已标记为已解决，不再公开征集"}
 
@@ -25,8 +24,7 @@ DONE_WORDS = {"achievements": "已标记为已转让，不再公开征集", "dem
 def _refused(request: Request, back: str, error: DomainError) -> Redirect:
     if error.status not in (409, 422):
         raise error
-    flash(request, "未完成：" + "；".join(field_problems(error).values()), kind="error")
-    return Redirect(back, status_code=303)
+    return refused(request, back, error)
 
 
 @post("/{library:str}/{record_id:int}/withdraw", sync_to_thread=True)

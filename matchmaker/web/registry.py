@@ -9,9 +9,8 @@ from sqlalchemy.orm import Session
 from matchmaker.brokerage import registry
 from matchmaker.errors import Conflict, InvalidInput
 from matchmaker.identity.services import Actor
-from matchmaker.web.forms import field_problems
 from matchmaker.web.login import Form
-from matchmaker.web.views import flash, redirect
+from matchmaker.web.views import redirect, refused
 
 
 @post("/contracts/{contract_id:int}/register", sync_to_thread=True)
@@ -21,8 +20,7 @@ def register(request: Request, contract_id: int, actor: Actor, session: Session)
         with session.begin():
             number = registry.register(session, actor=actor, contract_id=contract_id).registration_number
     except (Conflict, InvalidInput) as error:
-        flash(request, "未完成：" + "；".join(field_problems(error).values()), kind="error")
-        return Redirect(back, status_code=303)
+        return refused(request, back, error)
     return redirect(request, back, f"已登记，登记号 {number}，已通知合同双方")
 
 
@@ -34,8 +32,7 @@ def return_contract(request: Request, contract_id: int, actor: Actor, session: S
         with session.begin():
             registry.return_for_correction(session, actor=actor, contract_id=contract_id, reason=data.get("reason", ""))
     except (Conflict, InvalidInput) as error:
-        flash(request, "未完成：" + "；".join(field_problems(error).values()), kind="error")
-        return Redirect(back, status_code=303)
+        return refused(request, back, error)
     return redirect(request, back, "已退回补正，合同双方会收到原因")
 
 

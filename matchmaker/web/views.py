@@ -10,6 +10,7 @@ from litestar import Request
 from litestar.response import Redirect, Template
 
 from matchmaker.catalog import directory
+from matchmaker.web.forms import field_problems
 
 # What each role sees in the top navigation: (path, label).
 NAVIGATION = {
@@ -90,6 +91,12 @@ def pop_flashes(request: Request) -> list[dict]:
     if notes:
         request.set_session({k: val for k, val in session.items() if k != "flash"})
     return notes
+
+
+def refused(request: Request, target: str, error) -> Redirect:
+    """A service said no to a form: its reasons in the red box on the page the person came from."""
+    flash(request, "未完成：" + "；".join(field_problems(error).values()), kind="error")
+    return Redirect(target, status_code=303)
 
 
 def redirect(request: Request, target: str, note: str | None = None) -> Redirect:
