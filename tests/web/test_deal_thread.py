@@ -4,27 +4,18 @@ sees the interest first in the queue, and a reload keeps every verdict."""
 
 from __future__ import annotations
 
-import os
 import re
-import sys
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from web_world import CHROMIUM, CHROMIUM_ARGS, build_world, login, running_server, worker_burst
+from web_world import login, playwright_or_skip, site_with_mail, worker_burst
 
 from matchmaker.db import make_engine, make_session_factory, transaction
 from matchmaker.models import Achievement, Demand, IndexChange, User
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "integration"))
-from mail_catcher import MailCatcher  # noqa: E402
 
 pytestmark = pytest.mark.slow
-if not CHROMIUM.exists():
-    if os.environ.get("CI"):
-        pytest.fail(f"{CHROMIUM} is required in CI (apt-get install chromium)", pytrace=False)
-    pytest.skip(f"{CHROMIUM} not installed", allow_module_level=True)
-playwright_api = pytest.importorskip("playwright.sync_api")
+playwright_api = playwright_or_skip()
 expect = playwright_api.expect
 
 
@@ -51,16 +42,8 @@ def _pair(url: str) -> tuple[int, int, str]:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("deal-pages")
-    url, users = build_world(folder)
-    catcher = MailCatcher()
-    catcher.controller.start()
-    with running_server(url, folder) as server, playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield {"base": server.base_url, "users": users, "browser": browser, "url": url, "mail": catcher,
-               "folder": folder}
-        browser.close()
-    catcher.controller.stop()
+    with site_with_mail(tmp_path_factory.mktemp("deal-pages")) as site:
+        yield site
 
 
 def _page(site, role: str, **context_options):

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
-from web_world import CHROMIUM, CHROMIUM_ARGS, build_world, login, published_achievement, running_server
+from web_world import CHROMIUM, CHROMIUM_ARGS, build_world, login, playwright_or_skip, published_achievement, running_server
 
 pytestmark = pytest.mark.slow
 
-if not CHROMIUM.exists():
-    if os.environ.get("CI"):
-        pytest.fail(f"{CHROMIUM} is required in CI (apt-get install chromium)", pytrace=False)
-    pytest.skip(f"{CHROMIUM} not installed", allow_module_level=True)
 
-playwright_api = pytest.importorskip("playwright.sync_api")
+playwright_api = playwright_or_skip()
 expect = playwright_api.expect
 
 

@@ -4,23 +4,18 @@ returns it once (the parties read why), then registers it; both parties see the 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
-from web_world import CHROMIUM, CHROMIUM_ARGS, build_world, login, running_server
+from web_world import CHROMIUM, CHROMIUM_ARGS, build_world, login, playwright_or_skip, running_server
 
 from matchmaker.db import make_engine, make_session_factory, transaction
 from matchmaker.models import Contract, User
 
 pytestmark = pytest.mark.slow
-if not CHROMIUM.exists():
-    if os.environ.get("CI"):
-        pytest.fail(f"{CHROMIUM} is required in CI (apt-get install chromium)", pytrace=False)
-    pytest.skip(f"{CHROMIUM} not installed", allow_module_level=True)
-playwright_api = pytest.importorskip("playwright.sync_api")
+playwright_api = playwright_or_skip()
 expect = playwright_api.expect
 
 

@@ -5,23 +5,13 @@ email from the message a real SMTP server caught, is approved by the city's revi
 
 from __future__ import annotations
 
-import os
 import re
-import sys
-from pathlib import Path
 
 import pytest
-from web_world import CHROMIUM, CHROMIUM_ARGS, build_world, login, published_achievement, running_server, worker_burst
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "integration"))
-from mail_catcher import MailCatcher  # noqa: E402
+from web_world import login, playwright_or_skip, published_achievement, site_with_mail, worker_burst
 
 pytestmark = pytest.mark.slow
-if not CHROMIUM.exists():
-    if os.environ.get("CI"):
-        pytest.fail(f"{CHROMIUM} is required in CI (apt-get install chromium)", pytrace=False)
-    pytest.skip(f"{CHROMIUM} not installed", allow_module_level=True)
-playwright_api = pytest.importorskip("playwright.sync_api")
+playwright_api = playwright_or_skip()
 expect = playwright_api.expect
 
 VALID_CODE = "91210200MA0Q00000G"
@@ -30,16 +20,8 @@ WRONG_CHECK = "91210200MA0Q00000A"
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("storefront")
-    url, users = build_world(folder)
-    catcher = MailCatcher()
-    catcher.controller.start()
-    with running_server(url, folder) as server, playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield {"base": server.base_url, "users": users, "browser": browser, "url": url, "mail": catcher,
-               "folder": folder}
-        browser.close()
-    catcher.controller.stop()
+    with site_with_mail(tmp_path_factory.mktemp("storefront")) as site:
+        yield site
 
 
 def _context(site, **options):

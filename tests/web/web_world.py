@@ -8,6 +8,7 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from matchmaker import migrate
@@ -18,10 +19,20 @@ from matchmaker.identity.demo import ensure_demo_users
 from matchmaker.world.generate import generate_world
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "integration"))
-from live_server import Server
+from live_server import Server  # noqa: E402
+from mail_catcher import MailCatcher  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def playwright_or_skip():
+    """Playwright's sync API for a page-test module; without Debian's Chromium the module is skipped (failed in CI)."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is required in CI (apt-get install chromium)", pytrace=False)
+        pytest.skip(f"{CHROMIUM} not installed", allow_module_level=True)
+    return pytest.importorskip("playwright.sync_api")
 
 
 def build_world(folder: Path) -> tuple[str, dict[str, tuple[str, str]]]:
@@ -88,3 +99,21 @@ def login(page, base_url: str, user: tuple[str, str]) -> None:
     page.get_by_label("密码").fill(user[1])
     page.get_by_role("button", name="登录").click()
     page.wait_for_load_state()
+
+
+@contextmanager
+def site_with_mail(folder: Path):
+    """The demo world on a live server, Chromium, and a real SMTP server catching the mail the worker sends."""
+    from playwright.sync_api import sync_playwright
+
+    url, users = build_world(folder)
+    catcher = MailCatcher()
+    catcher.controller.start()
+    try:
+        with running_server(url, folder) as server, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            yield {"base": server.base_url, "users": users, "browser": browser, "url": url, "mail": catcher,
+                   "folder": folder}
+            browser.close()
+    finally:
+        catcher.controller.stop()
