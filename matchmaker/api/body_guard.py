@@ -58,10 +58,11 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _binary_upload(request: Request) -> bool:
-    """An .xlsx sent to an import route (the API's body, or a page's file upload)."""
+    """An .xlsx sent to an import route, a contract's PDF, or a page's file upload."""
     media_type = request.content_type[0]
     path = request.url.path
     return (media_type == XLSX and path.endswith("/import")) or \
+        (media_type == "application/pdf" and path.endswith("/document")) or \
         (media_type == "multipart/form-data" and path.startswith("/web/upload/"))
 
 

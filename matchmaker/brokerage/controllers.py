@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
-from litestar import Controller, Request, Response, get, patch, post
+import msgspec
+
+from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.params import Parameter, QueryParameter
 from sqlalchemy.orm import Session
 
@@ -12,12 +15,15 @@ from matchmaker import vocabulary as v
 from matchmaker.api import idempotency
 from matchmaker.api.idempotency import IdempotencyKey
 from matchmaker.api.params import IdFilter, Limit, Offset, Page, PathId, RegionFilter
-from matchmaker.brokerage import contracts, feedback, pipelines, registry
+from matchmaker.brokerage import contracts, feedback, pipelines, registry, submission
 from matchmaker.brokerage.schemas import (
     BrokerOut,
     ClaimIn,
+    ContractFormIn,
     ContractIn,
     ContractOut,
+    ContractSubmissionIn,
+    DocumentOut,
     FeedbackIn,
     FeedbackOut,
     MoveIn,
@@ -27,10 +33,12 @@ from matchmaker.brokerage.schemas import (
     ReturnIn,
     broker_out,
     contract_out,
+    document_out,
     feedback_out,
     pipeline_detail,
     pipeline_out,
 )
+from matchmaker.errors import NotFound
 from matchmaker.identity.services import Actor
 
 PeriodFilter = Annotated[str | None, Parameter(pattern=contracts.PERIOD_PATTERN,
@@ -129,7 +137,53 @@ class ContractController(Controller):
     @get("/{contract_id:int}", operation_id="getContract", sync_to_thread=True)
     def get_contract(self, contract_id: PathId, actor: Actor, session: Session) -> ContractOut:
         """One contract, for those who may see it."""
-        return contract_out(contracts.get_contract(session, actor=actor, contract_id=contract_id))
+        contract = contracts.get_contract(session, actor=actor, contract_id=contract_id)
+        document = submission.document_of(session, contract_id)
+        return contract_out(contract, document.sha256 if document else None)
+
+    @post("/", operation_id="submitContract", status_code=201, sync_to_thread=True)
+    def submit(self, data: ContractSubmissionIn, actor: Actor, session: Session, request: Request,
+               idempotency_key: IdempotencyKey = None) -> Response[ContractOut]:
+        """The seller or the buyer submits a contract for registration (技术合同认定登记) with the registration form's
+        fields, brokered here or not; it waits for a registrar of the parties' region."""
+        def write() -> ContractOut:
+            values = msgspec.structs.asdict(data)
+            seller_id, buyer_id = values.pop("seller_id"), values.pop("buyer_id")
+            contract = submission.submit_contract(session, actor=actor, values=_filled(values),
+                                                  seller_id=seller_id, buyer_id=buyer_id)
+            return contract_out(contract)
+
+        return _respond(session, request, actor, idempotency_key, data, write)
+
+    @put("/{contract_id:int}", operation_id="amendContract", sync_to_thread=True)
+    def amend(self, contract_id: PathId, data: ContractFormIn, actor: Actor, session: Session) -> ContractOut:
+        """A party corrects a contract that is not registered yet (a returned one waits again)."""
+        with session.begin():
+            contract = submission.amend_contract(session, actor=actor, contract_id=contract_id,
+                                                 values=_filled(msgspec.structs.asdict(data)))
+            document = submission.document_of(session, contract_id)
+            return contract_out(contract, document.sha256 if document else None)
+
+    @put("/{contract_id:int}/document", operation_id="attachContractDocument", sync_to_thread=True,
+         media_type="application/json")
+    def attach(self, contract_id: PathId, request: Request, body: bytes, actor: Actor, session: Session,
+               filename: Annotated[str, QueryParameter(max_length=200)] = "contract.pdf") -> DocumentOut:
+        """The signed contract as a PDF (Content-Type application/pdf); stored with its SHA-256, replaced until
+        the contract is registered."""
+        with session.begin():
+            return document_out(submission.attach_document(session, actor=actor, contract_id=contract_id,
+                                                           filename=filename, content=body))
+
+    @get("/{contract_id:int}/document", operation_id="getContractDocument", sync_to_thread=True)
+    def document(self, contract_id: PathId, actor: Actor, session: Session) -> Response[bytes]:
+        """The contract's PDF, for those who may see the contract; the X-Checksum-SHA256 header is its checksum."""
+        contracts.get_contract(session, actor=actor, contract_id=contract_id)
+        document = submission.document_of(session, contract_id)
+        if document is None:
+            raise NotFound("该合同还没有上传合同文本")
+        return Response(document.content, media_type="application/pdf", headers={
+            "X-Checksum-SHA256": document.sha256,
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(document.filename)}"})
 
     @post("/{contract_id:int}/register", operation_id="registerContractNumber", status_code=200, sync_to_thread=True)
     def register_number(self, contract_id: PathId, actor: Actor, session: Session) -> ContractOut:
@@ -179,6 +233,12 @@ class FeedbackController(Controller):
         rows, total = feedback.list_feedback(session, actor=actor, demand_id=demand_id, achievement_id=achievement_id,
                                              relevant=relevant, limit=limit, offset=offset)
         return Page([feedback_out(f) for f in rows], total, limit, offset)
+
+
+def _filled(values: dict) -> dict:
+    """A typed body's values for the form checker: enums as their codes, empty fields left to the defaults."""
+    return {name: (value.value if hasattr(value, "value") else value) for name, value in values.items()
+            if value is not None}
 
 
 def _respond(session: Session, request: Request, actor: Actor, key: str | None, data, write) -> Response:

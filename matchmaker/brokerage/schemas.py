@@ -9,7 +9,8 @@ from typing import Annotated
 import msgspec
 
 from matchmaker import vocabulary as v
-from matchmaker.catalog.schemas import RegionCode
+from matchmaker.brokerage import form
+from matchmaker.catalog.schemas import FieldCode, RegionCode
 
 # PostgreSQL's integer; a bigger id cannot exist, and SQLite's driver would overflow on it (a 500, not a 404).
 MAX_ID = 2**31 - 1
@@ -98,6 +99,53 @@ class ContractIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     expected_version: Version | None = None
 
 
+def _choice(names: dict[str, str], what: str):
+    return Annotated[str, msgspec.Meta(min_length=1, max_length=20, description=f"{what}: {', '.join(names)}")]
+
+
+Country = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$", description="ISO 3166 alpha-2 country code (CN, US, …)")]
+
+
+class ContractFormIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The registration form (技术合同认定登记表) a party fills in; brokerage/form.py holds the lists."""
+
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]   # 项目名称
+    contract_type: v.ContractType
+    sub_type: _choice({k: n for sub in form.SUBTYPES.values() for k, n in sub.items()}, "sub-type of the contract type")
+    amount: Yuan   # 成交额
+    certified_amount: Yuan | None = None   # 核定技术交易额, at most the amount
+    payment_mode: v.PaymentMode
+    trial_ends_on: dt.date | None = None
+    licence_scope: v.LicenceScope | None = None
+    signed_on: dt.date
+    valid_from: dt.date | None = None
+    valid_until: dt.date | None = None
+    field_code: FieldCode
+    ip_type: _choice(form.IP_TYPES, "IP type") = "none"
+    programme: _choice(form.PROGRAMMES, "计划类别") = "none"
+    seller_party_type: _choice(form.PARTY_TYPES, "party type") | None = None   # default: from the organisation
+    buyer_party_type: _choice(form.PARTY_TYPES, "party type") | None = None
+    seller_country: Country = "CN"
+    buyer_country: Country = "CN"
+    seller_region_code: RegionCode | None = None   # default: the organisation's; none for a party abroad
+    buyer_region_code: RegionCode | None = None
+    foreign_related: bool = False   # 涉外; set by itself when a party is abroad
+    tax_relief: bool = False   # 涉税: the parties ask for the technology-contract tax exemption
+
+
+class ContractSubmissionIn(ContractFormIn, kw_only=True):
+    seller_id: RecordId
+    buyer_id: RecordId
+
+
+class DocumentOut(msgspec.Struct):
+    contract_id: int
+    filename: str
+    size: int
+    sha256: str
+    uploaded_at: dt.datetime
+
+
 class ReturnIn(msgspec.Struct, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
 
@@ -118,9 +166,9 @@ class ContractOut(msgspec.Struct):
     trial_ends_on: dt.date | None
     signed_on: dt.date
     buyer_id: int
-    buyer_region_code: str
+    buyer_region_code: str | None
     seller_id: int
-    seller_region_code: str
+    seller_region_code: str | None
     achievement_id: int | None
     demand_id: int | None
     broker_id: int | None
@@ -129,6 +177,20 @@ class ContractOut(msgspec.Struct):
     created_at: dt.datetime
     registration_office: str | None = None   # region code of the office that registered it
     return_reason: str | None = None         # why the registrar sent it back (until it is registered)
+    title: str | None = None
+    sub_type: str | None = None
+    seller_party_type: str | None = None
+    buyer_party_type: str | None = None
+    seller_country: str = "CN"
+    buyer_country: str = "CN"
+    field_code: str | None = None
+    ip_type: str | None = None
+    programme: str | None = None
+    valid_from: dt.date | None = None
+    valid_until: dt.date | None = None
+    foreign_related: bool = False
+    tax_relief: bool = False
+    document_sha256: str | None = None
 
 
 
@@ -152,6 +214,10 @@ class FeedbackOut(msgspec.Struct):
 
 
 
+def document_out(d) -> DocumentOut:
+    return DocumentOut(d.contract_id, d.filename, d.size, d.sha256, d.uploaded_at)
+
+
 def broker_out(broker, agency_name: str) -> BrokerOut:
     return BrokerOut(broker.id, broker.name, broker.level, broker.agency_id, agency_name, broker.region_code,
                      broker.certified_on, broker.user_id)
@@ -167,12 +233,14 @@ def pipeline_detail(pipeline, contract_id: int | None) -> PipelineDetail:
     return PipelineDetail(**msgspec.structs.asdict(pipeline_out(pipeline)), events=events, contract_id=contract_id)
 
 
-def contract_out(c) -> ContractOut:
+def contract_out(c, document_sha256: str | None = None) -> ContractOut:
     return ContractOut(
         c.id, c.pipeline_id, c.contract_type, yuan(c.amount), yuan(c.certified_amount), c.payment_mode, c.licence_scope,
         c.trial_ends_on,
         c.signed_on, c.buyer_id, c.buyer_region_code, c.seller_id, c.seller_region_code, c.achievement_id, c.demand_id,
         c.broker_id, c.registration_number, c.registered_on, c.created_at, c.registration_office, c.return_reason,
+        c.title, c.sub_type, c.seller_party_type, c.buyer_party_type, c.seller_country, c.buyer_country, c.field_code,
+        c.ip_type, c.programme, c.valid_from, c.valid_until, c.foreign_related, c.tax_relief, document_sha256,
     )
 
 

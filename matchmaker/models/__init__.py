@@ -11,6 +11,7 @@ from matchmaker.models.libraries import Achievement, Demand, IPRecord, LatentFit
 from matchmaker.models.brokerage import (
     PIPELINE_LIVE,
     Contract,
+    ContractDocument,
     Feedback,
     Pipeline,
     PipelineEvent,
@@ -46,6 +47,7 @@ __all__ = [
     "Base",
     "Broker",
     "Contract",
+    "ContractDocument",
     "Demand",
     "Embedding",
     "Feedback",

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -80,6 +81,10 @@ class Contract(Timestamped, Base):
         CheckConstraint(one_of("licence_scope", v.LicenceScope), name="licence_scope"),
         CheckConstraint("licence_scope IS NULL OR contract_type = 'licence'", name="licence_scope_for_licence"),
         Index("ix_contracts_signed_on", "signed_on"),
+        # A party in China has a GB/T 2260 region; one abroad (境外) has only its country.
+        CheckConstraint("buyer_country <> 'CN' OR buyer_region_code IS NOT NULL", name="buyer_region_in_china"),
+        CheckConstraint("seller_country <> 'CN' OR seller_region_code IS NOT NULL", name="seller_region_in_china"),
+        CheckConstraint("valid_until IS NULL OR valid_from IS NULL OR valid_until >= valid_from", name="validity"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -92,9 +97,9 @@ class Contract(Timestamped, Base):
     trial_ends_on: Mapped[dt.date | None] = mapped_column(Date)
     signed_on: Mapped[dt.date] = mapped_column(Date)
     buyer_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
-    buyer_region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    buyer_region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
     seller_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
-    seller_region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    seller_region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
     achievement_id: Mapped[int | None] = mapped_column(ForeignKey("achievements.id"), index=True)
     demand_id: Mapped[int | None] = mapped_column(ForeignKey("demands.id"), index=True)
     broker_id: Mapped[int | None] = mapped_column(ForeignKey("brokers.id"), index=True)
@@ -102,6 +107,36 @@ class Contract(Timestamped, Base):
     registered_on: Mapped[dt.date | None] = mapped_column(Date)
     registration_office: Mapped[str | None] = mapped_column(String(6))   # the region code of the office that registered it
     return_reason: Mapped[str | None] = mapped_column(Text)   # why the registrar sent it back; cleared on registration
+    # The registration form's other fields (brokerage/form.py holds their lists); empty on contracts signed before
+    # the form was complete, required when a party submits one.
+    sub_type: Mapped[str | None] = mapped_column(String(20))
+    title: Mapped[str | None] = mapped_column(String(300))   # 项目名称
+    buyer_party_type: Mapped[str | None] = mapped_column(String(20))
+    seller_party_type: Mapped[str | None] = mapped_column(String(20))
+    buyer_country: Mapped[str] = mapped_column(String(2), default="CN", server_default="CN")
+    seller_country: Mapped[str] = mapped_column(String(2), default="CN", server_default="CN")
+    field_code: Mapped[str | None] = mapped_column(ForeignKey("technology_fields.code"))
+    ip_type: Mapped[str | None] = mapped_column(String(20))
+    programme: Mapped[str | None] = mapped_column(String(12))   # 计划类别
+    valid_from: Mapped[dt.date | None] = mapped_column(Date)
+    valid_until: Mapped[dt.date | None] = mapped_column(Date)
+    foreign_related: Mapped[bool] = mapped_column(default=False, server_default=text("false"))   # 涉外
+    tax_relief: Mapped[bool] = mapped_column(default=False, server_default=text("false"))   # 涉税: asks for the exemption
+    submitted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))   # the party's user who submitted it
+
+
+class ContractDocument(Base):
+    """The contract's text as the parties signed it (a PDF), with the SHA-256 the registrar and parties can check."""
+
+    __tablename__ = "contract_documents"
+
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id", ondelete="CASCADE"), primary_key=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int]
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class RegistrationSequence(Base):
