@@ -127,3 +127,17 @@ def _tell_registrars(session: Session, contract: Contract) -> None:
               if market is None or any(RegionCode(market).contains(code) for code in codes)]
     notify(session, people, kind=v.NoticeKind.DEAL_STAGE, event=f"registry-submitted:{contract.id}:{contract.updated_at}",
            title="有技术合同待登记", body=f"《{contract.title or '技术合同'}》等待认定登记。", link=f"/web/contracts/{contract.id}")
+
+
+def organisation_named(session: Session, name: str) -> int | None:
+    """An active organisation by its exact name (the pages let a party type the counterpart's name)."""
+    return session.scalar(select(Organisation.id).where(Organisation.name == name.strip(),
+                                                        Organisation.status == v.OrganisationStatus.ACTIVE.value))
+
+
+def counterpart_names(session: Session, actor: Actor) -> list[str]:
+    """Names a party may pick as the other side: active universities, institutes and firms but its own."""
+    kinds = [v.OrganisationKind.UNIVERSITY.value, v.OrganisationKind.INSTITUTE.value, v.OrganisationKind.ENTERPRISE.value]
+    return list(session.scalars(select(Organisation.name).where(
+        Organisation.kind.in_(kinds), Organisation.status == v.OrganisationStatus.ACTIVE.value,
+        Organisation.id != actor.organisation_id).order_by(Organisation.name)))

@@ -11,6 +11,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
+from matchmaker.brokerage import form, submission
 from matchmaker.brokerage.contracts import get_contract, list_contracts, sign_contract
 from matchmaker.brokerage.pipelines import claim_pipeline, get_pipeline, list_pipelines, move_pipeline
 from matchmaker.catalog import directory
@@ -228,8 +229,11 @@ def contract_detail(request: Request, contract_id: int, actor: Actor, session: S
         achievement = session.get(Achievement, contract.achievement_id) if contract.achievement_id else None
         regions = {r.code: r.name for r in directory.list_regions(session, level="city")}
         regions.update({r.code: r.name for r in directory.list_regions(session)})
+        field_names = {f.code: f.name for f in directory.list_fields(session)}
+        document = submission.document_of(session, contract_id)
+        party = actor.role in submission.PARTIES and actor.organisation_id in (contract.seller_id, contract.buyer_id)
     return render(request, "contract.html", contract=contract, names=names, demand=demand, achievement=achievement,
-                regions=regions)
+                  regions=regions, field_names=field_names, document=document, party=party, form_lists=form)
 
 
 HANDLERS = [queue, claim, board, move, contract_form, sign, contracts, contract_detail]

@@ -12,6 +12,7 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import PermissionDeniedException
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.params import Body
+from litestar.utils.scope.state import ScopeState
 from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
@@ -76,7 +77,7 @@ def import_file(request: Request, library: str, actor: Actor, session: Session,
                 data: dict = Body(media_type=RequestEncodingType.MULTI_PART)) -> Template | Redirect:
     spec = _spec(library)
     _may_import(actor, spec)
-    _check_csrf(request, data)
+    check_csrf(request, data)
     upload = data.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return render(request, "import.html", status_code=422, library=library, noun=WORDS[library], shown=0,
@@ -112,7 +113,7 @@ def _column(field: str) -> str:
     return "整个文件" if field == "$" else ("整行" if field == "row" else header_cell(field))
 
 
-def _check_csrf(request: Request, data: dict) -> None:
+def check_csrf(request: Request, data: dict) -> None:
     """The CSRF middleware's own comparison, on the form this handler parsed (the route is excluded from it)."""
     config = request.route_handler.opt["csrf"]
     token = request.headers.get(config.header_name) or data.get("_csrf_token")
@@ -120,6 +121,8 @@ def _check_csrf(request: Request, data: dict) -> None:
     checker = CSRFMiddleware(app=None, config=config)   # the comparison is a method of the middleware
     if not (isinstance(token, str) and cookie and checker._csrf_tokens_match(token, cookie)):   # noqa: SLF001
         raise PermissionDeniedException("CSRF token verification failed")
+    # As the middleware does: a form shown again in this response (the problems, the typed values) carries the token.
+    ScopeState.from_scope(request.scope).csrf_token = token
 
 
 def _may_import(actor: Actor, spec) -> None:
