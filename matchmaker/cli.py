@@ -83,6 +83,7 @@ class RecordKind(StrEnum):
     organisations = "organisations"
     achievements = "achievements"
     demands = "demands"
+    contracts = "contracts"   # the technology-contract registry (.xlsx or CSV only)
 
 
 class FileFormat(StrEnum):
@@ -106,7 +107,10 @@ def import_(
 
     engine = ready_engine(_settings().database_url)
     try:
-        count = import_file(engine, kind.value, path, format.value if format else None)
+        if kind is RecordKind.contracts:
+            count = _import_contracts(engine, path, format.value if format else None)
+        else:
+            count = import_file(engine, kind.value, path, format.value if format else None)
     except ImportRejected as rejected:
         for problem in rejected.problems:
             console.print(f"[red]{path}:{problem.line}[/red] {problem.field}: {problem.reason}")
@@ -133,12 +137,42 @@ def export(
     from matchmaker.readiness import ready_engine
 
     engine = ready_engine(_settings().database_url)
-    count = export_file(engine, kind.value, out, format.value)
+    if kind is RecordKind.contracts:
+        count = _export_contracts(engine, out, format.value)
+    else:
+        count = export_file(engine, kind.value, out, format.value)
     from matchmaker.identity import audit
 
     audit.record_from_cli(engine, audit.EXPORTED, subject=f"export:{kind.value}", rows=count, format=format.value)
     engine.dispose()
     console.print(f"exported {count} {kind.value} to {out}")
+
+
+def _import_contracts(engine, path: Path, fmt: str | None) -> int:
+    from matchmaker.brokerage.registry_io import import_contracts
+    from matchmaker.db import make_session_factory, transaction
+
+    fmt = fmt or path.suffix.lower().lstrip(".")
+    with transaction(make_session_factory(engine)) as session:
+        result = import_contracts(session, actor=None, data=path.read_bytes(), fmt=fmt)
+    if result.new_organisations:
+        console.print(f"{result.new_organisations} parties were new to the platform and were added as organisations")
+    return result.contracts
+
+
+def _export_contracts(engine, out: Path, fmt: str) -> int:
+    from matchmaker.brokerage.registry_io import export_rows, to_csv, to_xlsx
+    from matchmaker.db import make_session_factory, transaction
+    from matchmaker.models import Contract
+    from sqlalchemy import select
+
+    if fmt == "jsonl":
+        console.print("[red]contracts export as xlsx or csv[/red] (what registration offices open)")
+        raise typer.Exit(2)
+    with transaction(make_session_factory(engine)) as session:
+        rows = list(export_rows(session, select(Contract).order_by(Contract.signed_on, Contract.id)))
+    out.write_bytes(to_xlsx(iter(rows)) if fmt == "xlsx" else to_csv(iter(rows)))
+    return len(rows)
 
 
 users_app = typer.Typer(no_args_is_help=True, help="Users and their API tokens.")

@@ -15,7 +15,7 @@ from matchmaker import vocabulary as v
 from matchmaker.api import idempotency
 from matchmaker.api.idempotency import IdempotencyKey
 from matchmaker.api.params import IdFilter, Limit, Offset, Page, PathId, RegionFilter
-from matchmaker.brokerage import contracts, feedback, pipelines, registry, submission
+from matchmaker.brokerage import contracts, feedback, pipelines, registry, registry_io, submission
 from matchmaker.brokerage.schemas import (
     BrokerOut,
     ClaimIn,
@@ -30,6 +30,7 @@ from matchmaker.brokerage.schemas import (
     PipelineDetail,
     PipelineOut,
     RegistrationIn,
+    RegistryImportOut,
     ReturnIn,
     broker_out,
     contract_out,
@@ -38,6 +39,7 @@ from matchmaker.brokerage.schemas import (
     pipeline_detail,
     pipeline_out,
 )
+from matchmaker.api.body_guard import XLSX
 from matchmaker.errors import NotFound
 from matchmaker.identity.services import Actor
 
@@ -154,6 +156,29 @@ class ContractController(Controller):
             return contract_out(contract)
 
         return _respond(session, request, actor, idempotency_key, data, write)
+
+    @post("/import", operation_id="importContracts", status_code=201, sync_to_thread=True)
+    def import_contracts(self, request: Request, body: bytes, actor: Actor, session: Session,
+                         fmt: Annotated[str | None, QueryParameter(name="format", pattern="^(csv|xlsx)$")] = None
+                         ) -> RegistryImportOut:
+        """Registered (or waiting) contracts from an .xlsx or CSV (UTF-8, BOM or GBK) with the columns of the
+        export; registrars only. Every row is checked; any problem and nothing is written (422, one per row)."""
+        media = request.content_type[0]
+        fmt = fmt or ("xlsx" if media.endswith("spreadsheetml.sheet") else "csv")
+        with session.begin():
+            result = registry_io.import_as_registrar(session, actor=actor, data=body, fmt=fmt)
+        return RegistryImportOut(result.contracts, result.new_organisations)
+
+    @get("/export", operation_id="exportContracts", sync_to_thread=True)
+    def export_contracts(self, actor: Actor, session: Session,
+                         fmt: Annotated[str, QueryParameter(name="format", pattern="^(csv|xlsx)$")] = "xlsx"
+                         ) -> Response[bytes]:
+        """The registry of the registrar's market as .xlsx, or CSV in UTF-8 with a BOM (formulas escaped)."""
+        with session.begin():
+            data, _ = registry_io.export_as_registrar(session, actor=actor, fmt=fmt)
+        media = "text/csv; charset=utf-8" if fmt == "csv" else XLSX
+        return Response(data, media_type=media,
+                        headers={"Content-Disposition": f'attachment; filename="contracts.{fmt}"'})
 
     @put("/{contract_id:int}", operation_id="amendContract", sync_to_thread=True)
     def amend(self, contract_id: PathId, data: ContractFormIn, actor: Actor, session: Session) -> ContractOut:

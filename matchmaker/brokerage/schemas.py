@@ -146,6 +146,11 @@ class DocumentOut(msgspec.Struct):
     uploaded_at: dt.datetime
 
 
+class RegistryImportOut(msgspec.Struct):
+    imported: int
+    new_organisations: int   # parties the platform did not know, added to the directory
+
+
 class ReturnIn(msgspec.Struct, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
 

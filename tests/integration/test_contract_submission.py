@@ -112,3 +112,25 @@ def test_only_a_party_submits_and_only_for_its_own_organisation(api):
     if pending is not None:
         firm = api.users.headers("firm", api.orgs.firm)
         assert api.post("/contracts", headers=firm, json=_form(api, seller_id=pending)).status_code == 422
+
+
+def test_registrars_import_and_export_the_registry_through_the_api(api):
+    from test_registry_excel import GOOD, HEADER
+
+    from matchmaker.catalog.io.excel import write_workbook
+
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    admin = api.users.headers("admin", api.orgs.platform)
+    firm = api.users.headers("firm", api.orgs.firm)
+    bad = [list(row) for row in GOOD]
+    bad[2][7] = "400000"                                         # certified above the 350,000 amount
+    refused = api.post("/contracts/import", content=write_workbook(HEADER, bad), headers={**admin, "Content-Type": xlsx})
+    assert refused.status_code == 422
+    assert any(p["field"] == "certified_amount" and p["reason"].startswith("第 4 行") for p in refused.json()["errors"])
+    done = api.post("/contracts/import", content=write_workbook(HEADER, GOOD), headers={**admin, "Content-Type": xlsx})
+    assert done.status_code == 201 and done.json() == {"imported": 3, "new_organisations": 4}
+    assert api.post("/contracts/import", content=write_workbook(HEADER, GOOD),
+                    headers={**firm, "Content-Type": xlsx}).status_code == 403
+    exported = api.get("/contracts/export", params={"format": "csv"}, headers=admin)
+    assert exported.status_code == 200 and exported.content.startswith("\ufeff".encode())
+    assert "工业视觉检测技术服务" in exported.content.decode("utf-8-sig")

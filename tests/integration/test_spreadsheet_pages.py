@@ -114,3 +114,35 @@ def test_the_api_imports_an_xlsx_body(api):
     assert made.status_code == 201 and made.json()["imported"] == 1
     zipped_json = api.post("/demands", content=body, headers={**firm, "Content-Type": "application/json"})
     assert zipped_json.status_code == 400            # a workbook anywhere else is still refused at the edge
+
+
+def test_a_registrar_imports_a_workbook_of_contracts_and_exports_the_registry_from_the_pages(pages):
+    from test_registry_excel import GOOD, HEADER
+
+    from matchmaker.catalog.io.excel import write_workbook
+    from matchmaker.models import Contract
+
+    _login(pages, "demo_admin")
+    bad = [list(row) for row in GOOD]
+    bad[0][6] = "一百万"
+    token = _token(pages, "/web/import/registry")
+    refused = pages.post("/web/upload/registry", files={"file": ("登记台账.xlsx", write_workbook(HEADER, bad), XLSX)},
+                         data={"_csrf_token": token}, follow_redirects=False)
+    assert refused.status_code == 422 and "合同成交额（元）（amount）" in refused.text and "不是金额" in refused.text
+    report = pages.get("/web/import/report.xlsx")
+    rows = [[c.value for c in r] for r in load_workbook(io.BytesIO(report.content)).active.iter_rows()]
+    assert rows[1][:2] == [2, "合同成交额（元）（amount）"]
+    with transaction(pages.factory) as session:
+        before = session.scalar(select(func.count(Contract.id)))
+    good = pages.post("/web/upload/registry", files={"file": ("登记台账.xlsx", write_workbook(HEADER, GOOD), XLSX)},
+                      data={"_csrf_token": _token(pages, "/web/import/registry")}, follow_redirects=False)
+    assert good.status_code in (302, 303), good.text
+    with transaction(pages.factory) as session:
+        assert session.scalar(select(func.count(Contract.id))) == before + 3
+    exported = pages.get("/web/export/registry?format=xlsx")
+    sheet = [[c.value for c in r] for r in load_workbook(io.BytesIO(exported.content)).active.iter_rows()]
+    assert "高效储能电池材料技术开发" in [row[2] for row in sheet[1:]]
+    as_csv = pages.get("/web/export/registry?format=csv")
+    assert as_csv.content.startswith("\ufeff".encode()) and "'=HYPERLINK" in as_csv.content.decode("utf-8-sig")
+    _login(pages, "demo_firm")
+    assert pages.get("/web/export/registry").status_code == 403

@@ -64,7 +64,7 @@ def _decode_reason(err: msgspec.DecodeError) -> str:
 
 def read_csv(data: bytes, spec: LibrarySpec, problems: ProblemLog) -> Iterator[Row]:
     """A header line naming the fields, then one record per row; empty cells take the field's default."""
-    text = _text(data, problems)
+    text = decode_text(data, problems)
     if text is None:
         return
     # Long summaries must not trip the csv module's 128 KiB default cell limit.
@@ -122,7 +122,7 @@ def read_xlsx(data: bytes, spec: LibrarySpec, problems: ProblemLog) -> Iterator[
             yield Row(number, values)
 
 
-def _text(data: bytes, problems: ProblemLog) -> str | None:
+def decode_text(data: bytes, problems: ProblemLog) -> str | None:
     """UTF-8 (with or without Excel's BOM), else GB18030, the superset of the GBK that Chinese Excel writes."""
     try:
         return data.decode("utf-8-sig")
