@@ -118,7 +118,12 @@ def import_(
         if report is not None:
             from matchmaker.catalog.io.excel import problem_report
 
-            report.write_bytes(problem_report(rejected.problems))
+            columns = None
+            if kind is RecordKind.contracts:
+                from matchmaker.brokerage.registry_io import COLUMNS, header
+
+                columns = {name: header(name) for name in COLUMNS}
+            report.write_bytes(problem_report(rejected.problems, columns=columns))
             console.print(f"problems written to {report}")
         raise typer.Exit(1) from None
     finally:

@@ -146,3 +146,24 @@ def test_a_sheet_with_an_unknown_column_is_refused_as_a_whole(migrated_url):
         registry_io.import_contracts(session, actor=None, data=_xlsx(GOOD, header=HEADER[:-1] + ["备注"]), fmt="xlsx")
     assert rejected.value.problems[0].line == 1 and "备注" in rejected.value.problems[0].reason
     engine.dispose()
+
+
+def test_the_command_line_imports_and_exports_contracts(migrated_url, tmp_path):
+    from typer.testing import CliRunner
+
+    from matchmaker.cli import app
+
+    env = {"MATCHMAKER_DATABASE_URL": migrated_url}
+    bad = [list(row) for row in GOOD]
+    bad[1][16] = "火星"                                          # no such country
+    (tmp_path / "bad.xlsx").write_bytes(_xlsx(bad))
+    refused = CliRunner().invoke(app, ["import", "contracts", str(tmp_path / "bad.xlsx"), "--report",
+                                       str(tmp_path / "report.xlsx")], env=env)
+    assert refused.exit_code == 1 and "nothing imported" in refused.output
+    assert _sheet((tmp_path / "report.xlsx").read_bytes())[1][:2] == [3, "买方国别（buyer_country）"]
+    (tmp_path / "good.xlsx").write_bytes(_xlsx(GOOD))
+    assert CliRunner().invoke(app, ["import", "contracts", str(tmp_path / "good.xlsx")], env=env).exit_code == 0
+    out = tmp_path / "registry.xlsx"
+    done = CliRunner().invoke(app, ["export", "contracts", "--format", "xlsx", "--out", str(out)], env=env)
+    assert done.exit_code == 0 and "exported 3 contracts" in done.output
+    assert _sheet(out.read_bytes())[1][2] == "高效储能电池材料技术开发"
