@@ -15,6 +15,7 @@ from matchmaker import vocabulary as v
 from matchmaker.analytics.funnel import Funnel, funnel
 from matchmaker.analytics.league import BrokerStanding, broker_league
 from matchmaker.analytics.local_conversion import LocalConversionReport, local_conversion
+from matchmaker.analytics.registry_report import RegistryReport, registry_report, report_title, workbook
 from matchmaker.analytics.tables import to_csv
 from matchmaker.analytics.turnover import TurnoverReport, turnover
 from matchmaker.api.params import IdFilter, ReportFieldCode
@@ -23,6 +24,7 @@ from matchmaker.identity.authentication import roles
 from matchmaker.identity.market import narrow_region
 from matchmaker.identity.services import Actor
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MEDIA_TYPE = "text/csv"  # Litestar adds "; charset=utf-8" to text/* types itself
 
 Format = Annotated[Literal["json", "csv"], Parameter(description="json (default) or csv, a header row then rows")]
@@ -80,6 +82,23 @@ class AnalyticsController(Controller):
         result = local_conversion(session, level=level, region=narrow_region(actor, region), date_from=date_from,
                                   date_to=date_to)
         return _respond(result, format, "local-conversion", session, actor)
+
+    @get("/registry", operation_id="getRegistryReport", sync_to_thread=True)
+    def registry(self, actor: Actor, session: Session,
+                 format: Annotated[Literal["json", "xlsx"], Parameter(description="json (default) or xlsx")] = "json",
+                 date_from: DateFrom = None, date_to: DateTo = None, region: RegionCode = None
+                 ) -> Response[RegistryReport]:
+        """Registered contracts (登记合同) by quarter and year of registration, by region and field, and the flows in
+        and out of each region (本地, 外省, 境外); the quarterly and annual tables authorities ask for, or all of
+        it as an .xlsx workbook."""
+        region = narrow_region(actor, region)
+        result = registry_report(session, date_from=date_from, date_to=date_to, region=region)
+        if format == "xlsx":
+            audit.record(session, audit.EXPORTED, actor=actor, subject="analytics:registry", format="xlsx")
+            session.commit()
+            data = workbook(result, title=report_title(result))
+            return Response(data, media_type=XLSX, headers={"Content-Disposition": 'attachment; filename="registry.xlsx"'})
+        return Response(result)
 
     @get("/funnel", operation_id="getFunnel", operation_class=JsonOrCsvOperation,
           sync_to_thread=True)

@@ -81,15 +81,29 @@ def window(date_from: dt.date | None, date_to: dt.date | None) -> tuple[dt.datet
     return start, end
 
 
-def contract_filters(query: Select, date_from, date_to, field: str | None) -> Select:
+def contract_field():
+    """A contract's technology field: its own (the registration form's), else its source achievement's."""
+    return func.coalesce(Contract.field_code, Achievement.field_code)
+
+
+def contract_date(registered: bool):
+    """Which date places a contract in a period: registration for the registry's figures, else signing."""
+    return Contract.registered_on if registered else Contract.signed_on
+
+
+def contract_filters(query: Select, date_from, date_to, field: str | None, *, registered: bool = False) -> Select:
+    """Contracts in the window (of signing; of registration, and registered only, when `registered`) and field."""
+    day = contract_date(registered)
+    if registered:
+        query = query.where(Contract.registration_number.is_not(None))
     if date_from is not None:
-        query = query.where(Contract.signed_on >= date_from)
+        query = query.where(day >= date_from)
     if date_to is not None:
-        query = query.where(Contract.signed_on <= date_to)
+        query = query.where(day <= date_to)
     if field == UNCLASSIFIED:
-        query = query.where(Achievement.field_code.is_(None))
+        query = query.where(contract_field().is_(None))
     elif field is not None:
-        query = query.where(Achievement.field_code == field)
+        query = query.where(contract_field() == field)
     return query
 
 

@@ -93,7 +93,9 @@ def _query(level: str, date_from, date_to) -> Select:
                    func.coalesce(func.sum(case((local, 1), else_=0)), 0).label("local_contracts"),
                    func.sum(Contract.amount).label("amount"),
                    func.sum(case((local, Contract.amount), else_=0)).label("local_amount"))
-    return contract_filters(query.select_from(Contract), date_from, date_to, None)
+    # Achievements sold out of a region: a seller abroad has none here.
+    return contract_filters(query.select_from(Contract), date_from, date_to, None) \
+        .where(Contract.seller_region_code.is_not(None))
 
 
 def _row(code: str, name: str | None, row) -> LocalConversionRow:

@@ -22,10 +22,10 @@ NAVIGATION = {
              ("/web/inbox", "消息")],
     "broker": [("/web/broker/queue", "待认领匹配"), ("/web/pipelines", "对接看板"), ("/web/contracts", "技术合同"),
                ("/web/search", "检索"), ("/web/subscriptions", "订阅推送"), ("/web/inbox", "消息")],
-    "analyst": [("/web/analyst", "运行监测"), ("/web/review", "发布审核"), ("/web/simulations", "政策模拟"),
+    "analyst": [("/web/analyst", "运行监测"), ("/web/registry-stats", "登记统计"), ("/web/review", "发布审核"), ("/web/simulations", "政策模拟"),
                 ("/web/contracts", "技术合同"), ("/web/search", "检索"), ("/web/subscriptions", "订阅推送"),
                 ("/web/inbox", "消息")],
-    "admin": [("/web/analyst", "运行监测"), ("/web/review", "发布审核"), ("/web/simulations", "政策模拟"),
+    "admin": [("/web/analyst", "运行监测"), ("/web/registry-stats", "登记统计"), ("/web/review", "发布审核"), ("/web/simulations", "政策模拟"),
               ("/web/contracts", "技术合同"), ("/web/search", "检索"), ("/web/subscriptions", "订阅推送"),
               ("/web/audit", "审计日志"), ("/web/inbox", "消息")],
 }

@@ -4,7 +4,6 @@ workbook writes nothing, and its report names each row and column."""
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 from decimal import Decimal
 

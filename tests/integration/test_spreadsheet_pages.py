@@ -144,5 +144,15 @@ def test_a_registrar_imports_a_workbook_of_contracts_and_exports_the_registry_fr
     assert "高效储能电池材料技术开发" in [row[2] for row in sheet[1:]]
     as_csv = pages.get("/web/export/registry?format=csv")
     assert as_csv.content.startswith("\ufeff".encode()) and "'=HYPERLINK" in as_csv.content.decode("utf-8-sig")
+    stats = pages.get("/web/registry-stats?date_from=2025-01-01&date_to=2025-12-31")
+    assert stats.status_code == 200
+    assert re.search(r'data-testid="registry-contracts">(\d+)<', stats.text).group(1) == "2"   # 2 of the 3 are registered
+    assert "技术流向" in stats.text and "境外" in stats.text
+    book = load_workbook(io.BytesIO(pages.get("/web/registry-stats.xlsx?date_from=2025-01-01").content))
+    assert book.sheetnames[:2] == ["季度统计", "年度统计"]
+    assert pages.get("/web/registry-stats?date_from=2030-01-01").text.count('data-testid="registry-empty"') == 1
+    bad = pages.get("/web/registry-stats?date_from=2025-13-01")
+    assert bad.status_code == 422 and "请按 2026-01-01 的格式填写日期" in bad.text
     _login(pages, "demo_firm")
     assert pages.get("/web/export/registry").status_code == 403
+    assert pages.get("/web/registry-stats").status_code == 403
