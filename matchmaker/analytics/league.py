@@ -30,15 +30,20 @@ MIN_RANKED = 3  # closed pipelines before a broker gets a rank: fewer outcomes s
 TIMELINESS_POINTS = 10.0  # at most ± this many points for signing faster / slower than the median broker
 LAPSE_PENALTY = 30.0  # points lost if every closed pipeline lapsed
 DISPUTE_PENALTY = 40.0  # points lost if every closed pipeline was declined after negotiating
+# Penalties follow the time since the claim, not the stage the broker chose to record (issue 15's audit: recording
+# "negotiating" only on signing day dodged the dispute penalty; declining the day before a lapse dodged the lapse).
+HOLD_DAYS = 120.0  # a pair held this long and then given up costs as much as a lapse (the simulator lapses at 4 months)
 
 
-def credit_score(*, signed: int, closed: int, lapsed: int, disputed: int, median_days: float | None,
+def credit_score(*, signed: int, closed: int, lapsed: float, disputed: int, median_days: float | None,
                  market_win_rate: float, market_median_days: float | None) -> float:
     """The 信用积分 (0–100) from a broker's outcomes; docs/analytics.md gives the formula and its reasons.
 
     win = (signed + k·m) / (closed + k)                       Bayesian win rate, prior m = market win rate, k = 5
     timely = 10 · clamp((T − t) / T, −1, 1)                   t = broker's median days claim→signed, T = median broker's
     raw = 100 · win + timely − 30 · lapsed/closed − 40 · disputed/closed
+        lapsed: Σ over the pipelines ended without a contract of min(1, days held / 120), a lapse counting 1
+        disputed: declined after negotiating, or after being held as long as the median broker takes to sign
     score = clamp(M + c · (raw − M), 0, 100), c = closed / (closed + 5), M = 100 · m (the market's average broker)
 
     A broker with no record stands at the market's average, not at 50: in a market where 6.8% of claims end signed,
@@ -81,6 +86,8 @@ class _Record:
 
     stages: dict[str, int]
     disputed: int = 0
+    held: float = 0.0   # Σ over pipelines ended without a contract: lapsed 1, declined min(1, days held / HOLD_DAYS)
+    decline_days: list[float] | None = None   # days from claim to each decline (disputes are judged against T)
     amount: Decimal = Decimal(0)
     waits: list[float] | None = None
 
@@ -106,6 +113,8 @@ def broker_league(session: Session, *, date_from: dt.date | None = None, date_to
     market_win_rate = sum(r.count(Stage.SIGNED) for r in records.values()) / closed if closed else 0.5
     medians = {bid: median(r.waits) if r.waits else None for bid, r in records.items()}
     market_median = median([m for m in medians.values() if m is not None])
+    for record in records.values():   # a decline held as long as a typical signing had reached the table
+        record.disputed += sum(1 for d in record.decline_days or [] if market_median is not None and d >= market_median)
     brokers = _broker_names(session, records)
     standings = [_standing(bid, brokers[bid], r, medians[bid], market_win_rate, market_median)
                  for bid, r in records.items()]
@@ -139,12 +148,33 @@ def _broker_records(session: Session, scope: Select) -> dict[int, _Record]:
         records[broker_id].amount = yuan(amount)
     owners = dict(session.execute(select(Pipeline.id, Pipeline.broker_id).where(
         in_scope, Pipeline.stage == Stage.SIGNED.value)).all())
+    _ended_times(session, scope, records)
     for pid, times in stage_times(session, scope, [Stage.CLAIMED.value, Stage.SIGNED.value],
                                   only_stage=Stage.SIGNED.value).items():
         if Stage.SIGNED.value in times:
             record = records[owners[pid]]
             record.waits = (record.waits or []) + [days(times[Stage.CLAIMED.value], times[Stage.SIGNED.value])]
     return dict(records)
+
+
+def _ended_times(session: Session, scope: Select, records: dict[int, _Record]) -> None:
+    """How long each pipeline ended without a contract was held: a lapse counts in full, a decline by its days."""
+    ended = dict(session.execute(select(Pipeline.id, Pipeline.broker_id).where(
+        Pipeline.id.in_(scope.scalar_subquery()),
+        Pipeline.stage.in_([Stage.DECLINED.value, Stage.LAPSED.value]))).all())
+    negotiated = set(session.scalars(select(PipelineEvent.pipeline_id).where(
+        PipelineEvent.pipeline_id.in_(list(ended)), PipelineEvent.to_stage == Stage.DECLINED.value,
+        PipelineEvent.from_stage == Stage.NEGOTIATING.value))) if ended else set()
+    stages = [Stage.CLAIMED.value, Stage.DECLINED.value, Stage.LAPSED.value]
+    for pid, times in stage_times(session, scope.where(Pipeline.id.in_(list(ended))), stages).items():
+        record = records[ended[pid]]
+        if Stage.LAPSED.value in times:
+            record.held += 1.0
+        elif Stage.DECLINED.value in times:
+            held = days(times[Stage.CLAIMED.value], times[Stage.DECLINED.value])
+            record.held += min(1.0, held / HOLD_DAYS)
+            if pid not in negotiated:   # those are disputes already
+                record.decline_days = (record.decline_days or []) + [held]
 
 
 def _broker_names(session: Session, records: dict[int, _Record]) -> dict[int, tuple[str, str, str]]:
@@ -156,7 +186,7 @@ def _broker_names(session: Session, records: dict[int, _Record]) -> dict[int, tu
 def _standing(broker_id: int, names: tuple[str, str, str], r: _Record, median_days: float | None,
               market_win_rate: float, market_median: float | None) -> BrokerStanding:
     signed, declined, lapsed, closed = r.count(Stage.SIGNED), r.count(Stage.DECLINED), r.count(Stage.LAPSED), r.closed
-    score = credit_score(signed=signed, closed=closed, lapsed=lapsed, disputed=r.disputed, median_days=median_days,
+    score = credit_score(signed=signed, closed=closed, lapsed=r.held, disputed=r.disputed, median_days=median_days,
                          market_win_rate=market_win_rate, market_median_days=market_median)
     open_ = sum(r.count(s) for s in (Stage.CLAIMED, Stage.CONTACTED, Stage.NEGOTIATING))
     return BrokerStanding(0, broker_id, *names, claimed=sum(r.stages.values()), open=open_, signed=signed,

@@ -263,8 +263,10 @@ def test_broker_league_and_credit_score(session):
     # Market: 13 signed of 20 closed (m = 0.65, so the average broker stands at M = 65); broker medians to sign
     # 3, 17, 17, 60 → the median broker's 17. Score = 65 + c · (raw − 65); ranked from 3 closed pipelines.
     assert [(s.rank, s.name, s.credit_score) for s in league] == [
-        (1, "王强", 74.1),  # 10 of 12: raw 100·(10 + 3.25)/17 = 77.94, on time; c = 12/17 → 65 + 9.13
-        (2, "钱争", 50.5),  # 1 of 3, two declined after negotiating: raw 53.13 − 26.67 = 26.46; c = 3/8 → 65 − 14.45
+        (1, "王强", 74.0),  # 10 of 12: raw 100·(10 + 3.25)/17 = 77.94, on time, less the two quick declines'
+                           # hold (30 · Σ min(1, days/120) / 12, about 0.1 point); c = 12/17 → 65 + 9.0
+        (2, "钱争", 49.8),  # 1 of 3, two declined after negotiating: raw 53.13 − 26.67 = 26.46, less their hold
+                           # (30 · Σ min(1, days/120) / 3, about 1.9 points); c = 3/8 → 65 − 15.2
         (3, "赵慢", 42.7),  # 1 of 4, three lapsed, 60 days: raw 47.22 − 10 − 22.5 = 14.72; c = 4/9 → 65 − 22.35
         (None, "李新", 67.3),  # 1 of 1, fast: raw 70.83 + 8.24 = 79.07; c = 1/6 → 65 + 2.34; too few to rank
         (None, "孙新手", 65.0),  # nothing closed yet: the market's average broker, not 50
@@ -360,7 +362,7 @@ def test_api_for_analysts_only_json_csv_and_bad_filters(client, catalog_engine):
     funnel = client.get("/analytics/funnel?broker_id=2", headers=analyst).json()
     assert [s["count"] for s in funnel["steps"]] == [1, 1, 1, 1, 1]
     league = client.get("/analytics/brokers?limit=1&date_from=2024-03-01", headers=analyst).json()
-    assert [(s["name"], s["credit_score"]) for s in league] == [("王强", 74.1)]
+    assert [(s["name"], s["credit_score"]) for s in league] == [("王强", 74.0)]
 
     response = client.get("/analytics/turnover?format=csv&period=quarter", headers=analyst)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
