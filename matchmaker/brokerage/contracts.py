@@ -11,13 +11,14 @@ from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
 from matchmaker.brokerage.common import READ_ALL_ROLES, Stage, current_time, parse
+from matchmaker.brokerage.form import PARTY_TYPE_OF_KIND
 from matchmaker.brokerage.pipelines import advance, check_holder, check_move, load_pipeline
 from matchmaker.catalog.schemas import money_problem
 from matchmaker.db import paged
 from matchmaker.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
+from matchmaker.identity.market import any_in_market
 from matchmaker.identity.services import Actor
 from matchmaker.models import Achievement, Contract, Demand, IndexChange, Organisation, Region
-from matchmaker.identity.market import any_in_market
 from matchmaker.regions import RegionCode
 
 
@@ -46,13 +47,17 @@ def sign_contract(session: Session, *, actor: Actor, pipeline_id: int, contract_
     advance(session, pipeline, Stage.SIGNED, actor=actor, note=note, expected_version=expected_version, now=now)
     demand = session.get(Demand, pipeline.demand_id, with_for_update=True, populate_existing=True)
     achievement = session.get(Achievement, pipeline.achievement_id, with_for_update=True, populate_existing=True)
-    _check_signable(demand, achievement)
+    _check_signable(demand, achievement, terms["signed_on"])
     buyer = _party(session, demand.organisation_id, buyer_region or demand.region_code, "buyer", f"demand {demand.id}")
     seller = _party(session, achievement.organisation_id, seller_region or achievement.region_code, "seller",
                     f"achievement {achievement.id}")
+    # The registration form's fields the records already answer; the parties complete the rest before registration.
+    known = {"title": achievement.title[:300], "field_code": achievement.field_code or demand.field_code,
+             "seller_party_type": _party_type(session, seller[0]), "buyer_party_type": _party_type(session, buyer[0])}
     contract = Contract(pipeline_id=pipeline.id, achievement_id=achievement.id, demand_id=demand.id,
                         broker_id=pipeline.broker_id, buyer_id=buyer[0], buyer_region_code=buyer[1],
-                        seller_id=seller[0], seller_region_code=seller[1], created_at=now, updated_at=now, **terms)
+                        seller_id=seller[0], seller_region_code=seller[1], created_at=now, updated_at=now,
+                        **known, **terms)
     session.add(contract)
     if exclusive:
         achievement.status = v.AchievementStatus.TRANSFERRED.value
@@ -105,11 +110,23 @@ def _yuan(value: Decimal | str | None, field: str) -> Decimal | None:
     return amount
 
 
-def _check_signable(demand: Demand, achievement: Achievement) -> None:
+def _check_signable(demand: Demand, achievement: Achievement, signed_on: dt.date) -> None:
     if achievement.status in (v.AchievementStatus.TRANSFERRED.value, v.AchievementStatus.WITHDRAWN.value):
         raise Conflict(f"achievement {achievement.id} is {achievement.status}; it can no longer be contracted")
     if demand.status in (v.DemandStatus.SOLVED.value, v.DemandStatus.WITHDRAWN.value):
         raise Conflict(f"demand {demand.id} is {demand.status}; it can no longer be contracted")
+    # A contract signed after the posting closed was not made through it (issue 15's audit found 24 such); the
+    # owner renews the posting first, which puts it back on offer for everyone, or the deal goes on outside.
+    if achievement.expires_on is not None and signed_on > achievement.expires_on:
+        raise Conflict(f"成果已于 {achievement.expires_on.isoformat()} 到期，签订日期在其后；请成果发布方先续期，再登记合同",
+                       problems=[FieldProblem("signed_on", "签订日期晚于成果有效期")])
+    if demand.deadline is not None and signed_on > demand.deadline:
+        raise Conflict(f"需求已于 {demand.deadline.isoformat()} 截止，签订日期在其后；请需求发布方先续期，再登记合同",
+                       problems=[FieldProblem("signed_on", "签订日期晚于需求截止日期")])
+
+
+def _party_type(session: Session, organisation_id: int) -> str | None:
+    return PARTY_TYPE_OF_KIND.get(session.get(Organisation, organisation_id).kind)
 
 
 def _party(session: Session, organisation_id: int | None, record_region: str | None, role: str,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated
 from urllib.parse import quote
 
@@ -29,6 +30,7 @@ from matchmaker.brokerage.schemas import (
     MoveIn,
     PipelineDetail,
     PipelineOut,
+    RegisterIn,
     RegistrationIn,
     RegistryImportOut,
     ReturnIn,
@@ -211,11 +213,15 @@ class ContractController(Controller):
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(document.filename)}"})
 
     @post("/{contract_id:int}/register", operation_id="registerContractNumber", status_code=200, sync_to_thread=True)
-    def register_number(self, contract_id: PathId, actor: Actor, session: Session) -> ContractOut:
+    def register_number(self, contract_id: PathId, actor: Actor, session: Session,
+                        data: RegisterIn | None = None) -> ContractOut:
         """Register a contract (认定登记): the next number of the registering office's sequence for the year (the
-        registrar's market, else the seller's city), without gaps; analysts of the parties' region and admins."""
+        registrar's market, else the seller's city), without gaps; analysts of the parties' region and admins. The
+        optional body certifies the 技术交易额 (at most the amount), replacing what the parties declared."""
+        certified = Decimal(data.certified_amount) if data and data.certified_amount else None
         with session.begin():
-            return contract_out(registry.register(session, actor=actor, contract_id=contract_id))
+            return contract_out(registry.register(session, actor=actor, contract_id=contract_id,
+                                                  certified_amount=certified))
 
     @post("/{contract_id:int}/return", operation_id="returnContract", status_code=200, sync_to_thread=True)
     def return_contract(self, contract_id: PathId, data: ReturnIn, actor: Actor, session: Session) -> ContractOut:

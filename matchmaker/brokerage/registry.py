@@ -11,6 +11,7 @@ back with its rollback, so numbers have no gaps and no repeats.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -57,11 +58,18 @@ def next_number(session: Session, office: str, year: int) -> str:
     return f"{year}{office}{serial:06d}"
 
 
-def register(session: Session, *, actor: Actor, contract_id: int, today: dt.date | None = None) -> Contract:
+def register(session: Session, *, actor: Actor, contract_id: int, today: dt.date | None = None,
+             certified_amount: Decimal | None = None) -> Contract:
+    """Register the contract with the office's next number; the registrar may certify its 技术交易额 here (认定登记
+    certifies the technology part of the price), which replaces what the parties declared."""
     today = today or dt.date.today()
     contract = _registrable(session, actor, contract_id)
     if today < contract.signed_on:
         raise InvalidInput.on("registered_on", "合同签订之前不能登记")
+    if certified_amount is not None:
+        if certified_amount < 0 or certified_amount > contract.amount:
+            raise InvalidInput.on("certified_amount", f"核定技术交易额须在 0 到合同成交额 {contract.amount:f} 元之间")
+        contract.certified_amount = certified_amount
     office = office_of(actor, contract)
     contract.registration_number = next_number(session, office, today.year)
     contract.registered_on, contract.registration_office, contract.return_reason = today, office, None

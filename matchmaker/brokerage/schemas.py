@@ -146,6 +146,10 @@ class DocumentOut(msgspec.Struct):
     uploaded_at: dt.datetime
 
 
+class RegisterIn(msgspec.Struct, forbid_unknown_fields=True):
+    certified_amount: Yuan | None = None   # 核定技术交易额 as the registrar certifies it
+
+
 class RegistryImportOut(msgspec.Struct):
     imported: int
     new_organisations: int   # parties the platform did not know, added to the directory

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
 from matchmaker.brokerage.contracts import sign_contract
+from matchmaker.brokerage.registry import register
 from matchmaker.brokerage.pipelines import move_pipeline
 from matchmaker.identity.services import Actor
 from matchmaker.models import Achievement, Demand
@@ -56,6 +57,10 @@ class Negotiation:
         achievement = session.get(Achievement, deal.achievement_id)
         if demand.status != v.DemandStatus.PUBLISHED or achievement.status != v.AchievementStatus.PUBLISHED:
             return self._end(session, deal, v.PipelineStage.LAPSED, day, "记录已关闭", figures)
+        signing_day = on_day(day, 25).date()   # a deal can only be signed while both postings are on offer
+        if (achievement.expires_on is not None and achievement.expires_on < signing_day) or \
+                (demand.deadline is not None and demand.deadline < signing_day):
+            return self._end(session, deal, v.PipelineStage.LAPSED, day, "记录已到期", figures)
         next_stage = v.NEXT_STAGE[v.PipelineStage(deal.stage)]
         odds = self._odds(deal, demand, achievement, next_stage, fair)
         p = _scaled(self._base_probability(next_stage), odds)
@@ -133,9 +138,13 @@ class Negotiation:
         exclusive = contract_type is v.ContractType.TRANSFER and rng.random() < 0.5
         contract = sign_contract(
             session, actor=deal.broker.actor, pipeline_id=deal.pipeline_id, contract_type=contract_type.value,
-            amount=amount, certified_amount=certified, payment_mode=payment.value, signed_on=signed_on,
+            amount=amount, payment_mode=payment.value, signed_on=signed_on,
             trial_ends_on=trial_ends_on, exclusive=exclusive, close_demand=rng.random() < 0.6, note="签约",
             at=on_day(day, 25))
+        # A simulated registrar registers it within three weeks and certifies the 技术交易额 then, as a registration
+        # office does: simulated figures and the registry's statistics read the same rows.
+        register(session, actor=self.admin, contract_id=contract.id,
+                 today=signed_on + dt.timedelta(days=rng.randint(1, 21)), certified_amount=certified)
         figures.signed += 1
         figures.turnover_yuan += float(amount)
         same_province = contract.seller_region_code[:2] == contract.buyer_region_code[:2]

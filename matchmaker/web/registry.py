@@ -3,6 +3,8 @@ registry in spreadsheets (export the market's contracts, import an office's work
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
@@ -15,17 +17,25 @@ from matchmaker.brokerage.registry import REGISTRARS
 from matchmaker.errors import Conflict, Forbidden, InvalidInput
 from matchmaker.identity import audit
 from matchmaker.identity.services import Actor
+from matchmaker.web.forms import yuan
 from matchmaker.web.login import Form
 from matchmaker.web.spreadsheets import REPORT_KEPT, XLSX, check_csrf
 from matchmaker.web.views import redirect, refused, render
 
 
 @post("/contracts/{contract_id:int}/register", sync_to_thread=True)
-def register(request: Request, contract_id: int, actor: Actor, session: Session) -> Redirect:
+def register(request: Request, contract_id: int, actor: Actor, session: Session,
+             data: dict[str, str] = Form) -> Redirect:
     back = f"/web/contracts/{contract_id}"
+    typed = yuan(data.get("certified_amount", "").strip())
+    try:
+        certified = Decimal(typed) if typed else None
+    except InvalidOperation:
+        return refused(request, back, InvalidInput.on("certified_amount", "核定技术交易额请只填数字，例如 800000 或 80万"))
     try:
         with session.begin():
-            number = registry.register(session, actor=actor, contract_id=contract_id).registration_number
+            number = registry.register(session, actor=actor, contract_id=contract_id,
+                                       certified_amount=certified).registration_number
     except (Conflict, InvalidInput) as error:
         return refused(request, back, error)
     return redirect(request, back, f"已登记，登记号 {number}，已通知合同双方")

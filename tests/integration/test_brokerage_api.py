@@ -349,3 +349,22 @@ def test_licence_scope_is_recorded_and_only_an_exclusive_licence_takes_the_achie
     with api.users.engine.connect() as conn:
         status = conn.scalar(select(Achievement.status).where(Achievement.id == world.pairs[5].achievement_id))
     assert status == "published"  # an ordinary licence leaves it on offer to others
+
+
+def test_signing_after_the_posting_closed_is_refused_until_it_is_renewed(api, world):
+    """Issue 15's audit: contracts were signed after the achievement's expiry or the demand's deadline."""
+    from sqlalchemy import update
+
+    broker = api.users.headers("broker", world.agency_ids[0], name="周经纪")
+    pair = world.pairs[2]
+    deal = negotiating(api, broker, pair)
+    closed_on = TODAY - dt.timedelta(days=1)
+    with api.users.engine.begin() as conn:
+        conn.execute(update(Achievement).where(Achievement.id == pair.achievement_id).values(expires_on=closed_on))
+    late = api.post(f"/pipelines/{deal['id']}/contract", json=contract_terms(), headers=broker)
+    assert late.status_code == 409 and "到期" in late.text and "续期" in late.text
+    on_the_day = api.post(f"/pipelines/{deal['id']}/contract", headers=broker,
+                          json=contract_terms(signed_on=closed_on.isoformat()))
+    assert on_the_day.status_code == 201, on_the_day.text   # signed while it was still on offer
+    body = on_the_day.json()
+    assert body["title"] and body["seller_party_type"] and body["buyer_party_type"]   # the form's fields prefilled

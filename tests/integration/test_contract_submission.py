@@ -134,3 +134,14 @@ def test_registrars_import_and_export_the_registry_through_the_api(api):
     exported = api.get("/contracts/export", params={"format": "csv"}, headers=admin)
     assert exported.status_code == 200 and exported.content.startswith("\ufeff".encode())
     assert "工业视觉检测技术服务" in exported.content.decode("utf-8-sig")
+
+
+def test_the_registrar_certifies_the_technology_amount_at_registration(api):
+    firm = api.users.headers("firm", api.orgs.firm)
+    admin = api.users.headers("admin", api.orgs.platform)
+    contract = api.post("/contracts", json=_form(api), headers=firm).json()
+    too_much = api.post(f"/contracts/{contract['id']}/register", json={"certified_amount": "1300000.00"}, headers=admin)
+    assert too_much.status_code == 422 and "核定技术交易额" in too_much.text
+    done = api.post(f"/contracts/{contract['id']}/register", json={"certified_amount": "900000.00"}, headers=admin)
+    assert done.status_code == 200, done.text
+    assert (done.json()["certified_amount"], done.json()["registration_number"] is not None) == ("900000.00", True)

@@ -76,3 +76,25 @@ def test_interval_is_a_student_t_interval():
     assert iv.mean == 2.0 and iv.n == 3
     assert math.isclose(iv.high - iv.mean, 4.302652729911275 * 1.0 / math.sqrt(3), rel_tol=1e-9)
     assert math.isnan(interval([5.0]).low)
+
+
+def test_the_simulator_writes_the_registry_and_never_signs_a_closed_posting(settings):
+    """Issue 15: simulated contracts are registered by a simulated registrar (numbers, certified amount at
+    registration), so the simulator's figures and the registry's statistics read the same rows."""
+    from sqlalchemy import func, select
+
+    from matchmaker.analytics.registry_report import registry_report
+    from matchmaker.models import Achievement, Contract, Demand
+
+    run = run_scenario(settings, load_scenario("baseline"), seed=2, months=4, scale="demo", world_seed=1)
+    engine = make_engine(f"sqlite:///{run.database_path}")
+    with Session(engine) as session:
+        contracts = session.scalars(select(Contract)).all()
+        assert contracts and all(c.registration_number and c.registered_on > c.signed_on for c in contracts)
+        assert all(c.certified_amount is not None and c.certified_amount <= c.amount for c in contracts)
+        late = session.scalar(select(func.count(Contract.id)).join(Achievement, Achievement.id == Contract.achievement_id)
+                              .join(Demand, Demand.id == Contract.demand_id)
+                              .where((Contract.signed_on > Achievement.expires_on) | (Contract.signed_on > Demand.deadline)))
+        assert late == 0
+        assert registry_report(session).total.contracts == len(contracts)
+    engine.dispose()
