@@ -51,6 +51,7 @@ def health(state: State) -> Response[Health]:
 
 def route_handlers() -> list:
     from matchmaker.analytics.controllers import AnalyticsController
+    from matchmaker.brokerage.after_signing_controllers import AfterSigningController, InventorController
     from matchmaker.brokerage.controllers import (
         BrokerController,
         ContractController,
@@ -72,7 +73,7 @@ def route_handlers() -> list:
     return [health, UserController, AuditController, OrganisationController, AchievementController, DemandController,
             ReferenceController, MatchController, InboxController, SubscriptionController, NoticeController,
             BrokerController, PipelineController, ContractController, FeedbackController, AnalyticsController,
-            IntroductionController, DealController, MeController]
+            IntroductionController, DealController, MeController, AfterSigningController, InventorController]
 
 
 def publication_hook(state: State):

@@ -51,15 +51,17 @@ def _register(huey: Huey, settings: Settings) -> None:
     def embed_pending_periodic() -> int:
         return _embed(settings, session_factory)
 
-    # Daily at 08:00 (and in every burst): remind owners of postings closing within a week; one notice per
-    # posting and date, so running it again tells nobody twice.
+    # Daily at 08:00 (and in every burst): remind owners of postings closing within a week, and contract parties of
+    # trials ending and payments due; one notice per event, so running it again tells nobody twice.
     @huey.periodic_task(crontab(minute="0", hour="8"), name="remind_expiring_daily")
     def remind_expiring_daily() -> int:
         from matchmaker.catalog.reminders import remind_expiring
         from matchmaker.db import transaction
 
+        from matchmaker.deals.contract_reminders import remind_after_signing
+
         with transaction(session_factory()) as session:
-            return remind_expiring(session)
+            return remind_expiring(session) + remind_after_signing(session)
 
     @huey.task(retries=3, retry_delay=30, name="deliver_notices")
     def deliver_notices_task() -> int:

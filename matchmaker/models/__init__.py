@@ -29,8 +29,12 @@ from matchmaker.models.platform import (
 )
 from matchmaker.models.security import AuditEntry, ConfidentialGrant, LoginAttempt, WebSession
 from matchmaker.models.deals import Introduction, Notice, NoticePreference, ThreadMessage, Undertaking
+from matchmaker.models.after_signing import ContractPayment, ProceedsShare, RoyaltyReport
 
 __all__ = [
+    "ContractPayment",
+    "ProceedsShare",
+    "RoyaltyReport",
     "RegistrationSequence",
     "AccountToken",
     "OutboundMail",

@@ -85,6 +85,7 @@ class Contract(Timestamped, Base):
         CheckConstraint("buyer_country <> 'CN' OR buyer_region_code IS NOT NULL", name="buyer_region_in_china"),
         CheckConstraint("seller_country <> 'CN' OR seller_region_code IS NOT NULL", name="seller_region_in_china"),
         CheckConstraint("valid_until IS NULL OR valid_from IS NULL OR valid_until >= valid_from", name="validity"),
+        CheckConstraint("trial_outcome IS NULL OR trial_outcome IN ('converted', 'ended')", name="trial_outcome"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -123,6 +124,9 @@ class Contract(Timestamped, Base):
     foreign_related: Mapped[bool] = mapped_column(default=False, server_default=text("false"))   # 涉外
     tax_relief: Mapped[bool] = mapped_column(default=False, server_default=text("false"))   # 涉税: asks for the exemption
     submitted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))   # the party's user who submitted it
+    # 先使用后付费: how the trial ended — converted to a paid contract, or ended (the firm stopped using it).
+    trial_outcome: Mapped[str | None] = mapped_column(String(10))
+    trial_outcome_on: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class ContractDocument(Base):
