@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 POSTGRES_URL = os.environ.get("MATCHMAKER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -202,3 +202,26 @@ def _tmp_index_dir(url: str):
     from pathlib import Path
 
     return Path(tempfile.mkdtemp(prefix="mm-index-"))
+
+
+@pytest.fixture
+def pages(seeded_url, tmp_path):
+    """A TestClient on the app over the demo world with the demo users (`pages.passwords`); page_client.py logs in."""
+    from litestar.testing import TestClient
+
+    from matchmaker.app import create_app
+    from matchmaker.config import Settings
+    from matchmaker.db import make_engine, make_session_factory, transaction
+    from matchmaker.identity.demo import ensure_demo_users
+    from matchmaker.models import User
+
+    engine = make_engine(seeded_url)
+    factory = make_session_factory(engine)
+    with transaction(factory) as session:
+        passwords = {login: password for _r, login, password, _o in ensure_demo_users(session)}
+        firm = session.scalar(select(User).where(User.login == "demo_firm")).organisation_id
+    app = create_app(Settings(database_url=seeded_url, index_dir=tmp_path / "index", semantic=False))
+    with TestClient(app) as client:
+        client.factory, client.passwords, client.firm = factory, passwords, firm
+        yield client
+    engine.dispose()

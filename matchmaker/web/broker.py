@@ -11,7 +11,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
-from matchmaker.brokerage import form, submission
+from matchmaker.brokerage import after_signing, form, submission
 from matchmaker.brokerage.contracts import get_contract, list_contracts, sign_contract
 from matchmaker.brokerage.pipelines import claim_pipeline, get_pipeline, list_pipelines, move_pipeline
 from matchmaker.catalog import directory
@@ -232,8 +232,12 @@ def contract_detail(request: Request, contract_id: int, actor: Actor, session: S
         field_names = {f.code: f.name for f in directory.list_fields(session)}
         document = submission.document_of(session, contract_id)
         party = actor.role in submission.PARTIES and actor.organisation_id in (contract.seller_id, contract.buyer_id)
+        side = ("seller" if actor.organisation_id == contract.seller_id else "buyer") if party else None
+        after = after_signing.after_signing(session, contract_id)
     return render(request, "contract.html", contract=contract, names=names, demand=demand, achievement=achievement,
-                  regions=regions, field_names=field_names, document=document, party=party, form_lists=form)
+                  regions=regions, field_names=field_names, document=document, party=party, form_lists=form,
+                  side=side, after=after, today=dt.date.today(), trial_outcomes=after_signing.TRIAL_OUTCOMES,
+                  share_bases=after_signing.BASES)
 
 
 HANDLERS = [queue, claim, board, move, contract_form, sign, contracts, contract_detail]

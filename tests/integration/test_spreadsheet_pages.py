@@ -7,42 +7,15 @@ from __future__ import annotations
 import io
 import re
 
-import pytest
-from litestar.testing import TestClient
 from openpyxl import Workbook, load_workbook
+from page_client import log_in as _login
+from page_client import token as _token
 from sqlalchemy import func, select
 
-from matchmaker.app import create_app
-from matchmaker.config import Settings
-from matchmaker.db import make_engine, make_session_factory, transaction
-from matchmaker.identity.demo import ensure_demo_users
-from matchmaker.models import Demand, User
+from matchmaker.db import transaction
+from matchmaker.models import Demand
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-@pytest.fixture
-def pages(seeded_url, tmp_path):
-    engine = make_engine(seeded_url)
-    factory = make_session_factory(engine)
-    with transaction(factory) as session:
-        passwords = {login: password for _r, login, password, _o in ensure_demo_users(session)}
-        firm = session.scalar(select(User).where(User.login == "demo_firm")).organisation_id
-    app = create_app(Settings(database_url=seeded_url, index_dir=tmp_path / "index", semantic=False))
-    with TestClient(app) as client:
-        client.factory, client.passwords, client.firm = factory, passwords, firm
-        yield client
-    engine.dispose()
-
-
-def _token(client, path: str) -> str:
-    return re.search(r'name="_csrf_token" value="([^"]+)"', client.get(path).text).group(1)
-
-
-def _login(client, login: str) -> None:
-    client.cookies.clear()
-    client.post("/web/login", data={"login": login, "password": client.passwords[login],
-                                    "_csrf_token": _token(client, "/web/login")})
 
 
 def _workbook(rows: list[list]) -> bytes:
