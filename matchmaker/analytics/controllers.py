@@ -18,13 +18,13 @@ from matchmaker.analytics.local_conversion import LocalConversionReport, local_c
 from matchmaker.analytics.registry_report import RegistryReport, registry_report, report_title, workbook
 from matchmaker.analytics.tables import to_csv
 from matchmaker.analytics.turnover import TurnoverReport, turnover
+from matchmaker.api.files import XLSX, gives
 from matchmaker.api.params import IdFilter, ReportFieldCode
 from matchmaker.identity import audit
 from matchmaker.identity.authentication import roles
 from matchmaker.identity.market import narrow_region
 from matchmaker.identity.services import Actor
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MEDIA_TYPE = "text/csv"  # Litestar adds "; charset=utf-8" to text/* types itself
 
 Format = Annotated[Literal["json", "csv"], Parameter(description="json (default) or csv, a header row then rows")]
@@ -83,7 +83,8 @@ class AnalyticsController(Controller):
                                   date_to=date_to)
         return _respond(result, format, "local-conversion", session, actor)
 
-    @get("/registry", operation_id="getRegistryReport", sync_to_thread=True)
+    @get("/registry", operation_id="getRegistryReport", sync_to_thread=True,
+         operation_class=gives(keep_json=True, xlsx="the report's five tables as sheets (format=xlsx)"))
     def registry(self, actor: Actor, session: Session,
                  format: Annotated[Literal["json", "xlsx"], Parameter(description="json (default) or xlsx")] = "json",
                  date_from: DateFrom = None, date_to: DateTo = None, region: RegionCode = None

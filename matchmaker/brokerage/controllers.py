@@ -41,7 +41,7 @@ from matchmaker.brokerage.schemas import (
     pipeline_detail,
     pipeline_out,
 )
-from matchmaker.api.body_guard import XLSX
+from matchmaker.api.files import XLSX, gives, takes
 from matchmaker.errors import NotFound
 from matchmaker.identity.services import Actor
 
@@ -159,7 +159,10 @@ class ContractController(Controller):
 
         return _respond(session, request, actor, idempotency_key, data, write)
 
-    @post("/import", operation_id="importContracts", status_code=201, sync_to_thread=True)
+    @post("/import", operation_id="importContracts", status_code=201, sync_to_thread=True,
+          operation_class=takes("contracts as docs/registry.md's columns, all imported or none",
+                                csv="CSV (UTF-8, UTF-8 with BOM or GBK) with the export's header row",
+                                xlsx="an Excel workbook: the first sheet, the export's header row"))
     def import_contracts(self, request: Request, body: bytes, actor: Actor, session: Session,
                          fmt: Annotated[str | None, QueryParameter(name="format", pattern="^(csv|xlsx)$")] = None
                          ) -> RegistryImportOut:
@@ -171,7 +174,8 @@ class ContractController(Controller):
             result = registry_io.import_as_registrar(session, actor=actor, data=body, fmt=fmt)
         return RegistryImportOut(result.contracts, result.new_organisations)
 
-    @get("/export", operation_id="exportContracts", sync_to_thread=True)
+    @get("/export", operation_id="exportContracts", sync_to_thread=True,
+         operation_class=gives(xlsx="the registry as a workbook", csv="the registry as CSV, UTF-8 with a BOM"))
     def export_contracts(self, actor: Actor, session: Session,
                          fmt: Annotated[str, QueryParameter(name="format", pattern="^(csv|xlsx)$")] = "xlsx"
                          ) -> Response[bytes]:
@@ -192,7 +196,7 @@ class ContractController(Controller):
             return contract_out(contract, document.sha256 if document else None)
 
     @put("/{contract_id:int}/document", operation_id="attachContractDocument", sync_to_thread=True,
-         media_type="application/json")
+         operation_class=takes("the signed contract", pdf="the contract as a PDF (at most 20 MB)"))
     def attach(self, contract_id: PathId, request: Request, body: bytes, actor: Actor, session: Session,
                filename: Annotated[str, QueryParameter(max_length=200)] = "contract.pdf") -> DocumentOut:
         """The signed contract as a PDF (Content-Type application/pdf); stored with its SHA-256, replaced until
@@ -201,7 +205,8 @@ class ContractController(Controller):
             return document_out(submission.attach_document(session, actor=actor, contract_id=contract_id,
                                                            filename=filename, content=body))
 
-    @get("/{contract_id:int}/document", operation_id="getContractDocument", sync_to_thread=True)
+    @get("/{contract_id:int}/document", operation_id="getContractDocument", sync_to_thread=True,
+         operation_class=gives(pdf="the signed contract; X-Checksum-SHA256 is its checksum"))
     def document(self, contract_id: PathId, actor: Actor, session: Session) -> Response[bytes]:
         """The contract's PDF, for those who may see the contract; the X-Checksum-SHA256 header is its checksum."""
         contracts.get_contract(session, actor=actor, contract_id=contract_id)

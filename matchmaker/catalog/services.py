@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import msgspec
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
@@ -87,15 +87,18 @@ def expire_overdue(session: Session, *, today: dt.date | None = None) -> int:
     count = 0
     for spec in LIBRARIES.values():
         date = spec.column(spec.date_column)
-        overdue = session.scalars(
-            select(spec.model).where(spec.model.status == PUBLISHED, date.is_not(None), date < today)
-        ).all()
-        for record in overdue:
-            record.status = EXPIRED
-            log_index_change(session, spec, record.id)
+        # Ids and two set-wise statements, not ORM objects: a read that is refused afterwards (a 404) rolls this
+        # back, and the next read does it again, so it must stay cheap even with hundreds overdue (schemathesis's
+        # profile: loading and saving them one by one was 30% of the server's time).
+        lapsed = (spec.model.status == PUBLISHED, date.is_not(None), date < today)
+        overdue = session.scalars(select(spec.model.id).where(*lapsed)).all()
+        if not overdue:
+            continue
+        session.execute(update(spec.model).where(*lapsed).values(status=EXPIRED)
+                        .execution_options(synchronize_session="fetch"))
+        session.execute(insert(IndexChange), [{"library": spec.library.value, "record_id": record_id}
+                                              for record_id in overdue])
         count += len(overdue)
-    if count:
-        session.flush()
     return count
 
 

@@ -139,6 +139,35 @@ def _contract(world: World, api) -> int:
     return response.json()["id"]
 
 
+def _form(world: World, **overrides) -> dict:
+    """A licence between the world's office (seller) and firm (buyer), as the registration form has it."""
+    signed = (dt.date.today() - dt.timedelta(days=2)).isoformat()
+    return {"seller_id": world.orgs["office"], "buyer_id": world.orgs["firm"], "title": "矩阵许可合同",
+            "contract_type": "licence", "sub_type": "patent", "amount": "100000.00", "payment_mode": "royalty",
+            "signed_on": signed, "field_code": "clean_energy", **overrides}
+
+
+def _submitted(world: World, api, **overrides) -> int:
+    response = api.post("/contracts", json=_form(world, **overrides), headers=world.headers["firm"])
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def _payment(world: World, api) -> str:
+    contract_id = _submitted(world, api)
+    response = api.post(f"/contracts/{contract_id}/payments", headers=world.headers["firm"],
+                        json={"title": "矩阵付款", "due_on": TODAY, "amount": "1000.00"})
+    assert response.status_code == 201, response.text
+    return f"/contracts/{contract_id}/payments/{response.json()['id']}"
+
+
+def _registry_csv(world: World, api) -> bytes:
+    """One contract between two parties of the registrar's market (the world's first city)."""
+    header = "项目名称,合同类别,合同细类,签订日期,合同成交额（元）,支付方式,卖方名称,卖方类型,卖方所在地区代码,买方名称,买方类型,买方所在地区代码,技术领域"
+    row = f"矩阵导入合同,技术服务,一般技术服务,{TODAY},5000,一次性支付,矩阵卖方,高等院校,{world.region},矩阵买方,民营企业,{world.region},洁净能源"
+    return f"{header}\n{row}\n".encode()
+
+
 def _achievement_body(world: World) -> dict:
     return {"title": "矩阵新成果", "trl": 5, "organisation_id": world.orgs["office"]}
 
@@ -217,6 +246,28 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("PATCH", "/contracts/{contract_id}/registration"): Case(allow("admin"), lambda w, api: (
         f"/contracts/{_contract(w, api)}/registration",
         {"registration_number": f"矩阵登记-{next(REGISTRATIONS)}", "registered_on": TODAY}, {})),
+    # the registry: the parties submit, correct and attach; registrars import; after signing, the parties record
+    # milestones and receipts and the trial's outcome, the buyer its royalties, the seller its inventors' shares
+    ("POST", "/contracts"): Case(allow("office", "firm"), lambda w, api: ("/contracts", _form(w), {})),
+    ("PUT", "/contracts/{contract_id}"): Case(allow("office", "firm"), lambda w, api: (
+        f"/contracts/{_submitted(w, api)}", {k: v for k, v in _form(w).items() if not k.endswith("_id")}, {})),
+    ("PUT", "/contracts/{contract_id}/document"): Case(allow("office", "firm"), lambda w, api: (
+        f"/contracts/{_submitted(w, api)}/document", None,
+        {"content": b"%PDF-1.4\n%%EOF\n", "headers": {"content-type": "application/pdf"}})),
+    ("POST", "/contracts/import"): Case(allow("analyst", "admin"), lambda w, api: (
+        "/contracts/import", None, {"content": _registry_csv(w, api), "headers": {"content-type": "text/csv"}})),
+    ("POST", "/contracts/{contract_id}/payments"): Case(allow("office", "firm"), lambda w, api: (
+        f"/contracts/{_submitted(w, api)}/payments", {"title": "首付款", "due_on": TODAY, "amount": "1000.00"}, {})),
+    ("POST", "/contracts/{contract_id}/payments/{payment_id}/receipt"): Case(allow("office", "firm"), lambda w, api: (
+        f"{_payment(w, api)}/receipt", {"received_on": TODAY, "received_amount": "1000.00"}, {})),
+    ("POST", "/contracts/{contract_id}/trial-outcome"): Case(allow("office", "firm"), lambda w, api: (
+        f"/contracts/{_submitted(w, api, payment_mode='use_first_pay_later', trial_ends_on=TODAY)}/trial-outcome",
+        {"outcome": "converted", "on": TODAY}, {})),
+    ("POST", "/contracts/{contract_id}/royalty-reports"): Case(allow("firm"), lambda w, api: (
+        f"/contracts/{_submitted(w, api)}/royalty-reports",
+        {"period": TODAY[:4], "sales_amount": "100.00", "royalty_amount": "5.00"}, {})),
+    ("POST", "/contracts/{contract_id}/shares"): Case(allow("office"), lambda w, api: (
+        f"/contracts/{_submitted(w, api)}/shares", {"person": "矩阵完成人", "percent": "10", "basis": "reward"}, {})),
     # deals: the two owners express interest and give undertakings; the other side answers; the parties write
     ("POST", "/introductions"): Case(allow("office", "firm"), lambda w, api: (
         "/introductions", {"demand_id": w.demand("published"), "achievement_id": w.achievement("published")}, {})),

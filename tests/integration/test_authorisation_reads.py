@@ -22,6 +22,7 @@ from matchmaker.identity.services import create_user
 from matchmaker.models import (
     Achievement,
     Broker,
+    ContractDocument,
     Demand,
     Feedback,
     InboxEntry,
@@ -39,7 +40,8 @@ pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 # account) or public: nothing in them belongs to another organisation alone.
 SHARED = {"/", "/health", "/regions", "/fields", "/organisations", "/organisations/{organisation_id}", "/brokers",
           "/brokers/{broker_id}", "/users/me", "/me", "/me/notice-preferences",
-          "/favicon.ico", "/robots.txt", "/sitemap.xml"}   # the last three: public, the storefront's
+          "/favicon.ico", "/robots.txt", "/sitemap.xml",   # these three: public, the storefront's
+          "/inventor-shares"}   # the caller's own office's inventors only (an office's totals; others get 403)
 READERS = frozenset({"admin", "analyst"})
 ADMIN = frozenset({"admin"})
 NOBODY = frozenset()
@@ -108,12 +110,15 @@ def _other_world(world: World, api) -> dict[str, int]:
                       headers={"Authorization": f"Bearer {broker_token}"})
     assert signed.status_code == 201, signed.text
     ids["contract"] = signed.json()["id"]
+    with engine.begin() as conn:   # the other parties' signed text
+        conn.execute(insert(ContractDocument), [{"contract_id": ids["contract"], "filename": "他校合同.pdf",
+                                                 "sha256": "0" * 64, "size": 9, "content": b"%PDF-1.4\n"}])
     return ids
 
 
 def _reads(ids: dict[str, int]) -> list[Read]:
     analytics = [Read(f"/analytics/{name}", f"/analytics/{name}", READERS)
-                 for name in ("turnover", "local-conversion", "funnel", "brokers")]
+                 for name in ("turnover", "local-conversion", "funnel", "brokers", "registry")]
     return [
         Read("/achievements/{achievement_id}", f"/achievements/{ids['a_draft']}", ADMIN),
         Read("/achievements/{achievement_id}", f"/achievements/{ids['a_pending']}", READERS),
@@ -129,6 +134,9 @@ def _reads(ids: dict[str, int]) -> list[Read]:
         Read("/pipelines", "/pipelines", READERS, ids["pipeline"], {"limit": 200}),
         Read("/contracts/{contract_id}", f"/contracts/{ids['contract']}", READERS),
         Read("/contracts", "/contracts", READERS, ids["contract"], {"limit": 200}),
+        Read("/contracts/{contract_id}/document", f"/contracts/{ids['contract']}/document", READERS),
+        Read("/contracts/{contract_id}/after-signing", f"/contracts/{ids['contract']}/after-signing", READERS),
+        Read("/contracts/export", "/contracts/export", READERS),
         Read("/feedback", "/feedback", READERS, ids["feedback"], {"limit": 200}),
         Read("/inbox", "/inbox", NOBODY, ids["inbox"], {"limit": 200}),
         Read("/subscriptions/{subscription_id}", f"/subscriptions/{ids['subscription']}", NOBODY),
