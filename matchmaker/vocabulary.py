@@ -169,6 +169,12 @@ class ContractType(StrEnum):
     SERVICE = "service"  # 技术服务
 
 
+# As the registration form names them (keyed by value: transfer, licence and service are transfer modes too, which
+# read differently).
+CONTRACT_TYPE_NAMES = {"development": "技术开发", "transfer": "技术转让", "licence": "技术许可", "consulting": "技术咨询",
+                       "service": "技术服务"}
+
+
 class LicenceScope(StrEnum):
     """A licence contract's scope, as the registration form records it (专利实施许可)."""
 

@@ -16,6 +16,7 @@ from decimal import Decimal
 from sqlalchemy import extract, func, or_, select
 from sqlalchemy.orm import Session
 
+from matchmaker import vocabulary as v
 from matchmaker.analytics.filters import (
     UNCLASSIFIED,
     check_dates,
@@ -30,8 +31,7 @@ from matchmaker.analytics.turnover import TurnoverRow, period_label, turnover
 from matchmaker.models import Achievement, Contract
 from matchmaker.regions import RegionCode
 
-CONTRACT_TYPES = {"development": "技术开发", "transfer": "技术转让", "licence": "技术许可", "consulting": "技术咨询",
-                  "service": "技术服务"}
+CONTRACT_TYPES = v.CONTRACT_TYPE_NAMES
 PLACES = ("local", "other_province", "abroad")
 PLACE_NAMES = {"local": "本地（省内）", "other_province": "外省", "abroad": "境外"}
 

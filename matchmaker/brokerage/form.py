@@ -27,8 +27,7 @@ SUBTYPES: dict[str, dict[str, str]] = {
                    "evaluation": "分析评价报告"},
     "service": {"general": "一般技术服务", "training": "技术培训", "intermediary": "技术中介"},
 }
-CONTRACT_TYPES = {"development": "技术开发", "transfer": "技术转让", "licence": "技术许可", "consulting": "技术咨询",
-                  "service": "技术服务"}
+CONTRACT_TYPES = v.CONTRACT_TYPE_NAMES
 # 买方 / 卖方 类型 (the form's 法人类型 and 经济类型, folded into one list).
 PARTY_TYPES = {"government": "机关法人", "institute": "科研机构", "university": "高等院校", "public_other": "其他事业法人",
                "state_owned": "国有企业", "collective": "集体企业", "private": "民营企业",

@@ -25,7 +25,7 @@ from matchmaker import vocabulary as v
 from matchmaker.brokerage import form
 from matchmaker.brokerage.submission import reference_lists
 from matchmaker.catalog.io.excel import cell_text, sheet_rows, write_workbook
-from matchmaker.catalog.io.validate import MAX_PROBLEMS, ImportRejected, Problem
+from matchmaker.catalog.io.validate import MAX_PROBLEMS, ImportRejected, Problem, batched
 from matchmaker.csv_safety import safe_cell, unescape_cell
 from matchmaker.brokerage.registry import REGISTRARS
 from matchmaker.errors import FieldProblem, Forbidden, InvalidInput
@@ -83,7 +83,7 @@ def export_rows(session: Session, query: Select) -> Iterator[list[Any]]:
     """The contracts as spreadsheet rows (list values in the form's words, money as Decimal)."""
     _, fields = reference_lists(session)
     names: dict[int, str] = {}
-    for batch in _batches(session.scalars(query.execution_options(yield_per=1000)), 1000):
+    for batch in batched(session.scalars(query.execution_options(yield_per=1000)), 1000):
         wanted = {c.seller_id for c in batch} | {c.buyer_id for c in batch}
         names.update(dict(session.execute(select(Organisation.id, Organisation.name)
                                           .where(Organisation.id.in_(wanted - names.keys()))).all()))
@@ -195,7 +195,7 @@ def _registration_problems(values: dict, columns: dict, seen: dict[str, int], li
 
 def _numbers_taken(session: Session, numbers: list[str]) -> list[str]:
     taken = []
-    for batch in _batches(iter(numbers), 500):
+    for batch in batched(iter(numbers), 500):
         taken += session.scalars(select(Contract.registration_number)
                                  .where(Contract.registration_number.in_(batch))).all()
     return taken
@@ -207,7 +207,7 @@ def _write(session: Session, rows: list[dict[str, Any]], today: dt.date) -> int:
     registrar gives does not collide with an imported one."""
     wanted = {row["seller_name"] for row in rows} | {row["buyer_name"] for row in rows}
     known: dict[str, int] = {}
-    for batch in _batches(iter(wanted), 500):
+    for batch in batched(iter(wanted), 500):
         known.update({name: oid for oid, name in session.execute(
             select(func.min(Organisation.id), Organisation.name).where(Organisation.name.in_(batch))
             .group_by(Organisation.name)).all()})
@@ -229,7 +229,7 @@ def _write(session: Session, rows: list[dict[str, Any]], today: dt.date) -> int:
                       updated_at=now)
         record.setdefault("registration_office", None)
         records.append(record)
-    for batch in _batches(iter(records), INSERT_BATCH):
+    for batch in batched(iter(records), INSERT_BATCH):
         session.execute(insert(Contract), batch)
     _move_sequences(session, rows)
     return len(new)
@@ -293,17 +293,6 @@ def _read(data: bytes, fmt: str, problems: list[Problem]) -> Iterator[tuple[int,
     for number, cells in enumerate(body, start=2):
         if any(str(cell).strip() for cell in cells):
             yield number, {name: str(cell) for name, cell in zip(names, cells, strict=False)}
-
-
-def _batches(items, size: int) -> Iterator[list]:
-    batch = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 class RegistryImportRefused(InvalidInput):

@@ -47,8 +47,7 @@ def whole(region) -> str:
 OFFICE_REASONS = {"too_early_stage": "需求超出成果目前的成熟度", "price": "对方预算不足", "already_solved": "成果已转让或已有合作方",
                   "region": "对方地域不便合作"}
 # Contract types share values with transfer modes (transfer, licence, service) but read differently on the form.
-CONTRACT_TYPE_LABELS = {"development": "技术开发", "transfer": "技术转让", "licence": "技术许可",
-                        "consulting": "技术咨询", "service": "技术服务"}
+CONTRACT_TYPE_LABELS = v.CONTRACT_TYPE_NAMES
 FACTOR_LABELS = {"field": "技术领域", "trl": "技术成熟度", "price": "价格与预算", "mode": "合作方式", "locality": "本地转化"}
 # GB/T 22900 levels in the words a 技术经理人 would use.
 TRL_LABELS = {1: "发现基本原理", 2: "形成技术概念", 3: "实验验证概念", 4: "实验室环境验证", 5: "相关环境验证",

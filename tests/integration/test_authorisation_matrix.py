@@ -319,6 +319,40 @@ def snapshot(engine) -> dict[str, tuple[int, str]]:
     return state
 
 
+class Snapshots:
+    """The digest before and after each refused call, without digesting the database twice per call: SQLite's
+    `PRAGMA data_version` (read on a connection of its own) changes exactly when another connection commits, so an
+    unchanged version means an unchanged database, and the last digest stays valid until something commits."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self.watch = engine.connect() if engine.dialect.name == "sqlite" else None
+        self.version: int | None = None
+        self.state: dict | None = None
+
+    def _version(self) -> int | None:
+        return self.watch.exec_driver_sql("PRAGMA data_version").scalar() if self.watch is not None else None
+
+    def before(self) -> tuple[dict, int | None]:
+        version = self._version()
+        if self.state is None or version is None or version != self.version:
+            self.state, self.version = snapshot(self.engine), version
+        return self.state, version
+
+    def changed(self, before: tuple[dict, int | None]) -> list[str]:
+        state, version = before
+        now = self._version()
+        if version is not None and now == version:
+            return []
+        after = snapshot(self.engine)
+        self.state, self.version = after, now
+        return sorted(name for name in after if after[name] != state.get(name))
+
+    def close(self) -> None:
+        if self.watch is not None:
+            self.watch.close()
+
+
 def _world(url: str) -> World:
     engine = make_engine(url)
     factory = make_session_factory(engine)
@@ -350,6 +384,7 @@ def test_every_write_route_has_an_expectation(api):
 
 def test_authorisation_matrix(api, seeded_url):
     world = _world(seeded_url)
+    snapshots = Snapshots(world.engine)
     outcomes: list[tuple[str, str, int, bool]] = []
     problems: list[str] = []
     try:
@@ -363,7 +398,7 @@ def test_authorisation_matrix(api, seeded_url):
                 if "content" in extra:
                     kwargs["content"] = extra["content"]
                 allowed = role in case.allowed
-                before = None if allowed else snapshot(world.engine)
+                before = None if allowed else snapshots.before()
                 response = api.request(method, path, headers=headers, **kwargs)
                 status = response.status_code
                 outcomes.append((f"{method} {template}", role, status, allowed))
@@ -374,11 +409,11 @@ def test_authorisation_matrix(api, seeded_url):
                     continue
                 if status not in FORBIDDEN:
                     problems.append(f"{label}: forbidden, expected 403/404: {response.text[:200]}")
-                after = snapshot(world.engine)
-                changed = sorted(name for name in after if after[name] != before.get(name))
+                changed = snapshots.changed(before)
                 if changed:
                     problems.append(f"{label}: forbidden call changed tables {changed}")
     finally:
+        snapshots.close()
         world.engine.dispose()
     allowed_ok = sum(1 for _, _, status, allowed in outcomes if allowed and 200 <= status < 300)
     print(f"\nauthorisation matrix: {len(EXPECTED)} write routes x {len(ROLES)} roles = {len(outcomes)} calls; "
