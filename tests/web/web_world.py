@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import sys
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -35,17 +37,27 @@ def playwright_or_skip():
     return pytest.importorskip("playwright.sync_api")
 
 
+_TEMPLATE: dict[str, object] = {}   # the first world this test process built, copied for the next ones
+
+
 def build_world(folder: Path) -> tuple[str, dict[str, tuple[str, str]]]:
-    """A migrated SQLite demo world (seed 1) with one demo user per role; returns (url, {role: (login, password)})."""
-    url = f"sqlite:///{folder / 'pages.db'}"
-    migrate.upgrade(url)
-    engine = make_engine(url)
-    sync_reference_data(engine)
-    generate_world(engine, scale="demo", seed=1)
-    with transaction(make_session_factory(engine)) as session:
-        users = {login.removeprefix("demo_"): (login, password) for _role, login, password, _ in ensure_demo_users(session)}
-    engine.dispose()
-    return url, users
+    """A migrated SQLite demo world (seed 1) with one demo user per role; returns (url, {role: (login, password)}).
+    Built once per test process and copied after that (a file copy instead of seconds of seeding and hashing)."""
+    target = folder / "pages.db"
+    if not _TEMPLATE:
+        built = Path(tempfile.mkdtemp(prefix="mm-pages-world-")) / "pages.db"
+        url = f"sqlite:///{built}"
+        migrate.upgrade(url)
+        engine = make_engine(url)
+        sync_reference_data(engine)
+        generate_world(engine, scale="demo", seed=1)
+        with transaction(make_session_factory(engine)) as session:
+            _TEMPLATE["users"] = {login.removeprefix("demo_"): (login, password)
+                                  for _role, login, password, _ in ensure_demo_users(session)}
+        engine.dispose()
+        _TEMPLATE["file"] = built
+    shutil.copyfile(_TEMPLATE["file"], target)
+    return f"sqlite:///{target}", dict(_TEMPLATE["users"])
 
 
 def published_achievement(url: str) -> Achievement:
