@@ -19,6 +19,9 @@ PathId = Annotated[int, Parameter(ge=1, le=MAX_ID)]
 IdFilter = Annotated[int | None, Parameter(ge=1, le=MAX_ID)]
 Offset = Annotated[int, Parameter(ge=0, le=MAX_ID)]
 BodyId = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
+# Money travels as a decimal string: a JSON number would pass through a float somewhere on the way.
+Yuan = Annotated[str, msgspec.Meta(pattern=r"^\d{1,14}(\.\d{1,2})?$",
+                                   description="yuan as a decimal string, e.g. \"1250000.00\"")]
 
 MAX_LIMIT = 200   # one page size bound for every list (a page of postings, pipelines, inbox entries …)
 Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description=f"page size, at most {MAX_LIMIT}")]

@@ -9,6 +9,7 @@ from typing import Annotated
 import msgspec
 
 from matchmaker import vocabulary as v
+from matchmaker.api.params import Yuan
 from matchmaker.brokerage import form
 from matchmaker.catalog.schemas import FieldCode, RegionCode
 
@@ -17,11 +18,6 @@ MAX_ID = 2**31 - 1
 RecordId = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
 Version = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
 Note = Annotated[str, msgspec.Meta(max_length=2000)]
-# Money travels as a decimal string: a JSON number would pass through a float somewhere on the way.
-Yuan = Annotated[
-    str,
-    msgspec.Meta(pattern=r"^\d{1,14}(\.\d{1,2})?$", description="yuan as a decimal string, e.g. \"1250000.00\""),
-]
 RegistrationNumber = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^\S(.*\S)?$")]
 
 

@@ -161,6 +161,26 @@ def _payment(world: World, api) -> str:
     return f"/contracts/{contract_id}/payments/{response.json()['id']}"
 
 
+def _days(n: int) -> str:
+    return (dt.datetime.now(dt.UTC) + dt.timedelta(days=n)).isoformat()
+
+
+def _unlisted(world: World) -> int:
+    """A published achievement of the world's office with no open listing (a fresh one each call)."""
+    return world.achievement("published")
+
+
+def _listing(world: World, api, *, expired: bool = False) -> int:
+    """An open listing of the office's achievement (or one that has just ended, for a relisting)."""
+    from matchmaker.models import Listing
+
+    now = dt.datetime.now(dt.UTC)
+    ends = now - dt.timedelta(minutes=1) if expired else now + dt.timedelta(days=30)
+    return world._insert(Listing, {"achievement_id": _unlisted(world), "seller_id": world.orgs["office"],
+                                   "price": "100000.00", "starts_at": now - dt.timedelta(days=2), "ends_at": ends,
+                                   "status": "open", "created_at": now})
+
+
 def _registry_csv(world: World, api) -> bytes:
     """One contract between two parties of the registrar's market (the world's first city)."""
     header = "项目名称,合同类别,合同细类,签订日期,合同成交额（元）,支付方式,卖方名称,卖方类型,卖方所在地区代码,买方名称,买方类型,买方所在地区代码,技术领域"
@@ -268,6 +288,13 @@ EXPECTED: dict[tuple[str, str], Case] = {
         {"period": TODAY[:4], "sales_amount": "100.00", "royalty_amount": "5.00"}, {})),
     ("POST", "/contracts/{contract_id}/shares"): Case(allow("office"), lambda w, api: (
         f"/contracts/{_submitted(w, api)}/shares", {"person": "矩阵完成人", "percent": "10", "basis": "reward"}, {})),
+    # trading: the achievement's office lists and relists; a reviewed firm accepts
+    ("POST", "/listings"): Case(allow("office"), lambda w, api: (
+        "/listings", {"achievement_id": _unlisted(w), "price": "100000.00", "ends_at": _days(30)}, {})),
+    ("POST", "/listings/{listing_id}/accept"): Case(allow("firm"), lambda w, api: (
+        f"/listings/{_listing(w, api)}/accept", None, {})),
+    ("POST", "/listings/{listing_id}/relist"): Case(allow("office"), lambda w, api: (
+        f"/listings/{_listing(w, api, expired=True)}/relist", {"price": "90000.00", "ends_at": _days(30)}, {})),
     # deals: the two owners express interest and give undertakings; the other side answers; the parties write
     ("POST", "/introductions"): Case(allow("office", "firm"), lambda w, api: (
         "/introductions", {"demand_id": w.demand("published"), "achievement_id": w.achievement("published")}, {})),

@@ -41,7 +41,8 @@ pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 SHARED = {"/", "/health", "/regions", "/fields", "/organisations", "/organisations/{organisation_id}", "/brokers",
           "/brokers/{broker_id}", "/users/me", "/me", "/me/notice-preferences",
           "/favicon.ico", "/robots.txt", "/sitemap.xml",   # these three: public, the storefront's
-          "/inventor-shares"}   # the caller's own office's inventors only (an office's totals; others get 403)
+          "/inventor-shares",   # the caller's own office's inventors only (an office's totals; others get 403)
+          "/listings", "/listings/{listing_id}"}   # fixed-price listings are offers to every signed-in firm
 READERS = frozenset({"admin", "analyst"})
 ADMIN = frozenset({"admin"})
 NOBODY = frozenset()

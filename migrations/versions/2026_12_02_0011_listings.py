@@ -1,0 +1,64 @@
+"""Fixed-price listings (挂牌) of achievements (issue 16): one open listing per achievement; the first valid
+acceptance takes it.
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-02 02:00:24.794439
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+
+revision: str = '0011'
+down_revision: str | None = '0010'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table('listings',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('achievement_id', sa.Integer(), nullable=False),
+    sa.Column('seller_id', sa.Integer(), nullable=False),
+    sa.Column('price', sa.Numeric(precision=16, scale=2), nullable=False),
+    sa.Column('starts_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ends_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('buyer_id', sa.Integer(), nullable=True),
+    sa.Column('accepted_by', sa.Integer(), nullable=True),
+    sa.Column('accepted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('previous_id', sa.Integer(), nullable=True),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status IN ('open', 'accepted', 'expired', 'withdrawn')", name=op.f('ck_listings_status')),
+    sa.CheckConstraint('ends_at > starts_at', name=op.f('ck_listings_period')),
+    sa.CheckConstraint('price > 0', name=op.f('ck_listings_price')),
+    sa.ForeignKeyConstraint(['accepted_by'], ['users.id'], name=op.f('fk_listings_accepted_by_users')),
+    sa.ForeignKeyConstraint(['achievement_id'], ['achievements.id'], name=op.f('fk_listings_achievement_id_achievements')),
+    sa.ForeignKeyConstraint(['buyer_id'], ['organisations.id'], name=op.f('fk_listings_buyer_id_organisations')),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_listings_created_by_users')),
+    sa.ForeignKeyConstraint(['previous_id'], ['listings.id'], name=op.f('fk_listings_previous_id_listings')),
+    sa.ForeignKeyConstraint(['seller_id'], ['organisations.id'], name=op.f('fk_listings_seller_id_organisations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_listings'))
+    )
+    with op.batch_alter_table('listings', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_listings_achievement_id'), ['achievement_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_listings_ends_at'), ['ends_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_listings_seller_id'), ['seller_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_listings_status'), ['status'], unique=False)
+        batch_op.create_index('uq_listings_open_achievement', ['achievement_id'], unique=True, sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'"))
+
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('listings', schema=None) as batch_op:
+        batch_op.drop_index('uq_listings_open_achievement', sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'"))
+        batch_op.drop_index(batch_op.f('ix_listings_status'))
+        batch_op.drop_index(batch_op.f('ix_listings_seller_id'))
+        batch_op.drop_index(batch_op.f('ix_listings_ends_at'))
+        batch_op.drop_index(batch_op.f('ix_listings_achievement_id'))
+
+    op.drop_table('listings')
