@@ -1,11 +1,11 @@
-"""Trading (issue 16): fixed-price listings (挂牌) of achievements."""
+"""Trading (issue 16): fixed-price listings (挂牌) and public notices of negotiated prices (协议定价公示)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from matchmaker.models.base import Base, Money, UTCDateTime, utcnow
@@ -39,3 +39,36 @@ class Listing(Base):
     previous_id: Mapped[int | None] = mapped_column(ForeignKey("listings.id"))   # the listing this one relists
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PriceNotice(Base):
+    """协议定价公示: a negotiated price for a university's or institute's achievement, published for a period
+    before the contract may be signed; anyone signed in may object until it ends."""
+
+    __tablename__ = "price_notices"
+    __table_args__ = (CheckConstraint("price > 0", name="price"), CheckConstraint("ends_on > starts_on", name="period"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    achievement_id: Mapped[int] = mapped_column(ForeignKey("achievements.id"), index=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    price: Mapped[Decimal] = mapped_column(Money)
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date] = mapped_column(Date)   # the first day after the period: signing may happen from here
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Objection(Base):
+    """An objection to a price notice (异议), resolved by the seller's office in writing before signing."""
+
+    __tablename__ = "objections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("price_notices.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    resolution: Mapped[str | None] = mapped_column(Text)
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -1,4 +1,4 @@
-"""HTTP routes for fixed-price listings (挂牌)."""
+"""HTTP routes for fixed-price listings (挂牌) and public notices of negotiated prices (协议定价公示)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from matchmaker.api import idempotency
 from matchmaker.api.idempotency import IdempotencyKey
 from matchmaker.api.params import BodyId, PathId, Yuan
 from matchmaker.identity.services import Actor
-from matchmaker.trading import listings
+from matchmaker.trading import listings, price_notices
 
 
 class ListingIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -106,3 +106,94 @@ class ListingController(Controller):
         with session.begin():
             return listing_out(listings.relist(session, actor=actor, listing_id=listing_id,
                                                price=Decimal(data.price), ends_at=_aware(data.ends_at)))
+
+
+class NoticeIn(msgspec.Struct, forbid_unknown_fields=True):
+    achievement_id: BodyId
+    buyer_id: BodyId
+    price: Yuan
+    days: Annotated[int, msgspec.Meta(ge=1, le=60)] = price_notices.NOTICE_DAYS
+
+
+class ObjectionIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+
+
+class ResolutionIn(msgspec.Struct, forbid_unknown_fields=True):
+    resolution: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+
+
+class ObjectionOut(msgspec.Struct):
+    id: int
+    reason: str
+    created_at: dt.datetime
+    resolution: str | None
+    resolved_at: dt.datetime | None
+
+
+class NoticeOut(msgspec.Struct):
+    id: int
+    achievement_id: int
+    seller_id: int
+    buyer_id: int
+    price: str
+    starts_on: dt.date
+    ends_on: dt.date   # the first day signing is allowed
+    objections: list[ObjectionOut] = []
+
+
+def objection_out(o) -> ObjectionOut:
+    return ObjectionOut(o.id, o.reason, o.created_at, o.resolution, o.resolved_at)
+
+
+def notice_out(n, objections=()) -> NoticeOut:
+    return NoticeOut(n.id, n.achievement_id, n.seller_id, n.buyer_id, f"{n.price:.2f}", n.starts_on, n.ends_on,
+                     [objection_out(o) for o in objections])
+
+
+class PriceNoticeController(Controller):
+    path = "/price-notices"
+    tags = ["trading"]
+
+    @get("/", operation_id="listPriceNotices", sync_to_thread=True)
+    def list_notices(self, actor: Actor, session: Session) -> list[NoticeOut]:
+        """Price notices still running (协议定价公示), ending soonest first."""
+        with session.begin():
+            return [notice_out(n) for n in price_notices.list_notices(session)]
+
+    @get("/{notice_id:int}", operation_id="getPriceNotice", sync_to_thread=True)
+    def get_notice(self, notice_id: PathId, actor: Actor, session: Session) -> NoticeOut:
+        with session.begin():
+            state = price_notices.notice_state(session, notice_id)
+            return notice_out(state.notice, state.objections)
+
+    @post("/", operation_id="publishPriceNotice", status_code=201, sync_to_thread=True)
+    def publish(self, data: NoticeIn, actor: Actor, session: Session, request: Request,
+                idempotency_key: IdempotencyKey = None) -> Response[NoticeOut]:
+        """The achievement's office publishes the negotiated price and the parties for the notice period."""
+        def write() -> NoticeOut:
+            return notice_out(price_notices.publish_notice(
+                session, actor=actor, achievement_id=data.achievement_id, buyer_id=data.buyer_id,
+                price=Decimal(data.price), days=data.days))
+
+        return idempotency.created(session, request, user_id=actor.user_id, key=idempotency_key, data=data,
+                                   write=write)
+
+    @post("/{notice_id:int}/objections", operation_id="lodgeObjection", status_code=201, sync_to_thread=True)
+    def object_to(self, notice_id: PathId, data: ObjectionIn, actor: Actor, session: Session, request: Request,
+                  idempotency_key: IdempotencyKey = None) -> Response[ObjectionOut]:
+        """Anyone signed in objects while the notice runs; signing waits until the office has answered."""
+        def write() -> ObjectionOut:
+            return objection_out(price_notices.lodge_objection(session, actor=actor, notice_id=notice_id,
+                                                               reason=data.reason))
+
+        return idempotency.created(session, request, user_id=actor.user_id, key=idempotency_key, data=data,
+                                   write=write)
+
+    @post("/objections/{objection_id:int}/resolve", operation_id="resolveObjection", status_code=200,
+          sync_to_thread=True)
+    def resolve(self, objection_id: PathId, data: ResolutionIn, actor: Actor, session: Session) -> ObjectionOut:
+        """The seller's office answers an objection in writing."""
+        with session.begin():
+            return objection_out(price_notices.resolve_objection(session, actor=actor, objection_id=objection_id,
+                                                                 resolution=data.resolution))

@@ -1,5 +1,5 @@
-"""Fixed-price listings (挂牌) of achievements (issue 16): one open listing per achievement; the first valid
-acceptance takes it.
+"""Trading (issue 16): fixed-price listings (挂牌) of achievements, one open listing per achievement, the first
+valid acceptance taking it; public notices of negotiated prices (协议定价公示) and objections to them.
 
 Revision ID: 0011
 Revises: 0010
@@ -52,8 +52,50 @@ def upgrade() -> None:
         batch_op.create_index('uq_listings_open_achievement', ['achievement_id'], unique=True, sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'"))
 
 
+    # Public notices of negotiated prices (协议定价公示) and the objections to them.
+    op.create_table('price_notices',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('achievement_id', sa.Integer(), nullable=False),
+    sa.Column('seller_id', sa.Integer(), nullable=False),
+    sa.Column('buyer_id', sa.Integer(), nullable=False),
+    sa.Column('price', sa.Numeric(precision=16, scale=2), nullable=False),
+    sa.Column('starts_on', sa.Date(), nullable=False),
+    sa.Column('ends_on', sa.Date(), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('ends_on > starts_on', name=op.f('ck_price_notices_period')),
+    sa.CheckConstraint('price > 0', name=op.f('ck_price_notices_price')),
+    sa.ForeignKeyConstraint(['achievement_id'], ['achievements.id'], name=op.f('fk_price_notices_achievement_id_achievements')),
+    sa.ForeignKeyConstraint(['buyer_id'], ['organisations.id'], name=op.f('fk_price_notices_buyer_id_organisations')),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_price_notices_created_by_users')),
+    sa.ForeignKeyConstraint(['seller_id'], ['organisations.id'], name=op.f('fk_price_notices_seller_id_organisations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_price_notices'))
+    )
+    with op.batch_alter_table('price_notices', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_price_notices_achievement_id'), ['achievement_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_price_notices_buyer_id'), ['buyer_id'], unique=False)
+
+    op.create_table('objections',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('notice_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('resolution', sa.Text(), nullable=True),
+    sa.Column('resolved_by', sa.Integer(), nullable=True),
+    sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['notice_id'], ['price_notices.id'], name=op.f('fk_objections_notice_id_price_notices'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['resolved_by'], ['users.id'], name=op.f('fk_objections_resolved_by_users')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_objections_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_objections'))
+    )
+    with op.batch_alter_table('objections', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_objections_notice_id'), ['notice_id'], unique=False)
+
 
 def downgrade() -> None:
+    op.drop_table('objections')
+    op.drop_table('price_notices')
     with op.batch_alter_table('listings', schema=None) as batch_op:
         batch_op.drop_index('uq_listings_open_achievement', sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'"))
         batch_op.drop_index(batch_op.f('ix_listings_status'))

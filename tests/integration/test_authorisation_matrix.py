@@ -181,6 +181,22 @@ def _listing(world: World, api, *, expired: bool = False) -> int:
                                    "status": "open", "created_at": now})
 
 
+def _price_notice(world: World) -> int:
+    from matchmaker.models import PriceNotice
+
+    today = dt.date.today()
+    return world._insert(PriceNotice, {"achievement_id": _unlisted(world), "seller_id": world.orgs["office"],
+                                       "buyer_id": world.orgs["firm"], "price": "300000.00", "starts_on": today,
+                                       "ends_on": today + dt.timedelta(days=15), "created_at": dt.datetime.now(dt.UTC)})
+
+
+def _objection(world: World) -> int:
+    from matchmaker.models import Objection
+
+    return world._insert(Objection, {"notice_id": _price_notice(world), "user_id": world.user_ids["firm"],
+                                     "reason": "矩阵异议：价格偏低", "created_at": dt.datetime.now(dt.UTC)})
+
+
 def _registry_csv(world: World, api) -> bytes:
     """One contract between two parties of the registrar's market (the world's first city)."""
     header = "项目名称,合同类别,合同细类,签订日期,合同成交额（元）,支付方式,卖方名称,卖方类型,卖方所在地区代码,买方名称,买方类型,买方所在地区代码,技术领域"
@@ -295,6 +311,13 @@ EXPECTED: dict[tuple[str, str], Case] = {
         f"/listings/{_listing(w, api)}/accept", None, {})),
     ("POST", "/listings/{listing_id}/relist"): Case(allow("office"), lambda w, api: (
         f"/listings/{_listing(w, api, expired=True)}/relist", {"price": "90000.00", "ends_at": _days(30)}, {})),
+    # 协议定价公示: the achievement's office publishes (a university's) and answers; anyone signed in objects
+    ("POST", "/price-notices"): Case(allow("office"), lambda w, api: (
+        "/price-notices", {"achievement_id": _unlisted(w), "buyer_id": w.orgs["firm"], "price": "300000.00"}, {})),
+    ("POST", "/price-notices/{notice_id}/objections"): Case(allow(*ROLES), lambda w, api: (
+        f"/price-notices/{_price_notice(w)}/objections", {"reason": "矩阵异议：价格偏低"}, {})),
+    ("POST", "/price-notices/objections/{objection_id}/resolve"): Case(allow("office"), lambda w, api: (
+        f"/price-notices/objections/{_objection(w)}/resolve", {"resolution": "矩阵答复：定价有评估依据"}, {})),
     # deals: the two owners express interest and give undertakings; the other side answers; the parties write
     ("POST", "/introductions"): Case(allow("office", "firm"), lambda w, api: (
         "/introductions", {"demand_id": w.demand("published"), "achievement_id": w.achievement("published")}, {})),

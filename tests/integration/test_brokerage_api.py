@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import func, select
 
-from matchmaker.models import Achievement, Contract, Demand, Feedback, IndexChange, Organisation, Pipeline
+from matchmaker.db import transaction
+from matchmaker.models import Achievement, Contract, Demand, Feedback, IndexChange, Organisation, Pipeline, PriceNotice
 
 TODAY = dt.date.today()
 
@@ -368,3 +369,49 @@ def test_signing_after_the_posting_closed_is_refused_until_it_is_renewed(api, wo
     assert on_the_day.status_code == 201, on_the_day.text   # signed while it was still on offer
     body = on_the_day.json()
     assert body["title"] and body["seller_party_type"] and body["buyer_party_type"]   # the form's fields prefilled
+
+
+def test_signing_waits_for_the_price_notice_and_its_objections(api, world):
+    """Issue 16: a negotiated price of a university's or institute's achievement is published for a notice period;
+    signing during it, or while an objection is unanswered, is refused."""
+    from matchmaker.identity.services import actor_of
+    from matchmaker.models import User
+    from matchmaker.trading import price_notices
+
+    broker = api.users.headers("broker", world.agency_ids[0], name="吴经纪")
+    pair = next(p for p in world.pairs[3:] if _kind(api, p.office_id) in ("university", "institute"))
+    deal = negotiating(api, broker, pair)
+    office = api.users.headers("office", pair.office_id, name="公示人")
+    published = api.post("/price-notices", headers=office, json={
+        "achievement_id": pair.achievement_id, "buyer_id": pair.firm_id, "price": "600000.00"})
+    assert published.status_code == 201, published.text
+    notice = published.json()
+    assert notice["ends_on"] == (TODAY + dt.timedelta(days=15)).isoformat()
+    during = api.post(f"/pipelines/{deal['id']}/contract", json=contract_terms(), headers=broker)
+    assert during.status_code == 409 and "正在公示" in during.text
+
+    # The same notice, as if published three weeks ago: the period is over, but an objection was lodged in it.
+    with transaction(api.users.factory) as session:
+        stored = session.get(PriceNotice, notice["id"])
+        stored.starts_on, stored.ends_on = TODAY - dt.timedelta(days=21), TODAY - dt.timedelta(days=6)
+        someone = session.scalar(select(User.id).order_by(User.id))
+        price_notices.lodge_objection(session, actor=actor_of(session, someone), notice_id=notice["id"],
+                                      reason="价格明显低于评估值，请说明定价依据", today=TODAY - dt.timedelta(days=10))
+    objected = api.post(f"/pipelines/{deal['id']}/contract", json=contract_terms(), headers=broker)
+    assert objected.status_code == 409 and "异议" in objected.text
+    objection_id = api.get(f"/price-notices/{notice['id']}", headers=office).json()["objections"][0]["id"]
+    firm = api.users.headers("firm", pair.firm_id)
+    assert api.post(f"/price-notices/objections/{objection_id}/resolve", headers=firm,
+                    json={"resolution": "不是本单位的公示"}).status_code == 403
+    answered = api.post(f"/price-notices/objections/{objection_id}/resolve", headers=office,
+                        json={"resolution": "定价依据第三方评估报告，已在公示附件中说明"})
+    assert answered.status_code == 200
+    signed = api.post(f"/pipelines/{deal['id']}/contract", json=contract_terms(), headers=broker)
+    assert signed.status_code == 201, signed.text
+    late = api.post(f"/price-notices/{notice['id']}/objections", headers=firm, json={"reason": "公示结束后才看到"})
+    assert late.status_code == 409
+
+
+def _kind(api, organisation_id: int) -> str:
+    with api.users.engine.connect() as conn:
+        return conn.scalar(select(Organisation.kind).where(Organisation.id == organisation_id))

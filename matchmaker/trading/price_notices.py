@@ -1,0 +1,123 @@
+"""协议定价公示: before a negotiated-price deal for a university's or institute's achievement is signed, the
+achievement, the price and the parties are published for a notice period (15 days unless set otherwise); anyone
+signed in may object while it runs; the seller's office answers each objection in writing. Signing during the period,
+or while an objection is unanswered, is refused (brokerage.contracts asks `check_signable`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from matchmaker import vocabulary as v
+from matchmaker.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
+from matchmaker.identity.services import Actor
+from matchmaker.models import Achievement, Objection, Organisation, PriceNotice
+from matchmaker.notices.services import notify, organisation_users
+
+NOTICE_DAYS = 15
+PUBLIC_SELLERS = (v.OrganisationKind.UNIVERSITY.value, v.OrganisationKind.INSTITUTE.value)
+
+
+def publish_notice(session: Session, *, actor: Actor, achievement_id: int, buyer_id: int, price: Decimal,
+                   days: int = NOTICE_DAYS, today: dt.date | None = None) -> PriceNotice:
+    today = today or dt.date.today()
+    achievement = session.get(Achievement, achievement_id)
+    if achievement is None:
+        raise NotFound("没有找到该成果")
+    if actor.role is not v.Role.OFFICE or actor.organisation_id != achievement.organisation_id:
+        raise Forbidden("只有成果所属单位可以发布协议定价公示")
+    seller = session.get(Organisation, achievement.organisation_id)
+    if seller.kind not in PUBLIC_SELLERS:
+        raise InvalidInput.on("achievement_id", "协议定价公示适用于高校和科研院所的成果")
+    buyer = session.get(Organisation, buyer_id)
+    if buyer is None or buyer.id == seller.id:
+        raise InvalidInput.on("buyer_id", "请选择受让方单位（不能是本单位）")
+    if price <= 0:
+        raise InvalidInput.on("price", "协议价格须大于 0")
+    if not 1 <= days <= 60:
+        raise InvalidInput.on("days", "公示期为 1 到 60 天（通常 15 天）")
+    notice = PriceNotice(achievement_id=achievement.id, seller_id=seller.id, buyer_id=buyer.id, price=price,
+                         starts_on=today, ends_on=today + dt.timedelta(days=days), created_by=actor.user_id)
+    session.add(notice)
+    session.flush()
+    return notice
+
+
+def lodge_objection(session: Session, *, actor: Actor, notice_id: int, reason: str,
+                    today: dt.date | None = None) -> Objection:
+    notice = _notice(session, notice_id)
+    if (today or dt.date.today()) >= notice.ends_on:
+        raise Conflict("公示期已结束，不能再提出异议")
+    reason = reason.strip()
+    if len(reason) < 5:
+        raise InvalidInput.on("reason", "请写明异议的理由（至少 5 个字）")
+    objection = Objection(notice_id=notice.id, user_id=actor.user_id, reason=reason[:2000])
+    session.add(objection)
+    session.flush()
+    notify(session, organisation_users(session, notice.seller_id), kind=v.NoticeKind.DEAL_STAGE,
+           event=f"objection:{objection.id}", title="协议定价公示收到异议，请书面答复",
+           body=reason[:200], link=f"/web/price-notices/{notice.id}")
+    return objection
+
+
+def resolve_objection(session: Session, *, actor: Actor, objection_id: int, resolution: str) -> Objection:
+    objection = session.get(Objection, objection_id)
+    if objection is None:
+        raise NotFound("没有找到该异议")
+    notice = _notice(session, objection.notice_id)
+    if actor.role is not v.Role.OFFICE or actor.organisation_id != notice.seller_id:
+        raise Forbidden("异议由成果所属单位答复")
+    if objection.resolved_at is not None:
+        raise Conflict("该异议已经答复")
+    resolution = resolution.strip()
+    if len(resolution) < 5:
+        raise InvalidInput.on("resolution", "请写明处理结果（至少 5 个字）")
+    objection.resolution, objection.resolved_by = resolution[:2000], actor.user_id
+    objection.resolved_at = dt.datetime.now(dt.UTC)
+    session.flush()
+    return objection
+
+
+@dataclass
+class NoticeState:
+    notice: PriceNotice
+    objections: list[Objection]
+
+
+def notice_state(session: Session, notice_id: int) -> NoticeState:
+    notice = _notice(session, notice_id)
+    return NoticeState(notice, list(session.scalars(select(Objection).where(Objection.notice_id == notice.id)
+                                                    .order_by(Objection.id))))
+
+
+def list_notices(session: Session, *, today: dt.date | None = None) -> list[PriceNotice]:
+    """Notices still running, ending soonest first."""
+    today = today or dt.date.today()
+    return list(session.scalars(select(PriceNotice).where(PriceNotice.ends_on > today)
+                                .order_by(PriceNotice.ends_on, PriceNotice.id).limit(200)))
+
+
+def check_signable(session: Session, *, achievement_id: int, signed_on: dt.date) -> None:
+    """Refuse a contract on an achievement whose price notice is still running on the signing day, or has an
+    objection not yet answered."""
+    notices = session.scalars(select(PriceNotice).where(PriceNotice.achievement_id == achievement_id)).all()
+    for notice in notices:
+        if notice.starts_on <= signed_on < notice.ends_on:
+            raise Conflict(f"该成果的协议定价正在公示（至 {notice.ends_on - dt.timedelta(days=1):%Y年%m月%d日}），"
+                           "公示期结束后才能签约", problems=[FieldProblem("signed_on", "公示期内")])
+        open_objection = session.scalar(select(Objection.id).where(Objection.notice_id == notice.id,
+                                                                   Objection.resolved_at.is_(None)))
+        if open_objection is not None:
+            raise Conflict("该成果的协议定价公示有尚未答复的异议；成果所属单位书面答复后才能签约",
+                           problems=[FieldProblem("signed_on", "有未答复的异议")])
+
+
+def _notice(session: Session, notice_id: int) -> PriceNotice:
+    notice = session.get(PriceNotice, notice_id)
+    if notice is None:
+        raise NotFound("没有找到该公示")
+    return notice
