@@ -120,11 +120,11 @@ def _check_signable(demand: Demand, achievement: Achievement, signed_on: dt.date
     # A contract signed after the posting closed was not made through it (issue 15's audit found 24 such); the
     # owner renews the posting first, which puts it back on offer for everyone, or the deal goes on outside.
     if achievement.expires_on is not None and signed_on > achievement.expires_on:
-        raise Conflict(f"成果已于 {achievement.expires_on.isoformat()} 到期，签订日期在其后；请成果发布方先续期，再登记合同",
-                       problems=[FieldProblem("signed_on", "签订日期晚于成果有效期")])
+        reason = f"成果已于 {achievement.expires_on.isoformat()} 到期，签订日期在其后；请成果发布方先续期，再登记合同"
+        raise Conflict(reason, problems=[FieldProblem("signed_on", reason)])
     if demand.deadline is not None and signed_on > demand.deadline:
-        raise Conflict(f"需求已于 {demand.deadline.isoformat()} 截止，签订日期在其后；请需求发布方先续期，再登记合同",
-                       problems=[FieldProblem("signed_on", "签订日期晚于需求截止日期")])
+        reason = f"需求已于 {demand.deadline.isoformat()} 截止，签订日期在其后；请需求发布方先续期，再登记合同"
+        raise Conflict(reason, problems=[FieldProblem("signed_on", reason)])
 
 
 def _party_type(session: Session, organisation_id: int) -> str | None:

@@ -41,7 +41,8 @@ def create_listing(session: Session, *, actor: Actor, achievement_id: int, price
     if actor.role is not v.Role.OFFICE or actor.organisation_id != achievement.organisation_id:
         raise Forbidden("只有成果所属单位可以挂牌")
     if achievement.status != v.AchievementStatus.PUBLISHED.value:
-        raise Conflict("只有已发布的成果可以挂牌；请先发布成果", problems=[FieldProblem("achievement_id", "未发布")])
+        raise Conflict("只有已发布的成果可以挂牌；请先发布成果",
+                       problems=[FieldProblem("achievement_id", "只有已发布的成果可以挂牌；请先发布成果")])
     if price <= 0:
         raise InvalidInput.on("price", "挂牌价须大于 0")
     if ends_at <= now or ends_at > now + dt.timedelta(days=MAX_DAYS):
@@ -88,8 +89,11 @@ def accept_listing(session: Session, *, actor: Actor, listing_id: int,
         .execution_options(synchronize_session=False)).rowcount
     if won != 1:
         session.refresh(listing)
-        reason = "该挂牌已被其他企业摘牌" if listing.status == "accepted" else "该挂牌已结束，不能再摘牌"
-        raise Conflict(reason, problems=[FieldProblem("listing_id", "已结束")])
+        if listing.status == "accepted":
+            reason = "您已摘得该挂牌，请与成果方签订技术合同" if listing.buyer_id == buyer.id else "该挂牌已被其他企业摘牌"
+        else:
+            reason = "该挂牌已结束，不能再摘牌"
+        raise Conflict(reason, problems=[FieldProblem("listing_id", reason)])
     session.refresh(listing)
     achievement = session.get(Achievement, listing.achievement_id)
     draft = ContractDraft(listing.seller_id, buyer.id, achievement.title[:300], v.ContractType.TRANSFER.value,

@@ -107,13 +107,14 @@ def check_signable(session: Session, *, achievement_id: int, signed_on: dt.date)
     notices = session.scalars(select(PriceNotice).where(PriceNotice.achievement_id == achievement_id)).all()
     for notice in notices:
         if notice.starts_on <= signed_on < notice.ends_on:
-            raise Conflict(f"该成果的协议定价正在公示（至 {notice.ends_on - dt.timedelta(days=1):%Y年%m月%d日}），"
-                           "公示期结束后才能签约", problems=[FieldProblem("signed_on", "公示期内")])
+            reason = (f"该成果的协议定价正在公示（至 {notice.ends_on - dt.timedelta(days=1):%Y年%m月%d日}），"
+                      "公示期结束后才能签约")
+            raise Conflict(reason, problems=[FieldProblem("signed_on", reason)])
         open_objection = session.scalar(select(Objection.id).where(Objection.notice_id == notice.id,
                                                                    Objection.resolved_at.is_(None)))
         if open_objection is not None:
-            raise Conflict("该成果的协议定价公示有尚未答复的异议；成果所属单位书面答复后才能签约",
-                           problems=[FieldProblem("signed_on", "有未答复的异议")])
+            reason = "该成果的协议定价公示有尚未答复的异议；成果所属单位书面答复后才能签约"
+            raise Conflict(reason, problems=[FieldProblem("signed_on", reason)])
 
 
 def _notice(session: Session, notice_id: int) -> PriceNotice:

@@ -1,0 +1,164 @@
+"""Trading pages: fixed-price listings (挂牌 — offices list, firms accept) and public notices of negotiated prices
+(协议定价公示 — offices publish and answer objections, anyone signed in objects)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from litestar import Request, get, post
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from matchmaker import vocabulary as v
+from matchmaker.brokerage.submission import organisation_named
+from matchmaker.catalog import directory
+from matchmaker.errors import Conflict, Forbidden, InvalidInput, NotFound
+from matchmaker.identity.services import Actor
+from matchmaker.models import Achievement
+from matchmaker.trading import listings, price_notices
+from matchmaker.web.forms import yuan
+from matchmaker.web.login import Form
+from matchmaker.web.views import redirect, refused, render
+
+REFUSALS = (InvalidInput, Conflict, Forbidden, NotFound)
+
+
+def _price(data: dict, name: str = "price") -> Decimal:
+    try:
+        value = Decimal(yuan(data.get(name, "").strip()))
+    except InvalidOperation:
+        raise InvalidInput.on(name, "价格请只填数字，例如 880000 或 88万") from None
+    if not value.is_finite() or value != value.quantize(Decimal("0.01")):
+        raise InvalidInput.on(name, "价格最多两位小数")
+    return value
+
+
+def _own_achievements(session: Session, actor: Actor) -> list[Achievement]:
+    if actor.role is not v.Role.OFFICE:
+        return []
+    return list(session.scalars(select(Achievement).where(
+        Achievement.organisation_id == actor.organisation_id,
+        Achievement.status == v.AchievementStatus.PUBLISHED.value).order_by(Achievement.title).limit(500)))
+
+
+def _titles(session: Session, ids) -> dict[int, str]:
+    ids = set(ids)
+    if not ids:
+        return {}
+    return dict(session.execute(select(Achievement.id, Achievement.title).where(Achievement.id.in_(ids))).all())
+
+
+# ---------------------------------------------------------------- listings (挂牌)
+
+
+@get("/listings", sync_to_thread=True)
+def listing_page(request: Request, actor: Actor, session: Session) -> Template:
+    with session.begin():
+        rows = listings.list_listings(session)
+        titles = _titles(session, (x.achievement_id for x in rows))
+        names = directory.organisation_names(session, {x.seller_id for x in rows})
+        own = _own_achievements(session, actor)
+    return render(request, "listings.html", rows=rows, titles=titles, names=names, own=own,
+                  default_end=(dt.date.today() + dt.timedelta(days=30)).isoformat())
+
+
+@post("/listings", sync_to_thread=True)
+def create_listing(request: Request, actor: Actor, session: Session, data: dict[str, str] = Form) -> Redirect:
+    try:
+        ends = dt.date.fromisoformat(data.get("ends_on", ""))
+    except ValueError:
+        return refused(request, "/web/listings", InvalidInput.on("ends_on", "请填写挂牌截止日期"))
+    try:
+        with session.begin():
+            listings.create_listing(session, actor=actor, achievement_id=int(data.get("achievement_id") or 0),
+                                    price=_price(data),
+                                    ends_at=dt.datetime.combine(ends + dt.timedelta(days=1), dt.time(), dt.UTC))
+    except REFUSALS as error:
+        return refused(request, "/web/listings", error)
+    return redirect(request, "/web/listings", "已挂牌，企业可在截止日期前摘牌")
+
+
+@post("/listings/{listing_id:int}/accept", sync_to_thread=True)
+def accept_listing(request: Request, listing_id: int, actor: Actor, session: Session) -> Redirect:
+    try:
+        with session.begin():
+            listing, _ = listings.accept_listing(session, actor=actor, listing_id=listing_id)
+            price = listing.price
+    except REFUSALS as error:
+        return refused(request, "/web/listings", error)
+    return redirect(request, "/web/contracts/new",
+                    f"摘牌成功，成交价 {price:,.2f} 元。请与成果方签订技术合同后，在此提交合同登记")
+
+
+# ---------------------------------------------------------------- price notices (协议定价公示)
+
+
+@get("/price-notices", sync_to_thread=True)
+def notices_page(request: Request, actor: Actor, session: Session) -> Template:
+    with session.begin():
+        rows = price_notices.list_notices(session)
+        titles = _titles(session, (n.achievement_id for n in rows))
+        names = directory.organisation_names(session, {n.seller_id for n in rows} | {n.buyer_id for n in rows})
+        own = _own_achievements(session, actor)
+    return render(request, "price_notices.html", rows=rows, titles=titles, names=names, own=own)
+
+
+@post("/price-notices", sync_to_thread=True)
+def publish_notice(request: Request, actor: Actor, session: Session, data: dict[str, str] = Form) -> Redirect:
+    try:
+        with session.begin():
+            buyer = organisation_named(session, data.get("buyer", ""))
+            if buyer is None:
+                raise InvalidInput.on("buyer", "没有找到受让方单位；请填写平台上的单位全称")
+            notice = price_notices.publish_notice(session, actor=actor,
+                                                  achievement_id=int(data.get("achievement_id") or 0),
+                                                  buyer_id=buyer, price=_price(data))
+            notice_id = notice.id
+    except REFUSALS as error:
+        return refused(request, "/web/price-notices", error)
+    return redirect(request, f"/web/price-notices/{notice_id}", "已发布公示，公示期满且无未答复异议后方可签约")
+
+
+@get("/price-notices/{notice_id:int}", sync_to_thread=True)
+def notice_page(request: Request, notice_id: int, actor: Actor, session: Session) -> Template:
+    with session.begin():
+        state = price_notices.notice_state(session, notice_id)
+        notice = state.notice
+        title = _titles(session, [notice.achievement_id]).get(notice.achievement_id)
+        names = directory.organisation_names(session, {notice.seller_id, notice.buyer_id})
+    running = dt.date.today() < notice.ends_on
+    return render(request, "price_notice.html", notice=notice, objections=state.objections, title=title,
+                  names=names, running=running, seller=actor.role is v.Role.OFFICE and
+                  actor.organisation_id == notice.seller_id,
+                  last_day=notice.ends_on - dt.timedelta(days=1))
+
+
+@post("/price-notices/{notice_id:int}/objections", sync_to_thread=True)
+def object_to(request: Request, notice_id: int, actor: Actor, session: Session,
+              data: dict[str, str] = Form) -> Redirect:
+    back = f"/web/price-notices/{notice_id}"
+    try:
+        with session.begin():
+            price_notices.lodge_objection(session, actor=actor, notice_id=notice_id, reason=data.get("reason", ""))
+    except REFUSALS as error:
+        return refused(request, back, error)
+    return redirect(request, back, "异议已提交，成果所属单位答复前不能签约")
+
+
+@post("/price-notices/{notice_id:int}/objections/{objection_id:int}/resolve", sync_to_thread=True)
+def resolve(request: Request, notice_id: int, objection_id: int, actor: Actor, session: Session,
+            data: dict[str, str] = Form) -> Redirect:
+    back = f"/web/price-notices/{notice_id}"
+    try:
+        with session.begin():
+            price_notices.resolve_objection(session, actor=actor, objection_id=objection_id,
+                                            resolution=data.get("resolution", ""))
+    except REFUSALS as error:
+        return refused(request, back, error)
+    return redirect(request, back, "已答复异议")
+
+
+HANDLERS = [listing_page, create_listing, accept_listing, notices_page, publish_notice, notice_page, object_to,
+            resolve]
