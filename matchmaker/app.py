@@ -69,13 +69,13 @@ def route_handlers() -> list:
     from matchmaker.deals.controllers import DealController, IntroductionController
     from matchmaker.notices.controllers import MeController
     from matchmaker.push.controllers import InboxController, NoticeController, SubscriptionController
-    from matchmaker.trading.controllers import ListingController, PriceNoticeController
+    from matchmaker.trading.controllers import AuctionController, ListingController, PriceNoticeController
 
     return [health, UserController, AuditController, OrganisationController, AchievementController, DemandController,
             ReferenceController, MatchController, InboxController, SubscriptionController, NoticeController,
             BrokerController, PipelineController, ContractController, FeedbackController, AnalyticsController,
             IntroductionController, DealController, MeController, AfterSigningController, InventorController,
-            ListingController, PriceNoticeController]
+            ListingController, PriceNoticeController, AuctionController]
 
 
 def publication_hook(state: State):

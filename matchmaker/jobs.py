@@ -77,6 +77,15 @@ def _register(huey: Huey, settings: Settings) -> None:
 
         return deliver_due(session_factory(), settings)
 
+    # Every minute: close auctions whose end has passed (reads close them too; this tells the winner promptly).
+    @huey.periodic_task(crontab(minute="*"), name="close_auctions_every_minute")
+    def close_auctions_periodic() -> int:
+        from matchmaker.db import transaction
+        from matchmaker.trading.auctions import close_due
+
+        with transaction(session_factory()) as session:
+            return close_due(session)
+
     huey.matchmaker_jobs = {"embed_pending": embed_pending_task, "deliver_notices": deliver_notices_task}
 
 

@@ -30,9 +30,12 @@ from matchmaker.models.platform import (
 from matchmaker.models.security import AuditEntry, ConfidentialGrant, LoginAttempt, WebSession
 from matchmaker.models.deals import Introduction, Notice, NoticePreference, ThreadMessage, Undertaking
 from matchmaker.models.after_signing import ContractPayment, ProceedsShare, RoyaltyReport
-from matchmaker.models.trading import Listing, Objection, PriceNotice
+from matchmaker.models.trading import Auction, AuctionBidder, Bid, Listing, Objection, PriceNotice
 
 __all__ = [
+    "Auction",
+    "AuctionBidder",
+    "Bid",
     "Objection",
     "PriceNotice",
     "Listing",

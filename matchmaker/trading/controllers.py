@@ -15,7 +15,7 @@ from matchmaker.api import idempotency
 from matchmaker.api.idempotency import IdempotencyKey
 from matchmaker.api.params import BodyId, PathId, Yuan
 from matchmaker.identity.services import Actor
-from matchmaker.trading import listings, price_notices
+from matchmaker.trading import auctions, listings, price_notices
 
 
 class ListingIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -197,3 +197,125 @@ class PriceNoticeController(Controller):
         with session.begin():
             return objection_out(price_notices.resolve_objection(session, actor=actor, objection_id=objection_id,
                                                                  resolution=data.resolution))
+
+
+class AuctionIn(msgspec.Struct, forbid_unknown_fields=True):
+    achievement_id: BodyId
+    starting_price: Yuan
+    increment: Yuan
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    reserve_price: Yuan | None = None
+    extend_seconds: Annotated[int, msgspec.Meta(ge=0, le=3600)] = 300   # anti-sniping: last 5 minutes by default
+
+
+class BidIn(msgspec.Struct, forbid_unknown_fields=True):
+    amount: Yuan
+
+
+class BidOut(msgspec.Struct):
+    serial: int
+    organisation_id: int
+    amount: str
+    placed_at: dt.datetime
+    ends_at_after: dt.datetime
+
+
+class AuctionOut(msgspec.Struct):
+    id: int
+    achievement_id: int
+    seller_id: int
+    starting_price: str
+    increment: str
+    reserve_met: bool | None   # the reserve itself stays the seller's secret
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    scheduled_end: dt.datetime
+    extend_seconds: int
+    status: str
+    high_bid: str | None
+    bid_count: int
+    winner_id: int | None
+    server_time: dt.datetime
+    bids: list[BidOut] = []
+
+
+class BidderOut(msgspec.Struct):
+    organisation_id: int
+    deposit_paid: bool
+
+
+def bid_out(b) -> BidOut:
+    return BidOut(b.serial, b.organisation_id, f"{b.amount:.2f}", b.placed_at, b.ends_at_after)
+
+
+def auction_out(a, now: dt.datetime, bids=()) -> AuctionOut:
+    met = None if a.reserve_price is None or a.high_bid is None else a.high_bid >= a.reserve_price
+    return AuctionOut(a.id, a.achievement_id, a.seller_id, f"{a.starting_price:.2f}", f"{a.increment:.2f}", met,
+                      a.starts_at, a.ends_at, a.scheduled_end, a.extend_seconds, a.status,
+                      None if a.high_bid is None else f"{a.high_bid:.2f}", a.bids, a.winner_id, now,
+                      [bid_out(b) for b in bids])
+
+
+class AuctionController(Controller):
+    path = "/auctions"
+    tags = ["trading"]
+
+    @get("/", operation_id="listAuctions", sync_to_thread=True)
+    def list_auctions(self, actor: Actor, session: Session) -> list[AuctionOut]:
+        """Auctions, open ones first."""
+        now = dt.datetime.now(dt.UTC)
+        with session.begin():
+            return [auction_out(a, now) for a in auctions.list_auctions(session, now=now)]
+
+    @get("/{auction_id:int}", operation_id="getAuction", sync_to_thread=True)
+    def get_auction(self, auction_id: PathId, actor: Actor, session: Session,
+                    since: Annotated[int, Parameter(ge=0, le=2**31 - 1, description="bids after this serial")] = 0
+                    ) -> AuctionOut:
+        """The auction by the server's clock, with its bids after `since` (poll with the last serial you saw)."""
+        with session.begin():
+            state = auctions.auction_state(session, auction_id, since=since)
+            return auction_out(state.auction, state.now, state.bids)
+
+    @post("/", operation_id="createAuction", status_code=201, sync_to_thread=True)
+    def create(self, data: AuctionIn, actor: Actor, session: Session, request: Request,
+               idempotency_key: IdempotencyKey = None) -> Response[AuctionOut]:
+        """The achievement's office opens an auction: starting price, increment, reserve, start and end, and the
+        seconds a late bid extends the end by."""
+        def write() -> AuctionOut:
+            a = auctions.create_auction(
+                session, actor=actor, achievement_id=data.achievement_id, starting_price=Decimal(data.starting_price),
+                increment=Decimal(data.increment),
+                reserve_price=Decimal(data.reserve_price) if data.reserve_price else None,
+                starts_at=data.starts_at, ends_at=data.ends_at, extend_seconds=data.extend_seconds)
+            return auction_out(a, dt.datetime.now(dt.UTC))
+
+        return idempotency.created(session, request, user_id=actor.user_id, key=idempotency_key, data=data,
+                                   write=write)
+
+    @post("/{auction_id:int}/bidders", operation_id="registerBidder", status_code=200, sync_to_thread=True)
+    def register(self, auction_id: PathId, actor: Actor, session: Session) -> BidderOut:
+        """A reviewed firm registers to bid (again: no change)."""
+        with session.begin():
+            b = auctions.register_bidder(session, actor=actor, auction_id=auction_id)
+            return BidderOut(b.organisation_id, b.deposit_paid)
+
+    @post("/{auction_id:int}/bidders/{organisation_id:int}/deposit", operation_id="confirmDeposit", status_code=200,
+          sync_to_thread=True)
+    def deposit(self, auction_id: PathId, organisation_id: PathId, actor: Actor, session: Session) -> BidderOut:
+        """The seller's office (or an admin) confirms a registered firm's deposit; it may then bid."""
+        with session.begin():
+            b = auctions.confirm_deposit(session, actor=actor, auction_id=auction_id, organisation_id=organisation_id)
+            return BidderOut(b.organisation_id, b.deposit_paid)
+
+    @post("/{auction_id:int}/bids", operation_id="placeBid", status_code=201, sync_to_thread=True)
+    def bid(self, auction_id: PathId, data: BidIn, actor: Actor, session: Session, request: Request,
+            idempotency_key: IdempotencyKey = None) -> Response[BidOut]:
+        """A bid by a registered firm with a confirmed deposit: at least the high bid plus the increment (the
+        starting price first); after the end, or too low, 409. Accepted bids are final."""
+        def write() -> BidOut:
+            return bid_out(auctions.place_bid(session, actor=actor, auction_id=auction_id,
+                                              amount=Decimal(data.amount)))
+
+        return idempotency.created(session, request, user_id=actor.user_id, key=idempotency_key, data=data,
+                                   write=write)

@@ -1,4 +1,4 @@
-"""Trading pages: fixed-price listings (挂牌 — offices list, firms accept) and public notices of negotiated prices
+"""Trading pages: auctions (拍卖 — registered firms bid, everyone watching sees bids within a second), fixed-price listings (挂牌 — offices list, firms accept) and public notices of negotiated prices
 (协议定价公示 — offices publish and answer objections, anyone signed in objects)."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from matchmaker.brokerage.submission import organisation_named
 from matchmaker.catalog import directory
 from matchmaker.errors import Conflict, Forbidden, InvalidInput, NotFound
 from matchmaker.identity.services import Actor
-from matchmaker.models import Achievement
-from matchmaker.trading import listings, price_notices
+from matchmaker.models import Achievement, AuctionBidder
+from matchmaker.trading import auctions, listings, price_notices
 from matchmaker.web.forms import yuan
 from matchmaker.web.login import Form
 from matchmaker.web.views import redirect, refused, render
@@ -160,5 +160,85 @@ def resolve(request: Request, notice_id: int, objection_id: int, actor: Actor, s
     return redirect(request, back, "已答复异议")
 
 
-HANDLERS = [listing_page, create_listing, accept_listing, notices_page, publish_notice, notice_page, object_to,
+# ---------------------------------------------------------------- auctions (拍卖)
+
+
+@get("/auctions", sync_to_thread=True)
+def auctions_page(request: Request, actor: Actor, session: Session) -> Template:
+    with session.begin():
+        rows = auctions.list_auctions(session)
+        titles = _titles(session, (a.achievement_id for a in rows))
+        names = directory.organisation_names(session, {a.seller_id for a in rows} |
+                                             {a.winner_id for a in rows if a.winner_id})
+    return render(request, "auctions.html", rows=rows, titles=titles, names=names)
+
+
+def _board(session: Session, actor: Actor, auction_id: int) -> dict:
+    state = auctions.auction_state(session, auction_id)
+    auction = state.auction
+    names = directory.organisation_names(session, {b.organisation_id for b in state.bids} | {auction.seller_id} |
+                                         ({auction.winner_id} if auction.winner_id else set()))
+    mine = session.get(AuctionBidder, (auction.id, actor.organisation_id)) if actor.role is v.Role.FIRM else None
+    minimum = auction.starting_price if auction.high_bid is None else auction.high_bid + auction.increment
+    return {"auction": auction, "bids": list(reversed(state.bids))[:50], "names": names, "now": state.now,
+            "bidder": mine, "minimum": minimum,
+            "seconds_left": max(0, int((auction.ends_at - state.now).total_seconds()))}
+
+
+@get("/auctions/{auction_id:int}", sync_to_thread=True)
+def auction_page(request: Request, auction_id: int, actor: Actor, session: Session) -> Template:
+    with session.begin():
+        board = _board(session, actor, auction_id)
+        title = _titles(session, [board["auction"].achievement_id]).get(board["auction"].achievement_id)
+        seller = actor.role is v.Role.OFFICE and actor.organisation_id == board["auction"].seller_id
+        registered = auctions.bidders(session, auction_id) if seller else []
+        bidder_names = directory.organisation_names(session, {b.organisation_id for b in registered})
+    return render(request, "auction.html", title=title, seller=seller, registered=registered,
+                  bidder_names=bidder_names, **board)
+
+
+@get("/auctions/{auction_id:int}/board", sync_to_thread=True)
+def auction_board(request: Request, auction_id: int, actor: Actor, session: Session) -> Template:
+    """The live part of the page, fetched every second (htmx polling): high bid, time left, bids, result."""
+    with session.begin():
+        board = _board(session, actor, auction_id)
+    return render(request, "_auction_board.html", **board)
+
+
+@post("/auctions/{auction_id:int}/bids", sync_to_thread=True)
+def bid(request: Request, auction_id: int, actor: Actor, session: Session, data: dict[str, str] = Form) -> Redirect:
+    back = f"/web/auctions/{auction_id}"
+    try:
+        with session.begin():
+            placed = auctions.place_bid(session, actor=actor, auction_id=auction_id, amount=_price(data, "amount"))
+            amount = placed.amount
+    except REFUSALS as error:
+        return refused(request, back, error)
+    return redirect(request, back, f"出价 {amount:,.2f} 元已接受")
+
+
+@post("/auctions/{auction_id:int}/bidders", sync_to_thread=True)
+def register_bidder(request: Request, auction_id: int, actor: Actor, session: Session) -> Redirect:
+    back = f"/web/auctions/{auction_id}"
+    try:
+        with session.begin():
+            auctions.register_bidder(session, actor=actor, auction_id=auction_id)
+    except REFUSALS as error:
+        return refused(request, back, error)
+    return redirect(request, back, "已报名，拍卖方确认保证金后即可出价")
+
+
+@post("/auctions/{auction_id:int}/bidders/{organisation_id:int}/deposit", sync_to_thread=True)
+def confirm_deposit(request: Request, auction_id: int, organisation_id: int, actor: Actor,
+                    session: Session) -> Redirect:
+    back = f"/web/auctions/{auction_id}"
+    try:
+        with session.begin():
+            auctions.confirm_deposit(session, actor=actor, auction_id=auction_id, organisation_id=organisation_id)
+    except REFUSALS as error:
+        return refused(request, back, error)
+    return redirect(request, back, "已确认保证金")
+
+
+HANDLERS = [auctions_page, auction_page, auction_board, bid, register_bidder, confirm_deposit, listing_page, create_listing, accept_listing, notices_page, publish_notice, notice_page, object_to,
             resolve]

@@ -16,10 +16,11 @@ from matchmaker.web.forms import field_problems
 NAVIGATION = {
     "office": [("/web/office", "我的成果"), ("/web/achievements/new", "发布成果"), ("/web/search", "检索"),
                ("/web/deals", "对接记录"), ("/web/contracts", "技术合同"), ("/web/listings", "挂牌交易"),
-               ("/web/price-notices", "定价公示"), ("/web/subscriptions", "订阅推送"), ("/web/inbox", "消息")],
+               ("/web/auctions", "拍卖"), ("/web/price-notices", "定价公示"), ("/web/subscriptions", "订阅推送"),
+               ("/web/inbox", "消息")],
     "firm": [("/web/firm", "我的需求"), ("/web/demands/new", "发布需求"), ("/web/search", "检索"),
              ("/web/deals", "对接记录"), ("/web/contracts", "技术合同"), ("/web/listings", "挂牌交易"),
-             ("/web/price-notices", "定价公示"), ("/web/subscriptions", "订阅推送"),
+             ("/web/auctions", "拍卖"), ("/web/price-notices", "定价公示"), ("/web/subscriptions", "订阅推送"),
              ("/web/inbox", "消息")],
     "broker": [("/web/broker/queue", "待认领匹配"), ("/web/pipelines", "对接看板"), ("/web/contracts", "技术合同"),
                ("/web/search", "检索"), ("/web/subscriptions", "订阅推送"), ("/web/inbox", "消息")],

@@ -1,5 +1,6 @@
 """Trading (issue 16): fixed-price listings (挂牌) of achievements, one open listing per achievement, the first
-valid acceptance taking it; public notices of negotiated prices (协议定价公示) and objections to them.
+valid acceptance taking it; public notices of negotiated prices (协议定价公示) and objections to them; auctions
+(拍卖) with registered bidders and audited bids.
 
 Revision ID: 0011
 Revises: 0010
@@ -92,8 +93,69 @@ def upgrade() -> None:
     with op.batch_alter_table('objections', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_objections_notice_id'), ['notice_id'], unique=False)
 
+    # Auctions (拍卖), their registered bidders and their bids.
+    op.create_table('auctions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('achievement_id', sa.Integer(), nullable=False),
+    sa.Column('seller_id', sa.Integer(), nullable=False),
+    sa.Column('starting_price', sa.Numeric(precision=16, scale=2), nullable=False),
+    sa.Column('increment', sa.Numeric(precision=16, scale=2), nullable=False),
+    sa.Column('reserve_price', sa.Numeric(precision=16, scale=2), nullable=True),
+    sa.Column('starts_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ends_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('scheduled_end', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('extend_seconds', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=8), nullable=False),
+    sa.Column('high_bid', sa.Numeric(precision=16, scale=2), nullable=True),
+    sa.Column('bids', sa.Integer(), nullable=False),
+    sa.Column('winner_id', sa.Integer(), nullable=True),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status IN ('open', 'closed')", name=op.f('ck_auctions_status')),
+    sa.CheckConstraint('ends_at > starts_at', name=op.f('ck_auctions_period')),
+    sa.CheckConstraint('starting_price > 0 AND increment > 0', name=op.f('ck_auctions_prices')),
+    sa.ForeignKeyConstraint(['achievement_id'], ['achievements.id'], name=op.f('fk_auctions_achievement_id_achievements')),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_auctions_created_by_users')),
+    sa.ForeignKeyConstraint(['seller_id'], ['organisations.id'], name=op.f('fk_auctions_seller_id_organisations')),
+    sa.ForeignKeyConstraint(['winner_id'], ['organisations.id'], name=op.f('fk_auctions_winner_id_organisations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_auctions'))
+    )
+    with op.batch_alter_table('auctions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_auctions_achievement_id'), ['achievement_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_auctions_status'), ['status'], unique=False)
+
+    op.create_table('auction_bidders',
+    sa.Column('auction_id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('deposit_paid', sa.Boolean(), nullable=False),
+    sa.Column('registered_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['auction_id'], ['auctions.id'], name=op.f('fk_auction_bidders_auction_id_auctions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_auction_bidders_organisation_id_organisations')),
+    sa.PrimaryKeyConstraint('auction_id', 'organisation_id', name=op.f('pk_auction_bidders'))
+    )
+    op.create_table('bids',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('auction_id', sa.Integer(), nullable=False),
+    sa.Column('serial', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('amount', sa.Numeric(precision=16, scale=2), nullable=False),
+    sa.Column('placed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ends_at_after', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['auction_id'], ['auctions.id'], name=op.f('fk_bids_auction_id_auctions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_bids_organisation_id_organisations')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_bids_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_bids')),
+    sa.UniqueConstraint('auction_id', 'serial', name='uq_bids_auction_serial')
+    )
+    with op.batch_alter_table('bids', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_bids_auction_id'), ['auction_id'], unique=False)
+
 
 def downgrade() -> None:
+    op.drop_table('bids')
+    op.drop_table('auction_bidders')
+    op.drop_table('auctions')
     op.drop_table('objections')
     op.drop_table('price_notices')
     with op.batch_alter_table('listings', schema=None) as batch_op:

@@ -18,6 +18,8 @@ from matchmaker.identity.services import actor_of, create_user
 from matchmaker.models import Achievement, Listing, Organisation, User
 from matchmaker.trading import listings
 
+pytestmark = pytest.mark.trading
+
 BIDDERS = 50
 NOW = dt.datetime.now(dt.UTC)
 

@@ -3,6 +3,8 @@ told it is gone); the office publishes a price notice naming the firm, the firm 
 
 from __future__ import annotations
 
+import pytest
+
 import datetime as dt
 import re
 
@@ -11,6 +13,8 @@ from sqlalchemy import select
 
 from matchmaker.db import transaction
 from matchmaker.models import Listing, Objection, Organisation, User
+
+pytestmark = pytest.mark.trading
 
 
 def test_list_accept_publish_object_and_answer(pages):
