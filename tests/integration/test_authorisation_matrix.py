@@ -181,6 +181,23 @@ def _listing(world: World, api, *, expired: bool = False) -> int:
                                    "status": "open", "created_at": now})
 
 
+def _open_auction(world: World, *, bidder: bool | None = None) -> int:
+    """An open auction of the office's achievement; with `bidder`, the world's firm registered (deposit paid or not)."""
+    from matchmaker.models import Auction, AuctionBidder
+
+    now = dt.datetime.now(dt.UTC)
+    auction_id = world._insert(Auction, {
+        "achievement_id": _unlisted(world), "seller_id": world.orgs["office"], "starting_price": "100000.00",
+        "increment": "1000.00", "starts_at": now - dt.timedelta(minutes=1), "ends_at": now + dt.timedelta(days=1),
+        "scheduled_end": now + dt.timedelta(days=1), "extend_seconds": 300, "status": "open", "bids": 0,
+        "created_at": now})
+    if bidder is not None:
+        with world.engine.begin() as conn:
+            conn.execute(AuctionBidder.__table__.insert(), [{"auction_id": auction_id, "organisation_id": world.orgs["firm"],
+                                                             "deposit_paid": bidder, "registered_at": now}])
+    return auction_id
+
+
 def _price_notice(world: World) -> int:
     from matchmaker.models import PriceNotice
 
@@ -311,6 +328,17 @@ EXPECTED: dict[tuple[str, str], Case] = {
         f"/listings/{_listing(w, api)}/accept", None, {})),
     ("POST", "/listings/{listing_id}/relist"): Case(allow("office"), lambda w, api: (
         f"/listings/{_listing(w, api, expired=True)}/relist", {"price": "90000.00", "ends_at": _days(30)}, {})),
+    # auctions: the achievement's office opens and confirms deposits (admins too); a reviewed firm registers and,
+    # with its deposit confirmed, bids
+    ("POST", "/auctions"): Case(allow("office"), lambda w, api: ("/auctions", {
+        "achievement_id": _unlisted(w), "starting_price": "100000.00", "increment": "1000.00",
+        "starts_at": _days(0), "ends_at": _days(7)}, {})),
+    ("POST", "/auctions/{auction_id}/bidders"): Case(allow("firm"), lambda w, api: (
+        f"/auctions/{_open_auction(w)}/bidders", None, {})),
+    ("POST", "/auctions/{auction_id}/bidders/{organisation_id}/deposit"): Case(allow("office", "admin"), lambda w, api: (
+        f"/auctions/{_open_auction(w, bidder=False)}/bidders/{w.orgs['firm']}/deposit", None, {})),
+    ("POST", "/auctions/{auction_id}/bids"): Case(allow("firm"), lambda w, api: (
+        f"/auctions/{_open_auction(w, bidder=True)}/bids", {"amount": "100000.00"}, {})),
     # 协议定价公示: the achievement's office publishes (a university's) and answers; anyone signed in objects
     ("POST", "/price-notices"): Case(allow("office"), lambda w, api: (
         "/price-notices", {"achievement_id": _unlisted(w), "buyer_id": w.orgs["firm"], "price": "300000.00"}, {})),

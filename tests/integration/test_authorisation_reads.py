@@ -43,7 +43,8 @@ SHARED = {"/", "/health", "/regions", "/fields", "/organisations", "/organisatio
           "/favicon.ico", "/robots.txt", "/sitemap.xml",   # these three: public, the storefront's
           "/inventor-shares",   # the caller's own office's inventors only (an office's totals; others get 403)
           "/listings", "/listings/{listing_id}",   # fixed-price listings are offers to every signed-in firm
-          "/price-notices", "/price-notices/{notice_id}"}   # 公示 is public by purpose: anyone may object
+          "/price-notices", "/price-notices/{notice_id}",   # 公示 is public by purpose: anyone may object
+          "/auctions", "/auctions/{auction_id}"}   # an open auction's board: bidders and watchers see the same
 READERS = frozenset({"admin", "analyst"})
 ADMIN = frozenset({"admin"})
 NOBODY = frozenset()
