@@ -12,5 +12,6 @@ def token(client, path: str) -> str:
 
 def log_in(client, login: str) -> None:
     client.cookies.clear()
-    client.post("/web/login", data={"login": login, "password": client.passwords[login],
-                                    "_csrf_token": token(client, "/web/login")})
+    answer = client.post("/web/login", data={"login": login, "password": client.passwords[login],
+                                             "_csrf_token": token(client, "/web/login")}, follow_redirects=False)
+    assert answer.status_code == 303, answer.text[:300]

@@ -23,12 +23,9 @@ from matchmaker.errors import Conflict, FieldProblem, Forbidden, InvalidInput, N
 from matchmaker.identity.services import Actor
 from matchmaker.models import Achievement, Auction, AuctionBidder, Bid, Organisation
 from matchmaker.notices.services import notify, organisation_users
+from matchmaker.trading.offer import now_or, offered_achievement
 
 MAX_DAYS = 90
-
-
-def _now(now: dt.datetime | None) -> dt.datetime:
-    return now or dt.datetime.now(dt.UTC)
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:
@@ -38,14 +35,8 @@ def _aware(moment: dt.datetime) -> dt.datetime:
 def create_auction(session: Session, *, actor: Actor, achievement_id: int, starting_price: Decimal,
                    increment: Decimal, reserve_price: Decimal | None, starts_at: dt.datetime, ends_at: dt.datetime,
                    extend_seconds: int = 300, now: dt.datetime | None = None) -> Auction:
-    now = _now(now)
-    achievement = session.get(Achievement, achievement_id)
-    if achievement is None:
-        raise NotFound("没有找到该成果")
-    if actor.role is not v.Role.OFFICE or actor.organisation_id != achievement.organisation_id:
-        raise Forbidden("只有成果所属单位可以发起拍卖")
-    if achievement.status != v.AchievementStatus.PUBLISHED.value:
-        raise Conflict("只有已发布的成果可以拍卖", problems=[FieldProblem("achievement_id", "只有已发布的成果可以拍卖")])
+    now = now_or(now)
+    achievement = offered_achievement(session, actor, achievement_id, action="拍卖")
     if starting_price <= 0 or increment <= 0:
         raise InvalidInput.on("starting_price", "起拍价和加价幅度须大于 0")
     if reserve_price is not None and reserve_price < starting_price:
@@ -102,7 +93,7 @@ def place_bid(session: Session, *, actor: Actor, auction_id: int, amount: Decima
                             .execution_options(synchronize_session=False)).rowcount
     if not taken:
         raise NotFound("没有找到该拍卖")
-    now = _now(now)   # read after the lock: the clock that decides is the one when this bid's turn came
+    now = now_or(now)   # read after the lock: the clock that decides is the one when this bid's turn came
     auction = session.get(Auction, auction_id, populate_existing=True)
     if auction.status != "open" or now >= auction.ends_at:
         _close(session, auction, now)
@@ -128,7 +119,7 @@ def place_bid(session: Session, *, actor: Actor, auction_id: int, amount: Decima
 
 def close_due(session: Session, *, now: dt.datetime | None = None) -> int:
     """Close every auction whose end has passed (the worker, every minute; reads close lazily too)."""
-    now = _now(now)
+    now = now_or(now)
     due = session.scalars(select(Auction.id).where(Auction.status == "open", Auction.ends_at <= now)).all()
     for auction_id in due:
         session.execute(update(Auction).where(Auction.id == auction_id).values(bids=Auction.bids)
@@ -163,7 +154,7 @@ class AuctionState:
 
 
 def auction_state(session: Session, auction_id: int, *, since: int = 0, now: dt.datetime | None = None) -> AuctionState:
-    now = _now(now)
+    now = now_or(now)
     auction = _auction(session, auction_id)
     if auction.status == "open" and now >= auction.ends_at:
         close_due(session, now=now)

@@ -22,27 +22,17 @@ from matchmaker.errors import Conflict, FieldProblem, Forbidden, InvalidInput, N
 from matchmaker.identity.services import Actor
 from matchmaker.models import Achievement, Listing, Organisation
 from matchmaker.notices.services import notify, organisation_users
+from matchmaker.trading.offer import now_or, offered_achievement
 
 MAX_DAYS = 365
 BUYER_KINDS = (v.OrganisationKind.ENTERPRISE.value,)   # 受让方: firms that passed the platform's review
 
 
-def _now(now: dt.datetime | None) -> dt.datetime:
-    return now or dt.datetime.now(dt.UTC)
-
-
 def create_listing(session: Session, *, actor: Actor, achievement_id: int, price: Decimal, ends_at: dt.datetime,
                    now: dt.datetime | None = None, previous_id: int | None = None) -> Listing:
     """The achievement's office lists it at a price until `ends_at`; one open listing per achievement."""
-    now = _now(now)
-    achievement = session.get(Achievement, achievement_id)
-    if achievement is None:
-        raise NotFound("没有找到该成果")
-    if actor.role is not v.Role.OFFICE or actor.organisation_id != achievement.organisation_id:
-        raise Forbidden("只有成果所属单位可以挂牌")
-    if achievement.status != v.AchievementStatus.PUBLISHED.value:
-        raise Conflict("只有已发布的成果可以挂牌；请先发布成果",
-                       problems=[FieldProblem("achievement_id", "只有已发布的成果可以挂牌；请先发布成果")])
+    now = now_or(now)
+    achievement = offered_achievement(session, actor, achievement_id, action="挂牌")
     if price <= 0:
         raise InvalidInput.on("price", "挂牌价须大于 0")
     if ends_at <= now or ends_at > now + dt.timedelta(days=MAX_DAYS):
@@ -73,7 +63,7 @@ class ContractDraft:
 def accept_listing(session: Session, *, actor: Actor, listing_id: int,
                    now: dt.datetime | None = None) -> tuple[Listing, ContractDraft]:
     """A qualified buyer accepts: the first valid acceptance wins, the rest get a 409."""
-    now = _now(now)
+    now = now_or(now)
     listing = session.get(Listing, listing_id)
     if listing is None:
         raise NotFound("没有找到该挂牌")
@@ -108,7 +98,7 @@ def accept_listing(session: Session, *, actor: Actor, listing_id: int,
 
 def expire_listings(session: Session, *, now: dt.datetime | None = None) -> int:
     """Open listings past their end become expired (run before reads and by the worker)."""
-    return session.execute(update(Listing).where(Listing.status == "open", Listing.ends_at <= _now(now))
+    return session.execute(update(Listing).where(Listing.status == "open", Listing.ends_at <= now_or(now))
                            .values(status="expired").execution_options(synchronize_session=False)).rowcount
 
 

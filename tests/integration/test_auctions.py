@@ -1,5 +1,5 @@
 """Auctions (拍卖, issue 16) against a real two-worker server on SQLite and PostgreSQL: many registered firms bid at
-once for a while (200 for 8 s here; `benchmarks/speed/auction_load.py` runs 200 for 60 s) — every accepted bid is
+once for a while (200 for 5 s here; `benchmarks/speed/auction_load.py` runs 200 for 60 s) — every accepted bid is
 strictly above the one before it, none is lost or doubled, every bid near the end moved it as the rule says, the
 auction closes by the server's clock, and exactly one firm wins."""
 
@@ -23,7 +23,7 @@ from matchmaker.trading import auctions
 
 pytestmark = pytest.mark.trading
 BIDDERS = int(os.environ.get("MATCHMAKER_AUCTION_BIDDERS", "200"))
-SECONDS = float(os.environ.get("MATCHMAKER_AUCTION_SECONDS", "8"))
+SECONDS = float(os.environ.get("MATCHMAKER_AUCTION_SECONDS", "5"))
 EXTEND = 2   # seconds: a bid in the last two seconds moves the end to two seconds after it
 START, STEP = Decimal("100000.00"), Decimal("1000.00")
 RESERVE = START + 5 * STEP   # usually met within the run; the check says who wins either way

@@ -8,43 +8,15 @@ import datetime as dt
 import re
 from decimal import Decimal
 
-import pytest
-from litestar.testing import TestClient
+from page_client import log_in as _login
+from page_client import token as _token
 from sqlalchemy import select
 
-from matchmaker.app import create_app
-from matchmaker.config import Settings
-from matchmaker.db import make_engine, make_session_factory, transaction
-from matchmaker.identity.demo import ensure_demo_users
-from matchmaker.models import Demand, TechnologyField, User
+from matchmaker.models import Demand
+from matchmaker.seeds import fields
 
 FUTURE = (dt.date.today() + dt.timedelta(days=60)).isoformat()
-
-
-@pytest.fixture
-def pages(seeded_url, tmp_path):
-    engine = make_engine(seeded_url)
-    factory = make_session_factory(engine)
-    with transaction(factory) as session:
-        passwords = {login: password for _r, login, password, _o in ensure_demo_users(session)}
-        field = session.scalar(select(TechnologyField.code).order_by(TechnologyField.code))
-        firm = session.scalar(select(User).where(User.login == "demo_firm")).organisation_id
-    app = create_app(Settings(database_url=seeded_url, index_dir=tmp_path / "index", semantic=False))
-    with TestClient(app) as client:
-        client.factory, client.passwords, client.field, client.firm = factory, passwords, field, firm
-        yield client
-    engine.dispose()
-
-
-def _login(client, login: str) -> None:
-    client.cookies.clear()
-    token = _token(client, "/web/login")
-    assert client.post("/web/login", data={"login": login, "password": client.passwords[login], "_csrf_token": token},
-                       follow_redirects=False).status_code == 303
-
-
-def _token(client, path: str) -> str:
-    return re.search(r'name="_csrf_token" value="([^"]+)"', client.get(path).text).group(1)
+FIELD = min(field.code for field in fields())
 
 
 def _post(client, path: str, form: dict, *, page: str = "/web/firm", follow: bool = False):
@@ -70,7 +42,7 @@ def test_every_problem_at_once_and_content_before_review(pages):
     assert set(errors) >= {"budget_min", "deadline", "bounty"}, errors      # one answer, all of them
     assert "已经过去" in errors["deadline"] and "只有揭榜挂帅项目" in errors["bounty"]
 
-    made = _post(pages, "/web/demands/new", {"title": "盐湖提锂吸附剂寿命提升", "field": pages.field, "deadline": FUTURE,
+    made = _post(pages, "/web/demands/new", {"title": "盐湖提锂吸附剂寿命提升", "field": FIELD, "deadline": FUTURE,
                                              "problem": "现有铝系吸附剂循环 300 次后容量衰减超过 30%，需要延长寿命的改性方案",
                                              "budget_min": "50万", "budget_max": "1,200,000", "action": "submit"})
     assert made.status_code == 303
@@ -95,7 +67,7 @@ def test_duplicates_withdraw_solve_renew_and_the_red_box(pages):
     text = "高炉煤气余热回收效率低，需要新型换热器把排烟温度降到 120 度以下并且连续运行一年"
     ids = []
     for title in ("高炉煤气余热回收换热器", "高炉煤气余热回收换热器（二期）"):
-        response = _post(pages, "/web/demands/new", {"title": title, "problem": text, "field": pages.field,
+        response = _post(pages, "/web/demands/new", {"title": title, "problem": text, "field": FIELD,
                                                       "deadline": FUTURE, "action": "submit"})
         ids.append(int(response.headers["location"].rsplit("/", 1)[1]))
     page = pages.get(f"/web/demands/{ids[1]}").text
