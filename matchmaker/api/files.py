@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, RequestBody, Schema
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+from matchmaker.api.body_guard import XLSX
+
+__all__ = ["CSV", "PDF", "XLSX", "gives", "takes"]
 PDF = "application/pdf"
 CSV = "text/csv"
 

@@ -43,6 +43,12 @@ def _contract(session: Session, actor: Actor, contract_id: int, *, side: str | N
     return contract
 
 
+def _since_signing(contract: Contract, day: dt.date, today: dt.date | None, field: str, words: str) -> None:
+    """Something that happened after signing happened between the signing and today."""
+    if day < contract.signed_on or day > (today or dt.date.today()):
+        raise InvalidInput.on(field, f"{words}须在签订日期之后、今天或之前")
+
+
 def after_signing(session: Session, contract_id: int) -> AfterSigning:
     """Everything recorded after signing (the caller has checked the contract is visible)."""
     def rows(model, order):
@@ -83,8 +89,7 @@ def record_receipt(session: Session, *, actor: Actor, contract_id: int, payment_
         raise NotFound("没有找到这个付款节点")
     if received_amount < 0:
         raise InvalidInput.on("received_amount", "到账金额不能为负")
-    if received_on < contract.signed_on or received_on > (today or dt.date.today()):
-        raise InvalidInput.on("received_on", "到账日期须在签订日期之后、今天或之前")
+    _since_signing(contract, received_on, today, "received_on", "到账日期")
     payment.received_on, payment.received_amount = received_on, received_amount
     session.flush()
     return payment
@@ -97,8 +102,7 @@ def record_trial_outcome(session: Session, *, actor: Actor, contract_id: int, ou
         raise InvalidInput.on("outcome", "只有“先使用后付费”的合同有试用结果")
     if outcome not in TRIAL_OUTCOMES:
         raise InvalidInput.on("outcome", "试用结果请选“转为付费”或“终止使用”")
-    if on < contract.signed_on or on > (today or dt.date.today()):
-        raise InvalidInput.on("on", "结果日期须在签订日期之后、今天或之前")
+    _since_signing(contract, on, today, "on", "结果日期")
     contract.trial_outcome, contract.trial_outcome_on = outcome, on
     session.flush()
     return contract

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from matchmaker.api import idempotency
 from matchmaker.api.idempotency import IdempotencyKey
-from matchmaker.api.params import PathId
+from matchmaker.api.params import PathId, Yuan
 from matchmaker.brokerage import after_signing, contracts
-from matchmaker.brokerage.schemas import Yuan, yuan
+from matchmaker.brokerage.schemas import yuan
 from matchmaker.identity.services import Actor
 
 Percent = Annotated[str, msgspec.Meta(pattern=r"^\d{1,3}(\.\d{1,2})?$", description="percent, e.g. \"30\" or \"12.5\"")]

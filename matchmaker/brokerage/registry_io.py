@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from matchmaker import vocabulary as v
 from matchmaker.brokerage import form
 from matchmaker.brokerage.submission import reference_lists
-from matchmaker.catalog.io.excel import cell_text, sheet_rows, write_workbook
+from matchmaker.catalog.io.excel import cell_text, field_of, sheet_rows, write_workbook
 from matchmaker.catalog.io.validate import MAX_PROBLEMS, ImportRejected, Problem, batched
 from matchmaker.csv_safety import safe_cell, unescape_cell
 from matchmaker.brokerage.registry import REGISTRARS
@@ -57,14 +57,11 @@ def header(name: str) -> str:
 
 
 _BY_WORDS = {form.FIELD_NAMES[name]: name for name in COLUMNS}
-_LABELLED = re.compile(r"^.*[（(]([a-z_]+)[）)]$")
 
 
 def column_of(cell: str) -> str:
     """"登记号（registration_number）", "registration_number" or "登记号" all name the same column."""
-    cell = cell.strip()
-    found = _LABELLED.match(cell)
-    return found.group(1) if found else _BY_WORDS.get(cell, cell)
+    return field_of(cell, _BY_WORDS)
 
 
 # ---------------------------------------------------------------- export

@@ -23,13 +23,9 @@ from matchmaker.errors import Conflict, FieldProblem, Forbidden, InvalidInput, N
 from matchmaker.identity.services import Actor
 from matchmaker.models import Achievement, Auction, AuctionBidder, Bid, Organisation
 from matchmaker.notices.services import notify, organisation_users
-from matchmaker.trading.offer import now_or, offered_achievement
+from matchmaker.trading.offer import aware, now_or, offered_achievement
 
 MAX_DAYS = 90
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def create_auction(session: Session, *, actor: Actor, achievement_id: int, starting_price: Decimal,
@@ -41,7 +37,7 @@ def create_auction(session: Session, *, actor: Actor, achievement_id: int, start
         raise InvalidInput.on("starting_price", "起拍价和加价幅度须大于 0")
     if reserve_price is not None and reserve_price < starting_price:
         raise InvalidInput.on("reserve_price", "保留价不能低于起拍价")
-    starts_at, ends_at = _aware(starts_at), _aware(ends_at)
+    starts_at, ends_at = aware(starts_at), aware(ends_at)
     if starts_at < now - dt.timedelta(minutes=5) or ends_at <= starts_at or ends_at > now + dt.timedelta(days=MAX_DAYS):
         raise InvalidInput.on("ends_at", f"开始时间不能早于现在，结束时间须在开始之后、{MAX_DAYS} 天之内")
     if not 0 <= extend_seconds <= 3600:
@@ -103,7 +99,7 @@ def place_bid(session: Session, *, actor: Actor, auction_id: int, amount: Decima
     bidder = session.get(AuctionBidder, (auction.id, actor.organisation_id))
     if actor.role is not v.Role.FIRM or bidder is None or not bidder.deposit_paid:
         raise Forbidden("请先报名并由拍卖方确认保证金后再出价")
-    minimum = auction.starting_price if auction.high_bid is None else auction.high_bid + auction.increment
+    minimum = next_minimum(auction)
     if amount < minimum:
         reason = f"出价须不低于 {minimum:,.2f} 元（当前最高价加加价幅度）"
         raise Conflict(reason, problems=[FieldProblem("amount", reason)])
@@ -115,6 +111,11 @@ def place_bid(session: Session, *, actor: Actor, auction_id: int, amount: Decima
     session.add(bid)
     session.flush()
     return bid
+
+
+def next_minimum(auction: Auction) -> Decimal:
+    """The lowest bid the auction takes next: the starting price, then the high bid plus the increment."""
+    return auction.starting_price if auction.high_bid is None else auction.high_bid + auction.increment
 
 
 def close_due(session: Session, *, now: dt.datetime | None = None) -> int:

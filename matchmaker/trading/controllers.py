@@ -61,10 +61,6 @@ def listing_out(x) -> ListingOut:
                       x.buyer_id, x.accepted_at, x.previous_id)
 
 
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
 class ListingController(Controller):
     path = "/listings"
     tags = ["trading"]
@@ -88,7 +84,7 @@ class ListingController(Controller):
         """The achievement's office lists it at a fixed price until `ends_at` (挂牌)."""
         def write() -> ListingOut:
             return listing_out(listings.create_listing(session, actor=actor, achievement_id=data.achievement_id,
-                                                       price=Decimal(data.price), ends_at=_aware(data.ends_at)))
+                                                       price=Decimal(data.price), ends_at=data.ends_at))
 
         return idempotency.created(session, request, user_id=actor.user_id, key=idempotency_key, data=data,
                                    write=write)
@@ -105,7 +101,7 @@ class ListingController(Controller):
         """An expired listing goes up again at a new price (the achievement's office)."""
         with session.begin():
             return listing_out(listings.relist(session, actor=actor, listing_id=listing_id,
-                                               price=Decimal(data.price), ends_at=_aware(data.ends_at)))
+                                               price=Decimal(data.price), ends_at=data.ends_at))
 
 
 class NoticeIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -22,7 +22,7 @@ from matchmaker.errors import Conflict, FieldProblem, Forbidden, InvalidInput, N
 from matchmaker.identity.services import Actor
 from matchmaker.models import Achievement, Listing, Organisation
 from matchmaker.notices.services import notify, organisation_users
-from matchmaker.trading.offer import now_or, offered_achievement
+from matchmaker.trading.offer import aware, now_or, offered_achievement
 
 MAX_DAYS = 365
 BUYER_KINDS = (v.OrganisationKind.ENTERPRISE.value,)   # 受让方: firms that passed the platform's review
@@ -31,7 +31,7 @@ BUYER_KINDS = (v.OrganisationKind.ENTERPRISE.value,)   # 受让方: firms that p
 def create_listing(session: Session, *, actor: Actor, achievement_id: int, price: Decimal, ends_at: dt.datetime,
                    now: dt.datetime | None = None, previous_id: int | None = None) -> Listing:
     """The achievement's office lists it at a price until `ends_at`; one open listing per achievement."""
-    now = now_or(now)
+    now, ends_at = now_or(now), aware(ends_at)
     achievement = offered_achievement(session, actor, achievement_id, action="挂牌")
     if price <= 0:
         raise InvalidInput.on("price", "挂牌价须大于 0")
@@ -97,9 +97,13 @@ def accept_listing(session: Session, *, actor: Actor, listing_id: int,
 
 
 def expire_listings(session: Session, *, now: dt.datetime | None = None) -> int:
-    """Open listings past their end become expired (run before reads and by the worker)."""
-    return session.execute(update(Listing).where(Listing.status == "open", Listing.ends_at <= now_or(now))
-                           .values(status="expired").execution_options(synchronize_session=False)).rowcount
+    """Open listings past their end become expired (run before reads). A read first looks, and writes only when
+    something has ended: an UPDATE, even of no row, would take SQLite's write lock on every page view."""
+    ended = (Listing.status == "open", Listing.ends_at <= now_or(now))
+    if session.scalar(select(Listing.id).where(*ended).limit(1)) is None:
+        return 0
+    return session.execute(update(Listing).where(*ended).values(status="expired")
+                           .execution_options(synchronize_session=False)).rowcount
 
 
 def relist(session: Session, *, actor: Actor, listing_id: int, price: Decimal, ends_at: dt.datetime,

@@ -25,6 +25,11 @@ def offered_achievement(session: Session, actor: Actor, achievement_id: int, *, 
     return achievement
 
 
+def aware(moment: dt.datetime) -> dt.datetime:
+    """A time a client sent without a zone is read as UTC (the API documents RFC 3339 times)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 def now_or(now: dt.datetime | None) -> dt.datetime:
     """The server's clock, unless a caller (a test, the simulator) names the moment."""
     return now or dt.datetime.now(dt.UTC)

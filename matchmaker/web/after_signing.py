@@ -11,11 +11,11 @@ from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
 from matchmaker.brokerage import after_signing
-from matchmaker.errors import Conflict, Forbidden, InvalidInput, NotFound
+from matchmaker.errors import InvalidInput
 from matchmaker.identity.services import Actor
-from matchmaker.web.forms import yuan
+from matchmaker.web.forms import yuan_field
 from matchmaker.web.login import Form
-from matchmaker.web.views import redirect, refused, render
+from matchmaker.web.views import acted, render
 
 WORDS = {"title": "付款节点", "due_on": "应付日期", "amount": "应付金额", "received_on": "到账日期",
          "received_amount": "到账金额", "on": "结果日期", "period": "报告期间", "sales_amount": "销售额",
@@ -30,24 +30,12 @@ def _day(data: dict, name: str) -> dt.date:
 
 
 def _money(data: dict, name: str) -> Decimal:
-    typed = yuan(data.get(name, "").strip())
-    try:
-        value = Decimal(typed)
-    except InvalidOperation:
-        raise InvalidInput.on(name, f"{WORDS[name]}请只填数字，例如 400000 或 40万") from None
-    if not value.is_finite() or value != value.quantize(Decimal("0.01")):
-        raise InvalidInput.on(name, f"{WORDS[name]}最多两位小数")
-    return value
+    return yuan_field(data, name, WORDS[name], "400000 或 40万")
 
 
 def _act(request: Request, session: Session, contract_id: int, done: str, action) -> Redirect:
-    back = f"/web/contracts/{contract_id}"
-    try:
-        with session.begin():
-            action()
-    except (InvalidInput, Conflict, Forbidden, NotFound) as error:
-        return refused(request, back + "#after-signing", error)
-    return redirect(request, back + "#after-signing", done)
+    back = f"/web/contracts/{contract_id}#after-signing"
+    return acted(request, session, action, back=back, done=done)
 
 
 @post("/contracts/{contract_id:int}/payments", sync_to_thread=True)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from types import SimpleNamespace
 from typing import Any
 
 import msgspec
 
 from matchmaker.catalog.schemas import record_problems
-from matchmaker.errors import DomainError
+from matchmaker.errors import DomainError, InvalidInput
 
 MULTI_FIELDS = {"transfer_modes", "cooperation_modes"}
 CHECKBOXES = {"use_first_pay_later", "is_challenge", "exclusive", "close_demand"}
@@ -30,6 +30,18 @@ def yuan(text: str) -> str:
         return text
     scale = {"亿": Decimal(100_000_000), "万": Decimal(10_000), None: Decimal(1)}[found.group(2)]
     return f"{(Decimal(found.group(1)) * scale).quantize(Decimal('0.01')):f}"
+
+
+def yuan_field(data: dict, name: str, label: str, example: str) -> Decimal:
+    """A required money field of a plain form as Decimal yuan (万 and 亿 understood, at most two decimals); what
+    cannot be one is an InvalidInput on the field, saying what to type (`example`, e.g. "400000 或 40万")."""
+    try:
+        value = Decimal(yuan(data.get(name, "").strip()))
+    except InvalidOperation:
+        raise InvalidInput.on(name, f"{label}请只填数字，例如 {example}") from None
+    if not value.is_finite() or value != value.quantize(Decimal("0.01")):
+        raise InvalidInput.on(name, f"{label}最多两位小数")
+    return value
 
 
 class FormData(dict):

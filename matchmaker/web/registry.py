@@ -3,8 +3,6 @@ registry in spreadsheets (export the market's contracts, import an office's work
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
@@ -17,40 +15,30 @@ from matchmaker.brokerage.registry import REGISTRARS
 from matchmaker.errors import Conflict, Forbidden, InvalidInput
 from matchmaker.identity import audit
 from matchmaker.identity.services import Actor
-from matchmaker.web.forms import yuan
+from matchmaker.web.forms import yuan_field
 from matchmaker.web.login import Form
 from matchmaker.web.spreadsheets import REPORT_KEPT, XLSX, check_csrf
-from matchmaker.web.views import redirect, refused, render
+from matchmaker.web.views import acted, redirect, render
 
 
 @post("/contracts/{contract_id:int}/register", sync_to_thread=True)
 def register(request: Request, contract_id: int, actor: Actor, session: Session,
              data: dict[str, str] = Form) -> Redirect:
-    back = f"/web/contracts/{contract_id}"
-    typed = yuan(data.get("certified_amount", "").strip())
-    try:
-        certified = Decimal(typed) if typed else None
-    except InvalidOperation:
-        return refused(request, back, InvalidInput.on("certified_amount", "核定技术交易额请只填数字，例如 800000 或 80万"))
-    try:
-        with session.begin():
-            number = registry.register(session, actor=actor, contract_id=contract_id,
-                                       certified_amount=certified).registration_number
-    except (Conflict, InvalidInput) as error:
-        return refused(request, back, error)
-    return redirect(request, back, f"已登记，登记号 {number}，已通知合同双方")
+    def action():
+        typed = data.get("certified_amount", "").strip()
+        certified = yuan_field(data, "certified_amount", "核定技术交易额", "800000 或 80万") if typed else None
+        return registry.register(session, actor=actor, contract_id=contract_id, certified_amount=certified)
+
+    return acted(request, session, action, back=f"/web/contracts/{contract_id}", refusals=(Conflict, InvalidInput),
+                 done=lambda contract: f"已登记，登记号 {contract.registration_number}，已通知合同双方")
 
 
 @post("/contracts/{contract_id:int}/return", sync_to_thread=True)
 def return_contract(request: Request, contract_id: int, actor: Actor, session: Session,
                     data: dict[str, str] = Form) -> Redirect:
-    back = f"/web/contracts/{contract_id}"
-    try:
-        with session.begin():
-            registry.return_for_correction(session, actor=actor, contract_id=contract_id, reason=data.get("reason", ""))
-    except (Conflict, InvalidInput) as error:
-        return refused(request, back, error)
-    return redirect(request, back, "已退回补正，合同双方会收到原因")
+    return acted(request, session, lambda: registry.return_for_correction(
+        session, actor=actor, contract_id=contract_id, reason=data.get("reason", "")),
+        back=f"/web/contracts/{contract_id}", refusals=(Conflict, InvalidInput), done="已退回补正，合同双方会收到原因")
 
 
 @get("/export/registry", sync_to_thread=True)

@@ -1,10 +1,11 @@
-"""Trading pages: auctions (拍卖 — registered firms bid, everyone watching sees bids within a second), fixed-price listings (挂牌 — offices list, firms accept) and public notices of negotiated prices
+"""Trading pages: auctions (拍卖 — registered firms bid, everyone watching sees bids within a second), fixed-price
+listings (挂牌 — offices list, firms accept) and public notices of negotiated prices
 (协议定价公示 — offices publish and answer objections, anyone signed in objects)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from litestar import Request, get, post
 from litestar.response import Redirect, Template
@@ -14,25 +15,16 @@ from sqlalchemy.orm import Session
 from matchmaker import vocabulary as v
 from matchmaker.brokerage.submission import organisation_named
 from matchmaker.catalog import directory
-from matchmaker.errors import Conflict, Forbidden, InvalidInput, NotFound
+from matchmaker.errors import InvalidInput
 from matchmaker.identity.services import Actor
 from matchmaker.models import Achievement, AuctionBidder
 from matchmaker.trading import auctions, listings, price_notices
-from matchmaker.web.forms import yuan
+from matchmaker.web.forms import yuan_field
 from matchmaker.web.login import Form
-from matchmaker.web.views import redirect, refused, render
-
-REFUSALS = (InvalidInput, Conflict, Forbidden, NotFound)
-
+from matchmaker.web.views import acted, render
 
 def _price(data: dict, name: str = "price") -> Decimal:
-    try:
-        value = Decimal(yuan(data.get(name, "").strip()))
-    except InvalidOperation:
-        raise InvalidInput.on(name, "价格请只填数字，例如 880000 或 88万") from None
-    if not value.is_finite() or value != value.quantize(Decimal("0.01")):
-        raise InvalidInput.on(name, "价格最多两位小数")
-    return value
+    return yuan_field(data, name, "价格", "880000 或 88万")
 
 
 def _own_achievements(session: Session, actor: Actor) -> list[Achievement]:
@@ -66,30 +58,23 @@ def listing_page(request: Request, actor: Actor, session: Session) -> Template:
 
 @post("/listings", sync_to_thread=True)
 def create_listing(request: Request, actor: Actor, session: Session, data: dict[str, str] = Form) -> Redirect:
-    try:
-        ends = dt.date.fromisoformat(data.get("ends_on", ""))
-    except ValueError:
-        return refused(request, "/web/listings", InvalidInput.on("ends_on", "请填写挂牌截止日期"))
-    try:
-        with session.begin():
-            listings.create_listing(session, actor=actor, achievement_id=int(data.get("achievement_id") or 0),
-                                    price=_price(data),
-                                    ends_at=dt.datetime.combine(ends + dt.timedelta(days=1), dt.time(), dt.UTC))
-    except REFUSALS as error:
-        return refused(request, "/web/listings", error)
-    return redirect(request, "/web/listings", "已挂牌，企业可在截止日期前摘牌")
+    def action():
+        try:
+            ends = dt.date.fromisoformat(data.get("ends_on", ""))
+        except ValueError:
+            raise InvalidInput.on("ends_on", "请填写挂牌截止日期") from None
+        return listings.create_listing(session, actor=actor, achievement_id=int(data.get("achievement_id") or 0),
+                                       price=_price(data),
+                                       ends_at=dt.datetime.combine(ends + dt.timedelta(days=1), dt.time(), dt.UTC))
+
+    return acted(request, session, action, back="/web/listings", done="已挂牌，企业可在截止日期前摘牌")
 
 
 @post("/listings/{listing_id:int}/accept", sync_to_thread=True)
 def accept_listing(request: Request, listing_id: int, actor: Actor, session: Session) -> Redirect:
-    try:
-        with session.begin():
-            listing, _ = listings.accept_listing(session, actor=actor, listing_id=listing_id)
-            price = listing.price
-    except REFUSALS as error:
-        return refused(request, "/web/listings", error)
-    return redirect(request, "/web/contracts/new",
-                    f"摘牌成功，成交价 {price:,.2f} 元。请与成果方签订技术合同后，在此提交合同登记")
+    return acted(request, session, lambda: listings.accept_listing(session, actor=actor, listing_id=listing_id)[0],
+                 back="/web/listings", then="/web/contracts/new",
+                 done=lambda listing: f"摘牌成功，成交价 {listing.price:,.2f} 元。请与成果方签订技术合同后，在此提交合同登记")
 
 
 # ---------------------------------------------------------------- price notices (协议定价公示)
@@ -107,18 +92,15 @@ def notices_page(request: Request, actor: Actor, session: Session) -> Template:
 
 @post("/price-notices", sync_to_thread=True)
 def publish_notice(request: Request, actor: Actor, session: Session, data: dict[str, str] = Form) -> Redirect:
-    try:
-        with session.begin():
-            buyer = organisation_named(session, data.get("buyer", ""))
-            if buyer is None:
-                raise InvalidInput.on("buyer", "没有找到受让方单位；请填写平台上的单位全称")
-            notice = price_notices.publish_notice(session, actor=actor,
-                                                  achievement_id=int(data.get("achievement_id") or 0),
-                                                  buyer_id=buyer, price=_price(data))
-            notice_id = notice.id
-    except REFUSALS as error:
-        return refused(request, "/web/price-notices", error)
-    return redirect(request, f"/web/price-notices/{notice_id}", "已发布公示，公示期满且无未答复异议后方可签约")
+    def action():
+        buyer = organisation_named(session, data.get("buyer", ""))
+        if buyer is None:
+            raise InvalidInput.on("buyer", "没有找到受让方单位；请填写平台上的单位全称")
+        return price_notices.publish_notice(session, actor=actor, achievement_id=int(data.get("achievement_id") or 0),
+                                            buyer_id=buyer, price=_price(data))
+
+    return acted(request, session, action, back="/web/price-notices", then=lambda n: f"/web/price-notices/{n.id}",
+                 done="已发布公示，公示期满且无未答复异议后方可签约")
 
 
 @get("/price-notices/{notice_id:int}", sync_to_thread=True)
@@ -138,26 +120,17 @@ def notice_page(request: Request, notice_id: int, actor: Actor, session: Session
 @post("/price-notices/{notice_id:int}/objections", sync_to_thread=True)
 def object_to(request: Request, notice_id: int, actor: Actor, session: Session,
               data: dict[str, str] = Form) -> Redirect:
-    back = f"/web/price-notices/{notice_id}"
-    try:
-        with session.begin():
-            price_notices.lodge_objection(session, actor=actor, notice_id=notice_id, reason=data.get("reason", ""))
-    except REFUSALS as error:
-        return refused(request, back, error)
-    return redirect(request, back, "异议已提交，成果所属单位答复前不能签约")
+    return acted(request, session, lambda: price_notices.lodge_objection(
+        session, actor=actor, notice_id=notice_id, reason=data.get("reason", "")),
+        back=f"/web/price-notices/{notice_id}", done="异议已提交，成果所属单位答复前不能签约")
 
 
 @post("/price-notices/{notice_id:int}/objections/{objection_id:int}/resolve", sync_to_thread=True)
 def resolve(request: Request, notice_id: int, objection_id: int, actor: Actor, session: Session,
             data: dict[str, str] = Form) -> Redirect:
-    back = f"/web/price-notices/{notice_id}"
-    try:
-        with session.begin():
-            price_notices.resolve_objection(session, actor=actor, objection_id=objection_id,
-                                            resolution=data.get("resolution", ""))
-    except REFUSALS as error:
-        return refused(request, back, error)
-    return redirect(request, back, "已答复异议")
+    return acted(request, session, lambda: price_notices.resolve_objection(
+        session, actor=actor, objection_id=objection_id, resolution=data.get("resolution", "")),
+        back=f"/web/price-notices/{notice_id}", done="已答复异议")
 
 
 # ---------------------------------------------------------------- auctions (拍卖)
@@ -179,9 +152,8 @@ def _board(session: Session, actor: Actor, auction_id: int) -> dict:
     names = directory.organisation_names(session, {b.organisation_id for b in state.bids} | {auction.seller_id} |
                                          ({auction.winner_id} if auction.winner_id else set()))
     mine = session.get(AuctionBidder, (auction.id, actor.organisation_id)) if actor.role is v.Role.FIRM else None
-    minimum = auction.starting_price if auction.high_bid is None else auction.high_bid + auction.increment
     return {"auction": auction, "bids": list(reversed(state.bids))[:50], "names": names, "now": state.now,
-            "bidder": mine, "minimum": minimum,
+            "bidder": mine, "minimum": auctions.next_minimum(auction),
             "seconds_left": max(0, int((auction.ends_at - state.now).total_seconds()))}
 
 
@@ -207,38 +179,25 @@ def auction_board(request: Request, auction_id: int, actor: Actor, session: Sess
 
 @post("/auctions/{auction_id:int}/bids", sync_to_thread=True)
 def bid(request: Request, auction_id: int, actor: Actor, session: Session, data: dict[str, str] = Form) -> Redirect:
-    back = f"/web/auctions/{auction_id}"
-    try:
-        with session.begin():
-            placed = auctions.place_bid(session, actor=actor, auction_id=auction_id, amount=_price(data, "amount"))
-            amount = placed.amount
-    except REFUSALS as error:
-        return refused(request, back, error)
-    return redirect(request, back, f"出价 {amount:,.2f} 元已接受")
+    return acted(request, session, lambda: auctions.place_bid(session, actor=actor, auction_id=auction_id,
+                                                              amount=_price(data, "amount")),
+                 back=f"/web/auctions/{auction_id}", done=lambda placed: f"出价 {placed.amount:,.2f} 元已接受")
 
 
 @post("/auctions/{auction_id:int}/bidders", sync_to_thread=True)
 def register_bidder(request: Request, auction_id: int, actor: Actor, session: Session) -> Redirect:
-    back = f"/web/auctions/{auction_id}"
-    try:
-        with session.begin():
-            auctions.register_bidder(session, actor=actor, auction_id=auction_id)
-    except REFUSALS as error:
-        return refused(request, back, error)
-    return redirect(request, back, "已报名，拍卖方确认保证金后即可出价")
+    return acted(request, session, lambda: auctions.register_bidder(session, actor=actor, auction_id=auction_id),
+                 back=f"/web/auctions/{auction_id}", done="已报名，拍卖方确认保证金后即可出价")
 
 
 @post("/auctions/{auction_id:int}/bidders/{organisation_id:int}/deposit", sync_to_thread=True)
 def confirm_deposit(request: Request, auction_id: int, organisation_id: int, actor: Actor,
                     session: Session) -> Redirect:
-    back = f"/web/auctions/{auction_id}"
-    try:
-        with session.begin():
-            auctions.confirm_deposit(session, actor=actor, auction_id=auction_id, organisation_id=organisation_id)
-    except REFUSALS as error:
-        return refused(request, back, error)
-    return redirect(request, back, "已确认保证金")
+    return acted(request, session, lambda: auctions.confirm_deposit(
+        session, actor=actor, auction_id=auction_id, organisation_id=organisation_id),
+        back=f"/web/auctions/{auction_id}", done="已确认保证金")
 
 
-HANDLERS = [auctions_page, auction_page, auction_board, bid, register_bidder, confirm_deposit, listing_page, create_listing, accept_listing, notices_page, publish_notice, notice_page, object_to,
-            resolve]
+HANDLERS = [auctions_page, auction_page, auction_board, bid, register_bidder, confirm_deposit,
+            listing_page, create_listing, accept_listing,
+            notices_page, publish_notice, notice_page, object_to, resolve]

@@ -1,15 +1,20 @@
-"""Rendering helpers shared by the page controllers: the page frame's context, flash notes, pagination."""
+"""Rendering helpers shared by the page controllers: the page frame's context, flash notes, a form's one write,
+pagination."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request
 from litestar.response import Redirect, Template
+from sqlalchemy.orm import Session
 
 from matchmaker.catalog import directory
+from matchmaker.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from matchmaker.web.forms import field_problems
 
 # What each role sees in the top navigation: (path, label).
@@ -99,6 +104,25 @@ def refused(request: Request, target: str, error) -> Redirect:
     """A service said no to a form: its reasons in the red box on the page the person came from."""
     flash(request, "未完成：" + "；".join(field_problems(error).values()), kind="error")
     return Redirect(target, status_code=303)
+
+
+REFUSALS = (InvalidInput, Conflict, Forbidden, NotFound)
+
+
+def acted(request: Request, session: Session, action: Callable[[], Any], *, back: str,
+          done: str | Callable[[Any], str], then: str | Callable[[Any], str] | None = None,
+          refusals: tuple[type[DomainError], ...] = REFUSALS) -> Redirect:
+    """A form's one write: `action()` in one transaction, then on to `then` (default `back`) with the note `done`
+    (either may be worked out from what `action` returned); a refusal the person can act on goes back to `back`
+    with its reasons in the red box."""
+    try:
+        with session.begin():
+            result = action()
+            note = done(result) if callable(done) else done
+            target = then(result) if callable(then) else (then or back)
+    except refusals as error:
+        return refused(request, back, error)
+    return redirect(request, target, note)
 
 
 def redirect(request: Request, target: str, note: str | None = None) -> Redirect:

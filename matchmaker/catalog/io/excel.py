@@ -37,13 +37,13 @@ def header_cell(name: str) -> str:
     return f"{words}（{name}）" if words else name
 
 
-def field_of(header: str) -> str:
-    """The field a header names: "名称（title）", "title" or "名称" all give "title"."""
+def field_of(header: str, by_words: dict[str, str] = _BY_WORDS) -> str:
+    """The field a header names: "名称（title）", "title" or "名称" all give "title" (`by_words`: Chinese → field)."""
     header = header.strip()
     found = _LABELLED.match(header)
     if found:
         return found.group(1)
-    return _BY_WORDS.get(header, header)
+    return by_words.get(header, header)
 
 
 def sheet_rows(data: bytes) -> list[list[Any]]:
