@@ -70,12 +70,13 @@ def route_handlers() -> list:
     from matchmaker.notices.controllers import MeController
     from matchmaker.push.controllers import InboxController, NoticeController, SubscriptionController
     from matchmaker.trading.controllers import AuctionController, ListingController, PriceNoticeController
+    from matchmaker.trading.challenge_controllers import ChallengeController
 
     return [health, UserController, AuditController, OrganisationController, AchievementController, DemandController,
             ReferenceController, MatchController, InboxController, SubscriptionController, NoticeController,
             BrokerController, PipelineController, ContractController, FeedbackController, AnalyticsController,
             IntroductionController, DealController, MeController, AfterSigningController, InventorController,
-            ListingController, PriceNoticeController, AuctionController]
+            ListingController, PriceNoticeController, AuctionController, ChallengeController]
 
 
 def publication_hook(state: State):

@@ -32,6 +32,7 @@ class Role(StrEnum):
     BROKER = "broker"
     ANALYST = "analyst"
     ADMIN = "admin"
+    EXPERT = "expert"   # 评审专家: scores 揭榜挂帅 proposals on the panels a challenger puts them on
 
 
 class BrokerLevel(StrEnum):
@@ -248,3 +249,8 @@ STAGE_NAMES = {"claimed": "已认领", "contacted": "已联系双方", "negotiat
 # What people call each posting status.
 STATUS_NAMES = {"draft": "草稿", "pending_review": "待审核", "published": "已发布", "expired": "已过期",
                 "withdrawn": "已撤回", "transferred": "已转让", "solved": "已解决"}
+
+
+# The scoring criteria a 揭榜挂帅 challenge gets unless its publisher sets its own (weights in %, adding up to 100).
+CHALLENGE_CRITERIA = ({"name": "技术先进性", "weight": 40}, {"name": "可行性与实施方案", "weight": 30},
+                      {"name": "团队能力", "weight": 20}, {"name": "经费合理性", "weight": 10})

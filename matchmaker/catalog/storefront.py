@@ -13,7 +13,7 @@ from matchmaker import vocabulary as v
 from matchmaker.catalog.services import ListQuery, apply_filters, apply_sort, check_list_query
 from matchmaker.catalog.specs import ACHIEVEMENTS, DEMANDS, PUBLISHED, LibrarySpec
 from matchmaker.errors import NotFound
-from matchmaker.models import Achievement, Demand, Organisation
+from matchmaker.models import Achievement, Challenge, Demand, Organisation
 
 
 def _public(spec: LibrarySpec, today: dt.date):
@@ -48,14 +48,21 @@ def published_record(session: Session, spec: LibrarySpec, record_id: int, *, tod
 
 
 def open_challenges(session: Session, *, limit: int = 20, offset: int = 0,
-                    today: dt.date | None = None) -> tuple[list[Demand], int]:
-    """揭榜挂帅: published challenge demands whose deadline has not passed, the nearest deadline first."""
+                    today: dt.date | None = None) -> tuple[list[Challenge], int]:
+    """揭榜挂帅: challenges taking proposals (status open, deadline not passed), the nearest deadline first."""
     today = today or dt.date.today()
-    statement = (select(Demand).where(_public(DEMANDS, today), Demand.is_challenge,
-                                      or_(Demand.deadline.is_(None), Demand.deadline >= today))
-                 .order_by(Demand.deadline.asc().nulls_last(), Demand.bounty.desc().nulls_last(), Demand.id))
+    statement = (select(Challenge).where(Challenge.status == "open", Challenge.deadline >= today)
+                 .order_by(Challenge.deadline, Challenge.bounty.desc(), Challenge.id))
     rows = list(session.scalars(statement.limit(limit).offset(offset)))
     return rows, session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+
+
+def public_challenge(session: Session, challenge_id: int) -> Challenge:
+    """A challenge's public page (requirements, bounty, deadline, criteria); proposals and scores stay inside."""
+    challenge = session.get(Challenge, challenge_id)
+    if challenge is None or challenge.status == "cancelled":
+        raise NotFound("没有找到这个榜单：它可能已撤榜")
+    return challenge
 
 
 @dataclass(frozen=True)

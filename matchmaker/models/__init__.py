@@ -31,8 +31,24 @@ from matchmaker.models.security import AuditEntry, ConfidentialGrant, LoginAttem
 from matchmaker.models.deals import Introduction, Notice, NoticePreference, ThreadMessage, Undertaking
 from matchmaker.models.after_signing import ContractPayment, ProceedsShare, RoyaltyReport
 from matchmaker.models.trading import Auction, AuctionBidder, Bid, Listing, Objection, PriceNotice
+from matchmaker.models.challenges import (
+    Challenge,
+    ConflictDeclaration,
+    Milestone,
+    PanelMember,
+    Proposal,
+    ProposalAttachment,
+    ProposalScore,
+)
 
 __all__ = [
+    "Challenge",
+    "ConflictDeclaration",
+    "Milestone",
+    "PanelMember",
+    "Proposal",
+    "ProposalAttachment",
+    "ProposalScore",
     "Auction",
     "AuctionBidder",
     "Bid",

@@ -11,7 +11,7 @@ LABELS: dict[str, str] = {str(member): label for member, label in v.LABELS_ZH.it
 LABELS.update({
     # roles and organisations
     "office": "高校院所技术转移机构", "firm": "企业", "broker": "技术经纪人", "analyst": "科技管理部门",
-    "admin": "平台管理员",
+    "admin": "平台管理员", "expert": "评审专家",
     "university": "高校", "institute": "科研院所", "enterprise": "企业", "agency": "技术转移服务机构",
     "government": "科技管理部门",
     "junior": "初级", "intermediate": "中级", "senior": "高级",

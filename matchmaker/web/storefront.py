@@ -17,6 +17,7 @@ from matchmaker.catalog import directory, storefront
 from matchmaker.catalog.services import ListQuery
 from matchmaker.catalog.specs import LIBRARIES
 from matchmaker.errors import DomainError, NotFound
+from matchmaker.trading import challenges as challenges_service
 from matchmaker.web.search import int_or_none
 from matchmaker.web.views import HOME, Pager, page_number, render
 
@@ -104,6 +105,8 @@ def challenges(request: Request, session: Session, page: str | None) -> Template
 def record(request: Request, session: Session, library: str, record_id: int) -> Template:
     if library == "organisations":
         return organisation(request, session, record_id)
+    if library == "challenges":
+        return challenge(request, session, record_id)
     if library not in LIBRARY_WORDS:
         raise NotFound("没有这个栏目")
     spec = LIBRARIES[v.Library(library)]
@@ -114,6 +117,14 @@ def record(request: Request, session: Session, library: str, record_id: int) -> 
         ip_records = [(ip.ip_type, ip.number) for ip in row.ip_records] if library == "achievements" else []
     return _public(request, "market_record.html", library=library, noun=LIBRARY_WORDS[library], record=row,
                    owner=owner, region=region, ip_records=ip_records)
+
+
+def challenge(request: Request, session: Session, challenge_id: int) -> Template:
+    with session.begin():
+        row = storefront.public_challenge(session, challenge_id)
+        owners = directory.organisation_names(session, [row.organisation_id, row.on_behalf_of_id])
+    return _public(request, "market_challenge.html", challenge=row, owners=owners,
+                   phase_name=challenges_service.PHASE_NAMES[challenges_service.phase(row)])
 
 
 def organisation(request: Request, session: Session, organisation_id: int) -> Template:

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, func, insert, select
 from matchmaker import vocabulary as v
 from matchmaker.models import Achievement, Broker, Demand, Organisation, User, World
 from matchmaker.world.brokers import add_brokers
+from matchmaker.world.challenges import add_challenges
 from matchmaker.world.context import SCALES, Generator, State
 from matchmaker.world.organisations import add_organisations, load_pools
 from matchmaker.world.postings import (
@@ -70,6 +71,7 @@ def _run(gen: Generator, conn: Connection, state: State, progress: Progress) -> 
     add_organisations(gen, conn, state)
     add_brokers(gen, conn, state)
     linked = add_demands_with_answers(gen, conn, state, progress, task)
+    add_challenges(conn, state)
     add_background_achievements(gen, conn, state, progress, task, spec.achievements - linked)
     add_same_subject_fits(gen, conn, state)
 

@@ -41,7 +41,7 @@ from matchmaker.models import (
 # One database is enough for who-may-do-what (the rules live in Python, not SQL); the snapshots make it ~30 s a run.
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
-ROLES = ("office", "firm", "broker", "analyst", "admin")
+ROLES = ("office", "firm", "broker", "analyst", "admin", "expert")
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 NOT_API = ("/web", "/schema")  # the pages (session login + CSRF, tested with the pages) and the spec's own routes
 FORBIDDEN = {403, 404}
@@ -207,6 +207,41 @@ def _price_notice(world: World) -> int:
                                        "ends_on": today + dt.timedelta(days=15), "created_at": dt.datetime.now(dt.UTC)})
 
 
+def _challenge(world: World, *, publisher: str = "firm", stage: str = "open") -> dict[str, int]:
+    """A 揭榜挂帅 challenge of the world's firm (or the department, `publisher="analyst"`) at a stage: open;
+    panel (the world's expert on the panel, the office's proposal in); declared (the expert declared no conflict,
+    the call for proposals over); scored; awarded (a planned milestone); delivered (the milestone delivered)."""
+    from matchmaker.models import Challenge, ConflictDeclaration, Milestone, PanelMember, Proposal, ProposalScore
+
+    now, today = dt.datetime.now(dt.UTC), dt.date.today()
+    over = stage not in ("open", "panel")
+    ids = {"challenge": world._insert(Challenge, {
+        "organisation_id": world.orgs[publisher], "title": "矩阵榜单", "requirements": "矩阵测试用的榜单需求，内容足够。",
+        "bounty": "100000.00", "deadline": today + dt.timedelta(days=-1 if over else 10),
+        "criteria": [{"name": "技术先进性", "weight": 100}], "status": "open", "created_at": now})}
+    if stage == "open":
+        return ids
+    ids["proposal"] = world._insert(Proposal, {"challenge_id": ids["challenge"], "organisation_id": world.orgs["office"],
+                                               "team": "矩阵团队", "summary": "矩阵测试用的方案摘要。", "created_at": now})
+    with world.engine.begin() as conn:
+        conn.execute(insert(PanelMember), [{"challenge_id": ids["challenge"], "user_id": world.user_ids["expert"],
+                                            "added_at": now}])
+        if stage != "panel":
+            conn.execute(insert(ConflictDeclaration), [{"proposal_id": ids["proposal"], "user_id": world.user_ids["expert"],
+                                                        "conflicted": False, "declared_at": now}])
+        if stage in ("scored", "awarded", "delivered"):
+            conn.execute(insert(ProposalScore), [{"proposal_id": ids["proposal"], "user_id": world.user_ids["expert"],
+                                                  "scores": [80], "total": "80.00", "scored_at": now}])
+        if stage in ("awarded", "delivered"):
+            conn.execute(Challenge.__table__.update().where(Challenge.id == ids["challenge"])
+                         .values(status="awarded", winner_id=ids["proposal"], awarded_at=now))
+    if stage in ("awarded", "delivered"):
+        ids["milestone"] = world._insert(Milestone, {
+            "challenge_id": ids["challenge"], "seq": 1, "title": "矩阵里程碑", "due_on": today, "amount": "100000.00",
+            "status": "planned" if stage == "awarded" else "delivered"})
+    return ids
+
+
 def _objection(world: World) -> int:
     from matchmaker.models import Objection
 
@@ -346,6 +381,33 @@ EXPECTED: dict[tuple[str, str], Case] = {
         f"/price-notices/{_price_notice(w)}/objections", {"reason": "矩阵异议：价格偏低"}, {})),
     ("POST", "/price-notices/objections/{objection_id}/resolve"): Case(allow("office"), lambda w, api: (
         f"/price-notices/objections/{_objection(w)}/resolve", {"resolution": "矩阵答复：定价有评估依据"}, {})),
+    # 揭榜挂帅: a firm (or a department) publishes; teams propose and attach; the challenger (or an admin) seats
+    # experts; an expert on the panel declares and scores; the challenger awards and pays; the winner delivers
+    ("POST", "/challenges"): Case(allow("firm", "analyst", "admin"), lambda w, api: ("/challenges", {
+        "title": "矩阵榜单", "requirements": "矩阵测试用的榜单需求，写清问题、指标和交付要求。", "bounty": "100000.00",
+        "deadline": (dt.date.today() + dt.timedelta(days=30)).isoformat()}, {})),
+    ("POST", "/challenges/{challenge_id}/close"): Case(allow("firm"), lambda w, api: (
+        f"/challenges/{_challenge(w)['challenge']}/close", None, {})),
+    ("POST", "/challenges/{challenge_id}/proposals"): Case(allow("office", "firm"), lambda w, api: (
+        f"/challenges/{_challenge(w, publisher='analyst')['challenge']}/proposals",
+        {"team": "矩阵团队", "summary": "矩阵测试用的方案摘要：技术路线、指标、进度和经费。"}, {})),
+    ("POST", "/challenges/proposals/{proposal_id}/attachments"): Case(allow("office"), lambda w, api: (
+        f"/challenges/proposals/{_challenge(w, stage='panel')['proposal']}/attachments", None,
+        {"content": b"%PDF-1.4\n%%EOF\n", "headers": {"content-type": "application/pdf"}})),
+    ("POST", "/challenges/{challenge_id}/panel"): Case(allow("firm", "admin"), lambda w, api: (
+        f"/challenges/{_challenge(w)['challenge']}/panel", {"user_id": w.user_ids["expert"]}, {})),
+    ("POST", "/challenges/proposals/{proposal_id}/declaration"): Case(allow("expert"), lambda w, api: (
+        f"/challenges/proposals/{_challenge(w, stage='panel')['proposal']}/declaration", {"conflicted": False}, {})),
+    ("PUT", "/challenges/proposals/{proposal_id}/score"): Case(allow("expert"), lambda w, api: (
+        f"/challenges/proposals/{_challenge(w, stage='declared')['proposal']}/score", {"scores": [88]}, {})),
+    ("POST", "/challenges/{challenge_id}/award"): Case(allow("firm"), lambda w, api: (
+        lambda ids: (f"/challenges/{ids['challenge']}/award", {"proposal_id": ids["proposal"], "milestones": [
+            {"title": "交付", "due_on": dt.date.today().isoformat(), "amount": "100000.00"}]}, {}))(
+        _challenge(w, stage="scored"))),
+    ("POST", "/challenges/milestones/{milestone_id}/deliver"): Case(allow("office"), lambda w, api: (
+        f"/challenges/milestones/{_challenge(w, stage='awarded')['milestone']}/deliver", {"note": "矩阵交付说明"}, {})),
+    ("POST", "/challenges/milestones/{milestone_id}/pay"): Case(allow("firm"), lambda w, api: (
+        f"/challenges/milestones/{_challenge(w, stage='delivered')['milestone']}/pay", {"reference": "矩阵凭证"}, {})),
     # deals: the two owners express interest and give undertakings; the other side answers; the parties write
     ("POST", "/introductions"): Case(allow("office", "firm"), lambda w, api: (
         "/introductions", {"demand_id": w.demand("published"), "achievement_id": w.achievement("published")}, {})),
@@ -439,7 +501,7 @@ def _world(url: str) -> World:
                  for kind in ("university", "enterprise", "agency", "government")}
         region = conn.scalar(select(Region.code).where(Region.level == "city").order_by(Region.code))
     orgs = {"office": first["university"], "firm": first["enterprise"], "broker": first["agency"],
-            "analyst": first["government"], "admin": first["government"]}
+            "analyst": first["government"], "admin": first["government"], "expert": first["agency"]}
     headers, user_ids = {}, {}
     for role in ROLES:
         with transaction(factory) as session:

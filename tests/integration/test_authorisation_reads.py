@@ -10,6 +10,7 @@ fails `test_every_read_route_is_classified` until it is given a row here or decl
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import pytest
@@ -44,7 +45,9 @@ SHARED = {"/", "/health", "/regions", "/fields", "/organisations", "/organisatio
           "/inventor-shares",   # the caller's own office's inventors only (an office's totals; others get 403)
           "/listings", "/listings/{listing_id}",   # fixed-price listings are offers to every signed-in firm
           "/price-notices", "/price-notices/{notice_id}",   # 公示 is public by purpose: anyone may object
-          "/auctions", "/auctions/{auction_id}"}   # an open auction's board: bidders and watchers see the same
+          "/auctions", "/auctions/{auction_id}",   # an open auction's board: bidders and watchers see the same
+          "/challenges", "/challenges/{challenge_id}",   # 揭榜挂帅 lists are published to find teams
+          "/challenges/experts"}   # the expert pool a challenger seats a panel from: names and organisations   # an open auction's board: bidders and watchers see the same
 READERS = frozenset({"admin", "analyst"})
 ADMIN = frozenset({"admin"})
 NOBODY = frozenset()
@@ -109,6 +112,20 @@ def _other_world(world: World, api) -> dict[str, int]:
                                body="", link="", email_attempts=0, email_error="")
         ids["feedback"] = add(Feedback, demand_id=d_published, achievement_id=ids["a_published"],
                               user_id=firm_user.id, relevant=True)
+        # a challenge of the second firm, awarded to the second university's proposal, with its PDF and a score
+        from matchmaker.models import Challenge, Milestone, Proposal, ProposalAttachment, ProposalScore
+
+        ids["challenge"] = add(Challenge, organisation_id=second["enterprise"], title="他企榜单", requirements="他企榜单需求",
+                               bounty=100000, deadline=dt.date.today(), criteria=[{"name": "先进性", "weight": 100}],
+                               status="open")
+        ids["proposal"] = add(Proposal, challenge_id=ids["challenge"], organisation_id=second["university"],
+                              team="他校团队", summary="他校方案")
+        ids["attachment"] = add(ProposalAttachment, proposal_id=ids["proposal"], filename="他校方案.pdf",
+                                sha256="0" * 64, size=9, content=b"%PDF-1.4\n")
+        conn.execute(insert(ProposalScore), [{"proposal_id": ids["proposal"], "user_id": office_user.id,
+                                              "scores": [90], "total": 90}])
+        add(Milestone, challenge_id=ids["challenge"], seq=1, title="他校里程碑", due_on=dt.date.today(), amount=100000,
+            status="planned")
     signed = api.post(f"/pipelines/{signing}/contract", json=contract_terms(signing),
                       headers={"Authorization": f"Bearer {broker_token}"})
     assert signed.status_code == 201, signed.text
@@ -151,6 +168,12 @@ def _reads(ids: dict[str, int]) -> list[Read]:
         Read("/deals/{demand_id}/{achievement_id}", str(ids["deal"]), ADMIN),
         Read("/me/notices", "/me/notices", NOBODY, ids["my_notice"], {"limit": 200}),
         Read("/audit", "/audit", ADMIN),
+        Read("/challenges/{challenge_id}/proposals", f"/challenges/{ids['challenge']}/proposals", ADMIN,
+             ids["proposal"]),
+        Read("/challenges/attachments/{attachment_id}", f"/challenges/attachments/{ids['attachment']}", ADMIN),
+        Read("/challenges/{challenge_id}/scores", f"/challenges/{ids['challenge']}/scores", ADMIN),
+        Read("/challenges/{challenge_id}/panel", f"/challenges/{ids['challenge']}/panel", ADMIN),
+        Read("/challenges/{challenge_id}/milestones", f"/challenges/{ids['challenge']}/milestones", ADMIN),
         *analytics,
     ]
 
@@ -166,7 +189,8 @@ def test_every_read_route_is_classified(api):
               if isinstance(route, HTTPRoute) and "GET" in route.methods and not route.path_format.startswith(NOT_API)}
     covered = {read.template for read in _reads(dict.fromkeys(
         ("a_draft", "a_pending", "d_draft", "d_pending", "pipeline", "contract", "feedback", "inbox",
-         "subscription", "notice", "office_user", "introduction", "deal", "my_notice"), 1))}
+         "subscription", "notice", "office_user", "introduction", "deal", "my_notice", "challenge", "proposal",
+         "attachment"), 1))}
     assert routes - covered - SHARED == set(), "GET routes with no read expectation; add them to _reads or SHARED"
     assert (covered | SHARED) - routes == set(), "expectations for routes the app no longer has"
 
