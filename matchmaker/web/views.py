@@ -21,23 +21,24 @@ from matchmaker.web.forms import field_problems
 NAVIGATION = {
     "office": [("/web/office", "我的成果"), ("/web/achievements/new", "发布成果"), ("/web/search", "检索"),
                ("/web/deals", "对接记录"), ("/web/contracts", "技术合同"), ("/web/listings", "挂牌交易"),
-               ("/web/auctions", "拍卖"), ("/web/price-notices", "定价公示"), ("/web/subscriptions", "订阅推送"),
-               ("/web/inbox", "消息")],
+               ("/web/auctions", "拍卖"), ("/web/price-notices", "定价公示"), ("/web/challenges", "揭榜挂帅"),
+               ("/web/subscriptions", "订阅推送"), ("/web/inbox", "消息")],
     "firm": [("/web/firm", "我的需求"), ("/web/demands/new", "发布需求"), ("/web/search", "检索"),
              ("/web/deals", "对接记录"), ("/web/contracts", "技术合同"), ("/web/listings", "挂牌交易"),
-             ("/web/auctions", "拍卖"), ("/web/price-notices", "定价公示"), ("/web/subscriptions", "订阅推送"),
-             ("/web/inbox", "消息")],
+             ("/web/auctions", "拍卖"), ("/web/price-notices", "定价公示"), ("/web/challenges", "揭榜挂帅"),
+             ("/web/subscriptions", "订阅推送"), ("/web/inbox", "消息")],
     "broker": [("/web/broker/queue", "待认领匹配"), ("/web/pipelines", "对接看板"), ("/web/contracts", "技术合同"),
                ("/web/search", "检索"), ("/web/subscriptions", "订阅推送"), ("/web/inbox", "消息")],
     "analyst": [("/web/analyst", "运行监测"), ("/web/registry-stats", "登记统计"), ("/web/review", "发布审核"), ("/web/simulations", "政策模拟"),
-                ("/web/contracts", "技术合同"), ("/web/search", "检索"), ("/web/subscriptions", "订阅推送"),
+                ("/web/contracts", "技术合同"), ("/web/challenges", "揭榜挂帅"), ("/web/search", "检索"), ("/web/subscriptions", "订阅推送"),
                 ("/web/inbox", "消息")],
+    "expert": [("/web/challenges", "评审任务"), ("/web/search", "检索"), ("/web/inbox", "消息")],
     "admin": [("/web/analyst", "运行监测"), ("/web/registry-stats", "登记统计"), ("/web/review", "发布审核"), ("/web/simulations", "政策模拟"),
-              ("/web/contracts", "技术合同"), ("/web/search", "检索"), ("/web/subscriptions", "订阅推送"),
+              ("/web/contracts", "技术合同"), ("/web/challenges", "揭榜挂帅"), ("/web/search", "检索"), ("/web/subscriptions", "订阅推送"),
               ("/web/audit", "审计日志"), ("/web/inbox", "消息")],
 }
 HOME = {"office": "/web/office", "firm": "/web/firm", "broker": "/web/broker/queue", "analyst": "/web/analyst",
-        "admin": "/web/review"}
+        "admin": "/web/review", "expert": "/web/challenges"}
 
 
 def render(request: Request, template: str, *, status_code: int = 200, **context) -> Template:

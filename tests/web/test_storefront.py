@@ -114,18 +114,31 @@ def _no_sideways_scroll(page, path: str) -> None:
     assert width[0] <= width[1], (path, width, wide)
 
 
+def _first_challenge(url: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        found = conn.scalar(text("SELECT min(id) FROM challenges WHERE status = 'open'"))
+    engine.dispose()
+    return found
+
+
 def test_nothing_scrolls_sideways_at_390_px(site):
     base = site["base"]
     source = published_achievement(site["url"])
     phone = {"viewport": {"width": 390, "height": 844}}
     anonymous = _context(site, **phone).new_page()
+    challenge = _first_challenge(site["url"])
     for path in ("/web/", "/web/market/achievements?q=技术", "/web/market/demands", "/web/market/challenges",
-                 f"/web/market/achievements/{source.id}", "/web/register", "/web/login"):
+                 f"/web/market/challenges/{challenge}", f"/web/market/achievements/{source.id}", "/web/register",
+                 "/web/login"):
         _no_sideways_scroll(anonymous, base + path)
     pages = {"analyst": ["/web/analyst", "/web/review", "/web/search?q=技术", "/web/contracts", "/web/simulations"],
              "broker": ["/web/pipelines", "/web/broker/queue"],
              "office": ["/web/office", f"/web/achievements/{source.id}", "/web/achievements/new"],
-             "firm": ["/web/firm", "/web/demands/new", "/web/deals", "/web/inbox"]}
+             "firm": ["/web/firm", "/web/demands/new", "/web/deals", "/web/inbox", "/web/challenges",
+                      f"/web/challenges/{challenge}"]}
     for role, paths in pages.items():
         page = _context(site, **phone).new_page()
         login(page, base, site["users"][role])
