@@ -71,12 +71,14 @@ def route_handlers() -> list:
     from matchmaker.push.controllers import InboxController, NoticeController, SubscriptionController
     from matchmaker.trading.controllers import AuctionController, ListingController, PriceNoticeController
     from matchmaker.trading.challenge_controllers import ChallengeController
+    from matchmaker.catalog.evaluation_controllers import EvaluationController
 
     return [health, UserController, AuditController, OrganisationController, AchievementController, DemandController,
             ReferenceController, MatchController, InboxController, SubscriptionController, NoticeController,
             BrokerController, PipelineController, ContractController, FeedbackController, AnalyticsController,
             IntroductionController, DealController, MeController, AfterSigningController, InventorController,
-            ListingController, PriceNoticeController, AuctionController, ChallengeController]
+            ListingController, PriceNoticeController, AuctionController, ChallengeController,
+            EvaluationController]
 
 
 def publication_hook(state: State):

@@ -12,6 +12,7 @@ class OrganisationKind(StrEnum):
     ENTERPRISE = "enterprise"  # 企业
     AGENCY = "agency"  # 技术转移服务机构
     GOVERNMENT = "government"  # 科技管理部门 (analysts' and admins' home)
+    EVALUATOR = "evaluator"  # 第三方科技成果评价机构: its experts file evaluation reports
 
 
 class OrganisationStatus(StrEnum):
@@ -76,6 +77,14 @@ class TransferMode(StrEnum):
     SERVICE = "service"  # 技术服务
 
 
+class EvaluationMethod(StrEnum):
+    """How a 科技成果评价 values an achievement (the three methods of asset appraisal)."""
+
+    MARKET = "market"  # 市场法
+    INCOME = "income"  # 收益法
+    COST = "cost"  # 成本法
+
+
 class PricingMode(StrEnum):
     NEGOTIATED = "negotiated"  # 协议定价 (public notice, commonly 15 days)
     LISTED = "listed"  # 挂牌交易
@@ -105,6 +114,9 @@ LABELS_ZH: dict[StrEnum, str] = {
     TransferMode.EQUITY: "作价入股",
     TransferMode.CO_DEVELOPMENT: "合作开发",
     TransferMode.SERVICE: "技术服务",
+    EvaluationMethod.MARKET: "市场法",
+    EvaluationMethod.INCOME: "收益法",
+    EvaluationMethod.COST: "成本法",
     PricingMode.NEGOTIATED: "协议定价",
     PricingMode.LISTED: "挂牌交易",
     PricingMode.AUCTION: "拍卖",

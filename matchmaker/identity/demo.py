@@ -19,13 +19,14 @@ DEMO_USERS = (
     (v.Role.ANALYST, "demo_province_analyst", "province-analyst-2026", v.OrganisationKind.GOVERNMENT),
     (v.Role.ANALYST, "demo_city_analyst", "city-analyst-2026", v.OrganisationKind.GOVERNMENT),
     (v.Role.EXPERT, "demo_expert", "expert-demo-2026", v.OrganisationKind.INSTITUTE),
+    (v.Role.EXPERT, "demo_evaluator", "evaluator-demo-2026", v.OrganisationKind.EVALUATOR),
 )
 # Regional markets: demo_analyst works for the whole platform; the province analyst sees the department's
 # province and all its cities, the city analyst only its city (大连 in the 辽宁 demo world). Admins see all.
 MARKETS = {"demo_province_analyst": "province", "demo_city_analyst": "city"}
 DISPLAY_NAMES = {"demo_office": "李文博", "demo_firm": "王海燕", "demo_broker": "赵立新", "demo_analyst": "陈静",
                  "demo_admin": "周平", "demo_province_analyst": "孙悦", "demo_city_analyst": "刘洋",
-                 "demo_expert": "郑明远"}
+                 "demo_expert": "郑明远", "demo_evaluator": "钱思远"}
 
 
 def ensure_demo_users(session: Session) -> list[tuple[str, str, str, str]]:

@@ -31,6 +31,7 @@ from matchmaker.models.security import AuditEntry, ConfidentialGrant, LoginAttem
 from matchmaker.models.deals import Introduction, Notice, NoticePreference, ThreadMessage, Undertaking
 from matchmaker.models.after_signing import ContractPayment, ProceedsShare, RoyaltyReport
 from matchmaker.models.trading import Auction, AuctionBidder, Bid, Listing, Objection, PriceNotice
+from matchmaker.models.evaluations import EvaluationReport
 from matchmaker.models.challenges import (
     Challenge,
     ConflictDeclaration,
@@ -42,6 +43,7 @@ from matchmaker.models.challenges import (
 )
 
 __all__ = [
+    "EvaluationReport",
     "Challenge",
     "ConflictDeclaration",
     "Milestone",

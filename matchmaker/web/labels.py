@@ -13,7 +13,7 @@ LABELS.update({
     "office": "高校院所技术转移机构", "firm": "企业", "broker": "技术经纪人", "analyst": "科技管理部门",
     "admin": "平台管理员", "expert": "评审专家",
     "university": "高校", "institute": "科研院所", "enterprise": "企业", "agency": "技术转移服务机构",
-    "government": "科技管理部门",
+    "government": "科技管理部门", "evaluator": "第三方评价机构",
     "junior": "初级", "intermediate": "中级", "senior": "高级",
     # posting statuses
     "draft": "草稿", "pending_review": "待审核", "published": "已发布", "expired": "已过期", "withdrawn": "已撤回",

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from matchmaker import vocabulary as v
 from matchmaker.brokerage.feedback import give_feedback
 from matchmaker.catalog.confidential import confidential_readable
-from matchmaker.catalog import directory
+from matchmaker.catalog import directory, evaluations
 from matchmaker.catalog import services as catalog
 from matchmaker.catalog.access import may_edit, may_review
 from matchmaker.catalog.duplicates import likely_duplicates
@@ -239,6 +239,8 @@ def detail(request: Request, library: str, record_id: int, actor: Actor, session
         confidential = lib.spec is ACHIEVEMENTS and record.id in confidential_readable(session, actor, [record])
         editable = may_edit(actor, lib.spec, record)
         twins = likely_duplicates(session, lib.spec, record) if editable or may_review(actor) else []
+        reports = evaluations.latest_first(session, record.id) if lib.spec is ACHIEVEMENTS else []
+        evaluators = directory.organisation_names(session, {r.evaluator_id for r in reports})
     matching = matching_service(state)
     with session.begin():
         found = matching.show(session, record=record, target=lib.counterpart.library, k=MATCHES_SHOWN,
@@ -249,6 +251,7 @@ def detail(request: Request, library: str, record_id: int, actor: Actor, session
         verdicts = _verdicts(session, actor, lib, record, matches) if judge else {}
         deals = deals_of_posting(session, library=lib.spec.library, record_id=record.id) if editable else []
     return render(request, "posting.html", lib=lib, record=record, organisation=organisation,
+                evaluations=reports, evaluators=evaluators,
                 confidential=confidential, editable=editable, matches=matches, judge=judge, verdicts=verdicts, deals=deals,
                 owner=editable and actor.role in (v.Role.FIRM, v.Role.OFFICE),
                 notice=notice(lib.counterpart, found), meaning=wording.MEANING,

@@ -57,7 +57,7 @@ def login(request: Request, session: Session, data: dict[str, str] = Form) -> Te
             user = session.get(User, actor.user_id)
             organisation = session.get(Organisation, actor.organisation_id)
             market = session.get(Region, actor.region_code).name if actor.region_code else None
-            me = {"name": user.name, "role": actor.role.value, "organisation": organisation.name,
+            me = {"name": user.name, "role": actor.role.value, "organisation": organisation.name, "kind": organisation.kind,
                   "org_admin": user.org_admin, "market": market}
     if waiting is not None:
         return render(request, "login.html", status_code=403, next=again, login=name, problem=waiting)

@@ -122,7 +122,7 @@ def web_handlers(settings: Settings) -> list:
     """The page router and its static files; session and CSRF middleware apply to /web only, so
     Bearer-token API clients see no cookies and no CSRF checks."""
     from matchmaker.web import accounts, analyst, audit, broker, deals, libraries, login, search, storefront as shop
-    from matchmaker.web import after_signing, challenges, contract_form, posting_actions, registry, registry_stats, spreadsheets, subscriptions, trading
+    from matchmaker.web import after_signing, challenges, contract_form, evaluations, posting_actions, registry, registry_stats, spreadsheets, subscriptions, trading
 
     secret = settings.secret_key or secrets.token_urlsafe(32)  # tests without a key: sessions last the process
     csrf = CSRFConfig(secret=_key(secret, "csrf").hex(), cookie_name="mm_csrf", cookie_path="/web",
@@ -134,7 +134,7 @@ def web_handlers(settings: Settings) -> list:
     public_pages = [*shop.HANDLERS, *accounts.HANDLERS]
     pages = Router(
         path="/web",
-        route_handlers=[*public_pages, *login.HANDLERS, *posting_actions.HANDLERS, *spreadsheets.HANDLERS, *registry.HANDLERS, *contract_form.HANDLERS, *after_signing.HANDLERS, *registry_stats.HANDLERS, *trading.HANDLERS, *challenges.HANDLERS, *libraries.HANDLERS, *broker.HANDLERS, *analyst.HANDLERS, *search.HANDLERS,
+        route_handlers=[*public_pages, *login.HANDLERS, *posting_actions.HANDLERS, *spreadsheets.HANDLERS, *registry.HANDLERS, *contract_form.HANDLERS, *after_signing.HANDLERS, *registry_stats.HANDLERS, *trading.HANDLERS, *challenges.HANDLERS, *evaluations.HANDLERS, *libraries.HANDLERS, *broker.HANDLERS, *analyst.HANDLERS, *search.HANDLERS,
                        *subscriptions.HANDLERS, *audit.HANDLERS, *deals.HANDLERS],
         middleware=[DefineMiddleware(_session_middleware, secure=settings.secure_cookies),
                     DefineMiddleware(CSRFMiddleware, config=csrf),

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
 from matchmaker.analytics.headline import Headline, headline
-from matchmaker.catalog import directory, storefront
+from matchmaker.catalog import directory, evaluations, storefront
 from matchmaker.catalog.services import ListQuery
 from matchmaker.catalog.specs import LIBRARIES
 from matchmaker.errors import DomainError, NotFound
@@ -115,8 +115,10 @@ def record(request: Request, session: Session, library: str, record_id: int) -> 
         owner = directory.organisation_names(session, [row.organisation_id]).get(row.organisation_id)
         region = directory.region_names(session, [row.region_code]).get(row.region_code)
         ip_records = [(ip.ip_type, ip.number) for ip in row.ip_records] if library == "achievements" else []
+        reports = evaluations.latest_first(session, row.id) if library == "achievements" else []
+        evaluators = directory.organisation_names(session, {r.evaluator_id for r in reports})
     return _public(request, "market_record.html", library=library, noun=LIBRARY_WORDS[library], record=row,
-                   owner=owner, region=region, ip_records=ip_records)
+                   owner=owner, region=region, ip_records=ip_records, evaluations=reports, evaluators=evaluators)
 
 
 def challenge(request: Request, session: Session, challenge_id: int) -> Template:

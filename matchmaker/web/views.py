@@ -33,6 +33,8 @@ NAVIGATION = {
                 ("/web/contracts", "技术合同"), ("/web/challenges", "揭榜挂帅"), ("/web/search", "检索"), ("/web/subscriptions", "订阅推送"),
                 ("/web/inbox", "消息")],
     "expert": [("/web/challenges", "评审任务"), ("/web/search", "检索"), ("/web/inbox", "消息")],
+    "evaluator": [("/web/evaluations", "科技成果评价"), ("/web/challenges", "评审任务"), ("/web/search", "检索"),
+                  ("/web/inbox", "消息")],
     "admin": [("/web/analyst", "运行监测"), ("/web/registry-stats", "登记统计"), ("/web/review", "发布审核"), ("/web/simulations", "政策模拟"),
               ("/web/contracts", "技术合同"), ("/web/challenges", "揭榜挂帅"), ("/web/search", "检索"), ("/web/subscriptions", "订阅推送"),
               ("/web/audit", "审计日志"), ("/web/inbox", "消息")],
@@ -44,7 +46,8 @@ HOME = {"office": "/web/office", "firm": "/web/firm", "broker": "/web/broker/que
 def render(request: Request, template: str, *, status_code: int = 200, **context) -> Template:
     """A full page (or, for an htmx request of a fragment template, just the fragment)."""
     me = _session(request).get("me")
-    nav = NAVIGATION.get(me["role"], []) if me else []
+    # An evaluation centre's experts also file evaluation reports: their menu says so.
+    nav = NAVIGATION.get("evaluator" if me.get("kind") == "evaluator" else me["role"], []) if me else []
     if me and me.get("org_admin"):
         nav = [*nav, ("/web/team", "本单位账号")]
     if me and me["role"] in ("analyst", "admin"):

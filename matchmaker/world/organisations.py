@@ -63,6 +63,12 @@ def add_organisations(gen: Generator, conn: Connection, state: State) -> None:
     department = Org(state.take_id("organisations"), v.OrganisationKind.GOVERNMENT.value, home, ())
     department_name = "科学技术部" if spec.home_province is None else f"{gen.city_names[home]}科学技术厅"
     rows.append(_org_row(gen, department, department_name))
+    # A third-party evaluation centre (科技成果评价机构) whose experts file evaluation reports; drawn last and
+    # without the random stream, so adding it moved nothing else in the world.
+    evaluator = Org(state.take_id("organisations"), v.OrganisationKind.EVALUATOR.value, home, ())
+    evaluator_name = "科技成果评价中心" if spec.home_province is None else \
+        f"{_short_place(gen, home)}科技成果评价中心"
+    rows.append(_org_row(gen, evaluator, evaluator_name))
     _dedupe_names(rows)
     for batch in batches(rows):
         conn.execute(insert(Organisation), batch)

@@ -408,6 +408,12 @@ EXPECTED: dict[tuple[str, str], Case] = {
         f"/challenges/milestones/{_challenge(w, stage='awarded')['milestone']}/deliver", {"note": "矩阵交付说明"}, {})),
     ("POST", "/challenges/milestones/{milestone_id}/pay"): Case(allow("firm"), lambda w, api: (
         f"/challenges/milestones/{_challenge(w, stage='delivered')['milestone']}/pay", {"reference": "矩阵凭证"}, {})),
+    # 科技成果评价: an evaluation centre's expert files a report on a published achievement
+    ("POST", "/achievements/{achievement_id}/evaluations"): Case(allow("expert"), lambda w, api: (
+        f"/achievements/{w.achievement('published')}/evaluations", {
+            "trl_assessed": 6, "value_low": "800000.00", "value_high": "1200000.00", "method": "income",
+            "evaluated_on": dt.date.today().isoformat(), "signatory": "矩阵评价人", "conclusion": "矩阵测试用的评价结论，内容足够。"},
+        {})),
     # deals: the two owners express interest and give undertakings; the other side answers; the parties write
     ("POST", "/introductions"): Case(allow("office", "firm"), lambda w, api: (
         "/introductions", {"demand_id": w.demand("published"), "achievement_id": w.achievement("published")}, {})),
@@ -498,10 +504,10 @@ def _world(url: str) -> World:
     factory = make_session_factory(engine)
     with engine.connect() as conn:
         first = {kind: conn.scalar(select(Organisation.id).where(Organisation.kind == kind).order_by(Organisation.id))
-                 for kind in ("university", "enterprise", "agency", "government")}
+                 for kind in ("university", "enterprise", "agency", "government", "evaluator")}
         region = conn.scalar(select(Region.code).where(Region.level == "city").order_by(Region.code))
     orgs = {"office": first["university"], "firm": first["enterprise"], "broker": first["agency"],
-            "analyst": first["government"], "admin": first["government"], "expert": first["agency"]}
+            "analyst": first["government"], "admin": first["government"], "expert": first["evaluator"]}
     headers, user_ids = {}, {}
     for role in ROLES:
         with transaction(factory) as session:

@@ -168,6 +168,7 @@ def _reads(ids: dict[str, int]) -> list[Read]:
         Read("/deals/{demand_id}/{achievement_id}", str(ids["deal"]), ADMIN),
         Read("/me/notices", "/me/notices", NOBODY, ids["my_notice"], {"limit": 200}),
         Read("/audit", "/audit", ADMIN),
+        Read("/achievements/{achievement_id}/evaluations", f"/achievements/{ids['a_draft']}/evaluations", ADMIN),
         Read("/challenges/{challenge_id}/proposals", f"/challenges/{ids['challenge']}/proposals", ADMIN,
              ids["proposal"]),
         Read("/challenges/attachments/{attachment_id}", f"/challenges/attachments/{ids['attachment']}", ADMIN),
