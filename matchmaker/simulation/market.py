@@ -64,6 +64,7 @@ class Market(Negotiation):
         self.claims_per_demand: dict[int, int] = defaultdict(int)
         self.agency_turnover: dict[int, float] = defaultdict(float)
         self.fits: dict[tuple[int, int], int] = {}
+        self.pricing: dict[int, str] = {}   # achievement id → how it is offered (pricing.Pricing)
 
     # ---------------------------------------------------------------------------------------------- setup
     def lever(self, section: str, key: str):

@@ -15,6 +15,7 @@ from matchmaker.brokerage.pipelines import move_pipeline
 from matchmaker.identity.services import Actor
 from matchmaker.models import Achievement, Demand
 from matchmaker.simulation.agents import BrokerAgent, Deal, MonthFigures, on_day
+from matchmaker.simulation.pricing import Pricing
 
 DECLINE_BASE = 0.12  # monthly chance a stalled, fully compatible deal is called off (assumption)
 MODE_TO_CONTRACT = {
@@ -23,7 +24,7 @@ MODE_TO_CONTRACT = {
 }
 
 
-class Negotiation:
+class Negotiation(Pricing):
     """The deals half of the market: each month every open deal moves a stage on, is called off, lapses or signs.
 
     Market mixes it in and provides the attributes and the two methods declared here.
@@ -35,9 +36,6 @@ class Negotiation:
     admin: Actor  # lapses the deals whose records closed or that stalled
     home_province: str | None
     agency_turnover: dict[int, float]
-
-    def lever(self, section: str, key: str):
-        raise NotImplementedError  # the Market reads its scenario
 
     def _effort(self, broker: BrokerAgent) -> float:
         raise NotImplementedError  # the Market's brokers work harder under the agency reward
@@ -108,6 +106,8 @@ class Negotiation:
             odds *= lever("policy", "bounty_odds")
         if fair and next_stage is v.PipelineStage.NEGOTIATING:
             odds *= lever("policy", "fair_negotiate_odds")
+        if next_stage is v.PipelineStage.SIGNED:
+            odds *= self.pricing_odds(achievement, demand)
         return odds * self._effort(deal.broker)
 
     def _end(self, session, deal: Deal, stage: v.PipelineStage, day: dt.date, note: str, figures) -> str:
@@ -125,7 +125,7 @@ class Negotiation:
         reference = float(achievement.asking_price or demand.budget_max or 300_000)
         if demand.budget_max is not None:
             reference = min(reference, float(demand.budget_max) * 1.2)
-        amount = Decimal(round(reference * rng.uniform(0.7, 1.0), -2))
+        amount = self.price(achievement, reference, rng.uniform(0.7, 1.0))
         certified = (amount * Decimal(str(round(rng.uniform(0.85, 1.0), 2)))).quantize(Decimal("0.01"))
         signed_on = on_day(day, 25).date()
         trial_ends_on = None

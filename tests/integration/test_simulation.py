@@ -98,3 +98,39 @@ def test_the_simulator_writes_the_registry_and_never_signs_a_closed_posting(sett
         assert late == 0
         assert registry_report(session).total.contracts == len(contracts)
     engine.dispose()
+
+
+def test_listing_and_auction_pricing_modes(settings):
+    """Issue 16: scenarios offer achievements by listing or auction; a listed achievement sells at its posted price
+    and is recorded as listed; an auctioned one sells at no less than the reference; the baseline draws nothing."""
+    import random
+    from types import SimpleNamespace
+
+    from sqlalchemy import select
+
+    from matchmaker.models import Achievement, Contract
+    from matchmaker.simulation.pricing import Pricing
+    from matchmaker.simulation.scenarios import Overrides
+
+    listed = Overrides({"pricing": {"listed_share": 1.0}}).apply(load_scenario("listed_trading"))
+    run = run_scenario(settings, listed, seed=2, months=4, scale="demo", world_seed=1)
+    engine = make_engine(f"sqlite:///{run.database_path}")
+    with Session(engine) as session:
+        sold = session.execute(select(Contract.amount, Achievement.asking_price, Achievement.pricing_mode)
+                               .join(Achievement, Achievement.id == Contract.achievement_id)).all()
+        assert sold and all(mode == "listed" for _, _, mode in sold)
+        priced = [(amount, asking) for amount, asking, _ in sold if asking is not None]
+        assert priced and all(amount == asking for amount, asking in priced)
+    engine.dispose()
+
+    baseline = load_scenario("baseline")
+
+    class Probe(Pricing):
+        def lever(self, section, key):
+            return baseline.get(section, key)
+
+    probe = Probe()
+    probe.rng, probe.pricing = random.Random(7), {}
+    before = probe.rng.getstate()
+    achievement = SimpleNamespace(id=1, pricing_mode="negotiated", asking_price=None)
+    assert probe.pricing_mode(achievement) == "negotiated" and probe.rng.getstate() == before
