@@ -4,6 +4,7 @@ award and the milestones."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from decimal import Decimal
 from typing import Annotated, Literal
 from urllib.parse import quote
@@ -243,12 +244,17 @@ class ChallengeController(Controller):
 
     @post("/proposals/{proposal_id:int}/attachments", operation_id="attachToProposal", status_code=201,
           sync_to_thread=True, operation_class=takes("a proposal document", pdf="a PDF (at most 20 MB)"))
-    def attach(self, proposal_id: PathId, body: bytes, actor: Actor, session: Session,
-               filename: Annotated[str, QueryParameter(max_length=200)] = "方案.pdf") -> AttachmentOut:
+    def attach(self, proposal_id: PathId, body: bytes, actor: Actor, session: Session, request: Request,
+               filename: Annotated[str, QueryParameter(max_length=200)] = "方案.pdf",
+               idempotency_key: IdempotencyKey = None) -> Response[AttachmentOut]:
         """A PDF for the team's proposal (Content-Type application/pdf), until the challenge closes."""
-        with session.begin():
+        def write() -> AttachmentOut:
             found = challenges.attach(session, actor=actor, proposal_id=proposal_id, filename=filename, content=body)
             return AttachmentOut(found.id, found.filename, found.size, found.sha256)
+
+        fingerprint = {"filename": filename, "sha256": hashlib.sha256(body).hexdigest()}
+        return idempotency.created(session, request, user_id=actor.user_id, key=idempotency_key, data=fingerprint,
+                                   write=write)
 
     @get("/attachments/{attachment_id:int}", operation_id="getProposalAttachment", sync_to_thread=True,
          operation_class=gives(pdf="the attachment; X-Checksum-SHA256 is its checksum"))
@@ -272,20 +278,28 @@ class ChallengeController(Controller):
             return [ExpertOut(u.id, u.name, u.organisation_id) for u in panel.panel(session, challenge_id, actor=actor)]
 
     @post("/{challenge_id:int}/panel", operation_id="addPanelExpert", status_code=201, sync_to_thread=True)
-    def add_expert(self, challenge_id: PathId, data: PanelIn, actor: Actor, session: Session) -> list[ExpertOut]:
-        """The challenger (or an admin) puts an expert on the review panel."""
-        with session.begin():
+    def add_expert(self, challenge_id: PathId, data: PanelIn, actor: Actor, session: Session, request: Request,
+                   idempotency_key: IdempotencyKey = None) -> Response[list[ExpertOut]]:
+        """The challenger (or an admin) puts an expert on the review panel; the answer is the whole panel."""
+        def write() -> list[ExpertOut]:
             panel.add_expert(session, actor=actor, challenge_id=challenge_id, user_id=data.user_id)
             return [ExpertOut(u.id, u.name, u.organisation_id) for u in panel.panel(session, challenge_id)]
 
+        return idempotency.created(session, request, user_id=actor.user_id, key=idempotency_key, data=data,
+                                   write=write)
+
     @post("/proposals/{proposal_id:int}/declaration", operation_id="declareConflict", status_code=201,
           sync_to_thread=True)
-    def declare(self, proposal_id: PathId, data: DeclarationIn, actor: Actor, session: Session) -> DeclarationOut:
+    def declare(self, proposal_id: PathId, data: DeclarationIn, actor: Actor, session: Session, request: Request,
+                idempotency_key: IdempotencyKey = None) -> Response[DeclarationOut]:
         """利益冲突声明, once per proposal and final: a conflicted expert cannot score it."""
-        with session.begin():
+        def write() -> DeclarationOut:
             d = panel.declare(session, actor=actor, proposal_id=proposal_id, conflicted=data.conflicted,
                               reason=data.reason)
             return DeclarationOut(d.proposal_id, d.conflicted, d.reason, d.declared_at)
+
+        return idempotency.created(session, request, user_id=actor.user_id, key=idempotency_key, data=data,
+                                   write=write)
 
     @put("/proposals/{proposal_id:int}/score", operation_id="scoreProposal", sync_to_thread=True)
     def score(self, proposal_id: PathId, data: ScoreIn, actor: Actor, session: Session) -> ScoreOut:

@@ -63,9 +63,11 @@ def test_a_challenge_from_publication_to_the_last_milestone(api):
         "team": "第二次", "summary": "同一单位第二次提交方案，应当提示已提交过。"})
     assert again.status_code == 409
 
-    attached = api.post(f"/challenges/proposals/{first['id']}/attachments?filename=方案.pdf", headers={
-        **office, "Content-Type": "application/pdf"}, content=PDF)
+    upload = {**office, "Content-Type": "application/pdf", "Idempotency-Key": "proposal-pdf-1"}
+    attached = api.post(f"/challenges/proposals/{first['id']}/attachments?filename=方案.pdf", headers=upload, content=PDF)
     assert attached.status_code == 201, attached.text
+    retried = api.post(f"/challenges/proposals/{first['id']}/attachments?filename=方案.pdf", headers=upload, content=PDF)
+    assert retried.headers.get("Idempotent-Replayed") == "true" and retried.json()["id"] == attached.json()["id"]
     assert api.post(f"/challenges/proposals/{first['id']}/attachments", headers={
         **office, "Content-Type": "application/pdf"}, content=b"not a pdf").status_code == 422
     # Teams see their own proposal only; the challenger sees both, with the attachment.
