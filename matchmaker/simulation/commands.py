@@ -66,42 +66,65 @@ def report(
 
 def compare(
     scenarios: str = typer.Option("all", "--scenarios", help="Comma-separated names, or 'all' built-in scenarios."),
-    seeds: int = typer.Option(5, "--seeds", min=2, help="Seeds per scenario (1..N)."),
+    seeds: int = typer.Option(5, "--seeds", min=1, help="Seeds per scenario (1..N); intervals need 3 or more."),
     months: int = typer.Option(12, "--months", min=1),
     scale: str = typer.Option("demo", "--scale"),
     world_seed: int = typer.Option(1, "--world-seed"),
     out: Path = typer.Option(Path("report"), "--out", file_okay=False),
+    parallel: int = typer.Option(1, "--parallel", min=1, help="Run on N cores of this machine (a local Dask cluster)."),
+    cluster: str | None = typer.Option(None, "--cluster", help="A Dask scheduler's address, e.g. tcp://10.0.0.5:8786."),
+    as_json: bool = typer.Option(False, "--json", help="Print the comparison as one JSON object."),
 ) -> None:
     """Run several scenarios over several seeds on one world; print and write the comparison with 95% intervals."""
-    from rich.progress import track
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from sqlalchemy.orm import Session
 
     from matchmaker.readiness import ready_engine
-    from matchmaker.simulation.report import COMPARED, comparison, write_report
-    from matchmaker.simulation.runs import run_scenario
+    from matchmaker.simulation.report import COMPARED, comparison, comparison_json, write_report
     from matchmaker.simulation.scenarios import builtin_names, load_scenario
+    from matchmaker.simulation.sweep import sweep
 
     settings = Settings.from_env()
+    ready_engine(settings.database_url).dispose()   # a clear message before any work if the database is not ready
     names = builtin_names() if scenarios == "all" else [s.strip() for s in scenarios.split(",") if s.strip()]
-    chosen = [load_scenario(name) for name in names]
-    last = None
-    for scenario, seed in track([(s, n) for s in chosen for n in range(1, seeds + 1)], description="runs",
-                                console=console):
-        run = run_scenario(settings, scenario, seed=seed, months=months, scale=scale, world_seed=world_seed,
-                           keep_database=False)
-        last = run if scenario.name == "baseline" or last is None else last
+    try:
+        chosen = [load_scenario(name) for name in names]
+    except ValueError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as progress:
+        task = progress.add_task("runs", total=len(chosen) * seeds)
+
+        def done(run, scenario: str, seed: int) -> None:
+            progress.advance(task)
+            if run is None:
+                progress.console.print(f"[red]{scenario} seed {seed} failed after its retries[/red]")
+
+        result = sweep(settings, chosen, list(range(1, seeds + 1)), months=months, scale=scale,
+                       world_seed=world_seed, parallel=parallel, cluster=cluster, done=done)
+    if not result.runs:
+        console.print("[red]no run finished[/red]")
+        raise typer.Exit(1)
+    last = next((r for r in result.runs if r.scenario == "baseline"), result.runs[0])
     engine = ready_engine(settings.database_url)
     with Session(engine) as session:
-        compared = comparison(session, world_scale=scale, world_seed=world_seed, months=months)
+        compared = comparison(session, world_scale=scale, world_seed=world_seed, months=months,
+                              scenarios={s.name for s in chosen})
         page = write_report(session, last.id, out)
     engine.dispose()
-    print(f"| scenario | {' | '.join(COMPARED)} | seeds |")
-    print("|---|" + "---:|" * (len(COMPARED) + 1))
-    for name, figures in compared.items():
-        cells = [f"{iv.mean:.3f} [{iv.low:.3f}, {iv.high:.3f}]" if abs(iv.mean) < 10 else
-                 f"{iv.mean:,.0f} [{iv.low:,.0f}, {iv.high:,.0f}]" for iv in figures.values()]
-        print(f"| {name} | {' | '.join(cells)} | {next(iter(figures.values())).n} |")
+    if as_json:
+        print(json.dumps(comparison_json(compared), ensure_ascii=False, indent=2))
+    else:
+        print(f"| scenario | {' | '.join(COMPARED)} | seeds |")
+        print("|---|" + "---:|" * (len(COMPARED) + 1))
+        for name, figures in compared.items():
+            print(f"| {name} | {' | '.join(iv.text() for iv in figures.values())} | {next(iter(figures.values())).n} |")
     console.print(f"comparison report: {page}")
+    for scenario, seed, error in result.failed:
+        console.print(f"[red]failed: {scenario} seed {seed}: {error}[/red]")
+    if result.failed:
+        raise typer.Exit(1)
 
 
 def runs() -> None:

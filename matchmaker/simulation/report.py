@@ -22,6 +22,10 @@ COMPARED = ("contracts", "turnover_yuan", "local_conversion_rate", "match_to_sig
 LOCAL_TARGET = 0.42  # Dalian (seed 001)
 
 
+RATES = {"local_conversion_rate", "match_to_signed"}   # shares: their intervals stay inside [0, 1]
+MIN_SEEDS = 3   # below this a 95% interval says nothing (two seeds give t = 12.7): show the mean alone
+
+
 @dataclass(frozen=True)
 class Interval:
     mean: float
@@ -29,34 +33,64 @@ class Interval:
     high: float
     n: int
 
+    def text(self) -> str:
+        """As the comparison table prints it: `mean [low, high]`, or the mean alone below MIN_SEEDS."""
+        fmt = (lambda x: f"{x:.3f}") if abs(self.mean) < 10 else (lambda x: f"{x:,.0f}")
+        if math.isnan(self.mean):
+            return "—"
+        return fmt(self.mean) if math.isnan(self.low) else f"{fmt(self.mean)} [{fmt(self.low)}, {fmt(self.high)}]"
 
-def interval(values: list[float]) -> Interval:
-    """Mean with a two-sided 95% Student-t interval over seeds (runs are independent draws of the market)."""
+
+def interval(values: list[float], *, rate: bool = False) -> Interval:
+    """Mean with a two-sided 95% Student-t interval over seeds (runs are independent draws of the market).
+
+    A count or an amount cannot be negative, so its interval stops at 0. A rate's interval is the t interval of
+    its logits mapped back (each seed's rate held inside [0.001, 0.999]), so it stays inside [0, 1] however few
+    seeds or however close to 0 or 1 the rate: "40.4% [-36.8%, 117.5%]" cannot happen. No interval below MIN_SEEDS.
+    """
     values = [v for v in values if v is not None and not math.isnan(v)]
     if not values:
         return Interval(math.nan, math.nan, math.nan, 0)
     mean = statistics.fmean(values)
-    if len(values) < 2:
+    if len(values) < MIN_SEEDS:
         return Interval(mean, math.nan, math.nan, len(values))
     from scipy.stats import t
 
-    half = t.ppf(0.975, len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
-    return Interval(mean, mean - half, mean + half, len(values))
+    factor = t.ppf(0.975, len(values) - 1) / math.sqrt(len(values))
+    if rate:
+        logits = [math.log(p / (1 - p)) for p in (min(max(v, 0.001), 0.999) for v in values)]
+        centre, half = statistics.fmean(logits), factor * statistics.stdev(logits)
+        expit = lambda x: 1 / (1 + math.exp(-x))  # noqa: E731
+        return Interval(mean, expit(centre - half), expit(centre + half), len(values))
+    half = factor * statistics.stdev(values)
+    return Interval(mean, max(0.0, mean - half), mean + half, len(values))
 
 
-def comparison(session: Session, *, world_scale: str, world_seed: int, months: int) -> dict[str, dict[str, Interval]]:
-    """Every stored run on the same world and horizon, grouped by scenario, each figure as an interval over seeds."""
+def comparison(session: Session, *, world_scale: str, world_seed: int, months: int,
+               scenarios: set[str] | None = None) -> dict[str, dict[str, Interval]]:
+    """Every stored run on the same world and horizon (of the named scenarios, if given), grouped by scenario,
+    each figure as an interval over seeds."""
     runs = session.scalars(select(SimulationRun).where(
         SimulationRun.world_scale == world_scale, SimulationRun.world_seed == world_seed,
         SimulationRun.months == months).order_by(SimulationRun.id)).all()
     latest: dict[tuple[str, int], SimulationRun] = {}
     for run in runs:  # a rerun of the same scenario and seed replaces the earlier one (same figures anyway)
-        latest[(run.scenario, run.seed)] = run
+        if scenarios is None or run.scenario in scenarios:
+            latest[(run.scenario, run.seed)] = run
     grouped: dict[str, list[SimulationRun]] = defaultdict(list)
     for (scenario, _), run in sorted(latest.items()):
         grouped[scenario].append(run)
-    return {scenario: {name: interval([r.summary.get(name) for r in group]) for name in COMPARED}
+    return {scenario: {name: interval([r.summary.get(name) for r in group], rate=name in RATES) for name in COMPARED}
             for scenario, group in grouped.items()}
+
+
+def comparison_json(compared: dict[str, dict[str, Interval]]) -> dict:
+    """The comparison as plain JSON: a missing bound (fewer than MIN_SEEDS seeds) is null."""
+    def number(x: float):
+        return None if math.isnan(x) else round(x, 6)
+
+    return {scenario: {name: {"mean": number(iv.mean), "low": number(iv.low), "high": number(iv.high), "n": iv.n}
+                       for name, iv in figures.items()} for scenario, figures in compared.items()}
 
 
 def write_report(session: Session, run_id: int, out: Path) -> Path:
@@ -193,7 +227,8 @@ def _html(run: SimulationRun, compared: dict, charts: dict[str, str]) -> str:
     esc = html.escape
     rows = "".join(
         f"<tr><th scope='row'>{esc(scenario)}</th>" + "".join(
-            f"<td>{_fmt(iv.mean)} <small>[{_fmt(iv.low)}, {_fmt(iv.high)}]</small></td>" for iv in figures.values())
+            f"<td>{_fmt(iv.mean)}" + ("" if math.isnan(iv.low) else f" <small>[{_fmt(iv.low)}, {_fmt(iv.high)}]</small>")
+            + "</td>" for iv in figures.values())
         + f"<td>{next(iter(figures.values())).n}</td></tr>"
         for scenario, figures in compared.items())
     images = "".join(f"<figure><img alt='{esc(name)}' src='data:image/png;base64,{data}'></figure>"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 import sqlite3
 import tempfile
@@ -31,7 +32,9 @@ def world_file(settings: Settings, scale: str, world_seed: int) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{scale}-{world_seed}-v{GENERATOR_VERSION}.db"  # a new generator makes a new file
     if not path.exists():
-        work = path.with_suffix(".tmp.db")
+        # A process's own work file, renamed into place: two workers making the same world at once both finish
+        # (the generator is deterministic, so either file is the world).
+        work = path.with_suffix(f".{os.getpid()}.tmp.db")
         work.unlink(missing_ok=True)
         url = f"sqlite:///{work}"
         migrate.upgrade(url)
@@ -61,6 +64,14 @@ def copy_world(source: Path, target: Path) -> None:
 def run_scenario(settings: Settings, scenario: Scenario, *, seed: int, months: int, scale: str, world_seed: int,
                  console: Console | None = None, keep_database: bool = True) -> SimulationRun:
     """Simulate on a fresh copy of the world; store and return the run row (summary + monthly series)."""
+    return store_run(settings, simulate(settings, scenario, seed=seed, months=months, scale=scale,
+                                        world_seed=world_seed, console=console, keep_database=keep_database))
+
+
+def simulate(settings: Settings, scenario: Scenario, *, seed: int, months: int, scale: str, world_seed: int,
+             console: Console | None = None, keep_database: bool = True) -> dict:
+    """One run on a private copy of the world, as the columns of its SimulationRun (plain data: a sweep's worker
+    on another host returns it to the driver, which stores it)."""
     started = time.perf_counter()
     source = world_file(settings, scale, world_seed)
     runs_dir = settings.index_dir.parent / "runs"
@@ -81,12 +92,15 @@ def run_scenario(settings: Settings, scenario: Scenario, *, seed: int, months: i
         shutil.rmtree(index_dir, ignore_errors=True)
     if not keep_database:
         target.unlink(missing_ok=True)
-    run = SimulationRun(
-        scenario=scenario.name, seed=seed, world_scale=scale, world_seed=world_seed, months=months,
-        version=__version__, levers=scenario.levers, summary=summary,
-        monthly=[dataclasses.asdict(m) for m in result.months], seconds=round(time.perf_counter() - started, 2),
-        database_path=str(target) if keep_database else None,
-    )
+    return {"scenario": scenario.name, "seed": seed, "world_scale": scale, "world_seed": world_seed,
+            "months": months, "version": __version__, "levers": scenario.levers, "summary": summary,
+            "monthly": [dataclasses.asdict(m) for m in result.months],
+            "seconds": round(time.perf_counter() - started, 2),
+            "database_path": str(target) if keep_database else None}
+
+
+def store_run(settings: Settings, columns: dict) -> SimulationRun:
+    run = SimulationRun(**columns)
     main = make_engine(settings.database_url)
     try:
         with Session(main, expire_on_commit=False) as session, session.begin():

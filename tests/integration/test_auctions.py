@@ -1,5 +1,5 @@
 """Auctions (拍卖, issue 16) against a real two-worker server on SQLite and PostgreSQL: many registered firms bid at
-once for a while (200 for 8 s here; `benchmarks/speed/auction_load.py` runs 200 for 60 s) — every accepted bid is
+once for a while (100 for 10 s in CI; the figures in docs/trading.md, 200 for 60 s) — every accepted bid is
 strictly above the one before it, none is lost or doubled, every bid near the end moved it as the rule says, the
 auction closes by the server's clock, and exactly one firm wins."""
 
@@ -22,8 +22,10 @@ from matchmaker.models import Achievement, Auction, AuctionBidder, Bid, Organisa
 from matchmaker.trading import auctions
 
 pytestmark = pytest.mark.trading
-BIDDERS = int(os.environ.get("MATCHMAKER_AUCTION_BIDDERS", "200"))
-SECONDS = float(os.environ.get("MATCHMAKER_AUCTION_SECONDS", "8"))
+# CI: 100 firms for 10 s, so a loaded two-core machine still decides several rounds; the documented figures run
+# 200 for 60 s (MATCHMAKER_AUCTION_BIDDERS=200 MATCHMAKER_AUCTION_SECONDS=60).
+BIDDERS = int(os.environ.get("MATCHMAKER_AUCTION_BIDDERS", "100"))
+SECONDS = float(os.environ.get("MATCHMAKER_AUCTION_SECONDS", "10"))
 EXTEND = 2   # seconds: a bid in the last two seconds moves the end to two seconds after it
 START, STEP = Decimal("100000.00"), Decimal("1000.00")
 RESERVE = START + 5 * STEP   # usually met within the run; the check says who wins either way

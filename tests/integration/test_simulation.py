@@ -134,3 +134,14 @@ def test_listing_and_auction_pricing_modes(settings):
     before = probe.rng.getstate()
     achievement = SimpleNamespace(id=1, pricing_mode="negotiated", asking_price=None)
     assert probe.pricing_mode(achievement) == "negotiated" and probe.rng.getstate() == before
+
+
+def test_rate_intervals_stay_inside_zero_and_one_and_need_three_seeds():
+    """Issue 17: '40.4% [-36.8%, 117.5%]' and '44 [44, 44]' cannot be shown."""
+    wide = interval([0.05, 0.9, 0.4], rate=True)
+    assert 0 < wide.low < wide.mean < wide.high < 1
+    assert interval([0.0, 0.0, 0.0], rate=True).low >= 0
+    counts = interval([1.0, 30.0, 2.0])
+    assert counts.low == 0.0 and counts.high > counts.mean
+    two = interval([44.0, 44.0])
+    assert two.mean == 44.0 and math.isnan(two.low) and two.text() == "44"
