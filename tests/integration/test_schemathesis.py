@@ -32,7 +32,7 @@ from matchmaker.models import Organisation
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 ROLE_ORGANISATION_KIND = {"office": "university", "firm": "enterprise", "broker": "agency",
-                          "analyst": "government", "admin": "government"}
+                          "analyst": "government", "admin": "government", "expert": "evaluator"}
 ROLES = list(ROLE_ORGANISATION_KIND)
 # Every role on both databases, as issue 11 asks (the most expensive test in CI: about five minutes per database
 # on two cores). MATCHMAKER_SCHEMATHESIS_ROLES=admin (a comma list) narrows a local run.
