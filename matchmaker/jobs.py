@@ -5,7 +5,8 @@ else) and in Redis when MATCHMAKER_JOBS_URL is a redis:// URL (production). Why 
 has both of those storages, periodic tasks, retries with delays, and a consumer we can also drive in-process
 (`matchmaker worker` consumes; `--burst` does what is due and exits; `matchmaker serve` starts a worker process
 beside the server unless told not to). Every job is idempotent: it derives its work from what the database says is
-still to do. Jobs: embedding new postings, emailing notices (with retries and backoff per message).
+still to do. Jobs: embedding new postings, emailing notices (with retries and backoff per message), the sweeps analysts ask
+for on the pages.
 """
 
 from __future__ import annotations
@@ -86,7 +87,21 @@ def _register(huey: Huey, settings: Settings) -> None:
         with transaction(session_factory()) as session:
             return close_due(session)
 
-    huey.matchmaker_jobs = {"embed_pending": embed_pending_task, "deliver_notices": deliver_notices_task}
+    # Simulation sweeps analysts asked for on the pages; asked for at once, and picked up every minute anyway.
+    @huey.task(name="run_simulations")
+    def run_simulations_task() -> int:
+        from matchmaker.simulation.requests import run_requested
+
+        return run_requested(settings, session_factory())
+
+    @huey.periodic_task(crontab(minute="*"), name="run_simulations_every_minute")
+    def run_simulations_periodic() -> int:
+        from matchmaker.simulation.requests import run_requested
+
+        return run_requested(settings, session_factory())
+
+    huey.matchmaker_jobs = {"embed_pending": embed_pending_task, "deliver_notices": deliver_notices_task,
+                            "run_simulations": run_simulations_task}
 
 
 def _embed(settings: Settings, session_factory) -> int:

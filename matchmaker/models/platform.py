@@ -162,3 +162,25 @@ class SimulationRun(Base):
     seconds: Mapped[float] = mapped_column(Float)
     database_path: Mapped[str | None] = mapped_column(String(500))  # the run's own world copy, for drill-down
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SimulationRequest(Base):
+    """A sweep an analyst asked for on the pages, run by the job worker: queued → running → done | failed, with
+    how many of its runs have finished (the page's progress)."""
+
+    __tablename__ = "simulation_requests"
+    __table_args__ = (CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requested_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    scenarios: Mapped[list] = mapped_column(JSON)   # built-in scenario names
+    seeds: Mapped[int] = mapped_column(Integer)
+    months: Mapped[int] = mapped_column(Integer)
+    world_scale: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(10), default="queued", index=True)
+    total_runs: Mapped[int] = mapped_column(Integer)
+    done_runs: Mapped[int] = mapped_column(Integer, default=0)
+    failed_runs: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -19,15 +19,18 @@ from matchmaker.catalog.duplicates import likely_duplicates
 from matchmaker.catalog.review import approve_record, reject_record
 from matchmaker.catalog.services import ListQuery
 from matchmaker.catalog.specs import ACHIEVEMENTS, DEMANDS, LIBRARIES, PENDING, PUBLISHED
-from matchmaker.errors import DomainError, Forbidden, NotFound
+from matchmaker.errors import DomainError, Forbidden, InvalidInput, NotFound
+from matchmaker.jobs import enqueue, make_queue
 from matchmaker.identity.market import narrow_region
 from matchmaker.identity.services import Actor
 from matchmaker.simulation import report as simulation_report
 from matchmaker.simulation.runs import list_runs
-from matchmaker.simulation.scenarios import load_scenario
+from matchmaker.simulation import requests as simulation_requests
+from matchmaker.simulation.scenarios import builtin_names, load_scenario
 from matchmaker.web.forms import FormData, field_problems
 from matchmaker.web.labels import label
-from matchmaker.web.views import Pager, flash, page_number, redirect, render
+from matchmaker.web.login import Form
+from matchmaker.web.views import Pager, acted, flash, page_number, redirect, render
 
 ANALYST_ROLES = (v.Role.ANALYST, v.Role.ADMIN)
 REVIEW_PAGE = 20
@@ -155,13 +158,47 @@ def simulations(request: Request, actor: Actor, session: Session, compare: list[
         by_scenario = (simulation_report.comparison(session, world_scale=first.world_scale,
                                                     world_seed=first.world_seed, months=first.months)
                        if first else {})
+        requests = simulation_requests.recent(session)
     names = {r.scenario: _scenario_label(r.scenario) for r in runs}
     series = {"labels": [m["month"] for m in chosen[0].monthly] if chosen else [],
               "runs": [{"label": f"#{r.id} {names[r.scenario]}（种子 {r.seed}）",
                         "turnover": [round(m["turnover_yuan"] / 10_000, 1) for m in r.monthly],
                         "signed": [m["signed"] for m in r.monthly]} for r in chosen]}
     return render(request, "simulations.html", runs=runs, chosen=chosen, names=names, series=series,
-                by_scenario=by_scenario, compared=simulation_report.COMPARED, first=first)
+                by_scenario=by_scenario, compared=simulation_report.COMPARED, first=first, requests=requests,
+                scenarios=[(name, _scenario_label(name)) for name in builtin_names()],
+                scales=simulation_requests.SCALES, max_seeds=simulation_requests.MAX_SEEDS,
+                max_months=simulation_requests.MAX_MONTHS, labels={**names, **{n: _scenario_label(n) for n in builtin_names()}})
+
+
+@post("/simulations/requests", sync_to_thread=True)
+def request_simulation(request: Request, actor: Actor, session: Session, data: dict[str, str] = Form) -> Redirect:
+    """An analyst asks for a sweep; the job worker runs it and the page shows its progress."""
+    def action():
+        seeds, months = data.get("seeds", "").strip(), data.get("months", "").strip()
+        if not seeds.isdigit() or not months.isdigit():
+            raise InvalidInput.on("seeds", "请填写随机种子数和模拟月数（整数）")
+        return simulation_requests.request_sweep(
+            session, actor=actor, scenarios=[k.removeprefix("scenario_") for k in data if k.startswith("scenario_")],
+            seeds=int(seeds), months=int(months), scale=data.get("scale", ""))
+
+    answer = acted(request, session, action, back="/web/simulations",
+                   done=lambda r: f"模拟已排队：共 {r.total_runs} 次运行，完成后结果出现在下方的模拟记录中")
+    state = request.app.state
+    if state.get("jobs") is None:
+        state.jobs = make_queue(state.settings)
+    enqueue(state.jobs, "run_simulations")
+    return answer
+
+
+@get("/simulations/requests", sync_to_thread=True)
+def simulation_progress(request: Request, actor: Actor, session: Session) -> Template:
+    """The progress of the sweeps asked for, fetched every few seconds while one is queued or running."""
+    _analyst_only(actor)
+    with session.begin():
+        requests = simulation_requests.recent(session)
+    labels = {n: _scenario_label(n) for n in builtin_names()}
+    return render(request, "_simulation_requests.html", requests=requests, labels=labels)
 
 
 def _scenario_label(name: str) -> str:
@@ -171,4 +208,4 @@ def _scenario_label(name: str) -> str:
         return name
 
 
-HANDLERS = [dashboard, review_queue, review, simulations]
+HANDLERS = [dashboard, review_queue, review, simulations, request_simulation, simulation_progress]
