@@ -74,13 +74,16 @@ def compare(
     parallel: int = typer.Option(1, "--parallel", min=1, help="Run on N cores of this machine (a local Dask cluster)."),
     cluster: str | None = typer.Option(None, "--cluster", help="A Dask scheduler's address, e.g. tcp://10.0.0.5:8786."),
     as_json: bool = typer.Option(False, "--json", help="Print the comparison as one JSON object."),
+    target: float = typer.Option(0.10, "--target-effect", min=0.001, max=10.0,
+                                 help="A relative effect (0.10 = 10%) to say how many seeds would detect."),
 ) -> None:
-    """Run several scenarios over several seeds on one world; print and write the comparison with 95% intervals."""
+    """Run several scenarios over several seeds on one world; print and write the comparison with 95% intervals,
+    the minimal detectable effect with these seeds, and the seeds a target effect would need."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from sqlalchemy.orm import Session
 
     from matchmaker.readiness import ready_engine
-    from matchmaker.simulation.report import COMPARED, comparison, comparison_json, write_report
+    from matchmaker.simulation.report import COMPARED, comparison, comparison_json, detectable_effects, write_report
     from matchmaker.simulation.scenarios import builtin_names, load_scenario
     from matchmaker.simulation.sweep import sweep
 
@@ -112,14 +115,23 @@ def compare(
         compared = comparison(session, world_scale=scale, world_seed=world_seed, months=months,
                               scenarios={s.name for s in chosen})
         page = write_report(session, last.id, out)
+        effects = detectable_effects(session, world_scale=scale, world_seed=world_seed, months=months,
+                                     scenarios={s.name for s in chosen}, target=target)
     engine.dispose()
     if as_json:
-        print(json.dumps(comparison_json(compared), ensure_ascii=False, indent=2))
+        print(json.dumps({"comparison": comparison_json(compared),
+                          "detectable": {d.figure: {"seeds": d.seeds, "minimal_detectable_effect": round(d.effect, 4),
+                                                    "target_effect": target, "seeds_for_target": d.seeds_for_target}
+                                         for d in effects}}, ensure_ascii=False, indent=2))
     else:
         print(f"| scenario | {' | '.join(COMPARED)} | seeds |")
         print("|---|" + "---:|" * (len(COMPARED) + 1))
         for name, figures in compared.items():
             print(f"| {name} | {' | '.join(iv.text() for iv in figures.values())} | {next(iter(figures.values())).n} |")
+        print(f"\nminimal detectable effect against the baseline (80% power, 5% level), and seeds for {target:.0%}:")
+        for d in effects:
+            need = d.seeds_for_target if d.seeds_for_target is not None else "more than 10,000"
+            print(f"- {d.figure}: {d.effect:.1%} with {d.seeds} seeds; {need} seeds per scenario for {target:.0%}")
     console.print(f"comparison report: {page}")
     for scenario, seed, error in result.failed:
         console.print(f"[red]failed: {scenario} seed {seed}: {error}[/red]")

@@ -61,7 +61,9 @@ def interval(values: list[float], *, rate: bool = False) -> Interval:
         logits = [math.log(p / (1 - p)) for p in (min(max(v, 0.001), 0.999) for v in values)]
         centre, half = statistics.fmean(logits), factor * statistics.stdev(logits)
         expit = lambda x: 1 / (1 + math.exp(-x))  # noqa: E731
-        return Interval(mean, expit(centre - half), expit(centre + half), len(values))
+        # The back-transformed interval is about the logits' centre; widen it to hold the mean it is printed with
+        # (all seeds at 0 give [0, 0], not an interval at the clip that misses its own mean).
+        return Interval(mean, min(expit(centre - half), mean), max(expit(centre + half), mean), len(values))
     half = factor * statistics.stdev(values)
     return Interval(mean, max(0.0, mean - half), mean + half, len(values))
 
@@ -82,6 +84,58 @@ def comparison(session: Session, *, world_scale: str, world_seed: int, months: i
         grouped[scenario].append(run)
     return {scenario: {name: interval([r.summary.get(name) for r in group], rate=name in RATES) for name in COMPARED}
             for scenario, group in grouped.items()}
+
+
+@dataclass(frozen=True)
+class Detectable:
+    """What a comparison against the baseline can tell apart: the smallest difference of means it would find with
+    80% power at the 5% level (two-sided, two samples of `seeds` seeds each, the two scenarios' pooled spread), as
+    a share of the baseline's mean; and how many seeds per scenario a target effect would need."""
+
+    figure: str
+    seeds: int
+    effect: float          # relative to the baseline's mean (0.15 = 15%)
+    seeds_for_target: int | None   # None: more than MAX_SEEDS_SEARCHED
+
+
+MAX_SEEDS_SEARCHED = 10_000
+
+
+def _needed_difference(sd: float, n: int) -> float:
+    from scipy.stats import t
+
+    df = 2 * n - 2
+    return (t.ppf(0.975, df) + t.ppf(0.80, df)) * sd * math.sqrt(2 / n)
+
+
+def detectable_effects(session: Session, *, world_scale: str, world_seed: int, months: int, scenarios: set[str],
+                       target: float = 0.10, baseline: str = "baseline") -> list[Detectable]:
+    """For each compared figure: the minimal detectable effect with the seeds used, and the seeds a `target`
+    relative effect would need, from the spread of the runs stored (baseline and the other scenarios pooled)."""
+    runs = session.scalars(select(SimulationRun).where(
+        SimulationRun.world_scale == world_scale, SimulationRun.world_seed == world_seed,
+        SimulationRun.months == months, SimulationRun.scenario.in_(scenarios | {baseline}))).all()
+    latest = {(r.scenario, r.seed): r for r in runs}
+    found = []
+    for name in COMPARED:
+        by_scenario: dict[str, list[float]] = defaultdict(list)
+        for (scenario, _), run in sorted(latest.items()):
+            value = run.summary.get(name)
+            if value is not None and not math.isnan(value):
+                by_scenario[scenario].append(float(value))
+        base = by_scenario.get(baseline, [])
+        groups = [values for values in by_scenario.values() if len(values) >= 2]
+        if len(base) < 2 or not statistics.fmean(base) or not groups:
+            continue
+        # The pooled within-scenario variance: every scenario's runs tell how much seeds alone move the figure.
+        pooled = math.sqrt(sum(statistics.variance(g) * (len(g) - 1) for g in groups)
+                           / sum(len(g) - 1 for g in groups))
+        mean, n = statistics.fmean(base), len(base)
+        effect = float(_needed_difference(pooled, n) / abs(mean))
+        need = next((k for k in range(2, MAX_SEEDS_SEARCHED) if _needed_difference(pooled, k) <= target * abs(mean)),
+                    None)
+        found.append(Detectable(name, n, effect, need))
+    return found
 
 
 def comparison_json(compared: dict[str, dict[str, Interval]]) -> dict:

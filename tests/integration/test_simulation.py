@@ -145,3 +145,31 @@ def test_rate_intervals_stay_inside_zero_and_one_and_need_three_seeds():
     assert counts.low == 0.0 and counts.high > counts.mean
     two = interval([44.0, 44.0])
     assert two.mean == 44.0 and math.isnan(two.low) and two.text() == "44"
+
+
+def test_the_comparison_says_what_effect_its_seeds_can_detect(settings):
+    """Issue 17: the minimal detectable effect for the seeds used, and the seeds a 10% effect would need."""
+    from matchmaker.models import SimulationRun
+    from matchmaker.simulation.report import detectable_effects
+
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session, session.begin():
+        for scenario, values in (("baseline", (10, 12, 14)), ("auctions", (11, 13, 15))):
+            for seed, value in enumerate(values, start=1):
+                session.add(SimulationRun(scenario=scenario, seed=seed, world_scale="demo", world_seed=1, months=12,
+                                          version="t", levers={}, monthly=[], seconds=1.0,
+                                          summary={"contracts": value}))
+    with Session(engine) as session:
+        (found,) = detectable_effects(session, world_scale="demo", world_seed=1, months=12, scenarios={"auctions"})
+    engine.dispose()
+    # pooled sd 2, 3 seeds a side (df 4): (t.975 + t.80) × 2 × √(2/3) = (2.776 + 0.941) × 1.633 = 6.07 of a mean of 12
+    assert found.figure == "contracts" and found.seeds == 3
+    assert math.isclose(found.effect, 6.070 / 12, rel_tol=0.01)
+    assert 40 <= found.seeds_for_target <= 50   # ≈ (2.8² × 2 × 2²) / 1.2² seeds per scenario for a 10% effect
+
+
+def test_a_rate_interval_holds_its_mean():
+    zeros = interval([0.0, 0.0, 0.0], rate=True)
+    assert zeros.low <= zeros.mean <= zeros.high
+    skewed = interval([0.0, 0.0, 0.9], rate=True)
+    assert 0 <= skewed.low <= skewed.mean <= skewed.high <= 1
