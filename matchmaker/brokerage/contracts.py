@@ -49,7 +49,8 @@ def sign_contract(session: Session, *, actor: Actor, pipeline_id: int, contract_
     demand = session.get(Demand, pipeline.demand_id, with_for_update=True, populate_existing=True)
     achievement = session.get(Achievement, pipeline.achievement_id, with_for_update=True, populate_existing=True)
     _check_signable(demand, achievement, terms["signed_on"])
-    check_price_notice(session, achievement_id=achievement.id, signed_on=terms["signed_on"])
+    check_price_notice(session, achievement_id=achievement.id, signed_on=terms["signed_on"],
+                       buyer_id=demand.organisation_id, contract_type=terms["contract_type"])
     buyer = _party(session, demand.organisation_id, buyer_region or demand.region_code, "buyer", f"demand {demand.id}")
     seller = _party(session, achievement.organisation_id, seller_region or achievement.region_code, "seller",
                     f"achievement {achievement.id}")

@@ -13,9 +13,10 @@ from matchmaker.brokerage.contracts import sign_contract
 from matchmaker.brokerage.registry import register
 from matchmaker.brokerage.pipelines import move_pipeline
 from matchmaker.identity.services import Actor
-from matchmaker.models import Achievement, Demand
+from matchmaker.models import Achievement, Demand, PriceNotice
 from matchmaker.simulation.agents import BrokerAgent, Deal, MonthFigures, on_day
 from matchmaker.simulation.pricing import Pricing
+from matchmaker.trading.price_notices import NOTICE_DAYS, notice_required
 
 DECLINE_BASE = 0.12  # monthly chance a stalled, fully compatible deal is called off (assumption)
 MODE_TO_CONTRACT = {
@@ -70,6 +71,8 @@ class Negotiation(Pricing):
                           to_stage=next_stage.value, note="模拟推进", at=on_day(day, 10))
             deal.stage, deal.idle_months = next_stage.value, 0
             setattr(figures, next_stage.value, getattr(figures, next_stage.value) + 1)
+            if next_stage is v.PipelineStage.NEGOTIATING:
+                self._publish_notice(session, demand, achievement, day)
             return "open"
         if draw < p + DECLINE_BASE * min(3.0, max(0.5, 1 / odds)):
             return self._end(session, deal, v.PipelineStage.DECLINED, day, "企业未采纳", figures)
@@ -110,6 +113,23 @@ class Negotiation(Pricing):
             odds *= self.pricing_odds(achievement, demand)
         return odds * self._effort(deal.broker)
 
+    def _publish_notice(self, session: Session, demand: Demand, achievement: Achievement, day: dt.date) -> None:
+        """协议定价公示: a university's or institute's office publishes the price it is negotiating when the deal
+        reaches negotiation (15 days from the 10th), so the earliest signing, on the 25th of a later month, finds it
+        ended — the platform refuses a transfer or licence of such an achievement without one. No random draw, so
+        the simulated market's figures are as before."""
+        if not notice_required(session, achievement, v.ContractType.TRANSFER.value):
+            return
+        starts = on_day(day, 10).date()
+        session.add(PriceNotice(achievement_id=achievement.id, seller_id=achievement.organisation_id,
+                                buyer_id=demand.organisation_id, price=max(Decimal(round(self._reference(demand, achievement), -2)), Decimal(100)),
+                                starts_on=starts, ends_on=starts + dt.timedelta(days=NOTICE_DAYS)))
+
+    @staticmethod
+    def _reference(demand: Demand, achievement: Achievement) -> float:
+        reference = float(achievement.asking_price or demand.budget_max or 300_000)
+        return min(reference, float(demand.budget_max) * 1.2) if demand.budget_max is not None else reference
+
     def _end(self, session, deal: Deal, stage: v.PipelineStage, day: dt.date, note: str, figures) -> str:
         actor = deal.broker.actor if stage is not v.PipelineStage.LAPSED else self.admin
         move_pipeline(session, actor=actor, pipeline_id=deal.pipeline_id, to_stage=stage.value, note=note,
@@ -122,9 +142,7 @@ class Negotiation(Pricing):
         shared = sorted(set(map(str, achievement.transfer_modes or ())) & set(map(str, demand.cooperation_modes or ())))
         mode = rng.choice(shared) if shared else rng.choice(sorted(map(str, achievement.transfer_modes or ())) or ["service"])
         contract_type = MODE_TO_CONTRACT[mode]
-        reference = float(achievement.asking_price or demand.budget_max or 300_000)
-        if demand.budget_max is not None:
-            reference = min(reference, float(demand.budget_max) * 1.2)
+        reference = self._reference(demand, achievement)
         amount = self.price(achievement, reference, rng.uniform(0.7, 1.0))
         certified = (amount * Decimal(str(round(rng.uniform(0.85, 1.0), 2)))).quantize(Decimal("0.01"))
         signed_on = on_day(day, 25).date()

@@ -101,9 +101,24 @@ def list_notices(session: Session, *, today: dt.date | None = None) -> list[Pric
                                 .order_by(PriceNotice.ends_on, PriceNotice.id).limit(200)))
 
 
-def check_signable(session: Session, *, achievement_id: int, signed_on: dt.date) -> None:
+NOTICED_TYPES = (v.ContractType.TRANSFER.value, v.ContractType.LICENCE.value)   # the achievement itself is sold
+PRICED_IN_PUBLIC = (v.PricingMode.LISTED.value, v.PricingMode.AUCTION.value)
+
+
+def notice_required(session: Session, achievement: Achievement, contract_type: str | None) -> bool:
+    """A university's or institute's achievement transferred or licensed at a negotiated price needs a notice;
+    a listed or auctioned one was priced in public already."""
+    if contract_type not in NOTICED_TYPES or achievement.pricing_mode in PRICED_IN_PUBLIC:
+        return False
+    seller = session.get(Organisation, achievement.organisation_id) if achievement.organisation_id else None
+    return seller is not None and seller.kind in PUBLIC_SELLERS
+
+
+def check_signable(session: Session, *, achievement_id: int, signed_on: dt.date, buyer_id: int | None = None,
+                   contract_type: str | None = None) -> None:
     """Refuse a contract on an achievement whose price notice is still running on the signing day, or has an
-    objection not yet answered."""
+    objection not yet answered; and, when a notice is required, one whose notice naming this buyer has not been
+    published and ended by the signing day (unless the buyer took it by listing or won it at auction)."""
     notices = session.scalars(select(PriceNotice).where(PriceNotice.achievement_id == achievement_id)).all()
     for notice in notices:
         if notice.starts_on <= signed_on < notice.ends_on:
@@ -115,6 +130,25 @@ def check_signable(session: Session, *, achievement_id: int, signed_on: dt.date)
         if open_objection is not None:
             reason = "该成果的协议定价公示有尚未答复的异议；成果所属单位书面答复后才能签约"
             raise Conflict(reason, problems=[FieldProblem("signed_on", reason)])
+    achievement = session.get(Achievement, achievement_id)
+    if buyer_id is None or achievement is None or not notice_required(session, achievement, contract_type):
+        return
+    if any(n.buyer_id == buyer_id and n.ends_on <= signed_on for n in notices) \
+            or _bought_in_public(session, achievement_id, buyer_id):
+        return
+    reason = ("高校、科研院所的成果按协议定价转让或许可，签约前须公示：请成果所属单位在“定价公示”页面发布协议价格和受让方，"
+              f"公示 {NOTICE_DAYS} 天期满、异议答复完毕后再签约")
+    raise Conflict(reason, problems=[FieldProblem("signed_on", reason)])
+
+
+def _bought_in_public(session: Session, achievement_id: int, buyer_id: int) -> bool:
+    from matchmaker.models import Auction, Listing
+
+    listed = session.scalar(select(Listing.id).where(Listing.achievement_id == achievement_id,
+                                                     Listing.buyer_id == buyer_id, Listing.status == "accepted"))
+    won = session.scalar(select(Auction.id).where(Auction.achievement_id == achievement_id,
+                                                  Auction.winner_id == buyer_id))
+    return listed is not None or won is not None
 
 
 def _notice(session: Session, notice_id: int) -> PriceNotice:

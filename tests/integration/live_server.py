@@ -59,6 +59,7 @@ def build_deal_world(url: str, *, brokers: int, deals_per_broker: int) -> DealWo
         rows = [{"demand_id": d, "achievement_id": a, "broker_id": broker_ids[i // deals_per_broker],
                  "stage": "negotiating", "version": 3} for i, (d, a) in enumerate(zip(demand_ids, achievement_ids))]
         pipeline_ids = _insert_ids(conn, Pipeline, rows)
+    noticed(engine, pipeline_ids)   # the university's price notices, published and ended: signing may happen
     engine.dispose()
     per_broker = [pipeline_ids[i * deals_per_broker:(i + 1) * deals_per_broker] for i in range(brokers)]
     return DealWorld(tokens, per_broker)
@@ -67,6 +68,26 @@ def build_deal_world(url: str, *, brokers: int, deals_per_broker: int) -> DealWo
 def _insert_ids(conn, model, rows: list[dict]) -> list[int]:
     conn.execute(insert(model), rows)
     return list(conn.scalars(select(model.id).order_by(model.id)))[-len(rows):]
+
+
+def noticed(engine, pipeline_ids) -> None:
+    """A 协议定价公示 for each pipeline's pair, published three weeks ago and ended: the platform refuses to sign a
+    negotiated transfer or licence of a university's or institute's achievement without one (trading.price_notices);
+    tests about something else publish it, as the office would before signing."""
+    from sqlalchemy import literal
+
+    from matchmaker.models import PriceNotice
+
+    today = dt.date.today()
+    ids = [pipeline_ids] if isinstance(pipeline_ids, int) else list(pipeline_ids)
+    rows = (select(Pipeline.achievement_id, Achievement.organisation_id, Demand.organisation_id,
+                   literal(100000), literal(today - dt.timedelta(days=21)), literal(today - dt.timedelta(days=6)),
+                   literal(dt.datetime.now(dt.UTC)))
+            .join(Achievement, Achievement.id == Pipeline.achievement_id)
+            .join(Demand, Demand.id == Pipeline.demand_id).where(Pipeline.id.in_(ids)))
+    with engine.begin() as conn:
+        conn.execute(insert(PriceNotice).from_select(
+            ["achievement_id", "seller_id", "buyer_id", "price", "starts_on", "ends_on", "created_at"], rows))
 
 
 def contract_terms(n: int) -> dict:

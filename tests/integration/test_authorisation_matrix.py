@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from live_server import contract_terms
+from live_server import contract_terms, noticed
 from sqlalchemy import insert, select, text
 
 from matchmaker import vocabulary as v
@@ -75,9 +75,12 @@ class World:
             return conn.scalar(select(TechnologyField.code).order_by(TechnologyField.code))
 
     def pipeline(self, stage: str, version: int = 1) -> int:
-        return self._insert(Pipeline, {"demand_id": self.demand("published"),
-                                       "achievement_id": self.achievement("published"),
-                                       "broker_id": self.broker_id, "stage": stage, "version": version})
+        pipeline_id = self._insert(Pipeline, {"demand_id": self.demand("published"),
+                                              "achievement_id": self.achievement("published"),
+                                              "broker_id": self.broker_id, "stage": stage, "version": version})
+        if stage == "negotiating":
+            noticed(self.engine, pipeline_id)   # the price notice a university's negotiated deal needs to sign
+        return pipeline_id
 
     def inbox_entry(self) -> int:
         return self._insert(InboxEntry, {"organisation_id": self.orgs["firm"], "demand_id": self.demand("published"),

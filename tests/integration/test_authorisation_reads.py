@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pytest
-from live_server import contract_terms
+from live_server import contract_terms, noticed
 from sqlalchemy import insert, select
 from test_authorisation_matrix import NOT_API, ROLES, World, _world
 
@@ -126,6 +126,7 @@ def _other_world(world: World, api) -> dict[str, int]:
                                               "scores": [90], "total": 90}])
         add(Milestone, challenge_id=ids["challenge"], seq=1, title="他校里程碑", due_on=dt.date.today(), amount=100000,
             status="planned")
+    noticed(engine, signing)
     signed = api.post(f"/pipelines/{signing}/contract", json=contract_terms(signing),
                       headers={"Authorization": f"Bearer {broker_token}"})
     assert signed.status_code == 201, signed.text

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import func, select
 
+from live_server import noticed
+
 from matchmaker.db import transaction
 from matchmaker.models import Achievement, Contract, Demand, Feedback, IndexChange, Organisation, Pipeline, PriceNotice
 
@@ -58,7 +60,10 @@ def claim(api, headers, pair: Pair, **extra):
 
 
 def move(api, headers, pipeline_id: int, to_stage: str, **body):
-    return api.post(f"/pipelines/{pipeline_id}/moves", json={"to_stage": to_stage, **body}, headers=headers)
+    moved = api.post(f"/pipelines/{pipeline_id}/moves", json={"to_stage": to_stage, **body}, headers=headers)
+    if to_stage == "negotiating" and moved.status_code == 201:
+        noticed(api.users.engine, pipeline_id)   # the office publishes the negotiated price, as it must
+    return moved
 
 
 def contract_terms(**overrides) -> dict:
@@ -371,6 +376,7 @@ def test_signing_after_the_posting_closed_is_refused_until_it_is_renewed(api, wo
     assert body["title"] and body["seller_party_type"] and body["buyer_party_type"]   # the form's fields prefilled
 
 
+@pytest.mark.trading
 def test_signing_waits_for_the_price_notice_and_its_objections(api, world):
     """Issue 16: a negotiated price of a university's or institute's achievement is published for a notice period;
     signing during it, or while an objection is unanswered, is refused."""
@@ -415,3 +421,28 @@ def test_signing_waits_for_the_price_notice_and_its_objections(api, world):
 def _kind(api, organisation_id: int) -> str:
     with api.users.engine.connect() as conn:
         return conn.scalar(select(Organisation.kind).where(Organisation.id == organisation_id))
+
+
+@pytest.mark.trading
+def test_a_negotiated_transfer_of_a_universitys_achievement_needs_a_notice_first(api, world):
+    """Issue 16: no notice at all, no signing of a transfer or licence; a development contract needs none."""
+    broker = api.users.headers("broker", world.agency_ids[0], name="郑经纪")
+    pairs = [p for p in world.pairs[5:] if _kind(api, p.office_id) in ("university", "institute")]
+    with api.users.engine.begin() as conn:   # negotiated, as most generated achievements are
+        conn.execute(Achievement.__table__.update().where(Achievement.id.in_([p.achievement_id for p in pairs[:2]]))
+                     .values(pricing_mode="negotiated"))
+    deals = []
+    for pair in pairs[:2]:
+        pipeline = claim(api, broker, pair).json()
+        for stage in ("contacted", "negotiating"):   # straight through the API: nobody publishes a notice
+            assert api.post(f"/pipelines/{pipeline['id']}/moves", json={"to_stage": stage},
+                            headers=broker).status_code == 201
+        deals.append(pipeline["id"])
+    refused = api.post(f"/pipelines/{deals[0]}/contract", json=contract_terms(contract_type="transfer"), headers=broker)
+    assert refused.status_code == 409 and "签约前须公示" in refused.text
+    developed = api.post(f"/pipelines/{deals[1]}/contract", headers=broker,
+                         json=contract_terms(contract_type="development"))
+    assert developed.status_code == 201, developed.text
+    noticed(api.users.engine, deals[0])
+    assert api.post(f"/pipelines/{deals[0]}/contract", json=contract_terms(contract_type="transfer"),
+                    headers=broker).status_code == 201

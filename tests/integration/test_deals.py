@@ -3,6 +3,7 @@ the notices each step leaves in the right people's inbox."""
 
 from __future__ import annotations
 
+from live_server import noticed
 from sqlalchemy import select
 
 from matchmaker.models import Demand
@@ -138,6 +139,7 @@ def test_the_funnel_counts_direct_introductions_beside_brokered_deals(api):
     for stage in ("contacted", "negotiating"):
         moved = api.post(f"/pipelines/{pipeline['id']}/moves", json={"to_stage": stage}, headers=broker)
         assert moved.status_code == 201, moved.text
+    noticed(api.users.engine, pipeline["id"])   # the office's 协议定价公示, ended
     signed = api.post(f"/pipelines/{pipeline['id']}/contract", headers=broker, json={
         "contract_type": "licence", "licence_scope": "ordinary", "amount": "500000", "payment_mode": "lump_sum",
         "signed_on": "2026-11-30", "seller_region": "110108", "note": "首付款30%"})

@@ -131,6 +131,7 @@ def test_deal_from_demand_to_contract_moves_the_figures(site):
     card.get_by_role("button", name="推进到“已联系”").click()
     card.get_by_role("button", name="推进到“洽谈中”").click()
     expect(broker.locator("section.column-negotiating")).to_contain_text(f"寻求{source.title}")
+    _price_noticed(site["url"], source.id, demand_id)   # the university's 协议定价公示, published and ended
     card.get_by_role("link", name="签约并登记合同").click()
     broker.get_by_label("合同类型").select_option("transfer")
     broker.get_by_label("合同成交额（元）").fill("1200000")
@@ -186,3 +187,23 @@ def test_a_broker_subscribes_and_is_told_of_a_new_demand(site):
     expect(broker.locator("article.notice-item").filter(has_text="氢燃料电池金属双极板涂层")).to_have_count(0)
     for page in (broker, firm, analyst):
         page.context.close()
+
+
+def _price_noticed(url: str, achievement_id: int, demand_id: int) -> None:
+    """The office's price notice for this buyer, published three weeks ago (a negotiated transfer of a university's
+    achievement is signed only after one has ended)."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from matchmaker.db import make_engine, make_session_factory, transaction
+    from matchmaker.models import Achievement, Demand, PriceNotice
+
+    engine = make_engine(url)
+    today = dt.date.today()
+    with transaction(make_session_factory(engine)) as session:
+        seller = session.scalar(select(Achievement.organisation_id).where(Achievement.id == achievement_id))
+        buyer = session.scalar(select(Demand.organisation_id).where(Demand.id == demand_id))
+        session.add(PriceNotice(achievement_id=achievement_id, seller_id=seller, buyer_id=buyer, price=1200000,
+                                starts_on=today - dt.timedelta(days=21), ends_on=today - dt.timedelta(days=6)))
+    engine.dispose()
