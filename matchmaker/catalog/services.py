@@ -91,11 +91,14 @@ def expire_overdue(session: Session, *, today: dt.date | None = None) -> int:
         # back, and the next read does it again, so it must stay cheap even with hundreds overdue (schemathesis's
         # profile: loading and saving them one by one was 30% of the server's time).
         lapsed = (spec.model.status == PUBLISHED, date.is_not(None), date < today)
-        overdue = session.scalars(select(spec.model.id).where(*lapsed)).all()
+        # SKIP LOCKED (PostgreSQL; SQLite has one writer and ignores it): rows another transaction holds are being
+        # expired or changed by it; waiting for them made concurrent requests time out (503) under load.
+        overdue = session.scalars(select(spec.model.id).where(*lapsed).with_for_update(skip_locked=True)).all()
         if not overdue:
             continue
-        session.execute(update(spec.model).where(*lapsed).values(status=EXPIRED)
-                        .execution_options(synchronize_session="fetch"))
+        for start in range(0, len(overdue), 900):   # SQLite's bound-parameter limit
+            session.execute(update(spec.model).where(spec.model.id.in_(overdue[start:start + 900]))
+                            .values(status=EXPIRED).execution_options(synchronize_session="fetch"))
         session.execute(insert(IndexChange), [{"library": spec.library.value, "record_id": record_id}
                                               for record_id in overdue])
         count += len(overdue)
