@@ -28,7 +28,8 @@ from matchmaker.brokerage.pipelines import claim_pipeline, move_pipeline
 from matchmaker.config import Settings
 from matchmaker.db import make_engine, make_session_factory, transaction
 from matchmaker.identity.services import actor_of, create_user
-from matchmaker.models import Achievement, Demand, PriceNotice, SimulationRun, User
+from matchmaker.models import Achievement, Demand, SimulationRun, User
+from matchmaker.trading.price_notices import record_notice
 from matchmaker.reference import sync_reference_data
 from matchmaker.identity.demo import ensure_demo_users
 from matchmaker.world.generate import generate_world
@@ -68,10 +69,9 @@ def _deals(session) -> dict:
     for p in pipelines[:4]:
         move_pipeline(session, actor=actor, pipeline_id=p.id, to_stage="contacted")
         move_pipeline(session, actor=actor, pipeline_id=p.id, to_stage="negotiating")
-    today_notice = today - dt.timedelta(days=21)   # the university's price notice, ended: signing may happen
-    session.add(PriceNotice(achievement_id=achievements[0].id, seller_id=achievements[0].organisation_id,
-                            buyer_id=demands[0].organisation_id, price=Decimal(800000), starts_on=today_notice,
-                            ends_on=today_notice + dt.timedelta(days=15)))
+    # the university's price notice, ended: signing may happen
+    record_notice(session, achievements[0], buyer_id=demands[0].organisation_id, price=Decimal(800000),
+                  starts_on=today - dt.timedelta(days=21))
     contract = sign_contract(session, actor=actor, pipeline_id=pipelines[0].id, contract_type="licence",
                              amount=Decimal(800000), payment_mode="lump_sum", signed_on=today)
     office = session.scalar(select(User).where(User.login == "demo_office"))

@@ -6,7 +6,6 @@ A returned contract is corrected by a party and waits again. The signed text is 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from typing import Any
 
 from sqlalchemy import select
@@ -16,12 +15,12 @@ from matchmaker import vocabulary as v
 from matchmaker.brokerage import form
 from matchmaker.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
 from matchmaker.identity.services import Actor
+from matchmaker.uploads import checked_pdf
 from matchmaker.models import Contract, ContractDocument, Organisation, Region, TechnologyField, User
 from matchmaker.notices.services import notify
 from matchmaker.regions import RegionCode
 
 PARTIES = (v.Role.OFFICE, v.Role.FIRM)
-MAX_DOCUMENT_BYTES = 20 * 1024 * 1024   # a scanned contract of some fifty pages
 FORM_FIELDS = tuple(name for name in form.FIELD_NAMES if name not in ("registration_number", "registered_on",
                                                                       "seller_name", "buyer_name"))
 
@@ -113,14 +112,12 @@ def party_contract(session: Session, actor: Actor, contract_id: int) -> Contract
 def attach_document(session: Session, *, actor: Actor, contract_id: int, filename: str, content: bytes) -> ContractDocument:
     """Store the signed contract's PDF (replacing an earlier one until registration) with its SHA-256."""
     contract = party_contract(session, actor, contract_id)
-    if not content.startswith(b"%PDF-"):
-        raise InvalidInput.on("document", "合同文本须为 PDF 文件；请用“导出为 PDF”或扫描成 PDF 后再上传")
-    if len(content) > MAX_DOCUMENT_BYTES:
-        raise InvalidInput.on("document", f"PDF 超过 {MAX_DOCUMENT_BYTES // 1024 // 1024} MB，请压缩后再上传")
+    pdf = checked_pdf(content, filename, field="document", default_name="contract.pdf",
+                      not_pdf="合同文本须为 PDF 文件；请用“导出为 PDF”或扫描成 PDF 后再上传",
+                      too_big="PDF 超过 {mb} MB，请压缩后再上传")
     document = session.get(ContractDocument, contract.id) or ContractDocument(contract_id=contract.id)
-    document.filename = (filename or "contract.pdf").replace("/", "_").replace("\\", "_")[-200:]
-    document.sha256 = hashlib.sha256(content).hexdigest()
-    document.size, document.content, document.uploaded_by = len(content), content, actor.user_id
+    document.filename, document.sha256 = pdf.filename, pdf.sha256
+    document.size, document.content, document.uploaded_by = pdf.size, content, actor.user_id
     document.uploaded_at = dt.datetime.now(dt.UTC)
     session.add(document)
     session.flush()

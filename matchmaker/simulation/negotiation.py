@@ -13,10 +13,10 @@ from matchmaker.brokerage.contracts import sign_contract
 from matchmaker.brokerage.registry import register
 from matchmaker.brokerage.pipelines import move_pipeline
 from matchmaker.identity.services import Actor
-from matchmaker.models import Achievement, Demand, PriceNotice
+from matchmaker.models import Achievement, Demand
 from matchmaker.simulation.agents import BrokerAgent, Deal, MonthFigures, on_day
 from matchmaker.simulation.pricing import Pricing
-from matchmaker.trading.price_notices import NOTICE_DAYS, notice_required
+from matchmaker.trading.price_notices import notice_required, record_notice
 
 DECLINE_BASE = 0.12  # monthly chance a stalled, fully compatible deal is called off (assumption)
 MODE_TO_CONTRACT = {
@@ -120,10 +120,8 @@ class Negotiation(Pricing):
         the simulated market's figures are as before."""
         if not notice_required(session, achievement, v.ContractType.TRANSFER.value):
             return
-        starts = on_day(day, 10).date()
-        session.add(PriceNotice(achievement_id=achievement.id, seller_id=achievement.organisation_id,
-                                buyer_id=demand.organisation_id, price=max(Decimal(round(self._reference(demand, achievement), -2)), Decimal(100)),
-                                starts_on=starts, ends_on=starts + dt.timedelta(days=NOTICE_DAYS)))
+        record_notice(session, achievement, buyer_id=demand.organisation_id, starts_on=on_day(day, 10).date(),
+                      price=max(Decimal(round(self._reference(demand, achievement), -2)), Decimal(100)))
 
     @staticmethod
     def _reference(demand: Demand, achievement: Achievement) -> float:

@@ -10,7 +10,6 @@ milestone paid). Phases are computed, not stored by a nightly job, so no page sh
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -21,12 +20,12 @@ from sqlalchemy.orm import Session
 from matchmaker import vocabulary as v
 from matchmaker.errors import Conflict, Forbidden, InvalidInput, NotFound
 from matchmaker.identity.services import Actor
+from matchmaker.uploads import checked_pdf
 from matchmaker.models import Challenge, Demand, Organisation, PanelMember, Proposal, ProposalAttachment, TechnologyField
 
 MAX_DAYS = 365
 MAX_CRITERIA = 8
 MAX_ATTACHMENTS = 10
-MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 PUBLISHERS = (v.Role.FIRM, v.Role.ANALYST, v.Role.ADMIN)   # a firm for itself, a department for a firm
 TEAMS = (v.Role.OFFICE, v.Role.FIRM)   # universities', institutes' and firms' teams answer
 DEFAULT_CRITERIA = v.CHALLENGE_CRITERIA
@@ -231,16 +230,14 @@ def attach(session: Session, *, actor: Actor, proposal_id: int, filename: str, c
         raise NotFound("没有找到该方案：只有提交方案的团队可以上传附件")
     if phase(challenge, today) != "open":
         raise Conflict("揭榜已截止，方案附件不能再更改")
-    if not content.startswith(b"%PDF-"):
-        raise InvalidInput.on("attachment", "附件须为 PDF 文件；请导出为 PDF 后再上传")
-    if len(content) > MAX_ATTACHMENT_BYTES:
-        raise InvalidInput.on("attachment", f"附件超过 {MAX_ATTACHMENT_BYTES // 1024 // 1024} MB，请压缩后再上传")
+    pdf = checked_pdf(content, filename, field="attachment", default_name="方案.pdf",
+                      not_pdf="附件须为 PDF 文件；请导出为 PDF 后再上传", too_big="附件超过 {mb} MB，请压缩后再上传")
     held = session.scalar(select(func.count()).where(ProposalAttachment.proposal_id == proposal.id))
     if held >= MAX_ATTACHMENTS:
         raise Conflict(f"每个方案最多 {MAX_ATTACHMENTS} 个附件")
     attachment = ProposalAttachment(
-        proposal_id=proposal.id, filename=(filename or "方案.pdf").replace("/", "_").replace("\\", "_")[-200:],
-        sha256=hashlib.sha256(content).hexdigest(), size=len(content), content=content, uploaded_by=actor.user_id)
+        proposal_id=proposal.id, filename=pdf.filename, sha256=pdf.sha256, size=pdf.size, content=content,
+        uploaded_by=actor.user_id)
     session.add(attachment)
     session.flush()
     return attachment

@@ -136,15 +136,17 @@ class ProposalScores:
         return (sum(s.total for _, s in self.scores) / len(self.scores)).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
-def score_table(session: Session, actor: Actor, challenge_id: int) -> list[ProposalScores]:
-    """The whole table for the challenger and admins, best mean first; an expert gets only their own scores."""
+def score_table(session: Session, actor: Actor, challenge_id: int,
+                members: list[User] | None = None) -> list[ProposalScores]:
+    """The whole table for the challenger and admins, best mean first; an expert gets only their own scores.
+    `members`: the panel, when the caller has already read it."""
     challenge = get(session, challenge_id)
     whole = is_challenger(actor, challenge) or actor.role is v.Role.ADMIN
     if not whole and not (actor.role is v.Role.EXPERT and session.get(PanelMember, (challenge.id, actor.user_id))):
         raise Forbidden("只有发榜单位、评审专家和平台管理员可以查看评分")
     lines = {p.id: ProposalScores(p) for p in session.scalars(
         select(Proposal).where(Proposal.challenge_id == challenge.id).order_by(Proposal.id))}
-    people = {u.id: u for u in panel(session, challenge.id)}
+    people = {u.id: u for u in (members if members is not None else panel(session, challenge.id))}
     scored = select(ProposalScore).where(ProposalScore.proposal_id.in_(lines))
     declared = select(ConflictDeclaration).where(ConflictDeclaration.proposal_id.in_(lines),
                                                  ConflictDeclaration.conflicted)

@@ -40,8 +40,17 @@ def publish_notice(session: Session, *, actor: Actor, achievement_id: int, buyer
         raise InvalidInput.on("price", "协议价格须大于 0")
     if not 1 <= days <= 60:
         raise InvalidInput.on("days", "公示期为 1 到 60 天（通常 15 天）")
-    notice = PriceNotice(achievement_id=achievement.id, seller_id=seller.id, buyer_id=buyer.id, price=price,
-                         starts_on=today, ends_on=today + dt.timedelta(days=days), created_by=actor.user_id)
+    return record_notice(session, achievement, buyer_id=buyer.id, price=price, starts_on=today, days=days,
+                         created_by=actor.user_id)
+
+
+def record_notice(session: Session, achievement: Achievement, *, buyer_id: int, price: Decimal, starts_on: dt.date,
+                  days: int = NOTICE_DAYS, created_by: int | None = None) -> PriceNotice:
+    """The notice row itself, once the caller has checked who may publish it (the simulator's offices and the
+    seeded worlds publish without an office's session)."""
+    notice = PriceNotice(achievement_id=achievement.id, seller_id=achievement.organisation_id, buyer_id=buyer_id,
+                         price=price, starts_on=starts_on, ends_on=starts_on + dt.timedelta(days=days),
+                         created_by=created_by)
     session.add(notice)
     session.flush()
     return notice

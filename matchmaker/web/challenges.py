@@ -97,7 +97,7 @@ def challenge_page(request: Request, challenge_id: int, actor: Actor, session: S
         seated = panel.panel(session, challenge.id) if sees_all else []
         pool = [e for e in panel.experts(session) if e.id not in {s.id for s in seated}] \
             if (is_challenger or actor.role is v.Role.ADMIN) and stage in ("open", "reviewing") else []
-        table = panel.score_table(session, actor, challenge.id) if sees_all and proposals else []
+        table = panel.score_table(session, actor, challenge.id, seated) if sees_all and proposals else []
         declared = panel.declarations_of(session, actor.user_id, (p.id for p in proposals)) if judging else {}
         winner = next((p for p in proposals if p.id == challenge.winner_id), None)
         stones = award.milestones(session, challenge.id) if challenge.winner_id and (

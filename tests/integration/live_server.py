@@ -74,20 +74,18 @@ def noticed(engine, pipeline_ids) -> None:
     """A 协议定价公示 for each pipeline's pair, published three weeks ago and ended: the platform refuses to sign a
     negotiated transfer or licence of a university's or institute's achievement without one (trading.price_notices);
     tests about something else publish it, as the office would before signing."""
-    from sqlalchemy import literal
+    from sqlalchemy.orm import Session
 
-    from matchmaker.models import PriceNotice
+    from matchmaker.trading.price_notices import record_notice
 
-    today = dt.date.today()
     ids = [pipeline_ids] if isinstance(pipeline_ids, int) else list(pipeline_ids)
-    rows = (select(Pipeline.achievement_id, Achievement.organisation_id, Demand.organisation_id,
-                   literal(100000), literal(today - dt.timedelta(days=21)), literal(today - dt.timedelta(days=6)),
-                   literal(dt.datetime.now(dt.UTC)))
-            .join(Achievement, Achievement.id == Pipeline.achievement_id)
-            .join(Demand, Demand.id == Pipeline.demand_id).where(Pipeline.id.in_(ids)))
-    with engine.begin() as conn:
-        conn.execute(insert(PriceNotice).from_select(
-            ["achievement_id", "seller_id", "buyer_id", "price", "starts_on", "ends_on", "created_at"], rows))
+    with Session(engine) as session, session.begin():
+        pairs = session.execute(select(Achievement, Demand.organisation_id)
+                                .join(Pipeline, Pipeline.achievement_id == Achievement.id)
+                                .join(Demand, Demand.id == Pipeline.demand_id).where(Pipeline.id.in_(ids))).all()
+        for achievement, buyer_id in pairs:
+            record_notice(session, achievement, buyer_id=buyer_id, price=100000,
+                          starts_on=dt.date.today() - dt.timedelta(days=21))
 
 
 def contract_terms(n: int) -> dict:

@@ -197,13 +197,12 @@ def _price_noticed(url: str, achievement_id: int, demand_id: int) -> None:
     from sqlalchemy import select
 
     from matchmaker.db import make_engine, make_session_factory, transaction
-    from matchmaker.models import Achievement, Demand, PriceNotice
+    from matchmaker.models import Achievement, Demand
+    from matchmaker.trading.price_notices import record_notice
 
     engine = make_engine(url)
-    today = dt.date.today()
     with transaction(make_session_factory(engine)) as session:
-        seller = session.scalar(select(Achievement.organisation_id).where(Achievement.id == achievement_id))
         buyer = session.scalar(select(Demand.organisation_id).where(Demand.id == demand_id))
-        session.add(PriceNotice(achievement_id=achievement_id, seller_id=seller, buyer_id=buyer, price=1200000,
-                                starts_on=today - dt.timedelta(days=21), ends_on=today - dt.timedelta(days=6)))
+        record_notice(session, session.get(Achievement, achievement_id), buyer_id=buyer, price=1200000,
+                      starts_on=dt.date.today() - dt.timedelta(days=21))
     engine.dispose()
