@@ -15,10 +15,10 @@ from matchmaker import vocabulary as v
 from matchmaker.brokerage import form
 from matchmaker.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
 from matchmaker.identity.services import Actor
-from matchmaker.uploads import checked_pdf
 from matchmaker.models import Contract, ContractDocument, Organisation, Region, TechnologyField, User
 from matchmaker.notices.services import notify
 from matchmaker.regions import RegionCode
+from matchmaker.uploads import checked_pdf
 
 PARTIES = (v.Role.OFFICE, v.Role.FIRM)
 FORM_FIELDS = tuple(name for name in form.FIELD_NAMES if name not in ("registration_number", "registered_on",

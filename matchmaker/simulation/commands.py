@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import typer
@@ -37,7 +38,7 @@ def simulate(
                           "seconds": run.seconds, **run.summary}, ensure_ascii=False))
         return
     s = run.summary
-    console.print(f"run {run.id}: {s['contracts']} contracts, turnover {s['turnover_yuan']:,.0f} yuan, "
+    console.print(f"run {run.id}: {s['contracts']} contracts, turnover {Decimal(s['turnover_yuan']):,.0f} yuan, "
                   f"local conversion {s['local_conversion_rate']}, {run.seconds:.1f}s")
 
 
@@ -83,7 +84,14 @@ def compare(
     from sqlalchemy.orm import Session
 
     from matchmaker.readiness import ready_engine
-    from matchmaker.simulation.report import COMPARED, comparison, comparison_json, detectable_effects, write_report
+    from matchmaker.simulation.report import (
+        COMPARED,
+        comparison,
+        comparison_json,
+        detectable_effects,
+        differences,
+        write_report,
+    )
     from matchmaker.simulation.scenarios import builtin_names, load_scenario
     from matchmaker.simulation.sweep import sweep
 
@@ -117,21 +125,33 @@ def compare(
         page = write_report(session, last.id, out)
         effects = detectable_effects(session, world_scale=scale, world_seed=world_seed, months=months,
                                      scenarios={s.name for s in chosen}, target=target)
+        versus = differences(session, world_scale=scale, world_seed=world_seed, months=months,
+                             scenarios={s.name for s in chosen})
     engine.dispose()
     if as_json:
         print(json.dumps({"comparison": comparison_json(compared),
+                          "difference_from_baseline": comparison_json(versus),
                           "detectable": {d.figure: {"seeds": d.seeds, "minimal_detectable_effect": round(d.effect, 4),
-                                                    "target_effect": target, "seeds_for_target": d.seeds_for_target}
+                                                    "target_effect": target, "seeds_for_target": d.seeds_for_target,
+                                                    "design": d.design}
                                          for d in effects}}, ensure_ascii=False, indent=2))
     else:
         print(f"| scenario | {' | '.join(COMPARED)} | seeds |")
         print("|---|" + "---:|" * (len(COMPARED) + 1))
         for name, figures in compared.items():
             print(f"| {name} | {' | '.join(iv.text() for iv in figures.values())} | {next(iter(figures.values())).n} |")
+        if versus:
+            print("\ndifference from the baseline, seed by seed (common random numbers):")
+            print(f"| scenario | {' | '.join(COMPARED)} | seeds |")
+            print("|---|" + "---:|" * (len(COMPARED) + 1))
+            for name, figures in versus.items():
+                cells = [figures[f].text() if f in figures else "—" for f in COMPARED]
+                print(f"| {name} | {' | '.join(cells)} | {next(iter(figures.values())).n} |")
         print(f"\nminimal detectable effect against the baseline (80% power, 5% level), and seeds for {target:.0%}:")
         for d in effects:
             need = d.seeds_for_target if d.seeds_for_target is not None else "more than 10,000"
-            print(f"- {d.figure}: {d.effect:.1%} with {d.seeds} seeds; {need} seeds per scenario for {target:.0%}")
+            print(f"- {d.figure}: {d.effect:.1%} with {d.seeds} seeds ({d.design}); "
+                  f"{need} seeds per scenario for {target:.0%}")
     console.print(f"comparison report: {page}")
     for scenario, seed, error in result.failed:
         console.print(f"[red]failed: {scenario} seed {seed}: {error}[/red]")
@@ -153,7 +173,7 @@ def runs() -> None:
         for run in list_runs(session):
             s = run.summary
             table.add_row(str(run.id), run.scenario, str(run.seed), f"{run.world_scale}/{run.world_seed}",
-                          str(run.months), str(s.get("contracts")), f"{s.get('turnover_yuan', 0):,.0f}",
+                          str(run.months), str(s.get("contracts")), f"{Decimal(s.get('turnover_yuan', 0)):,.0f}",
                           str(s.get("local_conversion_rate")))
     engine.dispose()
     Console().print(table)

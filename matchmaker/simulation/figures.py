@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlalchemy.orm import Session
 
 from matchmaker.analytics.funnel import funnel as deal_funnel
 from matchmaker.analytics.league import broker_league
 from matchmaker.analytics.local_conversion import local_conversion
 from matchmaker.analytics.turnover import turnover as contract_turnover
+from matchmaker.simulation.agents import money
 
 
 def summarise(session: Session, result, *, home_province: str | None) -> dict:
     """contracts, turnover_yuan, local_conversion_rate (of the home province's achievements), funnel, brokers."""
     report = contract_turnover(session, by=("period",), period="month")
     contracts = sum(row.contracts for row in report.rows)
-    turnover = sum(float(row.amount) for row in report.rows)
-    certified = sum(float(row.certified_amount) for row in report.rows)
+    turnover = sum((Decimal(row.amount) for row in report.rows), Decimal(0))
+    certified = sum((Decimal(row.certified_amount) for row in report.rows), Decimal(0))
     conversion = local_conversion(session, level="province", region=home_province) if home_province \
         else local_conversion(session, level="province")
     home = conversion.rows[0] if home_province and conversion.rows else conversion.overall
@@ -23,8 +26,8 @@ def summarise(session: Session, result, *, home_province: str | None) -> dict:
     league = broker_league(session, limit=10)
     return {
         "contracts": contracts,
-        "turnover_yuan": round(turnover, 2),
-        "certified_yuan": round(certified, 2),
+        "turnover_yuan": money(turnover),     # money is an exact decimal string, never a float
+        "certified_yuan": money(certified),
         # Of the contracts selling the home province's achievements, the share bought inside the province.
         "local_conversion_rate": home.rate_by_count,
         "local_conversion_rate_by_amount": home.rate_by_amount,
@@ -36,6 +39,6 @@ def summarise(session: Session, result, *, home_province: str | None) -> dict:
         "brokers": result.brokers,
         "top_brokers": [{"broker_id": b.broker_id, "name": b.name, "signed": b.signed,
                          "credit_score": getattr(b, "credit_score", None)} for b in league],
-        "agency_rewards_yuan": round(result.agency_rewards_yuan, 2),
+        "agency_rewards_yuan": money(result.agency_rewards_yuan),
         "home_province": home_province,
     }

@@ -37,7 +37,7 @@ CANDIDATES_PER_DEMAND = 3  # a broker looks at the top few matches of a demand, 
 @dataclass
 class MarketResult:
     months: list[MonthFigures]
-    agency_rewards_yuan: float
+    agency_rewards_yuan: Decimal
     brokers: int
     home_province: str | None
 
@@ -50,11 +50,12 @@ def add_months(day: dt.date, months: int) -> dt.date:
 class Market(Negotiation):
     """One run: a world database, a scenario, a seed; every action goes through the API's services."""
 
-    def __init__(self, engine: Engine, scenario: Scenario, seed: int, *, index_dir: Path, home_province: str | None):
+    def __init__(self, engine: Engine, scenario: Scenario, seed: int, *, index_dir: Path, home_province: str | None,
+                 common_random_numbers: bool = True):
         self.engine = engine
         self.scenario = scenario
-        self.rng = random.Random(f"market:{scenario.name}:{seed}")
         self.seed = seed
+        self.common_random_numbers = common_random_numbers
         self.factory: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)
         settings = Settings(database_url=str(engine.url.render_as_string(hide_password=False)), index_dir=index_dir)
         self.matching = MatchingService(settings, self.factory)
@@ -62,13 +63,21 @@ class Market(Negotiation):
         self.deals: list[Deal] = []
         self.ranked: dict[int, list] = {}  # demand id → its top matches, ranked once (a work queue)
         self.claims_per_demand: dict[int, int] = defaultdict(int)
-        self.agency_turnover: dict[int, float] = defaultdict(float)
+        self.agency_turnover: dict[int, Decimal] = defaultdict(Decimal)
         self.fits: dict[tuple[int, int], int] = {}
         self.pricing: dict[int, str] = {}   # achievement id → how it is offered (pricing.Pricing)
 
     # ---------------------------------------------------------------------------------------------- setup
     def lever(self, section: str, key: str):
         return self.scenario.get(section, key)
+
+    def stream(self, *key) -> random.Random:
+        """The random numbers of one agent or event (a month's postings, a broker's month, a deal), keyed by the
+        seed and what it is for — not by the scenario, so two scenarios run on one seed draw the same numbers for
+        the same things (common random numbers) and their difference is the levers', not the dice's. Without
+        `common_random_numbers` the scenario's name joins the key: independent streams, for measuring the gain."""
+        prefix = (self.seed,) if self.common_random_numbers else (self.seed, self.scenario.name)
+        return random.Random(":".join(map(str, prefix + key)))
 
     def setup(self) -> None:
         with self.factory() as session, session.begin():
@@ -91,9 +100,10 @@ class Market(Negotiation):
     def _broker_agents(self, session: Session) -> list[BrokerAgent]:
         rows = session.execute(select(Broker, User).join(User, User.id == Broker.user_id).order_by(Broker.id)).all()
         extra = round(len(rows) * (self.lever("brokers", "broker_multiplier") - 1))
+        rng = self.stream("new-brokers")
         for i in range(max(0, extra)):
             # Newly certified brokers join existing agencies, as a training programme would place them.
-            template, _ = rows[self.rng.randrange(len(rows))]
+            template, _ = rows[rng.randrange(len(rows))]
             create_user(session, role="broker", organisation_id=template.agency_id, name=f"新认证经纪人{i + 1}")
         if extra > 0:
             rows = session.execute(select(Broker, User).join(User, User.id == Broker.user_id).order_by(Broker.id)).all()
@@ -108,7 +118,8 @@ class Market(Negotiation):
         """World-level levers set before trading starts (a policy that changed what offices offer)."""
         share = self.lever("negotiation", "use_first_pay_later_share")
         ids = list(session.scalars(select(Achievement.id).order_by(Achievement.id)))
-        chosen = {i for i in ids if self.rng.random() < share}
+        rng = self.stream("use-first-pay-later")  # one draw per achievement: a larger share offers a superset
+        chosen = {i for i in ids if rng.random() < share}
         session.execute(update(Achievement).values(use_first_pay_later=False))
         for batch in _chunks(sorted(chosen), 900):
             session.execute(update(Achievement).where(Achievement.id.in_(batch)).values(use_first_pay_later=True))
@@ -143,16 +154,16 @@ class Market(Negotiation):
 
     def _post(self, month: int, day: dt.date) -> None:
         """Offices and firms post; the department reviews and publishes (which pushes matches to counterparts)."""
-        n_achievements = _poisson(self.rng, self.initial_achievements * self.lever("market", "achievement_posting_rate"))
-        n_demands = _poisson(self.rng, self.initial_demands * self.lever("market", "demand_posting_rate"))
+        rng = self.stream("postings", month)
+        n_achievements = _poisson(rng, self.initial_achievements * self.lever("market", "achievement_posting_rate"))
+        n_demands = _poisson(rng, self.initial_demands * self.lever("market", "demand_posting_rate"))
         with self.factory() as session, session.begin():
             conn = session.connection()
-            achievement_ids, demand_ids = extend_world(conn, key=f"{self.scenario.name}-{self.seed}-{month}",
-                                                       demands=n_demands, achievements=n_achievements, posted_on=day,
-                                                       rng=self.rng)
+            achievement_ids, demand_ids = extend_world(conn, key=f"{self.seed}-{month}", demands=n_demands,
+                                                       achievements=n_achievements, posted_on=day, rng=rng)
             challenge_share = self.lever("market", "challenge_share")
             for demand_id in demand_ids:
-                if self.rng.random() < challenge_share:
+                if rng.random() < challenge_share:
                     demand = session.get(Demand, demand_id)
                     demand.is_challenge = True
                     demand.bounty = (demand.budget_max or Decimal(0)) * 2
@@ -171,7 +182,7 @@ class Market(Negotiation):
         candidates = list(session.scalars(select(Achievement).where(Achievement.status == v.AchievementStatus.PUBLISHED,
                                                                     Achievement.trl < 9).order_by(Achievement.id)))
         for achievement in candidates:
-            if self.rng.random() < share / 12:
+            if self.stream("pilot-base", achievement.id, day).random() < share / 12:
                 achievement.trl = min(9, achievement.trl + uplift)
                 catalog.log_index_change(session, ACHIEVEMENTS, achievement.id)
 
@@ -189,28 +200,27 @@ class Market(Negotiation):
             return
         outside_weight = self.lever("brokers", "outside_demand_weight")
         for broker in self.brokers:
+            rng = self.stream("broker-month", broker.broker_id, day)
             local = by_province.get(broker.province, [])
             outside = [p for p in by_province if p != broker.province]
             n_outside = sum(len(by_province[p]) for p in outside)
             # A claim lands on another province's demand in proportion to how many there are, times the pull.
             p_outside = outside_weight * n_outside / (len(local) + outside_weight * n_outside or 1)
-            for _ in range(self._capacity(broker, fair)):
-                if outside and self.rng.random() < p_outside:
-                    pool = by_province[self._pick_weighted(outside, by_province)]
+            for _ in range(self._capacity(rng, broker, fair)):
+                if outside and rng.random() < p_outside:
+                    pool = by_province[_pick_weighted(rng, outside, by_province)]
                 else:
-                    pool = local or by_province[self._pick_weighted(outside, by_province)]
-                demand_id = pool[self.rng.randrange(len(pool))]
-                if self._claim(session, broker, demand_id, day):
+                    pool = local or by_province[_pick_weighted(rng, outside, by_province)]
+                demand_id = pool[rng.randrange(len(pool))]
+                if self._claim(session, broker, demand_id, on_day(day, rng.randint(1, 28))):
                     figures.claimed += 1
 
-    def _pick_weighted(self, provinces: list[str], by_province: dict[str, list[int]]) -> str:
-        return self.rng.choices(provinces, weights=[len(by_province[p]) for p in provinces])[0]
-
-    def _capacity(self, broker: BrokerAgent, fair: bool) -> int:
+    def _capacity(self, rng: random.Random, broker: BrokerAgent, fair: bool) -> int:
+        """New pairings a broker takes on this month, at most the cap however hard a policy pushes."""
         claims = self.lever("brokers", "monthly_claims") * self._effort(broker)
         if fair:
             claims += self.lever("policy", "fair_claim_bonus")
-        return _poisson(self.rng, claims)
+        return min(_poisson(rng, claims), self.lever("brokers", "monthly_claim_cap"))
 
     def _effort(self, broker: BrokerAgent) -> float:
         """The 1‰ agency reward makes agencies on track for the threshold work harder."""
@@ -220,7 +230,7 @@ class Market(Negotiation):
             return 1.0 + self.lever("policy", "agency_reward_effort")
         return 1.0 + self.lever("policy", "agency_reward_effort") / 2  # the prospect alone raises effort a little
 
-    def _claim(self, session: Session, broker: BrokerAgent, demand_id: int, day: dt.date) -> bool:
+    def _claim(self, session: Session, broker: BrokerAgent, demand_id: int, at: dt.datetime) -> bool:
         matches = self.ranked.get(demand_id)
         if matches is None:
             demand = session.get(Demand, demand_id)
@@ -235,17 +245,19 @@ class Market(Negotiation):
         try:
             with session.begin_nested():
                 pipeline = claim_pipeline(session, actor=broker.actor, demand_id=demand_id,
-                                          achievement_id=int(match.id), score=match.score, at=on_day(day, 1))
+                                          achievement_id=int(match.id), score=match.score, at=at)
         except DomainError:
             return False  # already claimed by another broker, or closed meanwhile: the broker moves on
-        self.deals.append(Deal(pipeline.id, demand_id, int(match.id), broker))
+        self.deals.append(Deal(pipeline.id, demand_id, int(match.id), broker, last_at=at,
+                               rng=self.stream("deal", demand_id, int(match.id))))
         return True
 
     # ---------------------------------------------------------------------------------------------- policy
-    def _agency_rewards(self) -> float:
-        rate = self.lever("policy", "agency_reward_rate")
+    def _agency_rewards(self) -> Decimal:
+        rate = Decimal(str(self.lever("policy", "agency_reward_rate")))
         threshold = self.lever("policy", "agency_reward_threshold")
-        return sum(min(rate * amount, 1_000_000) for amount in self.agency_turnover.values() if rate and amount >= threshold)
+        return sum((min(rate * amount, Decimal(1_000_000)).quantize(Decimal("0.01"))
+                    for amount in self.agency_turnover.values() if rate and amount >= threshold), Decimal(0))
 
 
 def _poisson(rng: random.Random, mean: float) -> int:
@@ -259,6 +271,10 @@ def _poisson(rng: random.Random, mean: float) -> int:
         k += 1
         product *= rng.random()
     return k
+
+
+def _pick_weighted(rng: random.Random, provinces: list[str], by_province: dict[str, list[int]]) -> str:
+    return rng.choices(provinces, weights=[len(by_province[p]) for p in provinces])[0]
 
 
 def _chunks(items: list, size: int):

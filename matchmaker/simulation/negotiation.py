@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import random
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
@@ -14,7 +13,7 @@ from matchmaker.brokerage.registry import register
 from matchmaker.brokerage.pipelines import move_pipeline
 from matchmaker.identity.services import Actor
 from matchmaker.models import Achievement, Demand
-from matchmaker.simulation.agents import BrokerAgent, Deal, MonthFigures, on_day
+from matchmaker.simulation.agents import BrokerAgent, Deal, MonthFigures
 from matchmaker.simulation.pricing import Pricing
 from matchmaker.trading.price_notices import notice_required, record_notice
 
@@ -31,12 +30,11 @@ class Negotiation(Pricing):
     Market mixes it in and provides the attributes and the two methods declared here.
     """
 
-    rng: random.Random
     deals: list[Deal]
     fits: dict[tuple[int, int], int]  # (demand id, achievement id) → latent fit level
     admin: Actor  # lapses the deals whose records closed or that stalled
     home_province: str | None
-    agency_turnover: dict[int, float]
+    agency_turnover: dict[int, Decimal]
 
     def _effort(self, broker: BrokerAgent) -> float:
         raise NotImplementedError  # the Market's brokers work harder under the agency reward
@@ -56,23 +54,25 @@ class Negotiation(Pricing):
         achievement = session.get(Achievement, deal.achievement_id)
         if demand.status != v.DemandStatus.PUBLISHED or achievement.status != v.AchievementStatus.PUBLISHED:
             return self._end(session, deal, v.PipelineStage.LAPSED, day, "记录已关闭", figures)
-        signing_day = on_day(day, 25).date()   # a deal can only be signed while both postings are on offer
-        if (achievement.expires_on is not None and achievement.expires_on < signing_day) or \
-                (demand.deadline is not None and demand.deadline < signing_day):
+        if (achievement.expires_on is not None and achievement.expires_on < day) or \
+                (demand.deadline is not None and demand.deadline < day):
             return self._end(session, deal, v.PipelineStage.LAPSED, day, "记录已到期", figures)
         next_stage = v.NEXT_STAGE[v.PipelineStage(deal.stage)]
         odds = self._odds(deal, demand, achievement, next_stage, fair)
         p = _scaled(self._base_probability(next_stage), odds)
-        draw = self.rng.random()
+        draw = deal.rng.random()
         if draw < p:
             if next_stage is v.PipelineStage.SIGNED:
                 return self._sign(session, deal, demand, achievement, day, figures)
+            at = deal.next_at(day)
+            if at is None:
+                return "open"   # the month's last day already holds its latest event: it moves next month
             move_pipeline(session, actor=deal.broker.actor, pipeline_id=deal.pipeline_id,
-                          to_stage=next_stage.value, note="模拟推进", at=on_day(day, 10))
-            deal.stage, deal.idle_months = next_stage.value, 0
+                          to_stage=next_stage.value, note="模拟推进", at=at)
+            deal.stage, deal.idle_months, deal.last_at = next_stage.value, 0, at
             setattr(figures, next_stage.value, getattr(figures, next_stage.value) + 1)
             if next_stage is v.PipelineStage.NEGOTIATING:
-                self._publish_notice(session, demand, achievement, day)
+                self._publish_notice(session, deal, demand, achievement)
             return "open"
         if draw < p + DECLINE_BASE * min(3.0, max(0.5, 1 / odds)):
             return self._end(session, deal, v.PipelineStage.DECLINED, day, "企业未采纳", figures)
@@ -113,15 +113,15 @@ class Negotiation(Pricing):
             odds *= self.pricing_odds(achievement, demand)
         return odds * self._effort(deal.broker)
 
-    def _publish_notice(self, session: Session, demand: Demand, achievement: Achievement, day: dt.date) -> None:
-        """协议定价公示: a university's or institute's office publishes the price it is negotiating when the deal
-        reaches negotiation (15 days from the 10th), so the earliest signing, on the 25th of a later month, finds it
-        ended — the platform refuses a transfer or licence of such an achievement without one. No random draw, so
-        the simulated market's figures are as before."""
+    def _publish_notice(self, session: Session, deal: Deal, demand: Demand, achievement: Achievement) -> None:
+        """协议定价公示: a university's or institute's office publishes the price it is negotiating on the day the
+        deal reaches negotiation; the platform refuses a transfer or licence of such an achievement before the
+        notice has ended, so the deal signs no earlier."""
         if not notice_required(session, achievement, v.ContractType.TRANSFER.value):
             return
-        record_notice(session, achievement, buyer_id=demand.organisation_id, starts_on=on_day(day, 10).date(),
-                      price=max(Decimal(round(self._reference(demand, achievement), -2)), Decimal(100)))
+        notice = record_notice(session, achievement, buyer_id=demand.organisation_id, starts_on=deal.last_at.date(),
+                               price=max(Decimal(round(self._reference(demand, achievement), -2)), Decimal(100)))
+        deal.notice_ends_on = notice.ends_on
 
     @staticmethod
     def _reference(demand: Demand, achievement: Achievement) -> float:
@@ -130,45 +130,59 @@ class Negotiation(Pricing):
 
     def _end(self, session, deal: Deal, stage: v.PipelineStage, day: dt.date, note: str, figures) -> str:
         actor = deal.broker.actor if stage is not v.PipelineStage.LAPSED else self.admin
-        move_pipeline(session, actor=actor, pipeline_id=deal.pipeline_id, to_stage=stage.value, note=note,
-                      at=on_day(day, 20))
+        at = deal.next_at(day) or deal.last_at   # called off on the day of its last event if the month is spent
+        move_pipeline(session, actor=actor, pipeline_id=deal.pipeline_id, to_stage=stage.value, note=note, at=at)
         setattr(figures, stage.value, getattr(figures, stage.value) + 1)
         return stage.value
 
     def _sign(self, session, deal: Deal, demand: Demand, achievement: Achievement, day: dt.date, figures) -> str:
-        rng = self.rng
+        at = deal.next_at(day, earliest=deal.notice_ends_on)
+        if at is None:
+            return "open"   # agreed, but the price notice runs past the month's end: it signs next month
+        signed_on = at.date()
+        # A deal can only be signed while both postings are on offer.
+        if (achievement.expires_on is not None and achievement.expires_on < signed_on) or \
+                (demand.deadline is not None and demand.deadline < signed_on):
+            return self._end(session, deal, v.PipelineStage.LAPSED, day, "记录已到期", figures)
+        rng = deal.rng
         shared = sorted(set(map(str, achievement.transfer_modes or ())) & set(map(str, demand.cooperation_modes or ())))
         mode = rng.choice(shared) if shared else rng.choice(sorted(map(str, achievement.transfer_modes or ())) or ["service"])
         contract_type = MODE_TO_CONTRACT[mode]
+        if contract_type is v.ContractType.SERVICE and rng.random() < self.lever("contracts", "consulting_share"):
+            contract_type = v.ContractType.CONSULTING   # 技术咨询: a feasibility study or an expert opinion
+        licence_scope = None
+        if contract_type is v.ContractType.LICENCE:
+            scopes = self.lever("contracts", "licence_scope_shares")
+            licence_scope = rng.choices(list(scopes), weights=list(scopes.values()))[0]
         reference = self._reference(demand, achievement)
-        amount = self.price(achievement, reference, rng.uniform(0.7, 1.0))
+        amount = self.price(achievement, reference, rng.uniform(0.7, 1.0), rng)
         certified = (amount * Decimal(str(round(rng.uniform(0.85, 1.0), 2)))).quantize(Decimal("0.01"))
-        signed_on = on_day(day, 25).date()
         trial_ends_on = None
         if achievement.use_first_pay_later and rng.random() < 0.7:
-            payment, trial_ends_on = v.PaymentMode.USE_FIRST_PAY_LATER, signed_on + dt.timedelta(days=180)
+            months = rng.choice(self.lever("contracts", "trial_months"))
+            payment, trial_ends_on = v.PaymentMode.USE_FIRST_PAY_LATER, signed_on + dt.timedelta(days=round(months * 30.4))
         elif mode == "equity":
             payment = v.PaymentMode.EQUITY
         else:
             payment = rng.choice([v.PaymentMode.LUMP_SUM, v.PaymentMode.INSTALMENTS, v.PaymentMode.ROYALTY])
-        exclusive = contract_type is v.ContractType.TRANSFER and rng.random() < 0.5
+        # A transfer (作价入股 included) moves the rights, as does an exclusive licence: the achievement is off offer.
+        exclusive = contract_type is v.ContractType.TRANSFER or licence_scope == v.LicenceScope.EXCLUSIVE.value
         contract = sign_contract(
             session, actor=deal.broker.actor, pipeline_id=deal.pipeline_id, contract_type=contract_type.value,
-            amount=amount, payment_mode=payment.value, signed_on=signed_on,
-            trial_ends_on=trial_ends_on, exclusive=exclusive, close_demand=rng.random() < 0.6, note="签约",
-            at=on_day(day, 25))
+            amount=amount, payment_mode=payment.value, signed_on=signed_on, licence_scope=licence_scope,
+            trial_ends_on=trial_ends_on, exclusive=exclusive, close_demand=rng.random() < 0.6, note="签约", at=at)
         # A simulated registrar registers it within three weeks and certifies the 技术交易额 then, as a registration
         # office does: simulated figures and the registry's statistics read the same rows.
         register(session, actor=self.admin, contract_id=contract.id,
                  today=signed_on + dt.timedelta(days=rng.randint(1, 21)), certified_amount=certified)
         figures.signed += 1
-        figures.turnover_yuan += float(amount)
+        figures.turnover_yuan += amount
         same_province = contract.seller_region_code[:2] == contract.buyer_region_code[:2]
         figures.local_signed += same_province
         if self.home_province and contract.seller_region_code[:2] == self.home_province[:2]:
             figures.home_seller_signed += 1
             figures.home_local_signed += contract.buyer_region_code[:2] == self.home_province[:2]
-        self.agency_turnover[deal.broker.agency_id] += float(amount)
+        self.agency_turnover[deal.broker.agency_id] += amount
         return "signed"
 
 

@@ -22,21 +22,22 @@ NEGOTIATED, LISTED, AUCTION = (v.PricingMode.NEGOTIATED.value, v.PricingMode.LIS
 class Pricing:
     """Mixed into the Market: which mode each achievement is offered by, and what the mode does to a deal."""
 
-    rng: random.Random
     pricing: dict[int, str]
 
     def lever(self, section: str, key: str):
         raise NotImplementedError  # the Market reads its scenario
 
+    def stream(self, *key) -> random.Random:
+        raise NotImplementedError  # the Market keys its random numbers
+
     def pricing_mode(self, achievement: Achievement) -> str:
-        """Drawn once per achievement when the scenario offers listings or auctions (no draw in the baseline, so
-        its random stream, and so its calibrated figures, are unchanged)."""
+        """Drawn once per achievement, from its own stream, when the scenario offers listings or auctions."""
         mode = self.pricing.get(achievement.id)
         if mode is None:
             listed, auction = self.lever("pricing", "listed_share"), self.lever("pricing", "auction_share")
             mode = NEGOTIATED
             if listed or auction:
-                draw = self.rng.random()
+                draw = self.stream("pricing", achievement.id).random()
                 mode = LISTED if draw < listed else AUCTION if draw < listed + auction else NEGOTIATED
                 if mode != NEGOTIATED:
                     achievement.pricing_mode = mode
@@ -56,12 +57,12 @@ class Pricing:
             return self.lever("pricing", "auction_sign_odds")
         return 1.0
 
-    def price(self, achievement: Achievement, reference: float, haggled: float) -> Decimal:
+    def price(self, achievement: Achievement, reference: float, haggled: float, rng: random.Random) -> Decimal:
         """The contract amount: negotiated as haggled, a listing at its posted price, an auction's hammer price."""
         mode = self.pricing_mode(achievement)
         if mode == LISTED and achievement.asking_price is not None:
             return Decimal(achievement.asking_price).quantize(Decimal("0.01"))
         if mode == AUCTION:
             low, high = self.lever("pricing", "auction_premium")
-            return Decimal(round(reference * self.rng.uniform(low, high), -2))
+            return Decimal(round(reference * rng.uniform(low, high), -2))
         return Decimal(round(reference * haggled, -2))

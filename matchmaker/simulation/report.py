@@ -9,6 +9,7 @@ import math
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import select
@@ -82,59 +83,122 @@ def comparison(session: Session, *, world_scale: str, world_seed: int, months: i
     grouped: dict[str, list[SimulationRun]] = defaultdict(list)
     for (scenario, _), run in sorted(latest.items()):
         grouped[scenario].append(run)
-    return {scenario: {name: interval([r.summary.get(name) for r in group], rate=name in RATES) for name in COMPARED}
+    return {scenario: {name: interval([figure_value(r, name) for r in group], rate=name in RATES) for name in COMPARED}
             for scenario, group in grouped.items()}
 
 
 @dataclass(frozen=True)
 class Detectable:
     """What a comparison against the baseline can tell apart: the smallest difference of means it would find with
-    80% power at the 5% level (two-sided, two samples of `seeds` seeds each, the two scenarios' pooled spread), as
-    a share of the baseline's mean; and how many seeds per scenario a target effect would need."""
+    80% power at the 5% level (two-sided), as a share of the baseline's mean; and how many seeds per scenario a
+    target effect would need. `design` is "paired" when the scenarios ran on the baseline's seeds (common random
+    numbers: each seed's difference carries only the levers' effect and what it moves), else "independent"."""
 
     figure: str
     seeds: int
     effect: float          # relative to the baseline's mean (0.15 = 15%)
     seeds_for_target: int | None   # None: more than MAX_SEEDS_SEARCHED
+    design: str = "paired"
 
 
 MAX_SEEDS_SEARCHED = 10_000
 
 
-def _needed_difference(sd: float, n: int) -> float:
+def figure_value(run: SimulationRun, name: str) -> float | None:
+    """A run's figure as a number (money is stored as a decimal string); None if it has none."""
+    value = run.summary.get(name)
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+def _needed_difference(sd: float, n: int, *, paired: bool = False) -> float:
     from scipy.stats import t
 
+    if paired:   # one sample of n differences
+        return (t.ppf(0.975, n - 1) + t.ppf(0.80, n - 1)) * sd / math.sqrt(n)
     df = 2 * n - 2
     return (t.ppf(0.975, df) + t.ppf(0.80, df)) * sd * math.sqrt(2 / n)
+
+
+def _latest(session: Session, *, world_scale: str, world_seed: int, months: int,
+            scenarios: set[str]) -> dict[str, dict[int, SimulationRun]]:
+    """scenario → seed → its latest run (a rerun of a scenario and seed replaces the earlier one)."""
+    runs = session.scalars(select(SimulationRun).where(
+        SimulationRun.world_scale == world_scale, SimulationRun.world_seed == world_seed,
+        SimulationRun.months == months, SimulationRun.scenario.in_(scenarios)).order_by(SimulationRun.id)).all()
+    found: dict[str, dict[int, SimulationRun]] = defaultdict(dict)
+    for run in runs:
+        found[run.scenario][run.seed] = run
+    return found
+
+
+def paired_differences(runs: dict[str, dict[int, SimulationRun]], name: str, baseline: str) -> dict[str, list[float]]:
+    """scenario → its figure minus the baseline's, seed by seed, over the seeds both ran."""
+    base = runs.get(baseline, {})
+    found = {}
+    for scenario, by_seed in runs.items():
+        if scenario == baseline:
+            continue
+        pairs = [(figure_value(run, name), figure_value(base[seed], name)) for seed, run in sorted(by_seed.items())
+                 if seed in base]
+        found[scenario] = [a - b for a, b in pairs if a is not None and b is not None]
+    return found
+
+
+def differences(session: Session, *, world_scale: str, world_seed: int, months: int, scenarios: set[str],
+                baseline: str = "baseline") -> dict[str, dict[str, Interval]]:
+    """Each scenario's difference from the baseline, figure by figure: the mean of the seed-by-seed differences
+    with its 95% t interval (none below MIN_SEEDS). With common random numbers the pairs share their dice, so this
+    interval is much narrower than the two scenarios' intervals side by side suggest."""
+    from scipy.stats import t
+
+    runs = _latest(session, world_scale=world_scale, world_seed=world_seed, months=months,
+                   scenarios=scenarios | {baseline})
+    found: dict[str, dict[str, Interval]] = defaultdict(dict)
+    for name in COMPARED:
+        for scenario, diffs in paired_differences(runs, name, baseline).items():
+            if not diffs:
+                continue
+            mean = statistics.fmean(diffs)
+            if len(diffs) < MIN_SEEDS:
+                found[scenario][name] = Interval(mean, math.nan, math.nan, len(diffs))
+                continue
+            half = t.ppf(0.975, len(diffs) - 1) * statistics.stdev(diffs) / math.sqrt(len(diffs))
+            found[scenario][name] = Interval(mean, mean - half, mean + half, len(diffs))
+    return dict(found)
 
 
 def detectable_effects(session: Session, *, world_scale: str, world_seed: int, months: int, scenarios: set[str],
                        target: float = 0.10, baseline: str = "baseline") -> list[Detectable]:
     """For each compared figure: the minimal detectable effect with the seeds used, and the seeds a `target`
-    relative effect would need, from the spread of the runs stored (baseline and the other scenarios pooled)."""
-    runs = session.scalars(select(SimulationRun).where(
-        SimulationRun.world_scale == world_scale, SimulationRun.world_seed == world_seed,
-        SimulationRun.months == months, SimulationRun.scenario.in_(scenarios | {baseline}))).all()
-    latest = {(r.scenario, r.seed): r for r in runs}
+    relative effect would need. Paired when the scenarios share the baseline's seeds (the spread of the
+    seed-by-seed differences, pooled over scenarios); otherwise two independent samples (the pooled spread of
+    every scenario's runs)."""
+    runs = _latest(session, world_scale=world_scale, world_seed=world_seed, months=months,
+                   scenarios=scenarios | {baseline})
     found = []
     for name in COMPARED:
-        by_scenario: dict[str, list[float]] = defaultdict(list)
-        for (scenario, _), run in sorted(latest.items()):
-            value = run.summary.get(name)
-            if value is not None and not math.isnan(value):
-                by_scenario[scenario].append(float(value))
-        base = by_scenario.get(baseline, [])
-        groups = [values for values in by_scenario.values() if len(values) >= 2]
-        if len(base) < 2 or not statistics.fmean(base) or not groups:
+        base = [v for v in (figure_value(r, name) for r in runs.get(baseline, {}).values()) if v is not None]
+        if len(base) < 2 or not statistics.fmean(base):
             continue
-        # The pooled within-scenario variance: every scenario's runs tell how much seeds alone move the figure.
-        pooled = math.sqrt(sum(statistics.variance(g) * (len(g) - 1) for g in groups)
-                           / sum(len(g) - 1 for g in groups))
         mean, n = statistics.fmean(base), len(base)
-        effect = float(_needed_difference(pooled, n) / abs(mean))
-        need = next((k for k in range(2, MAX_SEEDS_SEARCHED) if _needed_difference(pooled, k) <= target * abs(mean)),
-                    None)
-        found.append(Detectable(name, n, effect, need))
+        paired = [d for d in paired_differences(runs, name, baseline).values() if len(d) >= 2]
+        if paired:
+            sd = math.sqrt(sum(statistics.variance(d) * (len(d) - 1) for d in paired) / sum(len(d) - 1 for d in paired))
+        else:
+            groups = [g for g in ([v for v in (figure_value(r, name) for r in by_seed.values()) if v is not None]
+                                  for by_seed in runs.values()) if len(g) >= 2]
+            if not groups:
+                continue
+            # The pooled within-scenario variance: every scenario's runs tell how much seeds alone move the figure.
+            sd = math.sqrt(sum(statistics.variance(g) * (len(g) - 1) for g in groups) / sum(len(g) - 1 for g in groups))
+        is_paired = bool(paired)
+        effect = float(_needed_difference(sd, n, paired=is_paired) / abs(mean))
+        need = next((k for k in range(2, MAX_SEEDS_SEARCHED)
+                     if _needed_difference(sd, k, paired=is_paired) <= target * abs(mean)), None)
+        found.append(Detectable(name, n, effect, need, "paired" if is_paired else "independent"))
     return found
 
 
@@ -218,7 +282,7 @@ def _png(plt, fig) -> str:
 def _turnover_chart(run: SimulationRun) -> str:
     plt, fig, ax = _figure()
     months = [m["month"] for m in run.monthly]
-    ax.bar(months, [m["turnover_yuan"] / 1e6 for m in run.monthly], color="#2f6db5")
+    ax.bar(months, [float(m["turnover_yuan"]) / 1e6 for m in run.monthly], color="#2f6db5")
     ax.set_ylabel("turnover (million yuan)")
     ax.set_title("Contract turnover by month")
     ax.tick_params(axis="x", labelrotation=45)
@@ -297,11 +361,11 @@ th[scope=row]{{text-align:left}}img{{max-width:100%}}</style></head><body>
 {run.months} 个月 · matchmaker {esc(run.version)} · {run.seconds:.1f}s</p>
 <h2>主要指标</h2>
 <table><tr><th scope="row">技术合同数 contracts</th><td>{s['contracts']}</td></tr>
-<tr><th scope="row">成交额 turnover (yuan)</th><td>{s['turnover_yuan']:,.0f}</td></tr>
-<tr><th scope="row">核定技术交易额 certified (yuan)</th><td>{s.get('certified_yuan', 0):,.0f}</td></tr>
+<tr><th scope="row">成交额 turnover (yuan)</th><td>{Decimal(s['turnover_yuan']):,.0f}</td></tr>
+<tr><th scope="row">核定技术交易额 certified (yuan)</th><td>{Decimal(s.get('certified_yuan', 0)):,.0f}</td></tr>
 <tr><th scope="row">本地转化率 local conversion (count / amount)</th><td>{_fmt(s['local_conversion_rate'])} / {_fmt(s.get('local_conversion_rate_by_amount'))}</td></tr>
 <tr><th scope="row">匹配→签约 match to signed</th><td>{_fmt(s.get('match_to_signed'))}</td></tr>
-<tr><th scope="row">1‰ agency rewards (yuan)</th><td>{s.get('agency_rewards_yuan', 0):,.0f}</td></tr></table>
+<tr><th scope="row">1‰ agency rewards (yuan)</th><td>{Decimal(s.get('agency_rewards_yuan', 0)):,.0f}</td></tr></table>
 <p>Local conversion rate: of the contracts selling the home province's achievements, the share whose buyer is in
 the same province (docs/analytics.md). Calibration target 42% (Dalian, seed 001).</p>
 <h2>情景比较 Scenario comparison (mean [95% CI] over seeds, same world and horizon)</h2>

@@ -20,6 +20,7 @@ from matchmaker.config import Settings
 from matchmaker.db import make_engine
 from matchmaker.models import SimulationRun
 from matchmaker.reference import sync_reference_data
+from matchmaker.simulation.agents import money
 from matchmaker.simulation.figures import summarise
 from matchmaker.simulation.market import Market, home_province_of
 from matchmaker.simulation.scenarios import Scenario
@@ -69,9 +70,10 @@ def run_scenario(settings: Settings, scenario: Scenario, *, seed: int, months: i
 
 
 def simulate(settings: Settings, scenario: Scenario, *, seed: int, months: int, scale: str, world_seed: int,
-             console: Console | None = None, keep_database: bool = True) -> dict:
+             console: Console | None = None, keep_database: bool = True, common_random_numbers: bool = True) -> dict:
     """One run on a private copy of the world, as the columns of its SimulationRun (plain data: a sweep's worker
-    on another host returns it to the driver, which stores it)."""
+    on another host returns it to the driver, which stores it). `common_random_numbers=False` only to measure
+    what they gain (benchmarks/calibration/common_random_numbers.py): such runs are not for comparisons."""
     started = time.perf_counter()
     source = world_file(settings, scale, world_seed)
     runs_dir = settings.index_dir.parent / "runs"
@@ -82,7 +84,8 @@ def simulate(settings: Settings, scenario: Scenario, *, seed: int, months: int, 
     try:
         with Session(engine) as session:
             home = home_province_of(session)
-        market = Market(engine, scenario, seed, index_dir=index_dir, home_province=home)
+        market = Market(engine, scenario, seed, index_dir=index_dir, home_province=home,
+                        common_random_numbers=common_random_numbers)
         with _progress(console) as progress:
             result = market.run(months, progress)
         with Session(engine) as session:
@@ -94,7 +97,7 @@ def simulate(settings: Settings, scenario: Scenario, *, seed: int, months: int, 
         target.unlink(missing_ok=True)
     return {"scenario": scenario.name, "seed": seed, "world_scale": scale, "world_seed": world_seed,
             "months": months, "version": __version__, "levers": scenario.levers, "summary": summary,
-            "monthly": [dataclasses.asdict(m) for m in result.months],
+            "monthly": [{**dataclasses.asdict(m), "turnover_yuan": money(m.turnover_yuan)} for m in result.months],
             "seconds": round(time.perf_counter() - started, 2),
             "database_path": str(target) if keep_database else None}
 

@@ -20,8 +20,16 @@ from sqlalchemy.orm import Session
 from matchmaker import vocabulary as v
 from matchmaker.errors import Conflict, Forbidden, InvalidInput, NotFound
 from matchmaker.identity.services import Actor
+from matchmaker.models import (
+    Challenge,
+    Demand,
+    Organisation,
+    PanelMember,
+    Proposal,
+    ProposalAttachment,
+    TechnologyField,
+)
 from matchmaker.uploads import checked_pdf
-from matchmaker.models import Challenge, Demand, Organisation, PanelMember, Proposal, ProposalAttachment, TechnologyField
 
 MAX_DAYS = 365
 MAX_CRITERIA = 8

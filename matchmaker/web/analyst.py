@@ -162,7 +162,7 @@ def simulations(request: Request, actor: Actor, session: Session, compare: list[
     names = {r.scenario: _scenario_label(r.scenario) for r in runs}
     series = {"labels": [m["month"] for m in chosen[0].monthly] if chosen else [],
               "runs": [{"label": f"#{r.id} {names[r.scenario]}（种子 {r.seed}）",
-                        "turnover": [round(m["turnover_yuan"] / 10_000, 1) for m in r.monthly],
+                        "turnover": [round(float(m["turnover_yuan"]) / 10_000, 1) for m in r.monthly],
                         "signed": [m["signed"] for m in r.monthly]} for r in chosen]}
     return render(request, "simulations.html", runs=runs, chosen=chosen, names=names, series=series,
                 by_scenario=by_scenario, compared=simulation_report.COMPARED, first=first, requests=requests,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 import pytest
 from sqlalchemy.orm import Session
@@ -84,7 +85,7 @@ def test_the_simulator_writes_the_registry_and_never_signs_a_closed_posting(sett
     from sqlalchemy import func, select
 
     from matchmaker.analytics.registry_report import registry_report
-    from matchmaker.models import Achievement, Contract, Demand
+    from matchmaker.models import Achievement, Contract, Demand, Pipeline
 
     run = run_scenario(settings, load_scenario("baseline"), seed=2, months=4, scale="demo", world_seed=1)
     engine = make_engine(f"sqlite:///{run.database_path}")
@@ -97,7 +98,41 @@ def test_the_simulator_writes_the_registry_and_never_signs_a_closed_posting(sett
                               .where((Contract.signed_on > Achievement.expires_on) | (Contract.signed_on > Demand.deadline)))
         assert late == 0
         assert registry_report(session).total.contracts == len(contracts)
+        # Issue 17: contracts behave like real ones. A transfer (or an exclusive licence) takes the achievement off
+        # offer; a licence has a scope; events fall on many days of the month, not the 25th alone.
+        for contract in contracts:
+            status = session.get(Achievement, contract.achievement_id).status
+            if contract.contract_type == "transfer" or contract.licence_scope == "exclusive":
+                assert status == "transferred", contract.id
+            assert (contract.licence_scope is not None) == (contract.contract_type == "licence")
+        assert len({c.signed_on.day for c in contracts}) > 3
+        # No broker takes on more new pairings in a month than the cap.
+        cap = load_scenario("baseline").get("brokers", "monthly_claim_cap")
+        busiest = session.execute(select(func.count()).select_from(Pipeline)
+                                  .group_by(Pipeline.broker_id, func.strftime("%Y-%m", Pipeline.created_at))
+                                  .order_by(func.count().desc()).limit(1)).scalar()
+        assert 0 < busiest <= cap
     engine.dispose()
+    # Money is written as exact decimal strings, never floats.
+    assert isinstance(run.summary["turnover_yuan"], str) and all(isinstance(m["turnover_yuan"], str) for m in run.monthly)
+    assert sum(Decimal(m["turnover_yuan"]) for m in run.monthly) == Decimal(run.summary["turnover_yuan"])
+
+
+def test_common_random_numbers_give_two_scenarios_the_same_dice(settings):
+    """Issue 17: a scenario that changes no lever gives the baseline's figures seed for seed, because every agent and
+    deal draws from a stream keyed by the seed and what it is for, not by the scenario; without common random
+    numbers the same levers give other figures (the noise the paired comparison removes)."""
+    from matchmaker.simulation.runs import simulate
+    from matchmaker.simulation.scenarios import Scenario
+
+    baseline = load_scenario("baseline")
+    twin = Scenario("twin", "同基准", baseline.levers)
+    runs = {(scenario.name, crn): simulate(settings, scenario, seed=5, months=2, scale="demo", world_seed=1,
+                                           keep_database=False, common_random_numbers=crn)
+            for scenario in (baseline, twin) for crn in (True, False)}
+    assert runs[("baseline", True)]["summary"] == runs[("twin", True)]["summary"]
+    assert runs[("baseline", True)]["monthly"] == runs[("twin", True)]["monthly"]
+    assert runs[("baseline", False)]["summary"] != runs[("twin", False)]["summary"]
 
 
 def test_listing_and_auction_pricing_modes(settings):
@@ -148,24 +183,37 @@ def test_rate_intervals_stay_inside_zero_and_one_and_need_three_seeds():
 
 
 def test_the_comparison_says_what_effect_its_seeds_can_detect(settings):
-    """Issue 17: the minimal detectable effect for the seeds used, and the seeds a 10% effect would need."""
+    """Issue 17: the minimal detectable effect for the seeds used, and the seeds a 10% effect would need — paired
+    when the scenarios ran on the baseline's seeds (common random numbers), two samples when they did not."""
     from matchmaker.models import SimulationRun
-    from matchmaker.simulation.report import detectable_effects
+    from matchmaker.simulation.report import detectable_effects, differences
 
     engine = make_engine(settings.database_url)
+    runs = {("baseline", 1): 10, ("baseline", 2): 12, ("baseline", 3): 14,
+            ("auctions", 1): 11, ("auctions", 2): 14, ("auctions", 3): 14,     # differences 1, 2, 0
+            ("fairs", 4): 11, ("fairs", 5): 13, ("fairs", 6): 15}               # other seeds: nothing to pair
     with Session(engine) as session, session.begin():
-        for scenario, values in (("baseline", (10, 12, 14)), ("auctions", (11, 13, 15))):
-            for seed, value in enumerate(values, start=1):
-                session.add(SimulationRun(scenario=scenario, seed=seed, world_scale="demo", world_seed=1, months=12,
-                                          version="t", levers={}, monthly=[], seconds=1.0,
-                                          summary={"contracts": value}))
+        for (scenario, seed), value in runs.items():
+            session.add(SimulationRun(scenario=scenario, seed=seed, world_scale="demo", world_seed=1, months=12,
+                                      version="t", levers={}, monthly=[], seconds=1.0, summary={"contracts": value}))
     with Session(engine) as session:
-        (found,) = detectable_effects(session, world_scale="demo", world_seed=1, months=12, scenarios={"auctions"})
+        (paired,) = detectable_effects(session, world_scale="demo", world_seed=1, months=12, scenarios={"auctions"})
+        (independent,) = detectable_effects(session, world_scale="demo", world_seed=1, months=12, scenarios={"fairs"})
+        versus = differences(session, world_scale="demo", world_seed=1, months=12, scenarios={"auctions", "fairs"})
     engine.dispose()
-    # pooled sd 2, 3 seeds a side (df 4): (t.975 + t.80) × 2 × √(2/3) = (2.776 + 0.941) × 1.633 = 6.07 of a mean of 12
-    assert found.figure == "contracts" and found.seeds == 3
-    assert math.isclose(found.effect, 6.070 / 12, rel_tol=0.01)
-    assert 40 <= found.seeds_for_target <= 50   # ≈ (2.8² × 2 × 2²) / 1.2² seeds per scenario for a 10% effect
+    # Paired: the differences' sd is 1 over 3 seeds (df 2): (t.975 + t.80) × 1/√3 = (4.303 + 1.061) × 0.577 = 3.10.
+    assert (paired.figure, paired.seeds, paired.design) == ("contracts", 3, "paired")
+    assert math.isclose(paired.effect, 3.0965 / 12, rel_tol=0.01)
+    assert paired.seeds_for_target == 8   # the first n with (t.975 + t.80, df n-1) / √n ≤ 1.2
+    # Independent: pooled sd 2, 3 seeds a side (df 4): (2.776 + 0.941) × 2 × √(2/3) = 6.07 of a mean of 12.
+    assert independent.design == "independent"
+    assert math.isclose(independent.effect, 6.070 / 12, rel_tol=0.01)
+    assert 40 <= independent.seeds_for_target <= 50
+    # The seed-by-seed difference: mean 1, t interval 1 ± 4.303 × 1/√3; fairs shares no seed with the baseline.
+    difference = versus["auctions"]["contracts"]
+    assert math.isclose(difference.mean, 1.0) and math.isclose(difference.high - difference.mean, 4.303 / 3 ** 0.5,
+                                                                 rel_tol=0.01)
+    assert "fairs" not in versus
 
 
 def test_a_rate_interval_holds_its_mean():
