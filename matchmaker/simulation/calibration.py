@@ -1,4 +1,5 @@
-"""Fits the baseline's cross-province odds so a Dalian-like province converts 42% of its achievements locally."""
+"""Fits the baseline's cross-province odds so the home province's sellers sell 42% of their contracts in the province
+(seed 001's figure for Dalian, a city, read at province level: docs/simulation.md, "Calibration")."""
 
 from __future__ import annotations
 

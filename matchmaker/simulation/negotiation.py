@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
@@ -12,7 +13,7 @@ from matchmaker.brokerage.contracts import sign_contract
 from matchmaker.brokerage.registry import register
 from matchmaker.brokerage.pipelines import move_pipeline
 from matchmaker.identity.services import Actor
-from matchmaker.models import Achievement, Demand
+from matchmaker.models import Achievement, Demand, PriceNotice
 from matchmaker.simulation.agents import BrokerAgent, Deal, MonthFigures
 from matchmaker.simulation.pricing import Pricing
 from matchmaker.trading.price_notices import notice_required, record_notice
@@ -124,9 +125,14 @@ class Negotiation(Pricing):
         deal.notice_ends_on = notice.ends_on
 
     @staticmethod
-    def _reference(demand: Demand, achievement: Achievement) -> float:
-        reference = float(achievement.asking_price or demand.budget_max or 300_000)
-        return min(reference, float(demand.budget_max) * 1.2) if demand.budget_max is not None else reference
+    def _reference(demand: Demand, achievement: Achievement, contract_type: v.ContractType = v.ContractType.TRANSFER) -> float:
+        """What the parties haggle from. Rights to a result (a transfer or licence) are priced by the seller's asking
+        price, capped by what the firm can pay; work on the firm's problem (development, service, consulting) is
+        sized by the firm's budget for it — which is why such contracts are the larger ones in the statistics."""
+        if contract_type in (v.ContractType.TRANSFER, v.ContractType.LICENCE) or demand.budget_max is None:
+            reference = float(achievement.asking_price or demand.budget_max or 300_000)
+            return min(reference, float(demand.budget_max) * 1.2) if demand.budget_max is not None else reference
+        return float(demand.budget_max)
 
     def _end(self, session, deal: Deal, stage: v.PipelineStage, day: dt.date, note: str, figures) -> str:
         actor = deal.broker.actor if stage is not v.PipelineStage.LAPSED else self.admin
@@ -135,10 +141,27 @@ class Negotiation(Pricing):
         setattr(figures, stage.value, getattr(figures, stage.value) + 1)
         return stage.value
 
+    @staticmethod
+    def _signing_moment(session: Session, deal: Deal, day: dt.date) -> dt.datetime | None:
+        """A day this month after the deal's own notice has ended and outside any other buyer's running notice on
+        the achievement (the platform refuses a signing while one runs); None if the month has none left."""
+        earliest = deal.notice_ends_on
+        notices = session.execute(select(PriceNotice.starts_on, PriceNotice.ends_on)
+                                  .where(PriceNotice.achievement_id == deal.achievement_id)).all()
+        for _ in range(len(notices) + 1):
+            at = deal.next_at(day, earliest=earliest)
+            if at is None:
+                return None
+            running = [ends for starts, ends in notices if starts <= at.date() < ends]
+            if not running:
+                return at
+            earliest = max(running)
+        return None
+
     def _sign(self, session, deal: Deal, demand: Demand, achievement: Achievement, day: dt.date, figures) -> str:
-        at = deal.next_at(day, earliest=deal.notice_ends_on)
+        at = self._signing_moment(session, deal, day)
         if at is None:
-            return "open"   # agreed, but the price notice runs past the month's end: it signs next month
+            return "open"   # agreed, but a price notice runs past the month's end: it signs next month
         signed_on = at.date()
         # A deal can only be signed while both postings are on offer.
         if (achievement.expires_on is not None and achievement.expires_on < signed_on) or \
@@ -154,7 +177,7 @@ class Negotiation(Pricing):
         if contract_type is v.ContractType.LICENCE:
             scopes = self.lever("contracts", "licence_scope_shares")
             licence_scope = rng.choices(list(scopes), weights=list(scopes.values()))[0]
-        reference = self._reference(demand, achievement)
+        reference = self._reference(demand, achievement, contract_type)
         amount = self.price(achievement, reference, rng.uniform(0.7, 1.0), rng)
         certified = (amount * Decimal(str(round(rng.uniform(0.85, 1.0), 2)))).quantize(Decimal("0.01"))
         trial_ends_on = None

@@ -20,7 +20,7 @@ from matchmaker.errors import NotFound
 from matchmaker.models import SimulationRun
 
 COMPARED = ("contracts", "turnover_yuan", "local_conversion_rate", "match_to_signed")
-LOCAL_TARGET = 0.42  # Dalian (seed 001)
+LOCAL_TARGET = 0.42  # 大连's city figure (seed 001), read at province level (docs/simulation.md)
 
 
 RATES = {"local_conversion_rate", "match_to_signed"}   # shares: their intervals stay inside [0, 1]
@@ -298,7 +298,7 @@ def _local_chart(run: SimulationRun) -> str:
         months.append(m["month"])
         rates.append(running_local / running_all if running_all else math.nan)
     ax.plot(months, rates, marker="o", color="#c0392b", label="cumulative local conversion")
-    ax.axhline(LOCAL_TARGET, linestyle="--", color="#555", label="Dalian 42%")
+    ax.axhline(LOCAL_TARGET, linestyle="--", color="#555", label="42% (Dalian, read at province level)")
     ax.set_ylim(0, 1)
     ax.set_title("Local conversion rate (home-province sellers)")
     ax.legend(loc="lower right")
@@ -367,7 +367,7 @@ th[scope=row]{{text-align:left}}img{{max-width:100%}}</style></head><body>
 <tr><th scope="row">匹配→签约 match to signed</th><td>{_fmt(s.get('match_to_signed'))}</td></tr>
 <tr><th scope="row">1‰ agency rewards (yuan)</th><td>{Decimal(s.get('agency_rewards_yuan', 0)):,.0f}</td></tr></table>
 <p>Local conversion rate: of the contracts selling the home province's achievements, the share whose buyer is in
-the same province (docs/analytics.md). Calibration target 42% (Dalian, seed 001).</p>
+the same province (docs/analytics.md). Calibration target 42%: seed 001's figure for Dalian, a city, read at province level.</p>
 <h2>情景比较 Scenario comparison (mean [95% CI] over seeds, same world and horizon)</h2>
 <table><tr><th>scenario</th>{''.join(f'<th>{esc(n)}</th>' for n in COMPARED)}<th>seeds</th></tr>{rows}</table>
 <h2>图表 Charts</h2>{images}

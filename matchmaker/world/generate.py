@@ -26,7 +26,7 @@ from matchmaker.world.postings import (
     demand_with_answers,
 )
 
-GENERATOR_VERSION = "5"  # 5: 揭榜挂帅 challenges and an evaluation centre; 4: coherent subjects, fit from the topic only
+GENERATOR_VERSION = "6"  # 6: budgets spread to the published contract sizes; 5: 揭榜挂帅 challenges and an evaluation centre; 4: coherent subjects, fit from the topic only
 
 # The tables the generator writes explicit ids into.
 _TABLES = {"organisations": Organisation, "users": User, "brokers": Broker, "achievements": Achievement,
