@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import functools
 import random
 import time
 from dataclasses import dataclass
@@ -76,6 +78,14 @@ def _run(gen: Generator, conn: Connection, state: State, progress: Progress) -> 
     add_same_subject_fits(gen, conn, state)
 
 
+@functools.cache
+def _posting_generator() -> Generator:
+    """The simulator's monthly postings draw names and wording from one generator per process: making it (Faker and
+    3,000 names) took a tenth of a demo run when it was made every month. Its vocabulary is read-only; what a call
+    changes (the random stream, the prefix, the subject lists) each call replaces on its own copy."""
+    return Generator(SCALES["demo"], "demo", 0)
+
+
 def extend_world(conn: Connection, *, key: str, demands: int, achievements: int, posted_on: dt.date,
                  rng: random.Random) -> tuple[list[int], list[int]]:
     """New postings for the market simulator, drawn like the world's and waiting for review.
@@ -83,8 +93,9 @@ def extend_world(conn: Connection, *, key: str, demands: int, achievements: int,
     Demands come with their generated answers and latent fits, as at seeding; the rest of the achievements
     are background postings. Returns (achievement ids, demand ids), all in status pending_review.
     """
-    generator = Generator(SCALES["demo"], "demo", 0)
+    generator = copy.copy(_posting_generator())
     generator.rng, generator.prefix = rng, f"s{key}"
+    generator.subject_members, generator.demand_subjects = {}, []
     state = State(next_ids={t: _max_id(conn, t) for t in _TABLES})
     load_pools(generator, conn, state)
     buffers = Buffers()

@@ -1,0 +1,76 @@
+"""A library page with its total (issue 17: listing at scale): `db.paged` — the page and a count that reads no
+columns — against the COUNT(*) OVER () window it replaced, in the same run, in-process (no HTTP).
+
+    python -m benchmarks.speed.listing --scale province --repeat 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from matchmaker import migrate
+from matchmaker import vocabulary as v
+from matchmaker.catalog import services as catalog
+from matchmaker.catalog.specs import ACHIEVEMENTS, DEMANDS
+from matchmaker.config import Settings
+from matchmaker.db import make_engine, paged
+from matchmaker.identity.services import Actor
+from matchmaker.models import Organisation
+from matchmaker.simulation.runs import world_file
+
+
+def window_paged(session: Session, statement, *, limit: int, offset: int):
+    """The baseline: the total rides on the page as a window function."""
+    rows = session.execute(statement.add_columns(func.count().over()).limit(limit).offset(offset)).all()
+    return [tuple(r)[:-1] for r in rows], (rows[0][-1] if rows else 0)
+
+
+def timed(engine, statement, pager, repeat: int) -> tuple[float, float, int]:
+    times, total = [], 0
+    for _ in range(repeat):
+        started = time.perf_counter()
+        with Session(engine) as session:
+            _, total = pager(session, statement, limit=20, offset=0)
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return statistics.median(times), times[int(0.95 * (len(times) - 1))], total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", default="province")
+    parser.add_argument("--repeat", type=int, default=50)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'main.db'}"
+        migrate.upgrade(url)
+        world = world_file(Settings(database_url=url, index_dir=Path(folder) / "var" / "index"), args.scale, 1)
+        engine = make_engine(f"sqlite:///{world}")
+        with Session(engine) as session:
+            firm = session.scalar(select(Organisation.id).where(Organisation.kind == "enterprise").limit(1))
+        actor = Actor(1, v.Role.FIRM, firm)
+        print(f"{args.scale} world, first page of 20 as a firm, {args.repeat} times each (ms)\n")
+        print("| list | filter | two queries p50 | p95 | window p50 | p95 | speed-up (p50) | total |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|")
+        for spec in (ACHIEVEMENTS, DEMANDS):
+            for label, query in (("none", catalog.ListQuery()), ("TRL ≥ 5", catalog.ListQuery(trl_min=5)),
+                                 ("field", catalog.ListQuery(field="new_energy"))):
+                statement = select(spec.model).where(catalog.visible_condition(actor, spec.model))
+                statement = catalog.apply_sort(catalog.apply_filters(statement, spec, query), spec, query.sort)
+                new50, new95, total = timed(engine, statement, paged, args.repeat)
+                old50, old95, old_total = timed(engine, statement, window_paged, args.repeat)
+                assert total == old_total, (total, old_total)
+                print(f"| {spec.library.value} | {label} | {new50:.1f} | {new95:.1f} | {old50:.1f} | {old95:.1f} | "
+                      f"{old50 / new50:.1f}× | {total:,} |")
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
