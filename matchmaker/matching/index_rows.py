@@ -230,7 +230,7 @@ class RowStore:
 class TextStore:
     """Titles and bodies by internal row, kept as one UTF-8 blob (compact, fast to load) plus a tail of recent adds."""
 
-    def __init__(self, blob: bytes = b"", offsets: np.ndarray | None = None):
+    def __init__(self, blob: bytes | np.ndarray = b"", offsets: np.ndarray | None = None):
         self._blob = blob
         self._offsets = offsets if offsets is not None else np.zeros(1, dtype=np.int64)  # 2 * rows + 1 bounds
         self._tail: list[str] = []
@@ -253,16 +253,16 @@ class TextStore:
         if row >= sealed:
             i = 2 * (row - sealed)
             return self._tail[i], self._tail[i + 1]
-        o = self._offsets
-        return (self._blob[o[2 * row]:o[2 * row + 1]].decode("utf-8"),
-                self._blob[o[2 * row + 1]:o[2 * row + 2]].decode("utf-8"))
+        o, blob = self._offsets, self._blob   # bytes, or a memory-mapped uint8 array (index_store.load, mmap)
+        return (bytes(blob[o[2 * row]:o[2 * row + 1]]).decode("utf-8"),
+                bytes(blob[o[2 * row + 1]:o[2 * row + 2]]).decode("utf-8"))
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """The blob and offsets with the tail folded in, for saving."""
         if self._tail:
             extra = [s.encode("utf-8") for s in self._tail]
             lengths = np.cumsum([len(p) for p in extra]) + self._offsets[-1]
-            self._blob = self._blob + b"".join(extra)
+            self._blob = bytes(self._blob) + b"".join(extra)
             self._offsets = np.concatenate([self._offsets, lengths.astype(np.int64)])
             self._tail = []
         return np.frombuffer(self._blob, dtype=np.uint8), self._offsets

@@ -110,7 +110,7 @@ def load(path: str | os.PathLike, *, mmap: bool = False) -> tuple[object, dict, 
                                 array(f"seg{i}.post_rows", True), array(f"seg{i}.post_weights", True)))
     parts = IndexParts(
         n_terms=n_terms, n_rows=manifest["rows"], ids=array("ids").tolist(), alive=array("alive").copy(),
-        texts=TextStore(array("text_blob").tobytes(), array("text_offsets")),
+        texts=TextStore(array("text_blob", True) if mmap else array("text_blob").tobytes(), array("text_offsets", True)),
         attributes={name: array(f"attr.{name}").copy() for name in manifest["attributes"]}, segments=segments)
     return model, manifest["params"], parts
 

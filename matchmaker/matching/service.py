@@ -150,8 +150,10 @@ class MatchingService:
             if state["last_change_id"] > newest:
                 raise IndexVersionError("the saved matcher is ahead of this database's change log")
             matcher = Matcher(text_params=text_params, weights=self.weights, known_fields=_known_fields(session))
-            matcher.achievement_index = TextIndex.load(self.directory / "achievements")
-            matcher.demand_index = TextIndex.load(self.directory / "demands")
+            # Mapped, not read: the saved arrays are shared by every worker process on the host through the page
+            # cache (one copy, not one per worker), and loading takes no time whatever the size.
+            matcher.achievement_index = TextIndex.load(self.directory / "achievements", mmap=True)
+            matcher.demand_index = TextIndex.load(self.directory / "demands", mmap=True)
             if self.semantic:
                 matcher.achievement_vectors = VectorStore.load(self.directory / "achievements")
                 matcher.demand_vectors = VectorStore.load(self.directory / "demands")

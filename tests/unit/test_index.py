@@ -139,6 +139,14 @@ def test_save_load_round_trip_gives_identical_results(tmp_path):
     assert "a8" in ids_of(loaded.search("电池", "", k=10))
     mapped = TextIndex.load(path, mmap=True)
     assert mapped.search("电池", "正极材料") == index.search("电池", "正极材料")
+    # What the service does with its mapped index: read texts, add and remove, and save over the mapped files.
+    assert mapped.text("a7") == index.text("a7")
+    mapped.add("a9", "电池", "电池 正极材料")
+    mapped.remove("a7")
+    mapped.save(path)
+    reloaded = TextIndex.load(path, mmap=True)
+    assert "a9" in ids_of(reloaded.search("电池", "", k=10)) and "a7" not in ids_of(reloaded.search("电池", "", k=10))
+    assert reloaded.text("a9") == ("电池", "电池 正极材料") and mapped.text("a9") == reloaded.text("a9")
 
 
 @pytest.mark.parametrize("field, value", [("numpy_version", "0.0.1"), ("format_version", 999), ("format_version", 1),
