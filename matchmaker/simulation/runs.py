@@ -19,6 +19,7 @@ from matchmaker import __version__, migrate
 from matchmaker.config import Settings
 from matchmaker.db import make_engine
 from matchmaker.models import SimulationRun
+from matchmaker.readiness import head_revision
 from matchmaker.reference import sync_reference_data
 from matchmaker.simulation.agents import money
 from matchmaker.simulation.figures import summarise
@@ -31,7 +32,8 @@ def world_file(settings: Settings, scale: str, world_seed: int) -> Path:
     """A generated world as a SQLite file, made once and reused by every run on it."""
     folder = settings.index_dir.parent / "worlds"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{scale}-{world_seed}-v{GENERATOR_VERSION}.db"  # a new generator makes a new file
+    # A new generator or a new schema makes a new file.
+    path = folder / f"{scale}-{world_seed}-v{GENERATOR_VERSION}-r{head_revision()}.db"
     if not path.exists():
         # A process's own work file, renamed into place: two workers making the same world at once both finish
         # (the generator is deterministic, so either file is the world).
