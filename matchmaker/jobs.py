@@ -52,6 +52,13 @@ def _register(huey: Huey, settings: Settings) -> None:
     def embed_pending_periodic() -> int:
         return _embed(settings, session_factory)
 
+    # Hourly: the query planner's statistics follow the libraries as they grow through the API (db.refresh_statistics).
+    @huey.periodic_task(crontab(minute="17"), name="refresh_statistics_hourly")
+    def refresh_statistics_hourly() -> None:
+        from matchmaker.db import refresh_statistics
+
+        refresh_statistics(session_factory().kw["bind"])
+
     # Daily at 08:00 (and in every burst): remind owners of postings closing within a week, and contract parties of
     # trials ending and payments due; one notice per event, so running it again tells nobody twice.
     @huey.periodic_task(crontab(minute="0", hour="8"), name="remind_expiring_daily")

@@ -18,7 +18,14 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
+    from matchmaker.db import make_engine, refresh_statistics
+
     command.upgrade(alembic_config(database_url), revision)
+    engine = make_engine(database_url)   # a new index is of no use to the planner until the statistics know it
+    try:
+        refresh_statistics(engine)
+    finally:
+        engine.dispose()
 
 
 def downgrade(database_url: str, revision: str = "base") -> None:

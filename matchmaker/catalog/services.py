@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import Select, insert, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from matchmaker import vocabulary as v
 from matchmaker.api.params import MAX_LIMIT, SORT_KEYS
@@ -130,7 +130,8 @@ def list_records(session: Session, *, actor: Actor, spec: LibrarySpec, query: Li
     """A page of the postings the actor may see, and how many there are in all."""
     check_list_query(query)
     expire_overdue(session, today=today)
-    statement = select(spec.model)
+    # The page's children in one query (a row's IP records were a query each: 20 a page).
+    statement = select(spec.model).options(*(selectinload(getattr(spec.model, c)) for c in spec.children))
     visible = visible_condition(actor, spec.model)
     if visible is not None:
         statement = statement.where(visible)

@@ -43,6 +43,7 @@ class LibrarySpec:
     trl_column: str | None = None
     price_column: str | None = None
     search_columns: tuple[str, ...] = ()
+    children: tuple[str, ...] = ()   # relationships every listed row shows: loaded for the whole page at once
 
     @property
     def table(self) -> Table:
@@ -60,6 +61,7 @@ ACHIEVEMENTS = LibrarySpec(
     aliases={"description": "summary"}, mode_field="transfer_modes", library=v.Library.ACHIEVEMENTS,
     owner_role=v.Role.OFFICE, closed_status=v.AchievementStatus.TRANSFERRED.value, date_column="expires_on",
     trl_column="trl", price_column="asking_price", search_columns=("title", "summary", "keywords"),
+    children=("ip_records",),
 )
 DEMANDS = LibrarySpec(
     name="demands", noun="demand", model=Demand, schema=DemandIn, initial="d",

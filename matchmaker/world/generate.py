@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import Connection, Engine, func, insert, select
 
 from matchmaker import vocabulary as v
+from matchmaker.db import refresh_statistics
 from matchmaker.models import Achievement, Broker, Demand, Organisation, User, World
 from matchmaker.world.brokers import add_brokers
 from matchmaker.world.challenges import add_challenges
@@ -63,6 +64,7 @@ def generate_world(engine: Engine, *, scale: str, seed: int, console: Console | 
             insert(World),
             {"scale": scale, "seed": seed, "generator_version": GENERATOR_VERSION, "counts": state.counts},
         )
+    refresh_statistics(engine)
     return WorldResult(created=True, counts=state.counts, seconds=time.perf_counter() - started)
 
 
