@@ -45,6 +45,7 @@ MAX_K = 100
 LATE_COMMIT_GRACE = dt.timedelta(seconds=10)
 # Save again after this many replayed changes, so a restart replays a short tail, not the whole log.
 SAVE_EVERY = 500
+APPLY_CHUNK = 10_000   # record ids per query when applying changes
 
 
 DOC_OF = {v.Library.ACHIEVEMENTS: achievement_doc, v.Library.DEMANDS: demand_doc}
@@ -190,7 +191,10 @@ class MatchingService:
             if not ids:
                 continue
             spec = LIBRARIES[library]
-            rows = {row.id: row for row in session.scalars(select(spec.model).where(spec.model.id.in_(ids)))}
+            # In chunks: a sweep of expiries can log hundreds of thousands of changes at once (the national world's
+            # first read expired 253,000 records), past SQLite's limit on bound parameters.
+            rows = {row.id: row for start in range(0, len(ids), APPLY_CHUNK) for row in session.scalars(
+                select(spec.model).where(spec.model.id.in_(ids[start:start + APPLY_CHUNK])))}
             for record_id in ids:
                 row = rows.get(record_id)
                 if row is None:  # deleted: drop it like a withdrawn record
