@@ -64,7 +64,20 @@ def on_data_error(request: Request, error: DataError) -> Response:
                    "(for example a NUL character in text)", None, request)
 
 
+# What passes if the client retries: a lock wait, a conflict between transactions, a cancelled statement, a
+# connection lost (PostgreSQL SQLSTATE classes 08, 40, 55P03, 57014; SQLite's "locked" and "busy").
+_TRANSIENT_STATES = ("08", "40", "55P03", "57014")
+
+
+def is_transient(error: OperationalError) -> bool:
+    state = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None) or ""
+    text = str(error.orig).lower()
+    return error.connection_invalidated or state.startswith(_TRANSIENT_STATES) or "locked" in text or "busy" in text
+
+
 def on_operational_error(request: Request, error: OperationalError) -> Response:
+    if not is_transient(error):   # a fault of ours (say, too many bound parameters): retrying will not help
+        return on_unexpected_error(request, error)
     log.warning("database busy on %s: %s", request.url.path, error.orig)
     response = problem(503, "Service unavailable", "the database is busy; retry shortly", None, request)
     response.headers["Retry-After"] = "1"
