@@ -42,7 +42,8 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def paged(session: Session, statement: Select, *, limit: int, offset: int) -> tuple[list, int]:
+def paged(session: Session, statement: Select, *, limit: int, offset: int,
+          counted_parts: list[Select] | None = None) -> tuple[list, int]:
     """One page of a select's rows (as tuples), and how many rows it has in all.
 
     Two queries: the page, which an index on the sort key answers without reading the rest, and the count, which
@@ -53,11 +54,16 @@ def paged(session: Session, statement: Select, *, limit: int, offset: int) -> tu
     rows = session.execute(statement.limit(limit).offset(offset)).all()
     if offset == 0 and len(rows) < limit:
         return [tuple(row) for row in rows], len(rows)   # the whole list fits on the first page: no count needed
+    if counted_parts is not None:   # disjoint selects whose union is `statement`'s rows: counted one by one
+        return [tuple(row) for row in rows], sum(_count(session, part) for part in counted_parts)
+    return [tuple(row) for row in rows], _count(session, statement)
+
+
+def _count(session: Session, statement: Select) -> int:
     counted = statement.order_by(None)
     if not (statement._distinct or statement._group_by_clauses):   # else a row is what DISTINCT / GROUP BY made
         counted = counted.with_only_columns(literal_column("1"), maintain_column_froms=True)
-    total = session.scalar(select(func.count()).select_from(counted.subquery()))
-    return [tuple(row) for row in rows], total
+    return session.scalar(select(func.count()).select_from(counted.subquery()))
 
 
 def refresh_statistics(engine: Engine) -> None:

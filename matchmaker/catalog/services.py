@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from matchmaker import vocabulary as v
 from matchmaker.api.params import MAX_LIMIT, SORT_KEYS
-from matchmaker.catalog.access import is_visible, may_edit, visible_condition
+from matchmaker.catalog.access import is_visible, may_edit, visible_parts
 from matchmaker.catalog.io.read import FORMATS
 from matchmaker.catalog.io.validate import WHOLE_FILE, ImportRejected, ProblemLog, Row
 from matchmaker.catalog.io.write import import_rows
@@ -131,12 +131,12 @@ def list_records(session: Session, *, actor: Actor, spec: LibrarySpec, query: Li
     check_list_query(query)
     expire_overdue(session, today=today)
     # The page's children in one query (a row's IP records were a query each: 20 a page).
-    statement = select(spec.model).options(*(selectinload(getattr(spec.model, c)) for c in spec.children))
-    visible = visible_condition(actor, spec.model)
-    if visible is not None:
-        statement = statement.where(visible)
-    rows, total = paged(session, apply_sort(apply_filters(statement, spec, query), spec, query.sort),
-                        limit=query.limit, offset=query.offset)
+    filtered = apply_filters(select(spec.model), spec, query)
+    parts = visible_parts(actor, spec.model)
+    statement = filtered if parts is None else filtered.where(or_(*parts))
+    statement = statement.options(*(selectinload(getattr(spec.model, c)) for c in spec.children))
+    rows, total = paged(session, apply_sort(statement, spec, query.sort), limit=query.limit, offset=query.offset,
+                        counted_parts=None if parts is None else [filtered.where(part) for part in parts])
     return [row[0] for row in rows], total
 
 
