@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, Select, create_engine, event, func, literal_column, select
@@ -51,12 +51,11 @@ def paged(session: Session, statement: Select, *, limit: int, offset: int,
     world (196 ms against 20 + 20 ms, `benchmarks/speed/listing.py`): the window makes the database materialise and
     sort every matching row, whole, before the LIMIT.
     """
-    rows = session.execute(statement.limit(limit).offset(offset)).all()
+    rows = [tuple(row) for row in session.execute(statement.limit(limit).offset(offset))]
     if offset == 0 and len(rows) < limit:
-        return [tuple(row) for row in rows], len(rows)   # the whole list fits on the first page: no count needed
-    if counted_parts is not None:   # disjoint selects whose union is `statement`'s rows: counted one by one
-        return [tuple(row) for row in rows], sum(_count(session, part) for part in counted_parts)
-    return [tuple(row) for row in rows], _count(session, statement)
+        return rows, len(rows)   # the whole list fits on the first page: no count needed
+    # counted_parts: disjoint selects whose union is `statement`'s rows, counted one by one.
+    return rows, sum(_count(session, part) for part in (counted_parts or [statement]))
 
 
 def _count(session: Session, statement: Select) -> int:
@@ -64,6 +63,16 @@ def _count(session: Session, statement: Select) -> int:
     if not (statement._distinct or statement._group_by_clauses):   # else a row is what DISTINCT / GROUP BY made
         counted = counted.with_only_columns(literal_column("1"), maintain_column_froms=True)
     return session.scalar(select(func.count()).select_from(counted.subquery()))
+
+
+# Ids bound in one IN (…): under SQLite's oldest limit on bound parameters (999), so any build takes it.
+IN_BATCH = 900
+
+
+def id_batches(ids: Sequence, size: int = IN_BATCH) -> Iterator[list]:
+    """`ids` in slices small enough for one IN (…) each."""
+    for start in range(0, len(ids), size):
+        yield list(ids[start:start + size])
 
 
 def refresh_statistics(engine: Engine) -> None:

@@ -32,7 +32,7 @@ from matchmaker.catalog.specs import (
     LibrarySpec,
     column_values,
 )
-from matchmaker.db import paged
+from matchmaker.db import id_batches, paged
 from matchmaker.errors import Conflict, DomainError, FieldProblem, Forbidden, InvalidInput, NotFound
 from matchmaker.identity import audit
 from matchmaker.identity.services import Actor
@@ -96,8 +96,8 @@ def expire_overdue(session: Session, *, today: dt.date | None = None) -> int:
         overdue = session.scalars(select(spec.model.id).where(*lapsed).with_for_update(skip_locked=True)).all()
         if not overdue:
             continue
-        for start in range(0, len(overdue), 900):   # SQLite's bound-parameter limit
-            session.execute(update(spec.model).where(spec.model.id.in_(overdue[start:start + 900]))
+        for batch in id_batches(overdue):
+            session.execute(update(spec.model).where(spec.model.id.in_(batch))
                             .values(status=EXPIRED).execution_options(synchronize_session="fetch"))
         session.execute(insert(IndexChange), [{"library": spec.library.value, "record_id": record_id}
                                               for record_id in overdue])
@@ -130,10 +130,10 @@ def list_records(session: Session, *, actor: Actor, spec: LibrarySpec, query: Li
     """A page of the postings the actor may see, and how many there are in all."""
     check_list_query(query)
     expire_overdue(session, today=today)
-    # The page's children in one query (a row's IP records were a query each: 20 a page).
     filtered = apply_filters(select(spec.model), spec, query)
     parts = visible_parts(actor, spec.model)
     statement = filtered if parts is None else filtered.where(or_(*parts))
+    # The page's children in one query (a row's IP records were a query each: 20 a page).
     statement = statement.options(*(selectinload(getattr(spec.model, c)) for c in spec.children))
     rows, total = paged(session, apply_sort(statement, spec, query.sort), limit=query.limit, offset=query.offset,
                         counted_parts=None if parts is None else [filtered.where(part) for part in parts])

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from matchmaker import vocabulary as v
 from matchmaker.catalog import services as catalog
 from matchmaker.catalog.specs import LIBRARIES
+from matchmaker.db import id_batches
 from matchmaker.matching import semantic
 from matchmaker.matching.records import open_docs
 from matchmaker.models import Embedding
@@ -30,8 +31,7 @@ def stored_vectors(session: Session, library: v.Library, keys: dict[int, str]) -
     """Stored vectors of these records whose text is unchanged since they were embedded (record id → key)."""
     found = {}
     ids = list(keys)
-    for start in range(0, len(ids), 900):
-        chunk = ids[start:start + 900]
+    for chunk in id_batches(ids):
         for record_id, text_key, blob in session.execute(
                 select(Embedding.record_id, Embedding.text_key, Embedding.vector)
                 .where(Embedding.library == library.value, Embedding.model == semantic.MODEL,

@@ -23,6 +23,7 @@ from matchmaker import vocabulary as v
 from matchmaker.catalog import services as catalog
 from matchmaker.catalog.specs import LIBRARIES
 from matchmaker.config import Settings
+from matchmaker.db import id_batches
 from matchmaker.errors import DomainError, FieldProblem, InvalidInput
 from matchmaker.matching import impressions, semantic
 from matchmaker.matching.embedding import record_key, stored_vectors
@@ -193,8 +194,8 @@ class MatchingService:
             spec = LIBRARIES[library]
             # In chunks: a sweep of expiries can log hundreds of thousands of changes at once (the national world's
             # first read expired 253,000 records), past SQLite's limit on bound parameters.
-            rows = {row.id: row for start in range(0, len(ids), APPLY_CHUNK) for row in session.scalars(
-                select(spec.model).where(spec.model.id.in_(ids[start:start + APPLY_CHUNK])))}
+            rows = {row.id: row for batch in id_batches(ids, APPLY_CHUNK)
+                    for row in session.scalars(select(spec.model).where(spec.model.id.in_(batch)))}
             for record_id in ids:
                 row = rows.get(record_id)
                 if row is None:  # deleted: drop it like a withdrawn record

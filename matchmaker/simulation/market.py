@@ -20,6 +20,7 @@ from matchmaker.catalog import services as catalog
 from matchmaker.catalog.review import approve_record
 from matchmaker.catalog.specs import ACHIEVEMENTS, DEMANDS
 from matchmaker.config import Settings
+from matchmaker.db import id_batches
 from matchmaker.errors import DomainError
 from matchmaker.identity.services import Actor, create_user
 from matchmaker.matching.service import MatchingService
@@ -121,7 +122,7 @@ class Market(Negotiation):
         rng = self.stream("use-first-pay-later")  # one draw per achievement: a larger share offers a superset
         chosen = {i for i in ids if rng.random() < share}
         session.execute(update(Achievement).values(use_first_pay_later=False))
-        for batch in _chunks(sorted(chosen), 900):
+        for batch in id_batches(sorted(chosen)):
             session.execute(update(Achievement).where(Achievement.id.in_(batch)).values(use_first_pay_later=True))
 
     # ---------------------------------------------------------------------------------------------- months
@@ -276,10 +277,6 @@ def _poisson(rng: random.Random, mean: float) -> int:
 def _pick_weighted(rng: random.Random, provinces: list[str], by_province: dict[str, list[int]]) -> str:
     return rng.choices(provinces, weights=[len(by_province[p]) for p in provinces])[0]
 
-
-def _chunks(items: list, size: int):
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 def home_province_of(session: Session) -> str | None:
