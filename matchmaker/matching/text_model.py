@@ -179,6 +179,10 @@ class TextModel(BaseEstimator):
     def _tf(self, titles, bodies, as_query: bool, grow: bool = False) -> sp.csr_matrix:
         t = self._counts(list(titles), as_query, grow)
         b = self._counts(list(bodies), as_query, grow)
+        return self._combine(t, b, as_query)
+
+    def _combine(self, t: sp.csr_matrix, b: sp.csr_matrix, as_query: bool) -> sp.csr_matrix:
+        """Title and body counts over the whole vocabulary, sublinear if asked, the title weighted for a query."""
         n = len(self.vocabulary_)
         t.resize((t.shape[0], n))
         b.resize((b.shape[0], n))
@@ -235,17 +239,8 @@ class TextModel(BaseEstimator):
             or [(0, 0)]
         title_counts = [_compact(self._counts(titles[a:b], False, True)) for a, b in spans]
         body_counts = [_compact(self._counts(bodies[a:b], False, True)) for a, b in spans]
-        n = len(self.vocabulary_)
-        chunks = []
-        while title_counts:   # combine and free chunk by chunk
-            t, b = title_counts.pop(0), body_counts.pop(0)
-            t.resize((t.shape[0], n))
-            b.resize((b.shape[0], n))
-            if self.sublinear_tf:
-                for m in (t, b):
-                    m.data = 1.0 + np.log(m.data)
-            chunks.append(_compact((t + b).tocsr()))
-        return chunks
+        # Combined and freed chunk by chunk.
+        return [_compact(self._combine(title_counts.pop(0), body_counts.pop(0), False)) for _ in spans]
 
     def fit_transform(self, titles: Sequence[str], bodies: Sequence[str]) -> sp.csr_matrix:
         """fit, then the documents' vectors (what TextIndex.fit needs), tokenising each document once."""

@@ -55,8 +55,7 @@ class Negotiation(Pricing):
         achievement = session.get(Achievement, deal.achievement_id)
         if demand.status != v.DemandStatus.PUBLISHED or achievement.status != v.AchievementStatus.PUBLISHED:
             return self._end(session, deal, v.PipelineStage.LAPSED, day, "记录已关闭", figures)
-        if (achievement.expires_on is not None and achievement.expires_on < day) or \
-                (demand.deadline is not None and demand.deadline < day):
+        if not _on_offer(demand, achievement, day):
             return self._end(session, deal, v.PipelineStage.LAPSED, day, "记录已到期", figures)
         next_stage = v.NEXT_STAGE[v.PipelineStage(deal.stage)]
         odds = self._odds(deal, demand, achievement, next_stage, fair)
@@ -163,9 +162,7 @@ class Negotiation(Pricing):
         if at is None:
             return "open"   # agreed, but a price notice runs past the month's end: it signs next month
         signed_on = at.date()
-        # A deal can only be signed while both postings are on offer.
-        if (achievement.expires_on is not None and achievement.expires_on < signed_on) or \
-                (demand.deadline is not None and demand.deadline < signed_on):
+        if not _on_offer(demand, achievement, signed_on):   # expired between the month's start and the signing day
             return self._end(session, deal, v.PipelineStage.LAPSED, day, "记录已到期", figures)
         rng = deal.rng
         shared = sorted(set(map(str, achievement.transfer_modes or ())) & set(map(str, demand.cooperation_modes or ())))
@@ -207,6 +204,12 @@ class Negotiation(Pricing):
             figures.home_local_signed += contract.buyer_region_code[:2] == self.home_province[:2]
         self.agency_turnover[deal.broker.agency_id] += amount
         return "signed"
+
+
+def _on_offer(demand: Demand, achievement: Achievement, day: dt.date) -> bool:
+    """Neither posting has expired by `day`: only then may the deal move or be signed."""
+    return not ((achievement.expires_on is not None and achievement.expires_on < day)
+                or (demand.deadline is not None and demand.deadline < day))
 
 
 def _scaled(p: float, odds: float) -> float:
