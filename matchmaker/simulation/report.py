@@ -73,18 +73,10 @@ def comparison(session: Session, *, world_scale: str, world_seed: int, months: i
                scenarios: set[str] | None = None) -> dict[str, dict[str, Interval]]:
     """Every stored run on the same world and horizon (of the named scenarios, if given), grouped by scenario,
     each figure as an interval over seeds."""
-    runs = session.scalars(select(SimulationRun).where(
-        SimulationRun.world_scale == world_scale, SimulationRun.world_seed == world_seed,
-        SimulationRun.months == months).order_by(SimulationRun.id)).all()
-    latest: dict[tuple[str, int], SimulationRun] = {}
-    for run in runs:  # a rerun of the same scenario and seed replaces the earlier one (same figures anyway)
-        if scenarios is None or run.scenario in scenarios:
-            latest[(run.scenario, run.seed)] = run
-    grouped: dict[str, list[SimulationRun]] = defaultdict(list)
-    for (scenario, _), run in sorted(latest.items()):
-        grouped[scenario].append(run)
-    return {scenario: {name: interval([figure_value(r, name) for r in group], rate=name in RATES) for name in COMPARED}
-            for scenario, group in grouped.items()}
+    runs = _latest(session, world_scale=world_scale, world_seed=world_seed, months=months, scenarios=scenarios)
+    return {scenario: {name: interval([figure_value(run, name) for _, run in sorted(by_seed.items())],
+                                      rate=name in RATES) for name in COMPARED}
+            for scenario, by_seed in sorted(runs.items())}
 
 
 @dataclass(frozen=True)
@@ -123,11 +115,14 @@ def _needed_difference(sd: float, n: int, *, paired: bool = False) -> float:
 
 
 def _latest(session: Session, *, world_scale: str, world_seed: int, months: int,
-            scenarios: set[str]) -> dict[str, dict[int, SimulationRun]]:
-    """scenario → seed → its latest run (a rerun of a scenario and seed replaces the earlier one)."""
-    runs = session.scalars(select(SimulationRun).where(
-        SimulationRun.world_scale == world_scale, SimulationRun.world_seed == world_seed,
-        SimulationRun.months == months, SimulationRun.scenario.in_(scenarios)).order_by(SimulationRun.id)).all()
+            scenarios: set[str] | None) -> dict[str, dict[int, SimulationRun]]:
+    """scenario → seed → its latest run on this world and horizon (of the named scenarios, if given); a rerun of
+    a scenario and seed replaces the earlier one (same figures anyway)."""
+    query = select(SimulationRun).where(SimulationRun.world_scale == world_scale,
+                                        SimulationRun.world_seed == world_seed, SimulationRun.months == months)
+    if scenarios is not None:
+        query = query.where(SimulationRun.scenario.in_(scenarios))
+    runs = session.scalars(query.order_by(SimulationRun.id)).all()
     found: dict[str, dict[int, SimulationRun]] = defaultdict(dict)
     for run in runs:
         found[run.scenario][run.seed] = run
