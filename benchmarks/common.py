@@ -90,6 +90,14 @@ def single_thread() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
+def scratch_settings(folder):
+    """A benchmark's own main database and index under `folder` (the caller migrates it once; simulator runs in
+    worker processes share it)."""
+    from matchmaker.config import Settings
+
+    return Settings(database_url=f"sqlite:///{Path(folder) / 'main.db'}", index_dir=Path(folder) / "var" / "index")
+
+
 @contextlib.contextmanager
 def throwaway_world(scale: str, seed: int = 1):
     """A generated world in a temporary SQLite file: yields (url, engine, seconds the seeding took)."""

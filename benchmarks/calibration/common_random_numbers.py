@@ -16,12 +16,11 @@ import statistics
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 from scipy.stats import t
 
+from benchmarks.common import scratch_settings
 from matchmaker import migrate
-from matchmaker.config import Settings
 from matchmaker.simulation.runs import simulate, world_file
 from matchmaker.simulation.scenarios import load_scenario
 
@@ -29,7 +28,7 @@ FIGURES = ("contracts", "turnover_yuan", "local_conversion_rate", "match_to_sign
 
 
 def one_run(folder: str, scenario: str, seed: int, months: int, scale: str, crn: bool) -> tuple:
-    settings = Settings(database_url=f"sqlite:///{Path(folder) / 'main.db'}", index_dir=Path(folder) / "var" / "index")
+    settings = scratch_settings(folder)
     run = simulate(settings, load_scenario(scenario), seed=seed, months=months, scale=scale, world_seed=1,
                    keep_database=False, common_random_numbers=crn)
     return scenario, seed, crn, {f: float(run["summary"][f]) for f in FIGURES}
@@ -59,9 +58,9 @@ def main() -> None:
     started = time.perf_counter()
     jobs = [(s, seed, crn) for crn in (True, False) for s in ["baseline", *others] for seed in seeds]
     with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{Path(folder) / 'main.db'}"
-        migrate.upgrade(url)
-        world_file(Settings(database_url=url, index_dir=Path(folder) / "var" / "index"), args.scale, 1)
+        settings = scratch_settings(folder)
+        migrate.upgrade(settings.database_url)
+        world_file(settings, args.scale, 1)
         with ProcessPoolExecutor(args.parallel) as pool:
             results = list(pool.map(one_run, *zip(*[(folder, s, seed, args.months, args.scale, crn)
                                                     for s, seed, crn in jobs])))

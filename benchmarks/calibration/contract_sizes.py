@@ -28,8 +28,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from benchmarks.common import scratch_settings
 from matchmaker import migrate
-from matchmaker.config import Settings
 from matchmaker.db import make_engine
 from matchmaker.models import Achievement, Contract, Organisation
 from matchmaker.simulation.runs import simulate, world_file
@@ -43,7 +43,7 @@ DALIAN = "2102"
 
 
 def one_run(folder: str, scale: str, seed: int, months: int) -> dict:
-    settings = Settings(database_url=f"sqlite:///{Path(folder) / 'main.db'}", index_dir=Path(folder) / "var" / "index")
+    settings = scratch_settings(folder)
     run = simulate(settings, load_scenario("baseline"), seed=seed, months=months, scale=scale, world_seed=1)
     engine = make_engine(f"sqlite:///{run['database_path']}")
     with Session(engine) as session:
@@ -68,9 +68,9 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{Path(folder) / 'main.db'}"
-        migrate.upgrade(url)
-        world_file(Settings(database_url=url, index_dir=Path(folder) / "var" / "index"), args.scale, 1)  # once
+        settings = scratch_settings(folder)
+        migrate.upgrade(settings.database_url)
+        world_file(settings, args.scale, 1)  # once
         with ProcessPoolExecutor(args.parallel) as pool:
             runs = list(pool.map(one_run, [folder] * len(seeds), [args.scale] * len(seeds), seeds,
                                  [args.months] * len(seeds)))

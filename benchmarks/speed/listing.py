@@ -11,17 +11,16 @@ import argparse
 import statistics
 import tempfile
 import time
-from pathlib import Path
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from benchmarks.common import scratch_settings
 from matchmaker import migrate
 from matchmaker import vocabulary as v
 from matchmaker.catalog import services as catalog
 from matchmaker.catalog.access import visible_parts
 from matchmaker.catalog.specs import ACHIEVEMENTS, DEMANDS
-from matchmaker.config import Settings
 from matchmaker.db import make_engine, paged
 from matchmaker.identity.services import Actor
 from matchmaker.models import Organisation
@@ -52,10 +51,9 @@ def main() -> None:
     parser.add_argument("--world", default=None, help="an existing world database instead of generating one")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{Path(folder) / 'main.db'}"
-        migrate.upgrade(url)
-        world = args.world or world_file(Settings(database_url=url, index_dir=Path(folder) / "var" / "index"),
-                                         args.scale, 1)
+        settings = scratch_settings(folder)
+        migrate.upgrade(settings.database_url)
+        world = args.world or world_file(settings, args.scale, 1)
         engine = make_engine(f"sqlite:///{world}")
         with Session(engine) as session:
             firm = session.scalar(select(Organisation.id).where(Organisation.kind == "enterprise").limit(1))
