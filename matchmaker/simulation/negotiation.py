@@ -16,7 +16,7 @@ from matchmaker.identity.services import Actor
 from matchmaker.models import Achievement, Demand, PriceNotice
 from matchmaker.simulation.agents import BrokerAgent, Deal, MonthFigures
 from matchmaker.simulation.pricing import Pricing
-from matchmaker.trading.price_notices import notice_required, record_notice
+from matchmaker.trading.price_notices import notice_required, record_notice, runs_on
 
 DECLINE_BASE = 0.12  # monthly chance a stalled, fully compatible deal is called off (assumption)
 MODE_TO_CONTRACT = {
@@ -145,13 +145,12 @@ class Negotiation(Pricing):
         """A day this month after the deal's own notice has ended and outside any other buyer's running notice on
         the achievement (the platform refuses a signing while one runs); None if the month has none left."""
         earliest = deal.notice_ends_on
-        notices = session.execute(select(PriceNotice.starts_on, PriceNotice.ends_on)
-                                  .where(PriceNotice.achievement_id == deal.achievement_id)).all()
+        notices = session.scalars(select(PriceNotice).where(PriceNotice.achievement_id == deal.achievement_id)).all()
         for _ in range(len(notices) + 1):
             at = deal.next_at(day, earliest=earliest)
             if at is None:
                 return None
-            running = [ends for starts, ends in notices if starts <= at.date() < ends]
+            running = [n.ends_on for n in notices if runs_on(n, at.date())]   # the platform's own rule
             if not running:
                 return at
             earliest = max(running)

@@ -130,7 +130,7 @@ def check_signable(session: Session, *, achievement_id: int, signed_on: dt.date,
     published and ended by the signing day (unless the buyer took it by listing or won it at auction)."""
     notices = session.scalars(select(PriceNotice).where(PriceNotice.achievement_id == achievement_id)).all()
     for notice in notices:
-        if notice.starts_on <= signed_on < notice.ends_on:
+        if runs_on(notice, signed_on):
             reason = (f"该成果的协议定价正在公示（至 {notice.ends_on - dt.timedelta(days=1):%Y年%m月%d日}），"
                       "公示期结束后才能签约")
             raise Conflict(reason, problems=[FieldProblem("signed_on", reason)])
@@ -148,6 +148,11 @@ def check_signable(session: Session, *, achievement_id: int, signed_on: dt.date,
     reason = ("高校、科研院所的成果按协议定价转让或许可，签约前须公示：请成果所属单位在“定价公示”页面发布协议价格和受让方，"
               f"公示 {NOTICE_DAYS} 天期满、异议答复完毕后再签约")
     raise Conflict(reason, problems=[FieldProblem("signed_on", reason)])
+
+
+def runs_on(notice: PriceNotice, day: dt.date) -> bool:
+    """The notice period holds `day`: no contract on the achievement may be signed then."""
+    return notice.starts_on <= day < notice.ends_on
 
 
 def _bought_in_public(session: Session, achievement_id: int, buyer_id: int) -> bool:
