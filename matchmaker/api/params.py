@@ -12,6 +12,7 @@ import msgspec
 from litestar.params import Parameter
 
 from matchmaker import seeds
+from matchmaker.db import COUNT_CAP
 
 MAX_ID = 2**31 - 1  # INTEGER primary keys on both databases
 
@@ -46,3 +47,10 @@ class Page(msgspec.Struct, Generic[T]):
     total: int
     limit: int
     offset: int
+    # False when the list holds more than `total` (a library's matches are counted up to 10,000 and no further).
+    total_exact: bool = True
+
+    @classmethod
+    def counted(cls, items: list, total: int, limit: int, offset: int) -> "Page":
+        """A page whose total was counted up to COUNT_CAP (db.paged's count_cap): COUNT_CAP + 1 means more."""
+        return cls(items, min(total, COUNT_CAP), limit, offset, total_exact=total <= COUNT_CAP)

@@ -158,7 +158,7 @@ class AchievementController(Controller):
         with session.begin():
             rows, total = services.list_records(session, actor=actor, spec=ACHIEVEMENTS, query=query)
             readable = confidential.confidential_readable(session, actor, rows)
-            return Page([achievement_out(r, actor, readable) for r in rows], total, limit, offset)
+            return Page.counted([achievement_out(r, actor, readable) for r in rows], total, limit, offset)
 
     @post("/", operation_id="createAchievement", status_code=201, sync_to_thread=True)
     def create_achievement(self, data: AchievementCreate, actor: Actor, session: Session, request: Request,
@@ -249,7 +249,7 @@ class DemandController(Controller):
         query = ListQuery(field, region, trl_min, trl_max, status, organisation_id, q, sort, limit, offset, revision)
         with session.begin():
             rows, total = services.list_records(session, actor=actor, spec=DEMANDS, query=query)
-            return Page([demand_out(r, actor) for r in rows], total, limit, offset)
+            return Page.counted([demand_out(r, actor) for r in rows], total, limit, offset)
 
     @post("/", operation_id="createDemand", status_code=201, sync_to_thread=True)
     def create_demand(self, data: DemandCreate, actor: Actor, session: Session, request: Request,

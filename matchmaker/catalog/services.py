@@ -32,7 +32,7 @@ from matchmaker.catalog.specs import (
     LibrarySpec,
     column_values,
 )
-from matchmaker.db import id_batches, paged
+from matchmaker.db import COUNT_CAP, id_batches, paged
 from matchmaker.errors import Conflict, DomainError, FieldProblem, Forbidden, InvalidInput, NotFound
 from matchmaker.identity import audit
 from matchmaker.identity.services import Actor
@@ -127,7 +127,7 @@ class ListQuery:
 
 def list_records(session: Session, *, actor: Actor, spec: LibrarySpec, query: ListQuery,
                  today: dt.date | None = None) -> tuple[list, int]:
-    """A page of the postings the actor may see, and how many there are in all."""
+    """A page of the postings the actor may see, and how many there are in all (COUNT_CAP + 1: more than COUNT_CAP)."""
     check_list_query(query)
     expire_overdue(session, today=today)
     filtered = apply_filters(select(spec.model), spec, query)
@@ -136,7 +136,8 @@ def list_records(session: Session, *, actor: Actor, spec: LibrarySpec, query: Li
     # The page's children in one query (a row's IP records were a query each: 20 a page).
     statement = statement.options(*(selectinload(getattr(spec.model, c)) for c in spec.children))
     rows, total = paged(session, apply_sort(statement, spec, query.sort), limit=query.limit, offset=query.offset,
-                        counted_parts=None if parts is None else [filtered.where(part) for part in parts])
+                        counted_parts=None if parts is None else [filtered.where(part) for part in parts],
+                        count_cap=COUNT_CAP)
     return [row[0] for row in rows], total
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from matchmaker import vocabulary as v
 from matchmaker.matching import terms
+from matchmaker.matching.documents import AchievementDoc, DemandDoc, IndexedDocs, attribute_columns
 from matchmaker.matching.index import TextIndex
 from matchmaker.matching.scoring import (
     CALIBRATIONS,
@@ -36,37 +37,6 @@ CANDIDATES = 100
 
 TFIDF = "tfidf"
 FUSED = "tfidf+semantic"
-
-
-@dataclass(frozen=True)
-class AchievementDoc:
-    """A 科技成果 as the matcher sees it (plain data; no ORM)."""
-
-    id: str
-    title: str
-    body: str
-    field_code: str | None = None
-    trl: int | None = None
-    region_code: str | None = None       # six-digit GB/T 2260
-    asking_price: float | None = None    # yuan, like demand budgets
-    transfer_modes: frozenset = frozenset()
-    status: str = PUBLISHED
-
-
-@dataclass(frozen=True)
-class DemandDoc:
-    """A 企业技术需求 as the matcher sees it (plain data; no ORM)."""
-
-    id: str
-    title: str
-    body: str
-    field_code: str | None = None
-    min_trl: int | None = None
-    region_code: str | None = None
-    budget_min: float | None = None
-    budget_max: float | None = None
-    cooperation_modes: frozenset = frozenset()
-    status: str = PUBLISHED
 
 
 @dataclass(frozen=True)
@@ -133,10 +103,6 @@ class _Side:
     vectors: VectorStore = field(default_factory=VectorStore)
 
 
-def _as_float(value) -> float:
-    return float("nan") if value is None else float(value)
-
-
 class Matcher:
     """Two libraries sharing one scoring rule: relevance from text (and meaning), demoted by broken constraints."""
 
@@ -146,8 +112,6 @@ class Matcher:
         self.weights = weights or ScoreWeights()
         self.candidates = candidates
         self.known_fields = frozenset(known_fields) if known_fields is not None else None
-        self.achievements: dict[str, AchievementDoc] = {}
-        self.demands: dict[str, DemandDoc] = {}
         self.achievement_index = TextIndex(TextModel(**self.text_params))
         self.demand_index = TextIndex(TextModel(**self.text_params))
         self.achievement_vectors = VectorStore()
@@ -156,32 +120,39 @@ class Matcher:
     # ------------------------------------------------------------------ building
     def fit(self, achievements: Sequence[AchievementDoc] = (), demands: Sequence[DemandDoc] = ()) -> "Matcher":
         """Index the published records of both libraries (others are dropped, never returned)."""
-        self.achievements = {a.id: a for a in achievements if a.status == PUBLISHED}
-        self.demands = {d.id: d for d in demands if d.status == PUBLISHED}
-        self._fit_index(self.achievement_index, list(self.achievements.values()), "trl")
-        self._fit_index(self.demand_index, list(self.demands.values()), "min_trl")
+        self._fit_index(self.achievement_index, [a for a in achievements if a.status == PUBLISHED], AchievementDoc)
+        self._fit_index(self.demand_index, [d for d in demands if d.status == PUBLISHED], DemandDoc)
         return self
 
-    def _fit_index(self, index: TextIndex, docs: list, trl_name: str) -> None:
-        attributes = {name: np.array([v for v in values], dtype=dtype)
-                      for name, (values, dtype) in _attribute_columns(docs, trl_name).items()}
+    @property
+    def achievements(self) -> IndexedDocs:
+        """The published achievements by id, read back from the index (which holds every field scoring needs)."""
+        return IndexedDocs(self.achievement_index, AchievementDoc)
+
+    @property
+    def demands(self) -> IndexedDocs:
+        return IndexedDocs(self.demand_index, DemandDoc)
+
+    @staticmethod
+    def _fit_index(index: TextIndex, docs: list, kind: type) -> None:
+        attributes = {name: np.array(values, dtype=dtype)
+                      for name, (values, dtype) in attribute_columns(docs, kind).items()}
         index.fit([d.id for d in docs], [d.title for d in docs], [d.body for d in docs], attributes)
 
     def upsert_achievement(self, doc: AchievementDoc) -> None:
         """Live update: published records are (re)indexed, any other status removes the record."""
-        self._upsert(doc, self.achievements, self.achievement_index, self.achievement_vectors, "trl")
+        self._upsert(doc, self.achievement_index, self.achievement_vectors)
 
     def upsert_demand(self, doc: DemandDoc) -> None:
-        self._upsert(doc, self.demands, self.demand_index, self.demand_vectors, "min_trl")
+        self._upsert(doc, self.demand_index, self.demand_vectors)
 
-    def _upsert(self, doc, store: dict, index: TextIndex, vectors: VectorStore, trl_name: str) -> None:
+    @staticmethod
+    def _upsert(doc, index: TextIndex, vectors: VectorStore) -> None:
         if doc.status != PUBLISHED:
-            store.pop(doc.id, None)
             index.remove(doc.id)
             vectors.remove(doc.id)
             return
-        store[doc.id] = doc
-        attributes = {name: values[0] for name, (values, _) in _attribute_columns([doc], trl_name).items()}
+        attributes = {name: values[0] for name, (values, _) in attribute_columns([doc], type(doc)).items()}
         index.add(doc.id, doc.title, doc.body, **attributes)
 
     def set_vector(self, library: str, doc_id, vector: np.ndarray | None) -> None:
@@ -322,8 +293,11 @@ class Matcher:
         return Filters(fields, region_code, trl_range)
 
     def _fields_in_use(self) -> frozenset[str]:
-        docs = list(self.achievements.values()) + list(self.demands.values())
-        return frozenset(d.field_code for d in docs if d.field_code)
+        used = set()
+        for index in (self.achievement_index, self.demand_index):
+            if index.n_rows:
+                used.update(index.attribute("field")[index.alive()].tolist())
+        return frozenset(used - {""})
 
     @staticmethod
     def _mask(index: TextIndex, filters: Filters) -> np.ndarray | None:
@@ -355,21 +329,6 @@ def _allowed_ids(index: TextIndex, mask: np.ndarray) -> set:
     alive = index.alive()
     rows = np.flatnonzero(alive[: mask.size] & mask)
     return {ids[r] for r in rows}
-
-
-def _attribute_columns(docs: list, trl_name: str) -> dict[str, tuple[list, object]]:
-    """Filterable attributes per record: field, region at three levels, TRL (NaN when unknown)."""
-    regions = [d.region_code or "" for d in docs]
-    for r in regions:
-        if r:
-            RegionCode(r)
-    return {
-        "field": ([d.field_code or "" for d in docs], str),
-        "region": (regions, "U6"),
-        "province": ([RegionCode(r).province if r else "" for r in regions], "U6"),
-        "city": ([RegionCode(r).city if r else "" for r in regions], "U6"),
-        "trl": ([_as_float(getattr(d, trl_name)) for d in docs], np.float64),
-    }
 
 
 __all__ = ["AchievementDoc", "DemandDoc", "Explanation", "Factor", "FACTORS", "Filters", "Match", "Matcher",

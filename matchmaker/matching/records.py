@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
@@ -57,11 +57,18 @@ def _effective_status(status: str, ends_on: dt.date | None, today: dt.date | Non
 def open_docs(session: Session, today: dt.date | None = None) -> tuple[list[AchievementDoc], list[DemandDoc]]:
     """Every published record not past its date, as matcher documents: what an index is built from."""
     today = today or dt.date.today()
-    achievements = session.scalars(
-        select(Achievement).where(Achievement.status == PUBLISHED,
-                                  or_(Achievement.expires_on.is_(None), Achievement.expires_on >= today))
-        .order_by(Achievement.id))
-    demands = session.scalars(
-        select(Demand).where(Demand.status == PUBLISHED, or_(Demand.deadline.is_(None), Demand.deadline >= today))
-        .order_by(Demand.id))
+    achievements = session.scalars(select(Achievement).where(_open(Achievement, Achievement.expires_on, today))
+                                   .order_by(Achievement.id))
+    demands = session.scalars(select(Demand).where(_open(Demand, Demand.deadline, today)).order_by(Demand.id))
     return [achievement_doc(row, today) for row in achievements], [demand_doc(row, today) for row in demands]
+
+
+def open_ids(session: Session, today: dt.date | None = None) -> tuple[list[int], list[int]]:
+    """The ids of those records alone: what a loaded index is checked against."""
+    today = today or dt.date.today()
+    return (list(session.scalars(select(Achievement.id).where(_open(Achievement, Achievement.expires_on, today)))),
+            list(session.scalars(select(Demand.id).where(_open(Demand, Demand.deadline, today)))))
+
+
+def _open(model, ends_on, today: dt.date):
+    return and_(model.status == PUBLISHED, or_(ends_on.is_(None), ends_on >= today))

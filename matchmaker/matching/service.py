@@ -29,8 +29,8 @@ from matchmaker.matching import impressions, semantic
 from matchmaker.matching.embedding import record_key, stored_vectors
 from matchmaker.matching.index import IndexVersionError, TextIndex, replace_dir
 from matchmaker.matching.learning import load_weights
-from matchmaker.matching.ranking import FUSED, TFIDF, AchievementDoc, DemandDoc, Match, Matcher
-from matchmaker.matching.records import achievement_doc, demand_doc, open_docs
+from matchmaker.matching.ranking import FUSED, TFIDF, Match, Matcher
+from matchmaker.matching.records import achievement_doc, demand_doc, open_docs, open_ids
 from matchmaker.matching.scoring import ScoreWeights
 from matchmaker.matching.semantic import VectorStore
 from matchmaker.models import Achievement, Demand, IndexChange, TechnologyField
@@ -38,7 +38,7 @@ from matchmaker.models import Achievement, Demand, IndexChange, TechnologyField
 log = logging.getLogger("matchmaker.matching")
 
 STATE_FORMAT = "matchmaker-matcher"
-STATE_VERSION = 2   # 2: sentence vectors saved beside the text indexes
+STATE_VERSION = 3   # 2: sentence vectors saved beside the text indexes; 3: amounts and modes in the index
 MAX_K = 100
 # Change ids come from a sequence, and on PostgreSQL a transaction that took a lower id can commit
 # after one that took a higher id. Changes this recent are looked at again (once each), so a late
@@ -159,11 +159,13 @@ class MatchingService:
             if self.semantic:
                 matcher.achievement_vectors = VectorStore.load(self.directory / "achievements")
                 matcher.demand_vectors = VectorStore.load(self.directory / "demands")
-            achievements, demands = open_docs(session)
-            _reconcile(matcher, achievements, demands)
-            for library, docs in ((v.Library.ACHIEVEMENTS, achievements), (v.Library.DEMANDS, demands)):
-                store = matcher.achievement_vectors if library is v.Library.ACHIEVEMENTS else matcher.demand_vectors
-                _attach_vectors(session, matcher, library, [d for d in docs if d.id not in store])
+            achievement_ids, demand_ids = open_ids(session)
+            for library, wanted in ((v.Library.ACHIEVEMENTS, achievement_ids), (v.Library.DEMANDS, demand_ids)):
+                _reconcile(session, matcher, library, wanted)
+                if self.semantic:
+                    docs = matcher.achievements if library is v.Library.ACHIEVEMENTS else matcher.demands
+                    store = matcher.achievement_vectors if library is v.Library.ACHIEVEMENTS else matcher.demand_vectors
+                    _attach_vectors(session, matcher, library, [docs[i] for i in docs if i not in store])
         self.matcher, self.last_change_id, self._recent = matcher, state["last_change_id"], {}
         self.loads += 1
 
@@ -216,9 +218,7 @@ class MatchingService:
             self.rebuild()
 
     def _remove(self, library: v.Library, record_id: int) -> None:
-        store = self.matcher.achievements if library is v.Library.ACHIEVEMENTS else self.matcher.demands
         index = self.matcher.achievement_index if library is v.Library.ACHIEVEMENTS else self.matcher.demand_index
-        store.pop(record_id, None)
         index.remove(record_id)
         self.matcher.set_vector(library.value, record_id, None)
 
@@ -321,20 +321,22 @@ def _check_filters(k: int, filters: MatchFilters) -> None:
         raise InvalidInput.on("trl_min", "最低技术成熟度不能高于最高技术成熟度，请调换或修改")
 
 
-def _reconcile(matcher: Matcher, achievements: list[AchievementDoc], demands: list[DemandDoc]) -> None:
-    """Give a loaded matcher the record data and catch up with writes that bypassed the change log (CLI imports)."""
-    for docs, store, index, upsert in (
-        (achievements, matcher.achievements, matcher.achievement_index, matcher.upsert_achievement),
-        (demands, matcher.demands, matcher.demand_index, matcher.upsert_demand),
-    ):
-        wanted = {d.id: d for d in docs}
-        for doc_id in set(index.ids()) - set(wanted):
-            index.remove(doc_id)
-        for doc in docs:
-            if doc.id in index:
-                store[doc.id] = doc
-            else:
-                upsert(doc)
+def _reconcile(session: Session, matcher: Matcher, library: v.Library, wanted: list[int]) -> None:
+    """Catch a loaded matcher up with writes that bypassed the change log (CLI imports, a regenerated world).
+
+    By ids alone: the index holds every field the ranking reads, so only records missing from it are read.
+    """
+    ours = library is v.Library.ACHIEVEMENTS
+    index, docs = (matcher.achievement_index, matcher.achievements) if ours else (matcher.demand_index, matcher.demands)
+    upsert = matcher.upsert_achievement if ours else matcher.upsert_demand
+    wanted_ids = set(wanted)
+    for doc_id in [i for i in docs if i not in wanted_ids]:
+        index.remove(doc_id)
+    missing = sorted(i for i in wanted_ids if i not in index)
+    spec = LIBRARIES[library]
+    for batch in id_batches(missing, APPLY_CHUNK):
+        for row in session.scalars(select(spec.model).where(spec.model.id.in_(batch))):
+            upsert(DOC_OF[library](row))
 
 
 def _attach_vectors(session: Session, matcher: Matcher, library: v.Library, docs: list) -> None:

@@ -107,7 +107,7 @@ def review_queue(request: Request, actor: Actor, session: Session, library: str 
         fields = {f.code: f.name for f in directory.list_fields(session)}
     return render(request, "review.html", library=library, order=order, rows=shown, counts=counts, owners=owners,
                   fields=fields, revisions=revisions, twins=twins, page_number=number,
-                  pager=Pager(counts[library], number, REVIEW_PAGE, {"library": library, "order": order}))
+                  pager=Pager(counts[library], number, REVIEW_PAGE, {"library": library, "order": order}, capped=True))
 
 
 @post("/review/{library:str}/{record_id:int}/{decision:str}")

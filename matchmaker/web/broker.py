@@ -77,7 +77,7 @@ def queue(request: Request, actor: Actor, session: Session, state: State, page: 
     with session.begin():
         interested = unclaimed_interest(session) if number == 1 else []
     return render(request, "broker_queue.html", groups=groups, fields=fields, field=field or "", interested=interested,
-                pager=Pager(total, number, QUEUE_DEMANDS, {"field": field}))
+                pager=Pager(total, number, QUEUE_DEMANDS, {"field": field}, capped=True))
 
 
 @post("/broker/claim")

@@ -87,7 +87,7 @@ def _home(request: Request, actor: Actor, session: Session, lib: LibraryPage, pa
         entries, inbox_total = push.list_inbox(session, actor=actor, limit=10)
         inbox = _inbox_rows(session, entries, lib)
         organisation = session.get(Organisation, actor.organisation_id)
-    return render(request, "own_postings.html", lib=lib, rows=rows, pager=Pager(total, number, OWN_PAGE_SIZE, {}),
+    return render(request, "own_postings.html", lib=lib, rows=rows, pager=Pager(total, number, OWN_PAGE_SIZE, {}, capped=True),
                 inbox=inbox, inbox_total=inbox_total, organisation=organisation)
 
 

@@ -53,7 +53,7 @@ def search(request: Request, actor: Actor, session: Session, library: str = "ach
     return render(request, "search.html", rows=rows, owners=owners, params=params, statuses=statuses,
                 fields=fields, field_names={f.code: f.name for f in fields}, provinces=provinces, cities=cities,
                 region_names=region_names, problems=problems, spec=spec,
-                pager=Pager(total, number, SEARCH_PAGE, params))
+                pager=Pager(total, number, SEARCH_PAGE, params, capped=True))
 
 
 HANDLERS = [search]

@@ -88,7 +88,7 @@ def browse(request: Request, session: Session, library: str, q: str = "", field:
     canonical = "&".join(f"{k}={val}" for k, val in params.items() if val)
     return _public(request, "market_list.html", library=library, noun=LIBRARY_WORDS[library], rows=rows, owners=owners,
                    params=params, provinces=provinces, cities=cities, region_names=region_names, total=total,
-                   fields=directory.list_fields(session), pager=Pager(total, number, PAGE, params),
+                   fields=directory.list_fields(session), pager=Pager(total, number, PAGE, params, capped=True),
                    canonical_query=canonical)
 
 

@@ -4,6 +4,7 @@ import math
 import numpy as np
 import pytest
 
+from matchmaker.matching.documents import IndexedDocs
 from matchmaker.matching.ranking import AchievementDoc, DemandDoc, Matcher
 from matchmaker.matching.scoring import (
     ScoreWeights, multiplier, price_violation, trl_violation, locality, mode_violation,
@@ -175,3 +176,28 @@ def test_sentence_vectors_fuse_with_text_and_missing_ones_are_neutral():
 
 def test_empty_matcher_returns_nothing():
     assert Matcher().fit([], []).rank_achievements(DemandDoc("q", "锂电池", "")) == []
+
+
+def test_the_index_gives_back_every_field_a_document_was_indexed_with(tmp_path):
+    # The index is the matcher's only copy of its records (a restart maps it and reads no rows back), so each
+    # document must come back exactly: unknowns as None, amounts, modes, region and TRL.
+    achievements = [
+        AchievementDoc("a1", "锂电池隔膜", "湿法工艺", field_code="new_energy", trl=6, region_code="210200",
+                       asking_price=1_250_000.5, transfer_modes=frozenset({"transfer", "license"})),
+        AchievementDoc("a2", "无信息成果", ""),
+        AchievementDoc("a3", "已撤回", "不应出现", status="withdrawn"),
+    ]
+    demands = [DemandDoc("d1", "降低能耗", "窑炉改造", field_code="energy_saving", min_trl=4, region_code="210000",
+                         budget_min=100_000.0, budget_max=300_000.0, cooperation_modes=frozenset({"development"})),
+               DemandDoc("d2", "不知道预算", "", budget_max=0.0)]
+    matcher = Matcher().fit(achievements, demands)
+    assert dict(matcher.achievements) == {d.id: d for d in achievements[:2]}
+    assert dict(matcher.demands) == {d.id: d for d in demands}
+    changed = AchievementDoc("a2", "新标题", "新内容", trl=3, transfer_modes=frozenset({"licence_exclusive"}))
+    matcher.upsert_achievement(changed)
+    matcher.upsert_demand(DemandDoc("d1", "撤下", "", status="withdrawn"))
+    assert matcher.achievements["a2"] == changed and "a3" not in matcher.achievements
+    assert list(matcher.demands) == ["d2"] and len(matcher.demands) == 1
+    matcher.achievement_index.save(tmp_path / "achievements")
+    loaded = type(matcher.achievement_index).load(tmp_path / "achievements", mmap=True)
+    assert dict(IndexedDocs(loaded, AchievementDoc)) == dict(matcher.achievements)
