@@ -15,6 +15,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import or_, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -175,11 +176,12 @@ class MatchingService:
         self.start()
         with self._lock, self.session_factory() as session:
             now = dt.datetime.now(dt.UTC)
-            changes = session.execute(
+            # Sorted here, not by ORDER BY id: with it SQLite walks the whole log in id order (80 ms a request at
+            # 340,000 changes) instead of answering each side of the OR from its index (under 0.1 ms).
+            changes = sorted(session.execute(
                 select(IndexChange.id, IndexChange.library, IndexChange.record_id, IndexChange.at)
                 .where(or_(IndexChange.id > self.last_change_id, IndexChange.at >= now - LATE_COMMIT_GRACE))
-                .order_by(IndexChange.id)
-            ).all()
+            ).all(), key=lambda change: change.id)
             fresh = [c for c in changes if c.id not in self._recent]
             if fresh:
                 self._apply(session, fresh)
@@ -324,17 +326,18 @@ def _check_filters(k: int, filters: MatchFilters) -> None:
 def _reconcile(session: Session, matcher: Matcher, library: v.Library, wanted: list[int]) -> None:
     """Catch a loaded matcher up with writes that bypassed the change log (CLI imports, a regenerated world).
 
-    By ids alone: the index holds every field the ranking reads, so only records missing from it are read.
+    By ids alone, as arrays (a million of them): the index holds every field the ranking reads, so only records
+    missing from it are read.
     """
     ours = library is v.Library.ACHIEVEMENTS
-    index, docs = (matcher.achievement_index, matcher.achievements) if ours else (matcher.demand_index, matcher.demands)
+    index = matcher.achievement_index if ours else matcher.demand_index
     upsert = matcher.upsert_achievement if ours else matcher.upsert_demand
-    wanted_ids = set(wanted)
-    for doc_id in [i for i in docs if i not in wanted_ids]:
+    held = np.asarray(index.ids(), dtype=np.int64)[index.alive()] if index.n_rows else np.zeros(0, np.int64)
+    wanted_ids = np.asarray(wanted, dtype=np.int64)
+    for doc_id in np.setdiff1d(held, wanted_ids, assume_unique=True).tolist():
         index.remove(doc_id)
-    missing = sorted(i for i in wanted_ids if i not in index)
     spec = LIBRARIES[library]
-    for batch in id_batches(missing, APPLY_CHUNK):
+    for batch in id_batches(np.setdiff1d(wanted_ids, held, assume_unique=True).tolist(), APPLY_CHUNK):
         for row in session.scalars(select(spec.model).where(spec.model.id.in_(batch))):
             upsert(DOC_OF[library](row))
 

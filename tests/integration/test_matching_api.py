@@ -126,3 +126,28 @@ def test_another_worker_follows_the_change_log_and_restarts_load_the_saved_index
     manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "format_version": -1}))
     assert MatchingService(settings, factory).start().builds == 1
     assert MatchingService(settings, factory).start().loads == 1  # the rebuild saved a good copy again
+
+
+def test_a_restart_catches_up_with_writes_that_bypassed_the_change_log(api):
+    # A restart maps the saved index and checks it against the open records' ids alone; a record published or
+    # withdrawn behind the change log's back (a bulk import, a regenerated world) must still be caught, and a
+    # record it reads back must carry every field the scoring uses.
+    from matchmaker.matching.records import achievement_doc
+    from matchmaker.models import Achievement
+
+    firm = api.users.headers("firm", api.orgs.firm)
+    api.get(f"/demands/{_published_demand(api, firm)['id']}/matches", headers=firm)   # builds and saves
+    settings, factory = api.app.state.settings, api.app.state.session_factory
+    with factory() as session, session.begin():
+        draft = session.scalar(select(Achievement).where(Achievement.status == "draft").order_by(Achievement.id))
+        gone = session.scalar(select(Achievement).where(Achievement.status == "published").order_by(Achievement.id))
+        draft.status, gone.status = "published", "withdrawn"
+        draft_id, gone_id = draft.id, gone.id
+    restarted = MatchingService(settings, factory).start()
+    assert (restarted.builds, restarted.loads) == (0, 1)
+    assert gone_id not in restarted.matcher.achievements
+    with factory() as session:
+        assert restarted.matcher.achievements[draft_id] == achievement_doc(session.get(Achievement, draft_id))
+        some = session.scalars(select(Achievement).where(Achievement.status == "published",
+                                                         Achievement.id != draft_id).limit(50)).all()
+        assert all(restarted.matcher.achievements[a.id] == achievement_doc(a) for a in some)
