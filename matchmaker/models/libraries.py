@@ -40,6 +40,7 @@ class Achievement(Timestamped, Base):
         # The libraries' newest-first pages whatever the statuses shown: read backwards, SQLite stops after a page
         # instead of sorting every visible row (benchmarks/speed/listing.py).
         Index("ix_achievements_posted", "posted_on", "id"),
+        Index("ix_achievements_field_posted", "field_code", "posted_on", "id"),   # the same within one field
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -103,6 +104,7 @@ class Demand(Timestamped, Base):
         Index("ix_demands_status_deadline", "status", "deadline"),
         Index("ix_demands_status_posted", "status", "posted_on", "id"),
         Index("ix_demands_posted", "posted_on", "id"),
+        Index("ix_demands_field_posted", "field_code", "posted_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
