@@ -12,7 +12,7 @@ import msgspec
 from litestar.params import Parameter
 
 from matchmaker import seeds
-from matchmaker.db import COUNT_CAP
+from matchmaker import db
 
 MAX_ID = 2**31 - 1  # INTEGER primary keys on both databases
 
@@ -53,4 +53,4 @@ class Page(msgspec.Struct, Generic[T]):
     @classmethod
     def counted(cls, items: list, total: int, limit: int, offset: int) -> "Page":
         """A page whose total was counted up to COUNT_CAP (db.paged's count_cap): COUNT_CAP + 1 means more."""
-        return cls(items, min(total, COUNT_CAP), limit, offset, total_exact=total <= COUNT_CAP)
+        return cls(items, min(total, db.COUNT_CAP), limit, offset, total_exact=total <= db.COUNT_CAP)

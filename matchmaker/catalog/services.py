@@ -32,7 +32,8 @@ from matchmaker.catalog.specs import (
     LibrarySpec,
     column_values,
 )
-from matchmaker.db import COUNT_CAP, id_batches, paged
+from matchmaker import db
+from matchmaker.db import id_batches, paged
 from matchmaker.errors import Conflict, DomainError, FieldProblem, Forbidden, InvalidInput, NotFound
 from matchmaker.identity import audit
 from matchmaker.identity.services import Actor
@@ -137,7 +138,7 @@ def list_records(session: Session, *, actor: Actor, spec: LibrarySpec, query: Li
     statement = statement.options(*(selectinload(getattr(spec.model, c)) for c in spec.children))
     rows, total = paged(session, apply_sort(statement, spec, query.sort), limit=query.limit, offset=query.offset,
                         counted_parts=None if parts is None else [filtered.where(part) for part in parts],
-                        count_cap=COUNT_CAP)
+                        count_cap=db.COUNT_CAP)
     return [row[0] for row in rows], total
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from matchmaker import vocabulary as v
 from matchmaker.catalog.services import ListQuery, apply_filters, apply_sort, check_list_query
 from matchmaker.catalog.specs import ACHIEVEMENTS, DEMANDS, PUBLISHED, LibrarySpec
-from matchmaker.db import COUNT_CAP
+from matchmaker import db
 from matchmaker.errors import NotFound
 from matchmaker.models import Achievement, Challenge, Demand, Organisation
 
@@ -37,7 +37,7 @@ def published(session: Session, spec: LibrarySpec, query: ListQuery, *, today: d
     filtered = apply_filters(select(spec.model).where(_public(spec, today)), spec, query)
     rows = list(session.scalars(apply_sort(filtered, spec, query.sort).limit(query.limit).offset(query.offset)))
     total = session.scalar(select(func.count()).select_from(
-        filtered.with_only_columns(spec.model.id).limit(COUNT_CAP + 1).subquery())) if counted else -1
+        filtered.with_only_columns(spec.model.id).limit(db.COUNT_CAP + 1).subquery())) if counted else -1
     return rows, total
 
 

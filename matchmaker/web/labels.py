@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from matchmaker import vocabulary as v
+from matchmaker import db
 
 LABELS: dict[str, str] = {str(member): label for member, label in v.LABELS_ZH.items()}
 LABELS.update({
@@ -107,10 +108,15 @@ def change_value(value) -> str:
     return label(value)
 
 
+def counted(total: int) -> str:
+    """A library count taken up to COUNT_CAP (db.paged): past it, "10000+" rather than the cap plus one."""
+    return f"{db.COUNT_CAP}+" if total > db.COUNT_CAP else str(total)
+
+
 def register(engine) -> None:
     """engine_callback of the TemplateConfig: filters and globals every template may use."""
     env = engine.engine
-    env.filters.update(whole=whole, label=label, money=money, percent=percent, date_zh=date_zh, trl=trl, change_value=change_value,
+    env.filters.update(counted=counted, whole=whole, label=label, money=money, percent=percent, date_zh=date_zh, trl=trl, change_value=change_value,
                        contract_type=lambda value: CONTRACT_TYPE_LABELS.get(value, label(value)),
                        factor=lambda name: FACTOR_LABELS.get(name, name),
                        field_name=lambda code, names: "—" if not code else names.get(code, code))

@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
 from matchmaker.catalog import directory
-from matchmaker.db import COUNT_CAP
+from matchmaker import db
 from matchmaker.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from matchmaker.web.forms import field_problems
 
@@ -149,15 +149,15 @@ class Pager:
 
     @property
     def exact(self) -> bool:
-        return not self.capped or self.total <= COUNT_CAP
+        return not self.capped or self.total <= db.COUNT_CAP
 
     @property
     def shown_total(self) -> int:
-        return self.total if self.exact else COUNT_CAP
+        return self.total if self.exact else db.COUNT_CAP
 
     @property
     def pages(self) -> int:
-        return max(1, -(-min(self.total, COUNT_CAP if self.capped else self.total) // self.size))
+        return max(1, -(-min(self.total, db.COUNT_CAP if self.capped else self.total) // self.size))
 
     @property
     def offset(self) -> int:

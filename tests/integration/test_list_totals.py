@@ -44,22 +44,20 @@ def test_part_by_part_totals_equal_a_plain_count(seeded_url, spec):
 
 
 def test_a_total_past_the_cap_says_more_than_it_on_the_api_and_the_pages(api, pages, monkeypatch):
-    # The library lists count up to COUNT_CAP and then say "more than": patched down to 5 here, so the demo
+    # The library lists count up to db.COUNT_CAP and then say "more than": patched down to 5 here, so the demo
     # world's published achievements are past it. One constant, read where the count is taken and where it is shown.
     from page_client import log_in
 
-    from matchmaker.api import params
-    from matchmaker.web import views
+    from matchmaker import db
 
-    for module in (catalog, params, views):
-        monkeypatch.setattr(module, "COUNT_CAP", 5)
+    monkeypatch.setattr(db, "COUNT_CAP", 5)
     log_in(pages, "demo_firm")
     firm = api.users.headers("firm", api.orgs.firm)
     capped = api.get("/achievements", params={"limit": 2}, headers=firm).json()
     assert (capped["total"], capped["total_exact"], len(capped["items"])) == (5, False, 2)
     assert "超过 5 条" in api.get("/web/market/achievements").text
     assert "超过 5 条" in pages.get("/web/search", params={"library": "achievements"}).text
-    monkeypatch.setattr(catalog, "COUNT_CAP", 10**6)
-    monkeypatch.setattr(params, "COUNT_CAP", 10**6)
+    assert "科技成果（5+ 项）" in api.get(f"/web/market/organisations/{api.orgs.office}").text
+    monkeypatch.setattr(db, "COUNT_CAP", 10**6)
     exact = api.get("/achievements", params={"limit": 2}, headers=firm).json()
     assert exact["total_exact"] is True and exact["total"] > 5
