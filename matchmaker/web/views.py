@@ -157,7 +157,7 @@ class Pager:
 
     @property
     def pages(self) -> int:
-        return max(1, -(-min(self.total, db.COUNT_CAP if self.capped else self.total) // self.size))
+        return max(1, -(-self.shown_total // self.size))
 
     @property
     def offset(self) -> int:
