@@ -17,7 +17,7 @@ from matchmaker import __version__
 from matchmaker.api.body_guard import guard_request
 from matchmaker.api.deps import provide_session
 from matchmaker.api.problems import EXCEPTION_HANDLERS, document_problems
-from matchmaker.api.spec import complete_spec
+from matchmaker.api.spec import build_spec_lazily
 from matchmaker.config import Settings
 from matchmaker.db import make_engine, make_session_factory
 from matchmaker.identity.authentication import API_EXCLUDE, TokenAuthentication, provide_actor
@@ -134,7 +134,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_request=guard_request,
         request_max_body_size=MAX_BODY_BYTES,
         stores={"sessions": DatabaseStore(state.session_factory)},
-        on_startup=[check_ready, complete_spec],
+        on_startup=[check_ready],
         on_shutdown=[dispose_engine],
         openapi_config=OpenAPIConfig(
             title="matchmaker",
@@ -148,4 +148,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
     )
     document_problems(app)  # every error is application/problem+json; say which statuses each operation can answer
+    build_spec_lazily(app)
     return app

@@ -80,3 +80,21 @@ def test_every_operation_documents_its_problem_responses(api):
             for status, response in responses.items():
                 if status.startswith(("4", "5")):
                     assert list(response["content"]) == ["application/problem+json"], (method, path, status)
+
+
+def test_every_body_that_refuses_unknown_fields_says_so_in_the_spec(api):
+    """A body struct with forbid_unknown_fields answers 400 to an extra field, so its schema must say
+    `additionalProperties: false` — also when two structs share a name and Litestar prefixes their module
+    (schemathesis's stateful phase found `POST /challenges/milestones/{id}/pay` taking extras for valid)."""
+    spec = api.get("/schema/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    bodies = {}
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            ref = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
+            if "$ref" in ref:
+                bodies[f"{method.upper()} {path}"] = ref["$ref"].rsplit("/", 1)[-1]
+    assert "POST /challenges/milestones/{milestone_id}/pay" in bodies
+    open_bodies = {operation: name for operation, name in bodies.items()
+                   if schemas[name].get("additionalProperties") is not False}
+    assert not open_bodies, open_bodies
