@@ -91,6 +91,19 @@ class TextIndex(RowStore):
         title, body = _clean(title), _clean(body)
         self._append(plain_id(doc_id), title, body, as_csr32(self.model.transform([title], [body])), attributes)
 
+    def add_many(self, doc_ids: Sequence[Hashable], titles: Sequence[str], bodies: Sequence[str],
+                 attributes: dict[str, Sequence]) -> None:
+        """Upsert records as `add` does one by one, vectorising them in one call (the counting kernel's batch
+        path: a month of the simulator's postings, a burst of changes replayed from the log)."""
+        self._require_fitted()
+        titles, bodies = [_clean(t) for t in titles], [_clean(b) for b in bodies]
+        if not titles:
+            return
+        matrix = as_csr32(self.model.transform(titles, bodies))
+        for i, doc_id in enumerate(doc_ids):
+            self._append(plain_id(doc_id), titles[i], bodies[i], matrix[i],
+                         {name: values[i] for name, values in attributes.items()})
+
     def refit(self) -> None:
         """Full refit from the stored texts of live records: current vocabulary and IDF, compact rows.
 

@@ -141,19 +141,28 @@ class Matcher:
 
     def upsert_achievement(self, doc: AchievementDoc) -> None:
         """Live update: published records are (re)indexed, any other status removes the record."""
-        self._upsert(doc, self.achievement_index, self.achievement_vectors)
+        self._upsert_all([doc], self.achievement_index, self.achievement_vectors)
 
     def upsert_demand(self, doc: DemandDoc) -> None:
-        self._upsert(doc, self.demand_index, self.demand_vectors)
+        self._upsert_all([doc], self.demand_index, self.demand_vectors)
+
+    def upsert_many(self, library: str, docs: list) -> None:
+        """`upsert_achievement` / `upsert_demand` of many records, vectorised in one call."""
+        if library == "achievements":
+            self._upsert_all(docs, self.achievement_index, self.achievement_vectors)
+        else:
+            self._upsert_all(docs, self.demand_index, self.demand_vectors)
 
     @staticmethod
-    def _upsert(doc, index: TextIndex, vectors: VectorStore) -> None:
-        if doc.status != PUBLISHED:
-            index.remove(doc.id)
-            vectors.remove(doc.id)
-            return
-        attributes = {name: values[0] for name, (values, _) in attribute_columns([doc], type(doc)).items()}
-        index.add(doc.id, doc.title, doc.body, **attributes)
+    def _upsert_all(docs: list, index: TextIndex, vectors: VectorStore) -> None:
+        for doc in docs:
+            if doc.status != PUBLISHED:
+                index.remove(doc.id)
+                vectors.remove(doc.id)
+        shown = [doc for doc in docs if doc.status == PUBLISHED]
+        if shown:
+            attributes = {name: values for name, (values, _) in attribute_columns(shown, type(shown[0])).items()}
+            index.add_many([d.id for d in shown], [d.title for d in shown], [d.body for d in shown], attributes)
 
     def set_vector(self, library: str, doc_id, vector: np.ndarray | None) -> None:
         """Store (or, with None, drop) a record's sentence vector; `library` is "achievements" or "demands"."""
@@ -249,15 +258,17 @@ class Matcher:
                 heapq.heappop(best)
         # Ties (e.g. duplicate listings) are broken by id, so the order never depends on insertion order.
         scored.sort(key=lambda s: (-s[0], s[1]))
-        matches = []
-        query_words = terms.segment(f"{query.title}\n{query.body}")
+        matches, query_words = [], None
         for rank, (score, _, n, factors) in enumerate(scored[:k]):
             doc_id = ids[n]
             value = Relevance(
                 ranker, float(text[n]), float(text_z[n]),
                 None if sem is None or np.isnan(sem[n]) else float(sem[n]),
                 None if sem is None or np.isnan(sem[n]) else float(sem_z[n]), w, float(z[n]), float(relevance[n]))
-            words = self._shared_words(index, qvec, query_words, doc_id) if text[n] > 0 and rank < explain else []
+            words = []
+            if text[n] > 0 and rank < explain:   # segmenting the query (jieba) only when words are shown
+                query_words = query_words or terms.segment(f"{query.title}\n{query.body}")
+                words = self._shared_words(index, qvec, query_words, doc_id)
             explanation = Explanation(value, tuple(words), factors)
             matches.append(Match(doc_id, explanation.total(), explanation))
         return matches

@@ -201,21 +201,20 @@ class MatchingService:
             rows = {row.id: row for batch in id_batches(ids, APPLY_CHUNK)
                     for row in session.scalars(select(spec.model).where(spec.model.id.in_(batch)))}
             for record_id in ids:
-                row = rows.get(record_id)
-                if row is None:  # deleted: drop it like a withdrawn record
+                if record_id not in rows:  # deleted: drop it like a withdrawn record
                     self._remove(library, record_id)
-                else:
-                    doc = DOC_OF[library](row)
-                    self._upsert(library, doc)
-                    if self.semantic:
-                        self.matcher.set_vector(library.value, record_id, None)
-                        _attach_vectors(session, self.matcher, library, [doc])
+            # One vectorising call and one query for stored sentence vectors per library, not one per record.
+            docs = [DOC_OF[library](rows[record_id]) for record_id in ids if record_id in rows]
+            self._upsert(library, docs)
+            if self.semantic:
+                for doc in docs:
+                    self.matcher.set_vector(library.value, doc.id, None)
+                _attach_vectors(session, self.matcher, library, docs)
         self._unsaved += len(changes)
 
-    def _upsert(self, library: v.Library, doc) -> None:
-        upsert = self.matcher.upsert_achievement if library is v.Library.ACHIEVEMENTS else self.matcher.upsert_demand
+    def _upsert(self, library: v.Library, docs: list) -> None:
         try:
-            upsert(doc)
+            self.matcher.upsert_many(library.value, docs)
         except RuntimeError:  # the library was empty at fit time, so it has no vocabulary yet
             self.rebuild()
 
@@ -238,12 +237,13 @@ class MatchingService:
 
     # ------------------------------------------------------------------ answering
     def achievements_for(self, demand: Demand, *, k: int = 10, filters: MatchFilters = MatchFilters(),
-                         sync: bool = True) -> list[Match]:
-        """Best published achievements for a demand row, with explanations.
+                         sync: bool = True, explain: int | None = None) -> list[Match]:
+        """Best published achievements for a demand row, with explanations (shared words for the first `explain`;
+        default all).
 
         `sync=False` skips the change-log replay: for a caller that syncs once per batch (the simulator's month).
         """
-        return self._rank(v.Library.ACHIEVEMENTS, demand_doc(demand), k, filters, sync)
+        return self._rank(v.Library.ACHIEVEMENTS, demand_doc(demand), k, filters, sync, explain=explain)
 
     def demands_for(self, achievement: Achievement, *, k: int = 10, filters: MatchFilters = MatchFilters(),
                     sync: bool = True) -> list[Match]:
@@ -329,17 +329,15 @@ def _reconcile(session: Session, matcher: Matcher, library: v.Library, wanted: l
     By ids alone, as arrays (a million of them): the index holds every field the ranking reads, so only records
     missing from it are read.
     """
-    ours = library is v.Library.ACHIEVEMENTS
-    index = matcher.achievement_index if ours else matcher.demand_index
-    upsert = matcher.upsert_achievement if ours else matcher.upsert_demand
+    index = matcher.achievement_index if library is v.Library.ACHIEVEMENTS else matcher.demand_index
     held = np.asarray(index.ids(), dtype=np.int64)[index.alive()] if index.n_rows else np.zeros(0, np.int64)
     wanted_ids = np.asarray(wanted, dtype=np.int64)
     for doc_id in np.setdiff1d(held, wanted_ids, assume_unique=True).tolist():
         index.remove(doc_id)
     spec = LIBRARIES[library]
     for batch in id_batches(np.setdiff1d(wanted_ids, held, assume_unique=True).tolist(), APPLY_CHUNK):
-        for row in session.scalars(select(spec.model).where(spec.model.id.in_(batch))):
-            upsert(DOC_OF[library](row))
+        matcher.upsert_many(library.value, [DOC_OF[library](row) for row in
+                                            session.scalars(select(spec.model).where(spec.model.id.in_(batch)))])
 
 
 def _attach_vectors(session: Session, matcher: Matcher, library: v.Library, docs: list) -> None:

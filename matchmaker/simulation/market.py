@@ -235,8 +235,9 @@ class Market(Negotiation):
         matches = self.ranked.get(demand_id)
         if matches is None:
             demand = session.get(Demand, demand_id)
-            # The month began with a sync; replaying the change log per query would only repeat it.
-            matches = self.matching.achievements_for(demand, k=CANDIDATES_PER_DEMAND, sync=False)
+            # The month began with a sync; replaying the change log per query would only repeat it. Brokers here
+            # act on scores: the shared words a person reads are not computed (the ranking is the same).
+            matches = self.matching.achievements_for(demand, k=CANDIDATES_PER_DEMAND, sync=False, explain=0)
             self.ranked[demand_id] = matches
         index = self.claims_per_demand[demand_id]
         if index >= len(matches):
