@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, union
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
@@ -49,19 +49,23 @@ def load_pair(session: Session, actor: Actor, demand_id: int, achievement_id: in
                 visible_record(session, actor, Achievement, achievement_id, "achievement_id"))
 
 
+def _brokers_of(pair: Pair):
+    return select(Broker.user_id).join(Pipeline, Pipeline.broker_id == Broker.id).where(
+        Pipeline.demand_id == pair.demand.id, Pipeline.achievement_id == pair.achievement.id,
+        Broker.user_id.is_not(None))
+
+
 def broker_user_ids(session: Session, pair: Pair) -> list[int]:
     """Users of the brokers who hold or held a pipeline on the pair."""
-    return list(session.scalars(select(Broker.user_id).join(Pipeline, Pipeline.broker_id == Broker.id).where(
-        Pipeline.demand_id == pair.demand.id, Pipeline.achievement_id == pair.achievement.id,
-        Broker.user_id.is_not(None)).distinct()))
+    return list(session.scalars(_brokers_of(pair).distinct()))
 
 
 def party_user_ids(session: Session, pair: Pair) -> list[int]:
-    """Everyone in the deal: both owners' people and its brokers."""
+    """Everyone in the deal: both owners' people and its brokers (one query: every pipeline event asks)."""
     owners = [org for org in (pair.demand.organisation_id, pair.achievement.organisation_id) if org]
-    people = set(session.scalars(select(User.id).where(User.organisation_id.in_(owners), User.revoked_at.is_(None),
-                                                       User.role.in_([v.Role.FIRM.value, v.Role.OFFICE.value]))))
-    return sorted(people | set(broker_user_ids(session, pair)))
+    people = select(User.id).where(User.organisation_id.in_(owners), User.revoked_at.is_(None),
+                                   User.role.in_([v.Role.FIRM.value, v.Role.OFFICE.value]))
+    return sorted(set(session.scalars(union(people, _brokers_of(pair)))))
 
 
 def is_party(session: Session, actor: Actor, pair: Pair) -> bool:
