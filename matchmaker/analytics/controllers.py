@@ -30,7 +30,7 @@ CSV_MEDIA_TYPE = "text/csv"  # Litestar adds "; charset=utf-8" to text/* types i
 Format = Annotated[Literal["json", "csv"], Parameter(description="json (default) or csv, a header row then rows")]
 DateFrom = Annotated[dt.date | None, Parameter(description="first day included (YYYY-MM-DD)")]
 DateTo = Annotated[dt.date | None, Parameter(description="last day included (YYYY-MM-DD)")]
-RegionCode = Annotated[str | None, Parameter(pattern=r"^\d{4}00$", description="a province (xx0000) or city (xxxx00) "
+RegionCode = Annotated[str | None, Parameter(pattern=r"^[0-9]{4}00$", description="a province (xx0000) or city (xxxx00) "
                                                                              "GB/T 2260 code")]
 FieldCode = Annotated[ReportFieldCode | None, Parameter(description="technology field code, or 'unclassified'")]
 Level = Literal["province", "city"]

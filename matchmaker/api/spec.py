@@ -69,8 +69,29 @@ def _forbid_unknown_fields(app: Litestar, spec: OpenAPI) -> None:
             if data is not None:
                 _collect_structs(data.annotation, strict, seen)
     for name, schema in (spec.components.schemas or {}).items():
-        if any(_names_struct(name, path) for path in strict):
+        structs = [struct for path, struct in strict.items() if _names_struct(name, path)]
+        if structs:
             schema.additional_properties = False
+            _bound_items(schema, structs[0])
+
+
+# JSON Schema's words for the bounds Litestar leaves off a list's items, and the spec objects' names for them.
+_ITEM_BOUNDS = {"minimum": "minimum", "maximum": "maximum", "exclusiveMinimum": "exclusive_minimum",
+                "exclusiveMaximum": "exclusive_maximum", "minLength": "min_length", "maxLength": "max_length",
+                "pattern": "pattern"}
+
+
+def _bound_items(schema, struct: type) -> None:
+    """Litestar documents `list[Annotated[int, Meta(ge=0, le=100)]]` as a list of plain integers; msgspec, which
+    enforces the bounds, states them in its own schema of the struct: copy them onto the items."""
+    own = msgspec.json.schema(struct)
+    properties = own["$defs"][own["$ref"].rsplit("/", 1)[-1]].get("properties", {})
+    for name, prop in (schema.properties or {}).items():
+        items = getattr(prop, "items", None)
+        wanted = properties.get(name, {}).get("items", {})
+        for key, attribute in _ITEM_BOUNDS.items():
+            if key in wanted and items is not None and hasattr(items, attribute) and getattr(items, attribute) is None:
+                setattr(items, attribute, wanted[key])
 
 
 def _names_struct(component: str, path: str) -> bool:

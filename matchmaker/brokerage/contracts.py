@@ -211,7 +211,7 @@ def _contract(session: Session, contract_id: int) -> Contract:
 
 
 # Years 1000-2999: year 0 has no date, and the period after 9999 neither (both were 500s).
-PERIOD_PATTERN = r"^[12]\d{3}(-Q[1-4]|-(0[1-9]|1[0-2]))?$"
+PERIOD_PATTERN = r"^[12][0-9]{3}(-Q[1-4]|-(0[1-9]|1[0-2]))?$"
 
 
 def period_bounds(period: str) -> tuple[dt.date, dt.date]:

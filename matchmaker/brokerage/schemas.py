@@ -10,6 +10,7 @@ import msgspec
 
 from matchmaker import vocabulary as v
 from matchmaker.api.params import Yuan
+from matchmaker.api.patterns import LINE_CHAR, NOT_SPACE
 from matchmaker.brokerage import form
 from matchmaker.catalog.schemas import FieldCode, RegionCode
 
@@ -18,7 +19,7 @@ MAX_ID = 2**31 - 1
 RecordId = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
 Version = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
 Note = Annotated[str, msgspec.Meta(max_length=2000)]
-RegistrationNumber = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^\S(.*\S)?$")]
+RegistrationNumber = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=rf"^{NOT_SPACE}({LINE_CHAR}*{NOT_SPACE})?$")]
 
 
 def yuan(amount: Decimal | None) -> str | None:

@@ -13,7 +13,7 @@ from matchmaker import vocabulary as v
 from matchmaker.api import idempotency
 from matchmaker.api.idempotency import IdempotencyKey
 from matchmaker.api.params import BodyId, Limit, Offset, Page, PathId
-from matchmaker.catalog.schemas import VISIBLE
+from matchmaker.api.patterns import VISIBLE
 from matchmaker.deals import introductions, thread
 from matchmaker.errors import NotFound
 from matchmaker.identity.services import Actor

@@ -11,11 +11,12 @@ from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
 from matchmaker.api.params import Limit, Offset, Page, PathId
+from matchmaker.api.patterns import EMAIL
 from matchmaker.identity.services import Actor
 from matchmaker.models import User
 from matchmaker.notices import services
 
-Email = Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Email = Annotated[str, msgspec.Meta(max_length=254, pattern=EMAIL)]
 
 
 class NoticeOut(msgspec.Struct):
