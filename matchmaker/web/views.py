@@ -53,7 +53,11 @@ def render(request: Request, template: str, *, status_code: int = 200, **context
         nav = [*nav, ("/web/team", "本单位账号")]
     if me and me["role"] in ("analyst", "admin"):
         nav = [*nav[:2], ("/web/applications", "注册审核"), *nav[2:]]
-    frame = {"me": me, "nav": nav, "path": request.url.path, "flashes": pop_flashes(request), "request": request,
+    # Only a full page shows the notes a form left (base.html); a fragment (`_….html`, what a page polls) leaves them
+    # for it, or a poll landing between a POST and its page would take the note ("出价已接受") away.
+    fragment = template.rsplit("/", 1)[-1].startswith("_")
+    frame = {"me": me, "nav": nav, "path": request.url.path, "flashes": [] if fragment else pop_flashes(request),
+             "request": request,
              "field_names": field_names(request.app.state), "host": host(request.app.state)}
     return Template(template_name=template, context={**frame, **context}, status_code=status_code)
 

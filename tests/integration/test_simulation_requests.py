@@ -47,3 +47,16 @@ def test_an_analyst_launches_a_sweep_and_sees_it_run(pages, tmp_path):
     progress = pages.get("/web/simulations/requests").text
     assert "已完成 2 次运行" in progress and "hx-trigger" not in progress   # nothing left to poll for
     assert "挂牌交易" in pages.get("/web/simulations").text
+
+
+def test_a_poll_between_the_post_and_its_page_leaves_the_note_for_the_page(pages):
+    """A page that polls a fragment (the sweep's progress, an auction's board every second) must not eat the note
+    a form left for the next page: a poll landing between the POST and the page after its redirect took it (a
+    bidder under load saw no "出价已接受")."""
+    log_in(pages, "demo_analyst")
+    asked = pages.post("/web/simulations/requests", data={
+        "scenario_baseline": "on", "seeds": "1", "months": "1", "scale": "demo",
+        "_csrf_token": token(pages, "/web/simulations")}, follow_redirects=False)
+    assert asked.status_code == 303
+    assert "排队中" in pages.get("/web/simulations/requests").text   # the poll
+    assert "模拟已排队：共 1 次运行" in pages.get(asked.headers["location"]).text
