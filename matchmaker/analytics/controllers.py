@@ -20,6 +20,7 @@ from matchmaker.analytics.tables import to_csv
 from matchmaker.analytics.turnover import TurnoverReport, turnover
 from matchmaker.api.files import XLSX, gives
 from matchmaker.api.params import IdFilter, ReportFieldCode
+from matchmaker.api.patterns import END
 from matchmaker.identity import audit
 from matchmaker.identity.authentication import roles
 from matchmaker.identity.market import narrow_region
@@ -30,7 +31,7 @@ CSV_MEDIA_TYPE = "text/csv"  # Litestar adds "; charset=utf-8" to text/* types i
 Format = Annotated[Literal["json", "csv"], Parameter(description="json (default) or csv, a header row then rows")]
 DateFrom = Annotated[dt.date | None, Parameter(description="first day included (YYYY-MM-DD)")]
 DateTo = Annotated[dt.date | None, Parameter(description="last day included (YYYY-MM-DD)")]
-RegionCode = Annotated[str | None, Parameter(pattern=r"^[0-9]{4}00$", description="a province (xx0000) or city (xxxx00) "
+RegionCode = Annotated[str | None, Parameter(pattern=r"^[0-9]{4}00" + END, description="a province (xx0000) or city (xxxx00) "
                                                                              "GB/T 2260 code")]
 FieldCode = Annotated[ReportFieldCode | None, Parameter(description="technology field code, or 'unclassified'")]
 Level = Literal["province", "city"]
@@ -63,7 +64,7 @@ class AnalyticsController(Controller):
     @get("/turnover", operation_id="getTurnover", operation_class=JsonOrCsvOperation,
           sync_to_thread=True)
     def turnover(self, actor: Actor, session: Session, format: Format = "json",
-                 by: Annotated[str, Parameter(pattern=r"^[a-z]+(,[a-z]+)*$",
+                 by: Annotated[str, Parameter(pattern=r"^[a-z]+(,[a-z]+)*" + END,
                                               description="comma-separated: period, region, field, type")] = "period",
                  period: Literal["month", "quarter", "year"] = "month", region_level: Level = "province",
                  side: Literal["seller", "buyer"] = "seller", date_from: DateFrom = None, date_to: DateTo = None,

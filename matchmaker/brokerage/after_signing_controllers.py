@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session
 from matchmaker.api import idempotency
 from matchmaker.api.idempotency import IdempotencyKey
 from matchmaker.api.params import PathId, Yuan
+from matchmaker.api.patterns import END
 from matchmaker.brokerage import after_signing, contracts
 from matchmaker.brokerage.schemas import yuan
 from matchmaker.identity.services import Actor
 
-Percent = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,3}(\.[0-9]{1,2})?$", description="percent, e.g. \"30\" or \"12.5\"")]
+Percent = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,3}(\.[0-9]{1,2})?" + END, description="percent, e.g. \"30\" or \"12.5\"")]
 
 
 class PaymentIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -38,7 +39,7 @@ class TrialOutcomeIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class RoyaltyIn(msgspec.Struct, forbid_unknown_fields=True):
-    period: Annotated[str, msgspec.Meta(pattern=r"^[12][0-9]{3}(-Q[1-4])?$", description="2026-Q2 or 2026")]
+    period: Annotated[str, msgspec.Meta(pattern=r"^[12][0-9]{3}(-Q[1-4])?" + END, description="2026-Q2 or 2026")]
     sales_amount: Yuan
     royalty_amount: Yuan
 

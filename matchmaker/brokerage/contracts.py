@@ -10,6 +10,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
+from matchmaker.api.patterns import END
 from matchmaker.brokerage.common import READ_ALL_ROLES, Stage, current_time, parse
 from matchmaker.brokerage.form import PARTY_TYPE_OF_KIND
 from matchmaker.brokerage.pipelines import advance, check_holder, check_move, load_pipeline
@@ -211,7 +212,7 @@ def _contract(session: Session, contract_id: int) -> Contract:
 
 
 # Years 1000-2999: year 0 has no date, and the period after 9999 neither (both were 500s).
-PERIOD_PATTERN = r"^[12][0-9]{3}(-Q[1-4]|-(0[1-9]|1[0-2]))?$"
+PERIOD_PATTERN = r"^[12][0-9]{3}(-Q[1-4]|-(0[1-9]|1[0-2]))?" + END
 
 
 def period_bounds(period: str) -> tuple[dt.date, dt.date]:

@@ -7,15 +7,16 @@ from typing import Annotated
 from urllib.parse import quote
 
 import msgspec
-
 from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.params import Parameter, QueryParameter
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
 from matchmaker.api import idempotency
+from matchmaker.api.files import XLSX, gives, takes
 from matchmaker.api.idempotency import IdempotencyKey
 from matchmaker.api.params import IdFilter, Limit, Offset, Page, PathId, RegionFilter
+from matchmaker.api.patterns import END
 from matchmaker.brokerage import contracts, feedback, pipelines, registry, registry_io, submission
 from matchmaker.brokerage.schemas import (
     BrokerOut,
@@ -41,7 +42,6 @@ from matchmaker.brokerage.schemas import (
     pipeline_detail,
     pipeline_out,
 )
-from matchmaker.api.files import XLSX, gives, takes
 from matchmaker.errors import NotFound
 from matchmaker.identity.services import Actor
 
@@ -164,7 +164,7 @@ class ContractController(Controller):
                                 csv="CSV (UTF-8, UTF-8 with BOM or GBK) with the export's header row",
                                 xlsx="an Excel workbook: the first sheet, the export's header row"))
     def import_contracts(self, request: Request, body: bytes, actor: Actor, session: Session,
-                         fmt: Annotated[str | None, QueryParameter(name="format", pattern="^(csv|xlsx)$")] = None
+                         fmt: Annotated[str | None, QueryParameter(name="format", pattern="^(csv|xlsx)" + END)] = None
                          ) -> RegistryImportOut:
         """Registered (or waiting) contracts from an .xlsx or CSV (UTF-8, BOM or GBK) with the columns of the
         export; registrars only. Every row is checked; any problem and nothing is written (422, one per row)."""
@@ -177,7 +177,7 @@ class ContractController(Controller):
     @get("/export", operation_id="exportContracts", sync_to_thread=True,
          operation_class=gives(xlsx="the registry as a workbook", csv="the registry as CSV, UTF-8 with a BOM"))
     def export_contracts(self, actor: Actor, session: Session,
-                         fmt: Annotated[str, QueryParameter(name="format", pattern="^(csv|xlsx)$")] = "xlsx"
+                         fmt: Annotated[str, QueryParameter(name="format", pattern="^(csv|xlsx)" + END)] = "xlsx"
                          ) -> Response[bytes]:
         """The registry of the registrar's market as .xlsx, or CSV in UTF-8 with a BOM (formulas escaped)."""
         with session.begin():

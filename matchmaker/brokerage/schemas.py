@@ -10,7 +10,7 @@ import msgspec
 
 from matchmaker import vocabulary as v
 from matchmaker.api.params import Yuan
-from matchmaker.api.patterns import LINE_CHAR, NOT_SPACE
+from matchmaker.api.patterns import END, LINE_CHAR, NOT_SPACE
 from matchmaker.brokerage import form
 from matchmaker.catalog.schemas import FieldCode, RegionCode
 
@@ -19,7 +19,7 @@ MAX_ID = 2**31 - 1
 RecordId = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
 Version = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
 Note = Annotated[str, msgspec.Meta(max_length=2000)]
-RegistrationNumber = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=rf"^{NOT_SPACE}({LINE_CHAR}*{NOT_SPACE})?$")]
+RegistrationNumber = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=rf"^{NOT_SPACE}({LINE_CHAR}*{NOT_SPACE})?{END}")]
 
 
 def yuan(amount: Decimal | None) -> str | None:
@@ -100,7 +100,7 @@ def _choice(names: dict[str, str], what: str):
     return Annotated[str, msgspec.Meta(min_length=1, max_length=20, description=f"{what}: {', '.join(names)}")]
 
 
-Country = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$", description="ISO 3166 alpha-2 country code (CN, US, …)")]
+Country = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}" + END, description="ISO 3166 alpha-2 country code (CN, US, …)")]
 
 
 class ContractFormIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -16,9 +16,8 @@ from matchmaker.api import idempotency
 from matchmaker.api.idempotency import IdempotencyKey
 from matchmaker.api.params import FieldFilter, IdFilter, Limit, Offset, Page, PathId, RegionFilter, Trl
 from matchmaker.api.params import Sort as SortKey
-from matchmaker.catalog import confidential
-from matchmaker.catalog import directory
-from matchmaker.catalog import access, review, services
+from matchmaker.api.patterns import END
+from matchmaker.catalog import access, confidential, directory, review, services
 from matchmaker.catalog.schemas import (
     AchievementCreate,
     AchievementOut,
@@ -226,7 +225,7 @@ class AchievementController(Controller):
     @post("/import", operation_id="importAchievements", status_code=201, sync_to_thread=True,
           operation_class=ImportOperation)
     def import_achievements(self, request: Request, body: bytes, actor: Actor, session: Session,
-                            fmt: Annotated[str | None, QueryParameter(name="format", pattern="^(jsonl|csv|xlsx)$")] = None) -> ImportResult:
+                            fmt: Annotated[str | None, QueryParameter(name="format", pattern="^(jsonl|csv|xlsx)" + END)] = None) -> ImportResult:
         """Import a JSONL or CSV body with the CLI's row checks: all rows or none, problems by line and field."""
         with session.begin():
             imported, published = services.import_records(session, actor=actor, spec=ACHIEVEMENTS, body=body,
@@ -308,7 +307,7 @@ class DemandController(Controller):
     @post("/import", operation_id="importDemands", status_code=201, sync_to_thread=True,
           operation_class=ImportOperation)
     def import_demands(self, request: Request, body: bytes, actor: Actor, session: Session,
-                       fmt: Annotated[str | None, QueryParameter(name="format", pattern="^(jsonl|csv|xlsx)$")] = None) -> ImportResult:
+                       fmt: Annotated[str | None, QueryParameter(name="format", pattern="^(jsonl|csv|xlsx)" + END)] = None) -> ImportResult:
         """Import a JSONL or CSV body with the CLI's row checks: all rows or none, problems by line and field."""
         with session.begin():
             imported, published = services.import_records(session, actor=actor, spec=DEMANDS, body=body,
@@ -322,7 +321,7 @@ class ReferenceController(Controller):
 
     @get("/regions", operation_id="listRegions", sync_to_thread=True)
     def regions(self, actor: Actor, session: Session, parent: RegionFilter = None,
-                level: Annotated[str | None, Parameter(pattern="^(province|city|county)$")] = None) -> list[RegionOut]:
+                level: Annotated[str | None, Parameter(pattern="^(province|city|county)" + END)] = None) -> list[RegionOut]:
         """Provinces, or the cities (counties) under `parent`, for forms."""
         return [RegionOut(r.code, r.name, r.level, r.parent_code) for r in directory.list_regions(session, parent=parent, level=level)]
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import msgspec
 
 from matchmaker.api.params import BodyId
-from matchmaker.api.patterns import NOT_SPACE, VISIBLE
+from matchmaker.api.patterns import END, NOT_SPACE, VISIBLE
 from matchmaker.vocabulary import (
     AchievementStatus,
     DemandStatus,
@@ -24,9 +24,9 @@ from matchmaker.vocabulary import (
 # Lengths follow the columns in matchmaker/models.py; `description` doubles as the plain-English hint
 # the importer shows when a pattern does not match.
 ExternalId = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=64, pattern=rf"^{NOT_SPACE}+$", description="an id without spaces")
+    str, msgspec.Meta(min_length=1, max_length=64, pattern=rf"^{NOT_SPACE}+{END}", description="an id without spaces")
 ]
-RegionCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}$", description="a six-digit GB/T 2260 code")]
+RegionCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}" + END, description="a six-digit GB/T 2260 code")]
 # A body's field code is checked against the technology_fields table (422 when unknown), like a region: the
 # table is reference data an operator may extend; the query filters declare the seeded codes as an enum.
 FieldCode = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
@@ -39,13 +39,13 @@ TRL = Annotated[int, msgspec.Meta(ge=1, le=9, description="a technology readines
 CreditCode = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$",
+        pattern=r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}" + END,
         description="an 18-character unified social credit code",
     ),
 ]
 # "|" separates IP records in CSV, so a number may not contain it.
 IPNumber = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[^|]+$", description="a number without '|'")
+    str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[^|]+" + END, description="a number without '|'")
 ]
 
 # Numeric(16, 2): msgspec cannot put bounds on Decimal, so money is checked in __post_init__.
@@ -53,7 +53,7 @@ MONEY_MAX = Decimal("99999999999999.99")
 CENT = Decimal("0.01")
 # The spec still says what is accepted: a decimal string of whole yuan with at most two decimals.
 Money = Annotated[Decimal, msgspec.Meta(extra_json_schema={
-    "description": "an amount in yuan, at most two decimals", "extra": {"pattern": r"^[0-9]{1,14}(\.[0-9]{1,2})?$"}})]
+    "description": "an amount in yuan, at most two decimals", "extra": {"pattern": r"^[0-9]{1,14}(\.[0-9]{1,2})?" + END}})]
 
 
 class _Record(msgspec.Struct, forbid_unknown_fields=True):
