@@ -12,7 +12,7 @@ import msgspec
 from litestar.params import Parameter
 
 from matchmaker import db, seeds
-from matchmaker.api.patterns import END
+from matchmaker.api.patterns import REGION_CODE, YUAN
 
 MAX_ID = 2**31 - 1  # INTEGER primary keys on both databases
 
@@ -21,12 +21,12 @@ IdFilter = Annotated[int | None, Parameter(ge=1, le=MAX_ID)]
 Offset = Annotated[int, Parameter(ge=0, le=MAX_ID)]
 BodyId = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
 # Money travels as a decimal string: a JSON number would pass through a float somewhere on the way.
-Yuan = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,14}(\.[0-9]{1,2})?" + END,
+Yuan = Annotated[str, msgspec.Meta(pattern=YUAN,
                                    description="yuan as a decimal string, e.g. \"1250000.00\"")]
 
 MAX_LIMIT = 200   # one page size bound for every list (a page of postings, pipelines, inbox entries …)
 Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description=f"page size, at most {MAX_LIMIT}")]
-RegionFilter = Annotated[str | None, Parameter(pattern=r"^[0-9]{6}" + END, description=(
+RegionFilter = Annotated[str | None, Parameter(pattern=REGION_CODE, description=(
     "a six-digit GB/T 2260 code; a province includes its cities and counties, a city its counties"))]
 # The technology fields of seeds/fields/, declared as an enum so the spec names every accepted code.
 FIELD_CODES = tuple(field.code for field in seeds.fields())

@@ -15,3 +15,5 @@ LINE_CHAR = r"[^\n\r\u2028\u2029]"            # what `.` means to ECMAScript
 VISIBLE = rf"[^{SPACE}\u200b-\u200f\u2060-\u2064]"   # a visible character (no zero-width or BOM either)
 END = r"$(?![\s\S])"                       # the end of the string, not before a final newline
 EMAIL = rf"^[^@{SPACE}]+@[^@{SPACE}]+\.[^@{SPACE}]+{END}"
+REGION_CODE = r"^[0-9]{6}" + END                     # GB/T 2260
+YUAN = r"^[0-9]{1,14}(\.[0-9]{1,2})?" + END           # a decimal string of yuan, at most two decimals

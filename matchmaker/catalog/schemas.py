@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import msgspec
 
 from matchmaker.api.params import BodyId
-from matchmaker.api.patterns import END, NOT_SPACE, VISIBLE
+from matchmaker.api.patterns import END, NOT_SPACE, REGION_CODE, VISIBLE, YUAN
 from matchmaker.vocabulary import (
     AchievementStatus,
     DemandStatus,
@@ -26,7 +26,7 @@ from matchmaker.vocabulary import (
 ExternalId = Annotated[
     str, msgspec.Meta(min_length=1, max_length=64, pattern=rf"^{NOT_SPACE}+{END}", description="an id without spaces")
 ]
-RegionCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}" + END, description="a six-digit GB/T 2260 code")]
+RegionCode = Annotated[str, msgspec.Meta(pattern=REGION_CODE, description="a six-digit GB/T 2260 code")]
 # A body's field code is checked against the technology_fields table (422 when unknown), like a region: the
 # table is reference data an operator may extend; the query filters declare the seeded codes as an enum.
 FieldCode = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
@@ -53,7 +53,7 @@ MONEY_MAX = Decimal("99999999999999.99")
 CENT = Decimal("0.01")
 # The spec still says what is accepted: a decimal string of whole yuan with at most two decimals.
 Money = Annotated[Decimal, msgspec.Meta(extra_json_schema={
-    "description": "an amount in yuan, at most two decimals", "extra": {"pattern": r"^[0-9]{1,14}(\.[0-9]{1,2})?" + END}})]
+    "description": "an amount in yuan, at most two decimals", "extra": {"pattern": YUAN}})]
 
 
 class _Record(msgspec.Struct, forbid_unknown_fields=True):

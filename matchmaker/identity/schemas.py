@@ -9,7 +9,7 @@ import msgspec
 
 from matchmaker import vocabulary as v
 from matchmaker.api.params import BodyId
-from matchmaker.api.patterns import END
+from matchmaker.api.patterns import REGION_CODE
 
 
 class UserIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -17,7 +17,7 @@ class UserIn(msgspec.Struct, forbid_unknown_fields=True):
     organisation_id: BodyId
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     # An analyst's market (a province or city GB/T 2260 code); null = the whole platform.
-    region_code: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}" + END)] | None = None
+    region_code: Annotated[str, msgspec.Meta(pattern=REGION_CODE)] | None = None
 
 
 class UserOut(msgspec.Struct):

@@ -87,14 +87,12 @@ class TextIndex(RowStore):
 
     def add(self, doc_id, title: str, body: str, **attributes) -> None:
         """Upsert one record; it is searchable as soon as this returns. No refit: unseen terms are ignored."""
-        self._require_fitted()
-        title, body = _clean(title), _clean(body)
-        self._append(plain_id(doc_id), title, body, as_csr32(self.model.transform([title], [body])), attributes)
+        self.add_many([doc_id], [title], [body], {name: [value] for name, value in attributes.items()})
 
     def add_many(self, doc_ids: Sequence[Hashable], titles: Sequence[str], bodies: Sequence[str],
                  attributes: dict[str, Sequence]) -> None:
-        """Upsert records as `add` does one by one, vectorising them in one call (the counting kernel's batch
-        path: a month of the simulator's postings, a burst of changes replayed from the log)."""
+        """Upsert records, each searchable as soon as this returns, vectorised in one call (the counting kernel's
+        batch path: a month of the simulator's postings, a burst of changes replayed from the log)."""
         self._require_fitted()
         titles, bodies = [_clean(t) for t in titles], [_clean(b) for b in bodies]
         if not titles:

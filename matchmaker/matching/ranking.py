@@ -141,10 +141,10 @@ class Matcher:
 
     def upsert_achievement(self, doc: AchievementDoc) -> None:
         """Live update: published records are (re)indexed, any other status removes the record."""
-        self._upsert_all([doc], self.achievement_index, self.achievement_vectors)
+        self.upsert_many("achievements", [doc])
 
     def upsert_demand(self, doc: DemandDoc) -> None:
-        self._upsert_all([doc], self.demand_index, self.demand_vectors)
+        self.upsert_many("demands", [doc])
 
     def upsert_many(self, library: str, docs: list) -> None:
         """`upsert_achievement` / `upsert_demand` of many records, vectorised in one call."""
@@ -267,7 +267,8 @@ class Matcher:
                 None if sem is None or np.isnan(sem[n]) else float(sem_z[n]), w, float(z[n]), float(relevance[n]))
             words = []
             if text[n] > 0 and rank < explain:   # segmenting the query (jieba) only when words are shown
-                query_words = query_words or terms.segment(f"{query.title}\n{query.body}")
+                if query_words is None:
+                    query_words = terms.segment(f"{query.title}\n{query.body}")
                 words = self._shared_words(index, qvec, query_words, doc_id)
             explanation = Explanation(value, tuple(words), factors)
             matches.append(Match(doc_id, explanation.total(), explanation))

@@ -14,12 +14,12 @@ from matchmaker import vocabulary as v
 from matchmaker.api import idempotency
 from matchmaker.api.idempotency import IdempotencyKey
 from matchmaker.api.params import Limit, Offset, Page, PathId
-from matchmaker.api.patterns import END
+from matchmaker.api.patterns import REGION_CODE
 from matchmaker.identity.services import Actor
 from matchmaker.models import Achievement, Demand
 from matchmaker.push import services
 
-RegionCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}" + END, description="a six-digit GB/T 2260 code")]
+RegionCode = Annotated[str, msgspec.Meta(pattern=REGION_CODE, description="a six-digit GB/T 2260 code")]
 BodyFieldCode = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]  # checked against technology_fields
 Keywords = Annotated[str, msgspec.Meta(max_length=200)]
 
