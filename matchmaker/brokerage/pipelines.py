@@ -168,6 +168,9 @@ def advance(session: Session, pipeline: Pipeline, to_stage: Stage, *, actor: Act
     moved = session.execute(
         update(Pipeline).where(Pipeline.id == pipeline.id, Pipeline.version == seen)
         .values(stage=to_stage.value, version=seen + 1, updated_at=now)
+        # "fetch" finds the moved row by key (RETURNING); the default evaluated the criteria against every
+        # record the session holds
+        .execution_options(synchronize_session="fetch")
     )
     if moved.rowcount != 1:
         raise _stale(pipeline.id, seen, None)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, union
+from sqlalchemy import bindparam, select, union
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
@@ -49,23 +49,26 @@ def load_pair(session: Session, actor: Actor, demand_id: int, achievement_id: in
                 visible_record(session, actor, Achievement, achievement_id, "achievement_id"))
 
 
-def _brokers_of(pair: Pair):
-    return select(Broker.user_id).join(Pipeline, Pipeline.broker_id == Broker.id).where(
-        Pipeline.demand_id == pair.demand.id, Pipeline.achievement_id == pair.achievement.id,
-        Broker.user_id.is_not(None))
+# Built once with bound parameters: building the statement per call cost as much as running it, and every
+# pipeline event asks for the parties.
+_BROKERS = (select(Broker.user_id).join(Pipeline, Pipeline.broker_id == Broker.id)
+            .where(Pipeline.demand_id == bindparam("demand_id"), Pipeline.achievement_id == bindparam("achievement_id"),
+                   Broker.user_id.is_not(None)))
+_PARTIES = union(select(User.id).where(User.organisation_id.in_(bindparam("owners", expanding=True)),
+                                       User.revoked_at.is_(None), User.role.in_([v.Role.FIRM.value, v.Role.OFFICE.value])),
+                 _BROKERS)
 
 
-def broker_user_ids(session: Session, pair: Pair) -> list[int]:
+def broker_user_ids(session: Session, pair: Pair) -> set[int]:
     """Users of the brokers who hold or held a pipeline on the pair."""
-    return list(session.scalars(_brokers_of(pair).distinct()))
+    return set(session.scalars(_BROKERS, {"demand_id": pair.demand.id, "achievement_id": pair.achievement.id}))
 
 
 def party_user_ids(session: Session, pair: Pair) -> list[int]:
-    """Everyone in the deal: both owners' people and its brokers (one query: every pipeline event asks)."""
+    """Everyone in the deal: both owners' people and its brokers (one query)."""
     owners = [org for org in (pair.demand.organisation_id, pair.achievement.organisation_id) if org]
-    people = select(User.id).where(User.organisation_id.in_(owners), User.revoked_at.is_(None),
-                                   User.role.in_([v.Role.FIRM.value, v.Role.OFFICE.value]))
-    return sorted(set(session.scalars(union(people, _brokers_of(pair)))))
+    return sorted(set(session.scalars(_PARTIES, {"owners": owners, "demand_id": pair.demand.id,
+                                                 "achievement_id": pair.achievement.id})))
 
 
 def is_party(session: Session, actor: Actor, pair: Pair) -> bool:

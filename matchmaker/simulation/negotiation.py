@@ -13,7 +13,7 @@ from matchmaker.brokerage.contracts import sign_contract
 from matchmaker.brokerage.registry import register
 from matchmaker.brokerage.pipelines import move_pipeline
 from matchmaker.identity.services import Actor
-from matchmaker.models import Achievement, Demand, PriceNotice
+from matchmaker.models import Achievement, Demand, Pipeline, PriceNotice
 from matchmaker.simulation.agents import BrokerAgent, Deal, MonthFigures
 from matchmaker.simulation.pricing import Pricing
 from matchmaker.trading.price_notices import notice_required, record_notice, runs_on
@@ -37,6 +37,9 @@ class Negotiation(Pricing):
     home_province: str | None
     agency_turnover: dict[int, Decimal]
 
+    def hold(self, session: Session, model, ids) -> None:
+        raise NotImplementedError  # the Market keeps the month's records loaded
+
     def _effort(self, broker: BrokerAgent) -> float:
         raise NotImplementedError  # the Market's brokers work harder under the agency reward
 
@@ -44,6 +47,8 @@ class Negotiation(Pricing):
         lapse_after = self.lever("negotiation", "lapse_after_months") + (
             self.lever("policy", "fair_lapse_months_extra") if self.lever("policy", "fair_every_months") else 0)
         still_open = []
+        for model, key in ((Demand, "demand_id"), (Achievement, "achievement_id"), (Pipeline, "pipeline_id")):
+            self.hold(session, model, [getattr(deal, key) for deal in self.deals])
         for deal in self.deals:
             outcome = self._month_of(session, deal, day, fair, lapse_after, figures)
             if outcome == "open":
