@@ -24,6 +24,10 @@ DELTA_LIMIT = 2048
 # all terms) the top-200 equals the exhaustive one (ties aside); at 1M, 64 terms keep ~97-98% of the top-10.
 QUERY_TERMS = 64
 SMALL_SEGMENT = 50_000
+# A segment of at most this many rows is scored whole, exactly: one mat-vec there is cheaper than generating
+# candidates (benchmarks/speed/whole_segment.py, province demands: 0.70 against 1.27 ms at 11,612 rows, 1.44 against
+# 1.54 at 23k, 2.93 against 2.02 at 46k).
+WHOLE_SEGMENT = 25_000
 # A filter mask selecting at most this many rows is scored exhaustively (exact, no pruning), so
 # narrow filters never lose matches to posting-list truncation.
 EXHAUSTIVE_ROWS = 30000
@@ -48,12 +52,13 @@ class TextIndex(RowStore):
 
     def __init__(self, model, *, posting_cap: int | None = None, candidates: int | None = None,
                  query_terms: int = QUERY_TERMS, delta_limit: int = DELTA_LIMIT,
-                 exhaustive_rows: int = EXHAUSTIVE_ROWS, workers: int = 1):
+                 exhaustive_rows: int = EXHAUSTIVE_ROWS, whole_segment: int = WHOLE_SEGMENT, workers: int = 1):
         self.model = model
         self.workers = workers  # processes vectorising during fit/refit (the model's transform is pure Python)
         self.candidates = candidates      # None: by segment size, see index_segments.CANDIDATES
         self.query_terms = query_terms
         self.exhaustive_rows = exhaustive_rows
+        self.whole_segment = whole_segment
         super().__init__(posting_cap=posting_cap, delta_limit=delta_limit)
 
     # ------------------------------------------------------------------ building
@@ -118,8 +123,13 @@ class TextIndex(RowStore):
     # ------------------------------------------------------------------ searching
     def query_vector(self, title: str, body: str) -> sp.csr_matrix:
         """The query's vector (1 x n_terms); empty when no term of the query is in the vocabulary."""
+        return self.query_vectors([title], [body])
+
+    def query_vectors(self, titles: Sequence[str], bodies: Sequence[str]) -> sp.csr_matrix:
+        """Many queries' vectors, one row each, vectorised in one call of the model."""
         self._require_fitted()
-        return as_csr32(self.model.transform([_clean(title or "")], [_clean(body or "")], as_query=True))
+        return as_csr32(self.model.transform([_clean(t or "") for t in titles], [_clean(b or "") for b in bodies],
+                                             as_query=True))
 
     def doc_vector(self, title: str, body: str) -> sp.csr_matrix:
         """A record's vector as the index would store it (1 x n_terms), for scoring a pair it may not hold."""
@@ -189,23 +199,34 @@ class TextIndex(RowStore):
 
     def library_stats(self, qvec) -> tuple[float, float]:
         """Mean and standard deviation of the query's similarity to the library's records (from the sample)."""
-        scores = self.scores_of(qvec, self.sample_rows())
-        if scores.size == 0:
-            return 0.0, 0.0
-        return float(scores.mean()), float(scores.std())
+        return _mean_std(self.scores_of(qvec, self.sample_rows()))
+
+    def library_stats_many(self, qvecs: sp.csr_matrix) -> list[tuple[float, float]]:
+        """`library_stats` of every row of `qvecs`, from one sparse product with the sample's rows. Each score sums
+        the same float32 products in the same (term) order as `scores_of`, so the figures are the same."""
+        self._require_fitted()
+        sample = self.sample_rows()
+        delta, start = self._delta(), self._n_rows - self._delta().shape[0]
+        parts = [seg.matrix[sample[(sample >= seg.start) & (sample < seg.start + seg.size)] - seg.start]
+                 for seg in self._segments] + [delta[sample[sample >= start] - start]]
+        scores = (as_csr32(qvecs) @ sp.vstack(parts, format="csr").T).toarray()   # queries x sample, rows contiguous
+        return [_mean_std(row) for row in scores]
 
     def _narrow(self, allowed: np.ndarray) -> bool:
         return np.count_nonzero(allowed) <= self.exhaustive_rows
 
     def _score(self, terms, weights, allowed, exhaustive: bool, masked: bool, k: int) -> tuple[np.ndarray, np.ndarray]:
         found_rows, found_scores = [], []
-        delta = self._delta()
-        if delta.shape[0]:
-            start = self._n_rows - delta.shape[0]
-            scores = delta @ self._query_buffer   # the whole delta: a mat-vec beats gathering rows
-            local = np.flatnonzero(allowed[start:self._n_rows] & (scores > 0))
+
+        def whole(matrix: sp.csr_matrix, start: int) -> None:   # a mat-vec beats gathering rows or candidates here
+            scores = matrix @ self._query_buffer
+            local = np.flatnonzero(allowed[start:start + matrix.shape[0]] & (scores > 0))
             found_rows.append(local + start)
             found_scores.append(scores[local])
+
+        delta = self._delta()
+        if delta.shape[0]:
+            whole(delta, self._n_rows - delta.shape[0])
         if exhaustive:
             rows = np.flatnonzero(allowed[: self._n_rows - delta.shape[0]])
             for seg in self._segments:
@@ -214,6 +235,9 @@ class TextIndex(RowStore):
                 found_scores.append(exact_scores(seg.matrix, rows[lo:hi] - seg.start, self._query_buffer))
         else:
             for seg in self._segments:
+                if seg.size <= self.whole_segment:
+                    whole(seg.matrix, seg.start)
+                    continue
                 # Small segments have short posting lists, so every query term can take part.
                 m = terms.size if seg.size <= SMALL_SEGMENT else self.query_terms
                 wanted = max(self.candidates or scaled(CANDIDATES, seg.size), 2 * k)
@@ -285,7 +309,8 @@ class TextIndex(RowStore):
 
     def _params(self) -> dict:
         return {"posting_cap": self.posting_cap, "candidates": self.candidates, "query_terms": self.query_terms,
-                "delta_limit": self.delta_limit, "exhaustive_rows": self.exhaustive_rows}
+                "delta_limit": self.delta_limit, "exhaustive_rows": self.exhaustive_rows,
+                "whole_segment": self.whole_segment}
 
 
 # ---------------------------------------------------------------------- helpers
@@ -337,3 +362,7 @@ def _return_freed_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass  # not glibc: nothing to hand back this way
+
+
+def _mean_std(scores: np.ndarray) -> tuple[float, float]:
+    return (float(scores.mean()), float(scores.std())) if scores.size else (0.0, 0.0)

@@ -192,6 +192,20 @@ class Matcher:
         return self._rank(side, demand, qsem, k, self._filters(field_codes, region_code, trl_range),
                           lambda a: (a, demand), explain)
 
+    def rank_achievements_many(self, demands: Sequence[DemandDoc], k: int = 10, *,
+                               explain: int | None = None) -> list[list[Match]]:
+        """`rank_achievements` of each demand (unfiltered, stored sentence vectors), the same matches: the query
+        vectors and their library statistics are computed for all demands in one call each, the rest per demand."""
+        side = _Side(self.achievements, self.achievement_index, self.achievement_vectors)
+        filters = self._filters(None, None, None)
+        prepared = [None] * len(demands)
+        if side.index.n_rows and demands:
+            qvecs = side.index.query_vectors([d.title for d in demands], [d.body for d in demands])
+            prepared = list(zip((qvecs[i] for i in range(len(demands))), side.index.library_stats_many(qvecs)))
+        return [self._rank(side, demand, self.demand_vectors.get(demand.id), k, filters,
+                           lambda a, demand=demand: (a, demand), explain, prepared[i])
+                for i, demand in enumerate(demands)]
+
     def rank_demands(self, achievement: AchievementDoc, k: int = 10, *, field_codes: Iterable[str] | None = None,
                      region_code: str | None = None, trl_range: tuple[int, int] | None = None,
                      query_vector: np.ndarray | None = None, explain: int | None = None) -> list[Match]:
@@ -204,7 +218,9 @@ class Matcher:
     def semantic_ready(self, qsem) -> bool:
         return qsem is not None and self.weights.semantic > 0
 
-    def _rank(self, side: _Side, query, qsem, k: int, filters: Filters, pair_of, explain: int | None = None) -> list[Match]:
+    def _rank(self, side: _Side, query, qsem, k: int, filters: Filters, pair_of, explain: int | None = None,
+              prepared: tuple | None = None) -> list[Match]:
+        """`prepared`: the query's vector and library statistics when the caller computed them (for many queries)."""
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         explain = k if explain is None else explain
@@ -212,7 +228,7 @@ class Matcher:
         if index.n_rows == 0:
             return []
         mask = self._mask(index, filters)
-        qvec = index.query_vector(query.title, query.body)
+        qvec, stats = prepared or (index.query_vector(query.title, query.body), None)
         wanted = max(k, self.candidates)
         text_hits = dict(index.search_vector(qvec, k=wanted, mask=mask)) if qvec.nnz else {}
         use_semantic = self.semantic_ready(qsem) and len(side.vectors) > 0
@@ -228,7 +244,7 @@ class Matcher:
         if missing.any():   # semantic candidates the text index did not return: score their text exactly
             rows = np.array([index.row_of(i) for i in np.array(ids, dtype=object)[missing]], dtype=np.int64)
             text[missing] = index.scores_of(qvec, rows)
-        mean, std = index.library_stats(qvec)
+        mean, std = stats or index.library_stats(qvec)
         text_z = (text - mean) / std if std > 0 else np.zeros_like(text)
         if use_semantic:
             sem = side.vectors.similarities(qsem, ids).astype(np.float64)

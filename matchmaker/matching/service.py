@@ -237,13 +237,16 @@ class MatchingService:
 
     # ------------------------------------------------------------------ answering
     def achievements_for(self, demand: Demand, *, k: int = 10, filters: MatchFilters = MatchFilters(),
-                         sync: bool = True, explain: int | None = None) -> list[Match]:
+                         explain: int | None = None) -> list[Match]:
         """Best published achievements for a demand row, with explanations (shared words for the first `explain`;
-        default all).
+        default all)."""
+        return self._rank(v.Library.ACHIEVEMENTS, demand_doc(demand), k, filters, explain=explain)
 
-        `sync=False` skips the change-log replay: for a caller that syncs once per batch (the simulator's month).
-        """
-        return self._rank(v.Library.ACHIEVEMENTS, demand_doc(demand), k, filters, sync, explain=explain)
+    def achievements_for_many(self, demands: list[Demand], *, k: int, explain: int | None = None) -> list[list[Match]]:
+        """`achievements_for` of each demand, unfiltered and without a sync (the simulator syncs once a month and ranks
+        a month's demands at once), computed together where that is cheaper; the same matches."""
+        with self._lock:
+            return self.matcher.rank_achievements_many([demand_doc(d) for d in demands], k, explain=explain)
 
     def demands_for(self, achievement: Achievement, *, k: int = 10, filters: MatchFilters = MatchFilters(),
                     sync: bool = True) -> list[Match]:

@@ -209,6 +209,7 @@ class Market(Negotiation):
         if not by_province:
             return
         outside_weight = self.lever("brokers", "outside_demand_weight")
+        planned = []   # (broker, demand, moment): drawn first, so the month's new demands are ranked together
         for broker in self.brokers:
             rng = self.stream("broker-month", broker.broker_id, day)
             local = by_province.get(broker.province, [])
@@ -221,9 +222,18 @@ class Market(Negotiation):
                     pool = by_province[_pick_weighted(rng, outside, by_province)]
                 else:
                     pool = local or by_province[_pick_weighted(rng, outside, by_province)]
-                demand_id = pool[rng.randrange(len(pool))]
-                if self._claim(session, broker, demand_id, on_day(day, rng.randint(1, 28))):
-                    figures.claimed += 1
+                planned.append((broker, pool[rng.randrange(len(pool))], on_day(day, rng.randint(1, 28))))
+        self._rank_new(session, [demand_id for _, demand_id, _ in planned])
+        for broker, demand_id, at in planned:
+            if self._claim(session, broker, demand_id, at):
+                figures.claimed += 1
+
+    def _rank_new(self, session: Session, demand_ids: list[int]) -> None:
+        """A demand's top matches, ranked once when a broker first looks at it: the brokers act on scores, so the
+        shared words a person reads are not computed (the ranking is the same). The month began with a sync."""
+        new = [session.get(Demand, demand_id) for demand_id in dict.fromkeys(demand_ids) if demand_id not in self.ranked]
+        for demand, matches in zip(new, self.matching.achievements_for_many(new, k=CANDIDATES_PER_DEMAND, explain=0)):
+            self.ranked[demand.id] = matches
 
     def _capacity(self, rng: random.Random, broker: BrokerAgent, fair: bool) -> int:
         """New pairings a broker takes on this month, at most the cap however hard a policy pushes."""
@@ -241,13 +251,7 @@ class Market(Negotiation):
         return 1.0 + self.lever("policy", "agency_reward_effort") / 2  # the prospect alone raises effort a little
 
     def _claim(self, session: Session, broker: BrokerAgent, demand_id: int, at: dt.datetime) -> bool:
-        matches = self.ranked.get(demand_id)
-        if matches is None:
-            demand = session.get(Demand, demand_id)
-            # The month began with a sync; replaying the change log per query would only repeat it. Brokers here
-            # act on scores: the shared words a person reads are not computed (the ranking is the same).
-            matches = self.matching.achievements_for(demand, k=CANDIDATES_PER_DEMAND, sync=False, explain=0)
-            self.ranked[demand_id] = matches
+        matches = self.ranked[demand_id]
         index = self.claims_per_demand[demand_id]
         if index >= len(matches):
             return False

@@ -44,8 +44,9 @@ def test_top_k_order_best_first():
 
 
 def test_scores_equal_dot_product_even_with_pruned_postings():
-    # posting_cap=1 truncates nearly every posting list; returned scores must still be exact.
-    index = make_index(posting_cap=1, candidates=2)
+    # posting_cap=1 truncates nearly every posting list; returned scores must still be exact. whole_segment=0: candidates
+    # are generated even in a segment this small (which is otherwise scored whole).
+    index = make_index(posting_cap=1, candidates=2, whole_segment=0)
     q = index.query_vector("电池材料", "钠离子电池负极材料")
     for doc_id, score in index.search_vector(q, k=3):
         assert score == pytest.approx(sum(w for _, w in index.explain(q, doc_id, top=10_000)), rel=1e-5)
@@ -128,6 +129,14 @@ def test_delta_sealing_and_segment_merging_match_exhaustive_search():
     assert len(index._segments) >= 2
     q = index.query_vector("电池", "负极材料")
     assert index.search_vector(q, k=5) == index.search_vector(q, k=5, exact=True)
+
+
+def test_a_small_segment_scored_whole_gives_the_exact_top_k_where_pruned_candidates_miss():
+    whole, pruned = make_index(posting_cap=1, candidates=1), make_index(posting_cap=1, candidates=1, whole_segment=0)
+    q = whole.query_vector("电池材料", "锂电池与钠离子电池的负极材料和正极材料")
+    exact = whole.search_vector(q, k=4, exact=True)
+    assert whole.search_vector(q, k=4) == exact
+    assert pruned.search_vector(q, k=4) != exact   # what the whole scoring saves a small library from
 
 
 def test_refit_keeps_results_consistent():

@@ -201,3 +201,25 @@ def test_the_index_gives_back_every_field_a_document_was_indexed_with(tmp_path):
     matcher.achievement_index.save(tmp_path / "achievements")
     loaded = type(matcher.achievement_index).load(tmp_path / "achievements", mmap=True)
     assert dict(IndexedDocs(loaded, AchievementDoc)) == dict(matcher.achievements)
+
+
+def test_ranking_many_demands_at_once_gives_each_the_same_matches_as_ranking_it_alone():
+    # The simulator ranks a month's demands together (one vectorising call, one product for the library statistics);
+    # every figure must be the one a demand gets alone. Sealed segments and an unsealed delta both take part.
+    import json
+    from pathlib import Path
+
+    fixture = json.loads((Path(__file__).parents[1] / "fixtures" / "matching_fixture.json").read_text(encoding="utf-8"))
+    docs = [AchievementDoc(a["key"], a["title"], f"{a['summary']}{a['keywords']}", field_code=a["field"])
+            for a in fixture["achievements"]]
+    matcher = Matcher().fit(docs[:60])
+    matcher.achievement_index.delta_limit = 16
+    for doc in docs[60:]:
+        matcher.upsert_achievement(doc)
+    index = matcher.achievement_index
+    assert sum(seg.size for seg in index._segments) > 60 and index._delta().shape[0]   # live rows sealed, and a delta
+    demands = [DemandDoc(d["key"], d["title"], f"{d['problem']}{d['targets']}") for d in fixture["demands"]]
+    demands.append(DemandDoc("none", "", "ΩΩΩ"))   # no known term: no matches either way
+    together = matcher.rank_achievements_many(demands, k=5, explain=0)
+    assert together == [matcher.rank_achievements(d, k=5, explain=0) for d in demands]
+    assert together[-1] == [] and all(together[:-1])
