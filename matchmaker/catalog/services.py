@@ -82,9 +82,14 @@ def expire_overdue(session: Session, *, today: dt.date | None = None) -> int:
 
     Run before every catalog read and every match, so a record is never shown or matched as open
     after its date, whether or not a scheduler ran. The select is indexed and usually empty, so a
-    read only writes on the day something lapses.
+    read only writes on the day something lapses. Once per transaction and day: a request or a batch that reads
+    many records (the simulator approves hundreds in one) asked the same two questions before each.
     """
     today = today or dt.date.today()
+    done = (session.get_transaction(), today)
+    if session.info.get("expired") == done and done[0] is not None:
+        return 0
+    session.info["expired"] = done
     count = 0
     for spec in LIBRARIES.values():
         date = spec.column(spec.date_column)

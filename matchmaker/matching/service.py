@@ -69,8 +69,9 @@ class MatchingService:
     """
 
     def __init__(self, settings: Settings, session_factory: sessionmaker[Session],
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, autosave: bool = True) -> None:
         self.settings = settings
+        self.autosave = autosave   # off for an index that lives and dies with its process (a simulation run)
         self.session_factory = session_factory
         self.directory = Path(settings.index_dir) / "matcher"
         # Weights learned from feedback (`matchmaker learn-weights --apply`) if any, else the shipped ones.
@@ -112,7 +113,8 @@ class MatchingService:
             _attach_vectors(session, matcher, v.Library.DEMANDS, demands)
             self.matcher, self.last_change_id, self._recent = matcher, last, {}
             self.builds += 1
-        self.save()
+        if self.autosave:
+            self.save()
 
     def save(self) -> None:
         """Write both indexes and the replay position into one directory, swapped in atomically."""
@@ -186,7 +188,7 @@ class MatchingService:
             if fresh:
                 self._apply(session, fresh)
             self._remember(fresh, now)
-        if self._unsaved >= SAVE_EVERY:
+        if self.autosave and self._unsaved >= SAVE_EVERY:
             self.save()
         return len(fresh)
 

@@ -59,7 +59,7 @@ class Market(Negotiation):
         self.common_random_numbers = common_random_numbers
         self.factory: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)
         settings = Settings(database_url=str(engine.url.render_as_string(hide_password=False)), index_dir=index_dir)
-        self.matching = MatchingService(settings, self.factory)
+        self.matching = MatchingService(settings, self.factory, autosave=False)   # the run's index dies with it
         self.home_province = home_province
         self.deals: list[Deal] = []
         self.ranked: dict[int, list] = {}  # demand id → its top matches, ranked once (a work queue)
@@ -67,6 +67,7 @@ class Market(Negotiation):
         self.agency_turnover: dict[int, Decimal] = defaultdict(Decimal)
         self.fits: dict[tuple[int, int], int] = {}
         self.pricing: dict[int, str] = {}   # achievement id → how it is offered (pricing.Pricing)
+        self.held: list = []   # records loaded for the month (see hold)
 
     # ---------------------------------------------------------------------------------------------- setup
     def lever(self, section: str, key: str):
@@ -144,17 +145,16 @@ class Market(Negotiation):
         self.matching.sync()
         fair = self._fair_month(month)
         with self.factory() as session, session.begin():
-            self.held = []
             self._pilot_bases(session, day)
             self._claims(session, day, fair, figures)
             self._negotiate(session, day, fair, figures)
-            self.held = []
+        self.held = []
         return figures
 
     def hold(self, session: Session, model, ids) -> None:
-        """Load records in one query per batch and keep them for the month. The session's identity map holds
-        records only weakly, so without this every service's session.get loaded the same row again: one query a call,
-        a sixth of a province run."""
+        """Load records in one query per batch and keep them until the month ends. A session's identity map holds
+        records only weakly, so without this every service's session.get loaded the same row again: one query a
+        call, a sixth of a province run."""
         for batch in id_batches(sorted(set(ids))):
             self.held.extend(session.scalars(select(model).where(model.id.in_(batch))))
 
@@ -178,6 +178,7 @@ class Market(Negotiation):
                     demand.is_challenge = True
                     demand.bounty = (demand.budget_max or Decimal(0)) * 2
             for spec, ids in ((ACHIEVEMENTS, achievement_ids), (DEMANDS, demand_ids)):
+                self.hold(session, spec.model, ids)
                 for record_id in ids:
                     approve_record(session, actor=self.admin, spec=spec, record_id=record_id, today=day)
             self.fits.update({(d, a): level for d, a, level in session.execute(
