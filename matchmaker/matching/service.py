@@ -261,12 +261,13 @@ class MatchingService:
         if sync:
             self.sync()
         with self._lock:
-            with self.session_factory() as session:
-                self.matcher.known_fields = _known_fields(session)
-            unknown = sorted(set(filters.fields or ()) - self.matcher.known_fields)
-            if unknown:
-                raise DomainError(f"unknown field code(s) {unknown}",
-                                  problems=[FieldProblem("field", f"没有这个技术领域：{'、'.join(unknown)}")])
+            if filters.fields:   # the field list is read only when a filter names fields
+                with self.session_factory() as session:
+                    self.matcher.known_fields = _known_fields(session)
+                unknown = sorted(set(filters.fields) - self.matcher.known_fields)
+                if unknown:
+                    raise DomainError(f"unknown field code(s) {unknown}",
+                                      problems=[FieldProblem("field", f"没有这个技术领域：{'、'.join(unknown)}")])
             trl = None if filters.trl_min is None and filters.trl_max is None else (filters.trl_min or 1, filters.trl_max or 9)
             rank = self.matcher.rank_achievements if target is v.Library.ACHIEVEMENTS else self.matcher.rank_demands
             shipped = self.matcher.weights
