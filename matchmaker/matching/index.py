@@ -173,18 +173,23 @@ class TextIndex(RowStore):
         buffer = self._query_buffer
         buffer[terms] = weights
         try:
-            delta = self._delta()
-            start = self._n_rows - delta.shape[0]
-            in_delta = rows >= start
-            if in_delta.any():
-                out[in_delta] = delta[rows[in_delta] - start] @ buffer
-            for seg in self._segments:
-                inside = (rows >= seg.start) & (rows < seg.start + seg.size)
-                if inside.any():
-                    out[inside] = exact_scores(seg.matrix, rows[inside] - seg.start, buffer)
+            for inside, matrix, local in self._pieces(rows):
+                out[inside] = exact_scores(matrix, local, buffer)
         finally:
             buffer[terms] = 0.0
         return out
+
+    def _pieces(self, rows: np.ndarray) -> list[tuple[np.ndarray, sp.csr_matrix, np.ndarray]]:
+        """Where internal rows live: (which of `rows`, the matrix holding them, their rows in it) for each segment,
+        then the delta, that holds any of them."""
+        delta = self._delta()
+        holders = [(seg.matrix, seg.start) for seg in self._segments] + [(delta, self._n_rows - delta.shape[0])]
+        pieces = []
+        for matrix, start in holders:
+            inside = (rows >= start) & (rows < start + matrix.shape[0])
+            if inside.any():
+                pieces.append((inside, matrix, rows[inside] - start))
+        return pieces
 
     def sample_rows(self, size: int = SAMPLE_ROWS) -> np.ndarray:
         """A fixed, evenly strided sample of live rows: the library a query's similarities are compared with."""
@@ -205,11 +210,11 @@ class TextIndex(RowStore):
         """`library_stats` of every row of `qvecs`, from one sparse product with the sample's rows. Each score sums
         the same float32 products in the same (term) order as `scores_of`, so the figures are the same."""
         self._require_fitted()
-        sample = self.sample_rows()
-        delta, start = self._delta(), self._n_rows - self._delta().shape[0]
-        parts = [seg.matrix[sample[(sample >= seg.start) & (sample < seg.start + seg.size)] - seg.start]
-                 for seg in self._segments] + [delta[sample[sample >= start] - start]]
-        scores = (as_csr32(qvecs) @ sp.vstack(parts, format="csr").T).toarray()   # queries x sample, rows contiguous
+        sample = self.sample_rows()   # sorted, as segments then the delta are: stacked, they keep its order
+        if sample.size == 0:
+            return [(0.0, 0.0)] * qvecs.shape[0]
+        rows = sp.vstack([matrix[local] for _, matrix, local in self._pieces(sample)], format="csr")
+        scores = (as_csr32(qvecs) @ rows.T).toarray()   # queries x sample, each query's row contiguous
         return [_mean_std(row) for row in scores]
 
     def _narrow(self, allowed: np.ndarray) -> bool:

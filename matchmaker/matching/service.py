@@ -250,10 +250,9 @@ class MatchingService:
         with self._lock:
             return self.matcher.rank_achievements_many([demand_doc(d) for d in demands], k, explain=explain)
 
-    def demands_for(self, achievement: Achievement, *, k: int = 10, filters: MatchFilters = MatchFilters(),
-                    sync: bool = True) -> list[Match]:
+    def demands_for(self, achievement: Achievement, *, k: int = 10, filters: MatchFilters = MatchFilters()) -> list[Match]:
         """Best published demands for an achievement row, with explanations."""
-        return self._rank(v.Library.DEMANDS, achievement_doc(achievement), k, filters, sync)
+        return self._rank(v.Library.DEMANDS, achievement_doc(achievement), k, filters)
 
     def _rank(self, target: v.Library, query_doc, k: int, filters: MatchFilters, sync: bool = True,
               weights: ScoreWeights | None = None, explain: int | None = None) -> list[Match]:

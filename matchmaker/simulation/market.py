@@ -20,7 +20,7 @@ from matchmaker.catalog import services as catalog
 from matchmaker.catalog.review import approve_record
 from matchmaker.catalog.specs import ACHIEVEMENTS, DEMANDS
 from matchmaker.config import Settings
-from matchmaker.db import id_batches
+from matchmaker.db import hold, id_batches
 from matchmaker.errors import DomainError
 from matchmaker.identity.services import Actor, create_user
 from matchmaker.matching.service import MatchingService
@@ -67,7 +67,6 @@ class Market(Negotiation):
         self.agency_turnover: dict[int, Decimal] = defaultdict(Decimal)
         self.fits: dict[tuple[int, int], int] = {}
         self.pricing: dict[int, str] = {}   # achievement id → how it is offered (pricing.Pricing)
-        self.held: list = []   # records loaded for the month (see hold)
 
     # ---------------------------------------------------------------------------------------------- setup
     def lever(self, section: str, key: str):
@@ -148,15 +147,7 @@ class Market(Negotiation):
             self._pilot_bases(session, day)
             self._claims(session, day, fair, figures)
             self._negotiate(session, day, fair, figures)
-        self.held = []
         return figures
-
-    def hold(self, session: Session, model, ids) -> None:
-        """Load records in one query per batch and keep them until the month ends. A session's identity map holds
-        records only weakly, so without this every service's session.get loaded the same row again: one query a
-        call, a sixth of a province run."""
-        for batch in id_batches(sorted(set(ids))):
-            self.held.extend(session.scalars(select(model).where(model.id.in_(batch))))
 
     def _fair_month(self, month: int) -> bool:
         every = self.lever("policy", "fair_every_months")
@@ -178,7 +169,7 @@ class Market(Negotiation):
                     demand.is_challenge = True
                     demand.bounty = (demand.budget_max or Decimal(0)) * 2
             for spec, ids in ((ACHIEVEMENTS, achievement_ids), (DEMANDS, demand_ids)):
-                self.hold(session, spec.model, ids)
+                hold(session, spec.model, ids)
                 for record_id in ids:
                     approve_record(session, actor=self.admin, spec=spec, record_id=record_id, today=day)
             self.fits.update({(d, a): level for d, a, level in session.execute(
@@ -199,10 +190,10 @@ class Market(Negotiation):
 
     # ---------------------------------------------------------------------------------------------- brokers
     def _claims(self, session: Session, day: dt.date, fair: bool, figures: MonthFigures) -> None:
+        # Records, not ids: the claims below read them, and this list keeps them loaded meanwhile.
         open_demands = list(session.scalars(
             select(Demand).where(Demand.status == v.DemandStatus.PUBLISHED,
                                  (Demand.deadline.is_(None)) | (Demand.deadline >= day)).order_by(Demand.id)))
-        self.held.extend(open_demands)   # ranking and claiming read them: loaded once
         by_province: dict[str, list[int]] = defaultdict(list)
         for demand in open_demands:
             if self.claims_per_demand[demand.id] < CANDIDATES_PER_DEMAND:

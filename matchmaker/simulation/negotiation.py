@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from matchmaker import vocabulary as v
 from matchmaker.brokerage.contracts import sign_contract
 from matchmaker.brokerage.registry import register
+from matchmaker.db import hold
 from matchmaker.brokerage.pipelines import move_pipeline
 from matchmaker.identity.services import Actor
 from matchmaker.models import Achievement, Demand, Pipeline, PriceNotice
@@ -37,9 +38,6 @@ class Negotiation(Pricing):
     home_province: str | None
     agency_turnover: dict[int, Decimal]
 
-    def hold(self, session: Session, model, ids) -> None:
-        raise NotImplementedError  # the Market keeps the month's records loaded
-
     def _effort(self, broker: BrokerAgent) -> float:
         raise NotImplementedError  # the Market's brokers work harder under the agency reward
 
@@ -48,7 +46,7 @@ class Negotiation(Pricing):
             self.lever("policy", "fair_lapse_months_extra") if self.lever("policy", "fair_every_months") else 0)
         still_open = []
         for model, key in ((Demand, "demand_id"), (Achievement, "achievement_id"), (Pipeline, "pipeline_id")):
-            self.hold(session, model, [getattr(deal, key) for deal in self.deals])
+            hold(session, model, [getattr(deal, key) for deal in self.deals])
         for deal in self.deals:
             outcome = self._month_of(session, deal, day, fair, lapse_after, figures)
             if outcome == "open":
