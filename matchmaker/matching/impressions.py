@@ -109,5 +109,5 @@ def log_slate(session: Session, slate: Slate, pool: list[Match], *, user_id: int
                          demand_id=int(demand_id), achievement_id=int(achievement_id), pool_rank=rank,
                          shown_rank=shown_rank, propensity=propensity, team=team.get(match.id),
                          score=float(match.score), ranker=ranker, features=features(match), shown_at=now))
-    if rows:   # one executemany, not an ORM unit of work: this runs on every list shown
-        session.execute(insert(Impression), rows)
+    if rows:   # one executemany on the table, not through the ORM's bulk insert (half the cost): on every list shown
+        session.execute(insert(Impression.__table__), rows)

@@ -86,7 +86,8 @@ def load(path: str | os.PathLike, *, mmap: bool = False) -> tuple[object, dict, 
     """(model, index parameters, parts) of an index written by `save`; IndexVersionError if it must be rebuilt.
 
     mmap=True maps the big read-only arrays instead of reading them (instant load, lazy paging); the arrays
-    a live index writes to (alive, attributes) are always copied into memory.
+    a live index writes to (alive, attributes) are mapped copy-on-write: a page is copied only when written, and
+    the saved files are never changed (copying them up front was a quarter of a restart at 1M).
     """
     import joblib
 
@@ -97,9 +98,9 @@ def load(path: str | os.PathLike, *, mmap: bool = False) -> tuple[object, dict, 
         raise IndexVersionError(f"{model_file} does not match its manifest checksum; rebuild the index")
     model = joblib.load(model_file)
 
-    def array(name: str, mapped: bool = False) -> np.ndarray:
-        return np.load(os.path.join(path, name + ".npy"), allow_pickle=False,
-                       mmap_mode="r" if mapped and mmap else None)
+    def array(name: str, mapped: bool = False, written: bool = False) -> np.ndarray:
+        mode = ("c" if written else "r") if mmap and (mapped or written) else None
+        return np.load(os.path.join(path, name + ".npy"), allow_pickle=False, mmap_mode=mode)
 
     n_terms = manifest["n_terms"]
     segments = []
@@ -109,9 +110,9 @@ def load(path: str | os.PathLike, *, mmap: bool = False) -> tuple[object, dict, 
         segments.append(Segment(seg["start"], matrix, array(f"seg{i}.post_ptr", True),
                                 array(f"seg{i}.post_rows", True), array(f"seg{i}.post_weights", True)))
     parts = IndexParts(
-        n_terms=n_terms, n_rows=manifest["rows"], ids=array("ids").tolist(), alive=array("alive").copy(),
+        n_terms=n_terms, n_rows=manifest["rows"], ids=array("ids").tolist(), alive=array("alive", written=True),
         texts=TextStore(array("text_blob", True) if mmap else array("text_blob").tobytes(), array("text_offsets", True)),
-        attributes={name: array(f"attr.{name}").copy() for name in manifest["attributes"]}, segments=segments)
+        attributes={name: array(f"attr.{name}", written=True) for name in manifest["attributes"]}, segments=segments)
     return model, manifest["params"], parts
 
 

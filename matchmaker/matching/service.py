@@ -42,9 +42,12 @@ STATE_FORMAT = "matchmaker-matcher"
 STATE_VERSION = 3   # 2: sentence vectors saved beside the text indexes; 3: amounts and modes in the index
 MAX_K = 100
 # Change ids come from a sequence, and on PostgreSQL a transaction that took a lower id can commit
-# after one that took a higher id. Changes this recent are looked at again (once each), so a late
-# commit is not skipped just because a later id was already applied.
+# after one that took a higher id. An id skipped by a sync (a gap below the newest one applied) is asked for
+# again for this long, so a late commit is not lost; a gap still empty after it was a rollback.
 LATE_COMMIT_GRACE = dt.timedelta(seconds=10)
+# More gaps than this at once (a sequence that jumped) are not named one by one: for a grace period every
+# change logged within it is read again instead, as just after a start.
+MAX_GAPS = 500
 # Save again after this many replayed changes, so a restart replays a short tail, not the whole log.
 SAVE_EVERY = 500
 APPLY_CHUNK = 10_000   # record ids per query when applying changes
@@ -85,6 +88,10 @@ class MatchingService:
         self.builds = 0  # full fits from the database; a restart that loads from disk leaves this at 0
         self.loads = 0
         self._recent: dict[int, dt.datetime] = {}  # change id → when, for LATE_COMMIT_GRACE
+        self._gaps: dict[int, dt.datetime] = {}    # id skipped → when first skipped
+        # Until then every change logged within the grace is read: ids taken before this process knew of them
+        # may still commit (set at each load or build).
+        self._window_until = dt.datetime.now(dt.UTC) + LATE_COMMIT_GRACE
         self._unsaved = 0
         self._lock = threading.RLock()
         # Exploration and interleaving draws: unseeded in the app, so people see fresh ones; seeded in studies.
@@ -112,6 +119,7 @@ class MatchingService:
             _attach_vectors(session, matcher, v.Library.ACHIEVEMENTS, achievements)
             _attach_vectors(session, matcher, v.Library.DEMANDS, demands)
             self.matcher, self.last_change_id, self._recent = matcher, last, {}
+            self._gaps, self._window_until = {}, dt.datetime.now(dt.UTC) + LATE_COMMIT_GRACE
             self.builds += 1
         if self.autosave:
             self.save()
@@ -170,6 +178,7 @@ class MatchingService:
                     store = matcher.achievement_vectors if library is v.Library.ACHIEVEMENTS else matcher.demand_vectors
                     _attach_vectors(session, matcher, library, [docs[i] for i in docs if i not in store])
         self.matcher, self.last_change_id, self._recent = matcher, state["last_change_id"], {}
+        self._gaps, self._window_until = {}, dt.datetime.now(dt.UTC) + LATE_COMMIT_GRACE
         self.loads += 1
 
     # ------------------------------------------------------------------ keeping current
@@ -178,11 +187,20 @@ class MatchingService:
         self.start()
         with self._lock, self.session_factory() as session:
             now = dt.datetime.now(dt.UTC)
+            self._gaps = {i: seen for i, seen in self._gaps.items() if seen >= now - LATE_COMMIT_GRACE}
+            # Only what may be new: ids above the last applied and the gaps below it. Reading every change of the
+            # grace window instead cost each match request a row per recent write (5 ms a request for 10 s after a
+            # province world's start-up expiries).
+            if now < self._window_until:
+                late = IndexChange.at >= now - LATE_COMMIT_GRACE
+            else:
+                late = IndexChange.id.in_(sorted(self._gaps)) if self._gaps else None
+            newer = IndexChange.id > self.last_change_id
             # Sorted here, not by ORDER BY id: with it SQLite walks the whole log in id order (80 ms a request at
             # 340,000 changes) instead of answering each side of the OR from its index (under 0.1 ms).
             changes = sorted(session.execute(
                 select(IndexChange.id, IndexChange.library, IndexChange.record_id, IndexChange.at)
-                .where(or_(IndexChange.id > self.last_change_id, IndexChange.at >= now - LATE_COMMIT_GRACE))
+                .where(newer if late is None else or_(newer, late))
             ).all(), key=lambda change: change.id)
             fresh = [c for c in changes if c.id not in self._recent]
             if fresh:
@@ -226,9 +244,17 @@ class MatchingService:
         self.matcher.set_vector(library.value, record_id, None)
 
     def _remember(self, changes: list, now: dt.datetime) -> None:
+        previous = self.last_change_id
         for change in changes:
             self._recent[change.id] = change.at
+            self._gaps.pop(change.id, None)
             self.last_change_id = max(self.last_change_id, change.id)
+        newer = {change.id for change in changes if change.id > previous}
+        skipped = self.last_change_id - previous - len(newer)
+        if skipped > MAX_GAPS - len(self._gaps):
+            self._window_until = now + LATE_COMMIT_GRACE
+        elif skipped:
+            self._gaps.update(dict.fromkeys(set(range(previous + 1, self.last_change_id)) - newer, now))
         cutoff = now - 2 * LATE_COMMIT_GRACE
         self._recent = {i: at for i, at in self._recent.items() if _aware(at) >= cutoff}
 

@@ -95,6 +95,40 @@ def test_a_worker_applies_a_long_change_log_in_chunks(api, monkeypatch):
     assert set(published) <= set(found)
 
 
+def test_a_change_committed_after_a_later_one_is_still_applied(api):
+    """On PostgreSQL a transaction holding a lower change id can commit after one holding a higher id. A sync reads
+    only ids above the last applied and the gaps below it, so the gap must be asked for again: here change n+2
+    commits first, then n+1 (ids given explicitly, as SQLite cannot commit two writers out of order)."""
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from matchmaker.models import Achievement, IndexChange
+
+    firm = api.users.headers("firm", api.orgs.firm)
+    api.get(f"/demands/{_published_demand(api, firm)['id']}/matches", headers=firm)   # builds and saves
+    factory = api.app.state.session_factory
+    worker = MatchingService(api.app.state.settings, factory).start()
+    worker._window_until = dt.datetime.now(dt.UTC)   # past the start-up window, when only gaps are read again
+    worker.sync()
+    index, last = worker.matcher.achievement_index, worker.last_change_id
+    with factory() as session:
+        first, second = session.scalars(select(Achievement.id).where(Achievement.status == "published")
+                                        .order_by(Achievement.id).limit(2)).all()
+
+    def commit_change(change_id: int, record_id: int, title: str) -> None:
+        with factory() as session, session.begin():
+            session.execute(update(Achievement).where(Achievement.id == record_id).values(title=title))
+            session.add(IndexChange(id=change_id, library="achievements", record_id=record_id))
+
+    commit_change(last + 2, first, "先提交的改动")
+    assert worker.sync() == 1 and index.text(first)[0] == "先提交的改动"
+    assert index.text(second)[0] != "后提交的改动"
+    commit_change(last + 1, second, "后提交的改动")   # the lower id commits late
+    assert worker.sync() == 1 and index.text(second)[0] == "后提交的改动"
+    assert worker.sync() == 0   # applied once
+
+
 def test_another_worker_follows_the_change_log_and_restarts_load_the_saved_index(api):
     firm, office = api.users.headers("firm", api.orgs.firm), api.users.headers("office", api.orgs.office)
     demand = _published_demand(api, firm)

@@ -171,8 +171,11 @@ def test_save_load_round_trip_gives_identical_results(tmp_path):
     assert mapped.search("电池", "正极材料") == index.search("电池", "正极材料")
     # What the service does with its mapped index: read texts, add and remove, and save over the mapped files.
     assert mapped.text("a7") == index.text("a7")
-    mapped.add("a9", "电池", "电池 正极材料")
     mapped.remove("a7")
+    # Its writable arrays are mapped copy-on-write: what it changes is its own until it saves.
+    untouched = TextIndex.load(path, mmap=True)
+    assert "a7" in untouched and untouched.attribute("field")[untouched.row_of("a7")] == 5
+    mapped.add("a9", "电池", "电池 正极材料")
     mapped.save(path)
     reloaded = TextIndex.load(path, mmap=True)
     assert "a9" in ids_of(reloaded.search("电池", "", k=10)) and "a7" not in ids_of(reloaded.search("电池", "", k=10))
