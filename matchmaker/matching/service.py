@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -72,8 +73,12 @@ class MatchingService:
     """
 
     def __init__(self, settings: Settings, session_factory: sessionmaker[Session],
-                 rng: random.Random | None = None, autosave: bool = True) -> None:
+                 rng: random.Random | None = None, autosave: bool = True,
+                 today: Callable[[], dt.date] = dt.date.today) -> None:
         self.settings = settings
+        # The records' calendar: which are open (not past their date). The real date in the app; the simulated
+        # month's in a simulation run, whose figures must not depend on the day it is run.
+        self.today = today
         self.autosave = autosave   # off for an index that lives and dies with its process (a simulation run)
         self.session_factory = session_factory
         self.directory = Path(settings.index_dir) / "matcher"
@@ -113,7 +118,7 @@ class MatchingService:
         """Fit both libraries from the published records and save the result."""
         with self._lock, self.session_factory() as session:
             last = session.scalar(select(IndexChange.id).order_by(IndexChange.id.desc()).limit(1)) or 0
-            achievements, demands = open_docs(session)
+            achievements, demands = open_docs(session, self.today())
             matcher = Matcher(weights=self.weights, known_fields=_known_fields(session))
             matcher.fit(achievements, demands)
             _attach_vectors(session, matcher, v.Library.ACHIEVEMENTS, achievements)
@@ -170,9 +175,9 @@ class MatchingService:
             if self.semantic:
                 matcher.achievement_vectors = VectorStore.load(self.directory / "achievements")
                 matcher.demand_vectors = VectorStore.load(self.directory / "demands")
-            achievement_ids, demand_ids = open_ids(session)
+            achievement_ids, demand_ids = open_ids(session, self.today())
             for library, wanted in ((v.Library.ACHIEVEMENTS, achievement_ids), (v.Library.DEMANDS, demand_ids)):
-                _reconcile(session, matcher, library, wanted)
+                _reconcile(session, matcher, library, wanted, self.today())
                 if self.semantic:
                     docs = matcher.achievements if library is v.Library.ACHIEVEMENTS else matcher.demands
                     store = matcher.achievement_vectors if library is v.Library.ACHIEVEMENTS else matcher.demand_vectors
@@ -224,7 +229,8 @@ class MatchingService:
                 if record_id not in rows:  # deleted: drop it like a withdrawn record
                     self._remove(library, record_id)
             # One vectorising call and one query for stored sentence vectors per library, not one per record.
-            docs = [DOC_OF[library](rows[record_id]) for record_id in ids if record_id in rows]
+            today = self.today()
+            docs = [DOC_OF[library](rows[record_id], today) for record_id in ids if record_id in rows]
             self._upsert(library, docs)
             if self.semantic:
                 for doc in docs:
@@ -354,7 +360,7 @@ def _check_filters(k: int, filters: MatchFilters) -> None:
         raise InvalidInput.on("trl_min", "最低技术成熟度不能高于最高技术成熟度，请调换或修改")
 
 
-def _reconcile(session: Session, matcher: Matcher, library: v.Library, wanted: list[int]) -> None:
+def _reconcile(session: Session, matcher: Matcher, library: v.Library, wanted: list[int], today: dt.date) -> None:
     """Catch a loaded matcher up with writes that bypassed the change log (CLI imports, a regenerated world).
 
     By ids alone, as arrays (a million of them): the index holds every field the ranking reads, so only records
@@ -367,7 +373,7 @@ def _reconcile(session: Session, matcher: Matcher, library: v.Library, wanted: l
         index.remove(doc_id)
     spec = LIBRARIES[library]
     for batch in id_batches(np.setdiff1d(wanted_ids, held, assume_unique=True).tolist(), APPLY_CHUNK):
-        matcher.upsert_many(library.value, [DOC_OF[library](row) for row in
+        matcher.upsert_many(library.value, [DOC_OF[library](row, today) for row in
                                             session.scalars(select(spec.model).where(spec.model.id.in_(batch)))])
 
 

@@ -59,7 +59,10 @@ class Market(Negotiation):
         self.common_random_numbers = common_random_numbers
         self.factory: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)
         settings = Settings(database_url=str(engine.url.render_as_string(hide_password=False)), index_dir=index_dir)
-        self.matching = MatchingService(settings, self.factory, autosave=False)   # the run's index dies with it
+        self.day = SIM_START   # the simulated calendar's day: what is open to match is read against it
+        # The run's index dies with it; it reads the records' dates against the simulated month, not the day the run
+        # happens to be made (a sweep across midnight gave different figures for the same seeds).
+        self.matching = MatchingService(settings, self.factory, autosave=False, today=lambda: self.day)
         self.home_province = home_province
         self.deals: list[Deal] = []
         self.ranked: dict[int, list] = {}  # demand id → its top matches, ranked once (a work queue)
@@ -131,7 +134,7 @@ class Market(Negotiation):
         figures = []
         task = progress.add_task(f"{self.scenario.name} seed {self.seed}", total=months) if progress else None
         for month in range(months):
-            day = add_months(SIM_START, month)
+            day = self.day = add_months(SIM_START, month)
             figures.append(self.step(month, day))
             if progress:
                 progress.advance(task)

@@ -221,3 +221,28 @@ def test_a_rate_interval_holds_its_mean():
     assert zeros.low <= zeros.mean <= zeros.high
     skewed = interval([0.0, 0.0, 0.9], rate=True)
     assert 0 <= skewed.low <= skewed.mean <= skewed.high <= 1
+
+
+def test_a_runs_matcher_reads_the_records_dates_against_the_simulated_month(settings, tmp_path):
+    """What is open to match is judged on the simulated calendar, not on the day the run is made: with the real date,
+    a run made in December left out every record lapsing between July and then (2,343 of the province world's
+    16,723 published achievements), and a sweep crossing midnight gave other figures for the same seeds."""
+    from sqlalchemy import func, or_, select
+
+    from matchmaker.models import Achievement
+    from matchmaker.simulation.market import SIM_START, Market
+    from matchmaker.simulation.runs import copy_world, world_file
+
+    world = tmp_path / "run.db"
+    copy_world(world_file(settings, "demo", 1), world)
+    engine = make_engine(f"sqlite:///{world}")
+    try:
+        market = Market(engine, load_scenario("baseline"), 1, index_dir=tmp_path / "index", home_province=None)
+        market.matching.start()
+        with Session(engine) as session:
+            open_then = session.scalar(select(func.count()).where(
+                Achievement.status == "published",
+                or_(Achievement.expires_on.is_(None), Achievement.expires_on >= SIM_START)))
+        assert open_then > 0 and len(market.matching.matcher.achievement_index) == open_then
+    finally:
+        engine.dispose()
