@@ -179,18 +179,6 @@ class TextIndex(RowStore):
             buffer[terms] = 0.0
         return out
 
-    def _pieces(self, rows: np.ndarray) -> list[tuple[np.ndarray, sp.csr_matrix, np.ndarray]]:
-        """Where internal rows live: (which of `rows`, the matrix holding them, their rows in it) for each segment,
-        then the delta, that holds any of them."""
-        delta = self._delta()
-        holders = [(seg.matrix, seg.start) for seg in self._segments] + [(delta, self._n_rows - delta.shape[0])]
-        pieces = []
-        for matrix, start in holders:
-            inside = (rows >= start) & (rows < start + matrix.shape[0])
-            if inside.any():
-                pieces.append((inside, matrix, rows[inside] - start))
-        return pieces
-
     def sample_rows(self, size: int = SAMPLE_ROWS) -> np.ndarray:
         """A fixed, evenly strided sample of live rows: the library a query's similarities are compared with."""
         key = (self._n_rows, int(self._alive[: self._n_rows].sum()), size)

@@ -132,17 +132,25 @@ class RowStore:
                 self._delta_matrix = sp.csr_matrix((0, self._n_terms), dtype=np.float32)
         return self._delta_matrix
 
+    def _pieces(self, rows: np.ndarray) -> list[tuple[np.ndarray, sp.csr_matrix, np.ndarray]]:
+        """Where internal rows live: (which of `rows`, the matrix holding them, their rows in it) for each segment,
+        then the delta, that holds any of them."""
+        delta = self._delta()
+        holders = [(seg.matrix, seg.start) for seg in self._segments] + [(delta, self._n_rows - delta.shape[0])]
+        pieces = []
+        for matrix, start in holders:
+            inside = (rows >= start) & (rows < start + matrix.shape[0])
+            if inside.any():
+                pieces.append((inside, matrix, rows[inside] - start))
+        return pieces
+
     def _row_entries(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         """A row's term indices and weights, as views of its matrix (scipy's row indexing builds a new matrix: 0.1
         ms, a tenth of explaining a match)."""
-        delta_start = self._n_rows - len(self._delta_rows)
-        if row >= delta_start:
-            matrix, local = self._delta_rows[row - delta_start], 0
-        else:
-            seg = next((seg for seg in self._segments if seg.start <= row < seg.start + seg.size), None)
-            if seg is None:
-                raise KeyError(row)
-            matrix, local = seg.matrix, row - seg.start
+        pieces = self._pieces(np.array([row]))
+        if not pieces:
+            raise KeyError(row)
+        _, matrix, (local,) = pieces[0]
         start, end = matrix.indptr[local], matrix.indptr[local + 1]
         return matrix.indices[start:end], matrix.data[start:end]
 
