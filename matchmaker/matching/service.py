@@ -88,15 +88,9 @@ class MatchingService:
         self.semantic = settings.semantic and semantic.available()
         if not self.semantic:
             self.weights = dataclasses.replace(self.weights, semantic=0.0)
-        self.matcher: Matcher | None = None
-        self.last_change_id = 0
         self.builds = 0  # full fits from the database; a restart that loads from disk leaves this at 0
         self.loads = 0
-        self._recent: dict[int, dt.datetime] = {}  # change id → when, for LATE_COMMIT_GRACE
-        self._gaps: dict[int, dt.datetime] = {}    # id skipped → when first skipped
-        # Until then every change logged within the grace is read: ids taken before this process knew of them
-        # may still commit (set at each load or build).
-        self._window_until = dt.datetime.now(dt.UTC) + LATE_COMMIT_GRACE
+        self._follow(None, 0)   # no matcher until start()
         self._unsaved = 0
         self._lock = threading.RLock()
         # Exploration and interleaving draws: unseeded in the app, so people see fresh ones; seeded in studies.
@@ -123,8 +117,7 @@ class MatchingService:
             matcher.fit(achievements, demands)
             _attach_vectors(session, matcher, v.Library.ACHIEVEMENTS, achievements)
             _attach_vectors(session, matcher, v.Library.DEMANDS, demands)
-            self.matcher, self.last_change_id, self._recent = matcher, last, {}
-            self._gaps, self._window_until = {}, dt.datetime.now(dt.UTC) + LATE_COMMIT_GRACE
+            self._follow(matcher, last)
             self.builds += 1
         if self.autosave:
             self.save()
@@ -175,16 +168,26 @@ class MatchingService:
             if self.semantic:
                 matcher.achievement_vectors = VectorStore.load(self.directory / "achievements")
                 matcher.demand_vectors = VectorStore.load(self.directory / "demands")
-            achievement_ids, demand_ids = open_ids(session, self.today())
+            today = self.today()
+            achievement_ids, demand_ids = open_ids(session, today)
             for library, wanted in ((v.Library.ACHIEVEMENTS, achievement_ids), (v.Library.DEMANDS, demand_ids)):
-                _reconcile(session, matcher, library, wanted, self.today())
+                _reconcile(session, matcher, library, wanted, today)
                 if self.semantic:
                     docs = matcher.achievements if library is v.Library.ACHIEVEMENTS else matcher.demands
                     store = matcher.achievement_vectors if library is v.Library.ACHIEVEMENTS else matcher.demand_vectors
                     _attach_vectors(session, matcher, library, [docs[i] for i in docs if i not in store])
-        self.matcher, self.last_change_id, self._recent = matcher, state["last_change_id"], {}
-        self._gaps, self._window_until = {}, dt.datetime.now(dt.UTC) + LATE_COMMIT_GRACE
+        self._follow(matcher, state["last_change_id"])
         self.loads += 1
+
+    def _follow(self, matcher: Matcher | None, last_change_id: int) -> None:
+        """Take a matcher that holds the change log up to `last_change_id`, and replay from there."""
+        self.matcher: Matcher | None = matcher
+        self.last_change_id = last_change_id
+        self._recent: dict[int, dt.datetime] = {}   # change id → when, for LATE_COMMIT_GRACE
+        self._gaps: dict[int, dt.datetime] = {}     # id skipped → when first skipped
+        # Until then every change logged within the grace is read: ids taken before this matcher was made may still
+        # commit.
+        self._window_until = dt.datetime.now(dt.UTC) + LATE_COMMIT_GRACE
 
     # ------------------------------------------------------------------ keeping current
     def sync(self) -> int:
