@@ -23,15 +23,18 @@ def simulate(
     as_json: bool = typer.Option(False, "--json", help="Print the run's figures as one JSON object."),
 ) -> None:
     """Run a policy scenario for some months on a generated world; the run is stored for reports and pages."""
+    from matchmaker.readiness import ready_engine
     from matchmaker.simulation.runs import run_scenario
     from matchmaker.simulation.scenarios import load_scenario
 
+    settings = Settings.from_env()
+    ready_engine(settings.database_url).dispose()   # the run is stored there: say so before a minute of work
     try:
         chosen = load_scenario(scenario)
     except ValueError as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(2) from None
-    run = run_scenario(Settings.from_env(), chosen, seed=seed, months=months, scale=scale, world_seed=world_seed,
+    run = run_scenario(settings, chosen, seed=seed, months=months, scale=scale, world_seed=world_seed,
                        console=None if as_json else console)
     if as_json:
         print(json.dumps({"run_id": run.id, "scenario": run.scenario, "seed": seed, "months": months,

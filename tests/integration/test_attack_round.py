@@ -115,14 +115,16 @@ def test_f4_health_reports_readiness_truthfully(migrated_url, tmp_path):
                                  "matcher": "ready"}
 
 
-def test_f4_the_cli_on_an_unmigrated_database_says_what_to_do(tmp_path):
+# simulate stores its run in the platform database: it must say so before a minute of simulating, not after it
+@pytest.mark.parametrize("command", [["analytics", "turnover"], ["simulate", "--scale", "demo", "--months", "1"]])
+def test_f4_the_cli_on_an_unmigrated_database_says_what_to_do(tmp_path, command):
     import os
     import subprocess
     import sys
 
     env = {**os.environ, "MATCHMAKER_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}",
            "MATCHMAKER_INDEX_DIR": str(tmp_path / "index")}
-    done = subprocess.run([sys.executable, "-m", "matchmaker.cli", "analytics", "turnover"], env=env,
+    done = subprocess.run([sys.executable, "-m", "matchmaker.cli", *command], env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     assert "matchmaker db upgrade" in done.stdout + done.stderr and "Traceback" not in done.stdout + done.stderr
