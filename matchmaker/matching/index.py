@@ -24,10 +24,11 @@ DELTA_LIMIT = 2048
 # all terms) the top-200 equals the exhaustive one (ties aside); at 1M, 64 terms keep ~97-98% of the top-10.
 QUERY_TERMS = 64
 SMALL_SEGMENT = 50_000
-# A segment of at most this many rows is scored whole, exactly: one mat-vec there is cheaper than generating
-# candidates (benchmarks/speed/whole_segment.py, province demands: 0.70 against 1.27 ms at 11,612 rows, 1.44 against
-# 1.54 at 23k, 2.93 against 2.02 at 46k).
-WHOLE_SEGMENT = 25_000
+# A segment of at most this many rows is scored whole, exactly, from its columns for the query's terms: cheaper
+# there than generating candidates (benchmarks/speed/whole_segment.py, province demands, 2026-12-03: 0.28 against
+# 1.38 ms at 11,596 rows, 0.61 against 1.66 at 23k, 1.39 against 2.05 at 46k, 2.92 against 2.45 at 93k). Until then
+# it was a mat-vec over every entry, and 25,000 (0.73, 1.55, 3.68 ms at those sizes).
+WHOLE_SEGMENT = 50_000
 # A filter mask selecting at most this many rows is scored exhaustively (exact, no pruning), so
 # narrow filters never lose matches to posting-list truncation.
 EXHAUSTIVE_ROWS = 30000
@@ -211,15 +212,15 @@ class TextIndex(RowStore):
     def _score(self, terms, weights, allowed, exhaustive: bool, masked: bool, k: int) -> tuple[np.ndarray, np.ndarray]:
         found_rows, found_scores = [], []
 
-        def whole(matrix: sp.csr_matrix, start: int) -> None:   # a mat-vec beats gathering rows or candidates here
-            scores = matrix @ self._query_buffer
-            local = np.flatnonzero(allowed[start:start + matrix.shape[0]] & (scores > 0))
+        def whole(scores: np.ndarray, start: int) -> None:   # every row scored beats gathering candidates here
+            local = np.flatnonzero(allowed[start:start + scores.size] & (scores > 0))
             found_rows.append(local + start)
             found_scores.append(scores[local])
 
         delta = self._delta()
         if delta.shape[0]:
-            whole(delta, self._n_rows - delta.shape[0])
+            whole(delta @ self._query_buffer, self._n_rows - delta.shape[0])
+        ascending = np.argsort(terms)
         if exhaustive:
             rows = np.flatnonzero(allowed[: self._n_rows - delta.shape[0]])
             for seg in self._segments:
@@ -229,7 +230,7 @@ class TextIndex(RowStore):
         else:
             for seg in self._segments:
                 if seg.size <= self.whole_segment:
-                    whole(seg.matrix, seg.start)
+                    whole(seg.all_scores(terms[ascending], weights[ascending]), seg.start)
                     continue
                 # Small segments have short posting lists, so every query term can take part.
                 m = terms.size if seg.size <= SMALL_SEGMENT else self.query_terms

@@ -139,6 +139,25 @@ def test_a_small_segment_scored_whole_gives_the_exact_top_k_where_pruned_candida
     assert pruned.search_vector(q, k=4) != exact   # what the whole scoring saves a small library from
 
 
+def test_a_segment_scored_whole_from_its_columns_equals_the_mat_vec_to_the_bit():
+    # Ranking ties and the simulator's figures depend on the last bit: the columns must add each row's products in
+    # the mat-vec's order (terms ascending); in the query's weight order the float32 sums differ.
+    import scipy.sparse as sp
+
+    from matchmaker.matching.index_segments import seal
+
+    rng = np.random.default_rng(3)
+    matrix = sp.random(400, 600, density=0.2, format="csr", dtype=np.float32, random_state=rng)
+    segment = seal(0, matrix)
+    terms = np.sort(rng.choice(600, 150, replace=False))
+    weights = rng.random(150, dtype=np.float32)
+    dense = np.zeros(600, dtype=np.float32)
+    dense[terms] = weights
+    assert np.array_equal(segment.all_scores(terms, weights), matrix @ dense)
+    shuffled = rng.permutation(150)
+    assert not np.array_equal(segment.all_scores(terms[shuffled], weights[shuffled]), matrix @ dense)
+
+
 def test_refit_keeps_results_consistent():
     index = make_index()
     index.add("a7", "氢燃料电池催化剂", "低铂催化剂用于质子交换膜氢燃料电池。", field=5)
