@@ -158,6 +158,27 @@ def test_a_segment_scored_whole_from_its_columns_equals_the_mat_vec_to_the_bit()
     assert not np.array_equal(segment.all_scores(terms[shuffled], weights[shuffled]), matrix @ dense)
 
 
+def test_library_statistics_follow_the_index_through_adds_removals_and_a_refit():
+    # The sample's rows are stacked once and kept: every change to the rows must show in the statistics.
+    index = make_index(delta_limit=2)
+    q = index.query_vector("电池材料", "锂电池与钠离子电池的负极材料和正极材料")
+
+    def from_scratch():
+        scores = index.scores_of(q, index.sample_rows())
+        return float(scores.mean()), float(scores.std())
+
+    assert index.library_stats(q) == from_scratch()
+    for step in range(4):
+        index.add(f"n{step}", "电池负极材料", "钠离子电池硬碳负极材料" * (step + 1))
+        assert index.library_stats(q) == from_scratch() == index.library_stats_many(q)[0]
+    before = index.library_stats(q)
+    index.refit()   # as many rows, none dead, so the same sample; new words and weights: the kept rows must go
+    q = index.query_vector("电池材料", "锂电池与钠离子电池的负极材料和正极材料")
+    assert index.library_stats(q) == from_scratch() != before
+    index.remove("a1")
+    assert index.library_stats(q) == from_scratch()
+
+
 def test_refit_keeps_results_consistent():
     index = make_index()
     index.add("a7", "氢燃料电池催化剂", "低铂催化剂用于质子交换膜氢燃料电池。", field=5)
