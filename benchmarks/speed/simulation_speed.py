@@ -1,6 +1,6 @@
 """The simulator's speed against a baseline commit, the two alternated in one run: these machines' speed drifts by
-±15% from one minute to the next (the same code, seed and world took 35.9 to 47.3 s on 2026-12-03), so only
-alternated rounds and their medians compare.
+up to a third within an hour (the same code, seed and world took 35.9 to 49.5 s on 2026-12-03), so only alternated
+rounds and their medians compare.
 
     python -m benchmarks.speed.simulation_speed --baseline e4e2976 [--rounds 5] [--scale province] [--months 12]
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import ctypes
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Hashable, Sequence
 
 import numpy as np
@@ -154,14 +156,21 @@ class TextIndex(RowStore):
             return []
         allowed = self._allowed(mask)
         terms, weights = _top_terms(qvec, qvec.nnz)
+        with self._weights_in_buffer(terms, weights):
+            exhaustive = exact or (mask is not None and self._narrow(allowed))
+            rows, scores = self._score(terms, weights, allowed, exhaustive, mask is not None, k)
+        return self._top(rows, scores, k)
+
+    @contextmanager
+    def _weights_in_buffer(self, terms: np.ndarray, weights: np.ndarray) -> Iterator[np.ndarray]:
+        """The query as a dense vector in the index's own buffer for one scoring pass, zeroed after it (instead of
+        allocating one per query)."""
         buffer = self._query_buffer
         buffer[terms] = weights
         try:
-            exhaustive = exact or (mask is not None and self._narrow(allowed))
-            rows, scores = self._score(terms, weights, allowed, exhaustive, mask is not None, k)
+            yield buffer
         finally:
             buffer[terms] = 0.0
-        return self._top(rows, scores, k)
 
     def scores_of(self, qvec, rows: np.ndarray) -> np.ndarray:
         """Exact q · d for the given internal rows (any segment or the delta), in the order given."""
@@ -171,14 +180,9 @@ class TextIndex(RowStore):
         out = np.zeros(rows.size, dtype=np.float32)
         if qvec.nnz == 0 or rows.size == 0:
             return out
-        terms, weights = _top_terms(qvec, qvec.nnz)
-        buffer = self._query_buffer
-        buffer[terms] = weights
-        try:
+        with self._weights_in_buffer(*_top_terms(qvec, qvec.nnz)) as buffer:
             for inside, matrix, local in self._pieces(rows):
                 out[inside] = exact_scores(matrix, local, buffer)
-        finally:
-            buffer[terms] = 0.0
         return out
 
     def sample_rows(self, size: int = SAMPLE_ROWS) -> np.ndarray:
@@ -208,12 +212,8 @@ class TextIndex(RowStore):
         same float32 sums as `scores_of` over the sample's rows, row by row in term order."""
         self._require_fitted()
         qvec = as_csr32(qvec)
-        buffer = self._query_buffer
-        buffer[qvec.indices] = qvec.data
-        try:
+        with self._weights_in_buffer(*_top_terms(qvec, qvec.nnz)) as buffer:
             return _mean_std(self._sample_matrix() @ buffer)
-        finally:
-            buffer[qvec.indices] = 0.0
 
     def library_stats_many(self, qvecs: sp.csr_matrix) -> list[tuple[float, float]]:
         """`library_stats` of every row of `qvecs`, from one sparse product with the sample's rows. Each score sums
@@ -239,7 +239,6 @@ class TextIndex(RowStore):
         delta = self._delta()
         if delta.shape[0]:
             whole(delta @ self._query_buffer, self._n_rows - delta.shape[0])
-        ascending = np.argsort(terms)
         if exhaustive:
             rows = np.flatnonzero(allowed[: self._n_rows - delta.shape[0]])
             for seg in self._segments:
@@ -247,6 +246,7 @@ class TextIndex(RowStore):
                 found_rows.append(rows[lo:hi])
                 found_scores.append(exact_scores(seg.matrix, rows[lo:hi] - seg.start, self._query_buffer))
         else:
+            ascending = np.argsort(terms)   # the order whole scoring needs to give the mat-vec's sums (all_scores)
             for seg in self._segments:
                 if seg.size <= self.whole_segment:
                     whole(seg.all_scores(terms[ascending], weights[ascending]), seg.start)
