@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import json
 import logging
 import random
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 from sqlalchemy import or_, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from matchmaker import vocabulary as v
@@ -27,20 +22,17 @@ from matchmaker.catalog.specs import LIBRARIES
 from matchmaker.config import Settings
 from matchmaker.db import id_batches
 from matchmaker.errors import DomainError, FieldProblem, InvalidInput
-from matchmaker.matching import impressions, semantic
-from matchmaker.matching.embedding import record_key, stored_vectors
-from matchmaker.matching.index import IndexVersionError, TextIndex, replace_dir
+from matchmaker.matching import impressions, saved_matcher, semantic
+from matchmaker.matching.index import IndexVersionError
 from matchmaker.matching.learning import load_weights
 from matchmaker.matching.ranking import FUSED, TFIDF, Match, Matcher
-from matchmaker.matching.records import achievement_doc, demand_doc, open_docs, open_ids
+from matchmaker.matching.records import achievement_doc, demand_doc, open_docs
+from matchmaker.matching.saved_matcher import APPLY_CHUNK, DOC_OF, attach_vectors, known_fields
 from matchmaker.matching.scoring import ScoreWeights
-from matchmaker.matching.semantic import VectorStore
-from matchmaker.models import Achievement, Demand, IndexChange, TechnologyField
+from matchmaker.models import Achievement, Demand, IndexChange
 
 log = logging.getLogger("matchmaker.matching")
 
-STATE_FORMAT = "matchmaker-matcher"
-STATE_VERSION = 3   # 2: sentence vectors saved beside the text indexes; 3: amounts and modes in the index
 MAX_K = 100
 # Change ids come from a sequence, and on PostgreSQL a transaction that took a lower id can commit
 # after one that took a higher id. An id skipped by a sync (a gap below the newest one applied) is asked for
@@ -51,10 +43,6 @@ LATE_COMMIT_GRACE = dt.timedelta(seconds=10)
 MAX_GAPS = 500
 # Save again after this many replayed changes, so a restart replays a short tail, not the whole log.
 SAVE_EVERY = 500
-APPLY_CHUNK = 10_000   # record ids per query when applying changes
-
-
-DOC_OF = {v.Library.ACHIEVEMENTS: achievement_doc, v.Library.DEMANDS: demand_doc}
 
 
 @dataclass(frozen=True)
@@ -113,10 +101,10 @@ class MatchingService:
         with self._lock, self.session_factory() as session:
             last = session.scalar(select(IndexChange.id).order_by(IndexChange.id.desc()).limit(1)) or 0
             achievements, demands = open_docs(session, self.today())
-            matcher = Matcher(weights=self.weights, known_fields=_known_fields(session))
+            matcher = Matcher(weights=self.weights, known_fields=known_fields(session))
             matcher.fit(achievements, demands)
-            _attach_vectors(session, matcher, v.Library.ACHIEVEMENTS, achievements)
-            _attach_vectors(session, matcher, v.Library.DEMANDS, demands)
+            attach_vectors(session, matcher, v.Library.ACHIEVEMENTS, achievements)
+            attach_vectors(session, matcher, v.Library.DEMANDS, demands)
             self._follow(matcher, last)
             self.builds += 1
         if self.autosave:
@@ -124,59 +112,11 @@ class MatchingService:
 
     def save(self) -> None:
         """Write both indexes and the replay position into one directory, swapped in atomically."""
-        with self._lock:
-            if self.matcher is None:
-                return
-            parent = self.directory.parent
-            parent.mkdir(parents=True, exist_ok=True)
-            work = Path(tempfile.mkdtemp(prefix=".matcher-", dir=parent))
-            try:
-                self.matcher.achievement_index.save(work / "achievements")
-                self.matcher.demand_index.save(work / "demands")
-                self.matcher.achievement_vectors.save(work / "achievements")
-                self.matcher.demand_vectors.save(work / "demands")
-                state = {"format": STATE_FORMAT, "version": STATE_VERSION, "last_change_id": self.last_change_id,
-                         "database": _database_key(self.settings.database_url), "text_params": self.matcher.text_params,
-                         "weights": asdict(self.matcher.weights), "provenance": self.provenance,
-                         "ranker": self.ranker, "semantic_model": semantic.MODEL if self.semantic else None}
-                (work / "state.json").write_text(json.dumps(state, default=list), encoding="utf-8")
-                replace_dir(str(work), str(self.directory))
-                self._unsaved = 0
-            except OSError as error:  # another worker saving at the same moment; its copy is as good
-                log.warning("could not save the match index: %s", error)
-                shutil.rmtree(work, ignore_errors=True)
+        saved_matcher.save(self)
 
     def _load(self) -> None:
-        state_file = self.directory / "state.json"
-        if not state_file.exists():
-            raise IndexVersionError(f"no saved matcher at {self.directory}")
-        state = json.loads(state_file.read_text(encoding="utf-8"))
-        if state.get("format") != STATE_FORMAT or state.get("version") != STATE_VERSION:
-            raise IndexVersionError(f"{state_file} has format {state.get('format')!r} version {state.get('version')!r}")
-        if state.get("database") != _database_key(self.settings.database_url):
-            raise IndexVersionError("the saved matcher was built from another database")
-        text_params = {k: tuple(p) if isinstance(p, list) else p for k, p in state["text_params"].items()}
-        with self.session_factory() as session:
-            newest = session.scalar(select(IndexChange.id).order_by(IndexChange.id.desc()).limit(1)) or 0
-            if state["last_change_id"] > newest:
-                raise IndexVersionError("the saved matcher is ahead of this database's change log")
-            matcher = Matcher(text_params=text_params, weights=self.weights, known_fields=_known_fields(session))
-            # Mapped, not read: the saved arrays are shared by every worker process on the host through the page
-            # cache (one copy, not one per worker), and loading takes no time whatever the size.
-            matcher.achievement_index = TextIndex.load(self.directory / "achievements", mmap=True)
-            matcher.demand_index = TextIndex.load(self.directory / "demands", mmap=True)
-            if self.semantic:
-                matcher.achievement_vectors = VectorStore.load(self.directory / "achievements")
-                matcher.demand_vectors = VectorStore.load(self.directory / "demands")
-            today = self.today()
-            achievement_ids, demand_ids = open_ids(session, today)
-            for library, wanted in ((v.Library.ACHIEVEMENTS, achievement_ids), (v.Library.DEMANDS, demand_ids)):
-                _reconcile(session, matcher, library, wanted, today)
-                if self.semantic:
-                    docs = matcher.achievements if library is v.Library.ACHIEVEMENTS else matcher.demands
-                    store = matcher.achievement_vectors if library is v.Library.ACHIEVEMENTS else matcher.demand_vectors
-                    _attach_vectors(session, matcher, library, [docs[i] for i in docs if i not in store])
-        self._follow(matcher, state["last_change_id"])
+        matcher, last_change_id = saved_matcher.load(self)
+        self._follow(matcher, last_change_id)
         self.loads += 1
 
     def _follow(self, matcher: Matcher | None, last_change_id: int) -> None:
@@ -238,7 +178,7 @@ class MatchingService:
             if self.semantic:
                 for doc in docs:
                     self.matcher.set_vector(library.value, doc.id, None)
-                _attach_vectors(session, self.matcher, library, docs)
+                attach_vectors(session, self.matcher, library, docs)
         self._unsaved += len(changes)
 
     def _upsert(self, library: v.Library, docs: list) -> None:
@@ -297,7 +237,7 @@ class MatchingService:
         with self._lock:
             if filters.fields:   # the field list is read only when a filter names fields
                 with self.session_factory() as session:
-                    self.matcher.known_fields = _known_fields(session)
+                    self.matcher.known_fields = known_fields(session)
                 unknown = sorted(set(filters.fields) - self.matcher.known_fields)
                 if unknown:
                     raise DomainError(f"unknown field code(s) {unknown}",
@@ -361,42 +301,6 @@ def _check_filters(k: int, filters: MatchFilters) -> None:
         raise DomainError("; ".join(f"{p.field}: {p.reason}" for p in problems), problems=problems)
     if filters.trl_min and filters.trl_max and filters.trl_min > filters.trl_max:   # well-formed, contradictory: 422
         raise InvalidInput.on("trl_min", "最低技术成熟度不能高于最高技术成熟度，请调换或修改")
-
-
-def _reconcile(session: Session, matcher: Matcher, library: v.Library, wanted: list[int], today: dt.date) -> None:
-    """Catch a loaded matcher up with writes that bypassed the change log (CLI imports, a regenerated world).
-
-    By ids alone, as arrays (a million of them): the index holds every field the ranking reads, so only records
-    missing from it are read.
-    """
-    index = matcher.achievement_index if library is v.Library.ACHIEVEMENTS else matcher.demand_index
-    held = np.asarray(index.ids(), dtype=np.int64)[index.alive()] if index.n_rows else np.zeros(0, np.int64)
-    wanted_ids = np.asarray(wanted, dtype=np.int64)
-    for doc_id in np.setdiff1d(held, wanted_ids, assume_unique=True).tolist():
-        index.remove(doc_id)
-    spec = LIBRARIES[library]
-    for batch in id_batches(np.setdiff1d(wanted_ids, held, assume_unique=True).tolist(), APPLY_CHUNK):
-        matcher.upsert_many(library.value, [DOC_OF[library](row, today) for row in
-                                            session.scalars(select(spec.model).where(spec.model.id.in_(batch)))])
-
-
-def _attach_vectors(session: Session, matcher: Matcher, library: v.Library, docs: list) -> None:
-    """Give the matcher the stored sentence vectors of these records (those embedded from their current text)."""
-    if matcher.weights.semantic <= 0 or not docs:
-        return
-    keys = {doc.id: record_key(library, doc.title, doc.body)[1] for doc in docs}
-    for record_id, vector in stored_vectors(session, library, keys).items():
-        matcher.set_vector(library.value, record_id, vector)
-
-
-def _known_fields(session: Session) -> frozenset[str]:
-    return frozenset(session.scalars(select(TechnologyField.code)))
-
-
-def _database_key(url: str) -> str:
-    # The saved index names the database it came from (without the password), so a copy is not reused elsewhere.
-    plain = make_url(url).render_as_string(hide_password=True)
-    return hashlib.sha256(plain.encode()).hexdigest()[:16]
 
 
 def _aware(at: dt.datetime) -> dt.datetime:
