@@ -193,14 +193,17 @@ class Market(Negotiation):
 
     # ---------------------------------------------------------------------------------------------- brokers
     def _claims(self, session: Session, day: dt.date, fair: bool, figures: MonthFigures) -> None:
-        # Records, not ids: the claims below read them, and this list keeps them loaded meanwhile.
-        open_demands = list(session.scalars(
-            select(Demand).where(Demand.status == v.DemandStatus.PUBLISHED,
-                                 (Demand.deadline.is_(None)) | (Demand.deadline >= day)).order_by(Demand.id)))
+        # Ids and regions, not records: a claim the service refuses rolls its savepoint back, and SQLAlchemy walks
+        # every object the session holds to do it. Holding every open demand (200,000 nationally) made each refused
+        # claim cost a pass over all of them (py-spy, the national world's first month: 13% of its time).
+        open_demands = session.execute(
+            select(Demand.id, Demand.region_code).where(Demand.status == v.DemandStatus.PUBLISHED,
+                                                        (Demand.deadline.is_(None)) | (Demand.deadline >= day))
+            .order_by(Demand.id)).all()
         by_province: dict[str, list[int]] = defaultdict(list)
-        for demand in open_demands:
-            if self.claims_per_demand[demand.id] < CANDIDATES_PER_DEMAND:
-                by_province[province_of(demand.region_code or "000000")].append(demand.id)
+        for demand_id, region_code in open_demands:
+            if self.claims_per_demand[demand_id] < CANDIDATES_PER_DEMAND:
+                by_province[province_of(region_code or "000000")].append(demand_id)
         if not by_province:
             return
         outside_weight = self.lever("brokers", "outside_demand_weight")
