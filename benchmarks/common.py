@@ -99,6 +99,37 @@ def scratch_settings(folder):
 
 
 @contextlib.contextmanager
+def province_queries(world: str | None, n_queries: int):
+    """The province world's achievement index, rebuilt on a scratch copy of the world (`world`, or the simulator's
+    province world), and the first `n_queries` demands as query vectors: yields (index, [vector, ...])."""
+    import dataclasses
+    import shutil
+    import tempfile
+
+    from sqlalchemy import select
+
+    from matchmaker.db import make_engine, make_session_factory
+    from matchmaker.matching.records import demand_doc
+    from matchmaker.matching.service import MatchingService
+    from matchmaker.models import Demand
+    from matchmaker.simulation.runs import world_file
+
+    with tempfile.TemporaryDirectory() as folder:
+        scratch = scratch_settings(Path(folder))
+        copy = Path(folder) / "world.db"
+        shutil.copy(world or world_file(scratch, "province", 1), copy)
+        url = f"sqlite:///{copy}"
+        factory = make_session_factory(make_engine(url))
+        service = MatchingService(dataclasses.replace(scratch, database_url=url), factory)
+        service.rebuild()
+        index = service.matcher.achievement_index
+        with factory() as session:
+            demands = [demand_doc(d) for d in session.scalars(select(Demand).order_by(Demand.id).limit(n_queries))]
+        vectors = index.query_vectors([d.title for d in demands], [d.body for d in demands])
+        yield index, [vectors[i] for i in range(len(demands))]
+
+
+@contextlib.contextmanager
 def throwaway_world(scale: str, seed: int = 1):
     """A generated world in a temporary SQLite file: yields (url, engine, seconds the seeding took)."""
     import tempfile

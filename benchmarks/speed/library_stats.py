@@ -9,21 +9,10 @@ both give the same figures to the bit.
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import shutil
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
-from sqlalchemy import select
-
-from benchmarks.common import scratch_settings
-from matchmaker.db import make_engine, make_session_factory
-from matchmaker.matching.records import demand_doc
-from matchmaker.matching.service import MatchingService
-from matchmaker.models import Demand
-from matchmaker.simulation.runs import world_file
+from benchmarks.common import province_queries
 
 
 def main() -> None:
@@ -32,20 +21,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--world", default=None, help="an existing world database (copied, never written)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        scratch = scratch_settings(Path(folder))
-        world = Path(folder) / "world.db"
-        shutil.copy(args.world or world_file(scratch, "province", 1), world)
-        url = f"sqlite:///{world}"
-        factory = make_session_factory(make_engine(url))
-        service = MatchingService(dataclasses.replace(scratch, database_url=url), factory)
-        service.rebuild()
-        index = service.matcher.achievement_index
-        with factory() as session:
-            demands = [demand_doc(d) for d in session.scalars(select(Demand).order_by(Demand.id).limit(args.queries))]
-        vectors = index.query_vectors([d.title for d in demands], [d.body for d in demands])
-        queries = [vectors[i] for i in range(len(demands))]
-
+    with province_queries(args.world, args.queries) as (index, queries):
         def gathered(query):
             scores = index.scores_of(query, index.sample_rows())
             return float(scores.mean()), float(scores.std())

@@ -11,24 +11,14 @@ grow. The same demand queries go through both, alternately, three rounds; median
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import shutil
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-from sqlalchemy import select
 
-from benchmarks.common import scratch_settings
-from matchmaker.db import make_engine, make_session_factory
+from benchmarks.common import province_queries
 from matchmaker.matching.index_segments import CANDIDATES, candidates, exact_scores, scaled, seal
-from matchmaker.matching.records import demand_doc
-from matchmaker.matching.service import MatchingService
-from matchmaker.models import Demand
-from matchmaker.simulation.runs import world_file
 
 
 def per_query_ms(run, queries) -> float:
@@ -43,19 +33,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--world", default=None, help="an existing world database (copied, never written)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        scratch = scratch_settings(Path(folder))
-        world = Path(folder) / "world.db"
-        shutil.copy(args.world or world_file(scratch, "province", 1), world)
-        url = f"sqlite:///{world}"
-        factory = make_session_factory(make_engine(url))
-        service = MatchingService(dataclasses.replace(scratch, database_url=url), factory)
-        service.rebuild()
-        index = service.matcher.achievement_index
-        with factory() as session:
-            demands = [demand_doc(d) for d in session.scalars(select(Demand).order_by(Demand.id).limit(args.queries))]
-        vectors = index.query_vectors([d.title for d in demands], [d.body for d in demands])
-        queries = [vectors[i] for i in range(len(demands)) if vectors[i].nnz]
+    with province_queries(args.world, args.queries) as (index, vectors):
+        queries = [vector for vector in vectors if vector.nnz]
         matrix = index._segments[0].matrix
         buffer = np.zeros(matrix.shape[1], dtype=np.float32)
         print(f"{len(queries)} queries, {np.mean([q.nnz for q in queries]):.0f} terms each on average")
