@@ -36,8 +36,9 @@ class Segment:
     def all_scores(self, terms: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """Exact q · d for every row, from the query's columns only: the cost follows its terms' document
         frequencies, not the segment's size (a mat-vec reads every entry; 0.28 against 0.73 ms a province demand
-        over the province's 11,596 achievements, benchmarks/speed/whole_segment.py). With `terms` ascending, each row adds the same float32 products
-        in the same order as the mat-vec and `exact_scores`, so the scores are the same to the bit."""
+        over the province's 11,596 achievements, benchmarks/speed/whole_segment.py). With `terms` ascending, each
+        row adds the same float32 products in the same order as the mat-vec and `exact_scores`, so the scores are
+        the same to the bit."""
         if self.columns is None:
             self.columns = self.matrix.tocsc()
             self.columns.sort_indices()

@@ -195,7 +195,7 @@ class Market(Negotiation):
     def _claims(self, session: Session, day: dt.date, fair: bool, figures: MonthFigures) -> None:
         # Ids and regions, not records: a claim the service refuses rolls its savepoint back, and SQLAlchemy walks
         # every object the session holds to do it. Holding every open demand (200,000 nationally) made each refused
-        # claim cost a pass over all of them (py-spy, the national world's first month: 13% of its time).
+        # claim cost a pass over all of them (py-spy, 30 s of the national world's first month: 13% of the samples).
         open_demands = session.execute(
             select(Demand.id, Demand.region_code).where(Demand.status == v.DemandStatus.PUBLISHED,
                                                         (Demand.deadline.is_(None)) | (Demand.deadline >= day))
