@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from matchmaker import vocabulary as v
 from matchmaker.brokerage.common import READ_ALL_ROLES, Stage, current_time, parse, visible_record
@@ -64,9 +65,8 @@ def claim_pipeline(session: Session, *, actor: Actor, demand_id: int, achievemen
         raise Conflict(f"这对需求与成果已由技术经纪人在对接（{v.STAGE_NAMES.get(holder.stage, holder.stage)}），"
                        "不能重复认领。请在对接看板查看进展，或认领其他匹配。")
     pipeline = Pipeline(demand_id=demand_id, achievement_id=achievement_id, broker_id=broker_id,
-                        stage=Stage.CLAIMED.value, version=1, created_at=now, updated_at=now, score=score)
+                        stage=Stage.CLAIMED.value, created_at=now, updated_at=now, score=score)
     session.add(pipeline)
-    session.flush()
     _record_event(session, pipeline, None, Stage.CLAIMED, actor, note, now)
     return pipeline
 
@@ -164,17 +164,14 @@ def advance(session: Session, pipeline: Pipeline, to_stage: Stage, *, actor: Act
     """Optimistic lock: the UPDATE names the version this request saw, so of two racing moves only one lands."""
     if expected_version is not None and expected_version != pipeline.version:
         raise _stale(pipeline.id, expected_version, pipeline.version)
-    seen, from_stage = pipeline.version, pipeline.stage
-    moved = session.execute(
-        update(Pipeline).where(Pipeline.id == pipeline.id, Pipeline.version == seen)
-        .values(stage=to_stage.value, version=seen + 1, updated_at=now)
-        # "fetch" finds the moved row by key (RETURNING); the default evaluated the criteria against every
-        # record the session holds
-        .execution_options(synchronize_session="fetch")
-    )
-    if moved.rowcount != 1:
-        raise _stale(pipeline.id, seen, None)
-    _record_event(session, pipeline, Stage(from_stage), to_stage, actor, note, now)
+    pipeline_id, seen, from_stage = pipeline.id, pipeline.version, Stage(pipeline.stage)
+    pipeline.stage, pipeline.updated_at = to_stage.value, now
+    try:
+        _record_event(session, pipeline, from_stage, to_stage, actor, note, now)
+    except StaleDataError:
+        # The row is no longer at the version read (another move landed first). The failed flush has rolled the
+        # transaction back, so nothing of this move is kept; the caller's session must roll back before reuse.
+        raise _stale(pipeline_id, seen, None) from None
 
 
 def _stale(pipeline_id: int, seen: int, current: int | None) -> Conflict:
@@ -185,9 +182,15 @@ def _stale(pipeline_id: int, seen: int, current: int | None) -> Conflict:
 
 def _record_event(session: Session, pipeline: Pipeline, from_stage: Stage | None, to_stage: Stage, actor: Actor,
                   note: str, now: dt.datetime) -> None:
-    event = PipelineEvent(pipeline_id=pipeline.id, from_stage=from_stage.value if from_stage else None,
-                          to_stage=to_stage.value, actor_user_id=actor.user_id, note=note or "", at=now)
-    session.add(event)
+    """The move's event, written in one flush with the move itself (a new pipeline's INSERT, or the UPDATE that
+    checks and bumps its version)."""
+    event = PipelineEvent(from_stage=from_stage.value if from_stage else None, to_stage=to_stage.value,
+                          actor_user_id=actor.user_id, note=note or "", at=now)
+    if pipeline.id is None:
+        pipeline.events.append(event)   # a new pipeline's collection is empty and needs no query
+    else:
+        event.pipeline_id = pipeline.id
+        session.add(event)
     session.flush()
     # Everyone in the deal hears of the move (the deal thread shows it too).
     pair = Pair(session.get(Demand, pipeline.demand_id), session.get(Achievement, pipeline.achievement_id))

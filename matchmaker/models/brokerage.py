@@ -47,6 +47,10 @@ class Pipeline(Timestamped, Base):
 
     events: Mapped[list[PipelineEvent]] = relationship(order_by="PipelineEvent.id", cascade="all, delete-orphan")
 
+    # SQLAlchemy's own optimistic lock: a flush updates a pipeline WHERE id AND version are what this session read,
+    # bumps the version, and raises StaleDataError when another writer moved it first (pipelines.advance).
+    __mapper_args__ = {"version_id_col": version}
+
 
 class PipelineEvent(Base):
     """One move of a pipeline: who, when, from which stage to which, and why."""

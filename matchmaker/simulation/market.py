@@ -221,7 +221,12 @@ class Market(Negotiation):
                 else:
                     pool = local or by_province[_pick_weighted(rng, outside, by_province)]
                 planned.append((broker, pool[rng.randrange(len(pool))], on_day(day, rng.randint(1, 28))))
-        self._rank_new(session, [demand_id for _, demand_id, _ in planned])
+        planned_demands = [demand_id for _, demand_id, _ in planned]
+        # The month's records in a few IN (…) queries, kept by the session: without them each claim read its demand
+        # and its achievement one query each, since a session forgets records nothing else refers to (db.hold).
+        hold(session, Demand, planned_demands)
+        self._rank_new(session, planned_demands)
+        hold(session, Achievement, self._claimed_achievements(planned_demands))
         for broker, demand_id, at in planned:
             if self._claim(session, broker, demand_id, at):
                 figures.claimed += 1
@@ -232,6 +237,16 @@ class Market(Negotiation):
         new = [session.get(Demand, demand_id) for demand_id in dict.fromkeys(demand_ids) if demand_id not in self.ranked]
         for demand, matches in zip(new, self.matching.achievements_for_many(new, k=CANDIDATES_PER_DEMAND, explain=0)):
             self.ranked[demand.id] = matches
+
+    def _claimed_achievements(self, demand_ids: list[int]) -> list[int]:
+        """The achievement each planned claim will take (a demand's next unclaimed candidate, in order)."""
+        taken, ids = defaultdict(int), []
+        for demand_id in demand_ids:
+            index = self.claims_per_demand[demand_id] + taken[demand_id]
+            taken[demand_id] += 1
+            if index < len(self.ranked[demand_id]):
+                ids.append(int(self.ranked[demand_id][index].id))
+        return ids
 
     def _capacity(self, rng: random.Random, broker: BrokerAgent, fair: bool) -> int:
         """New pairings a broker takes on this month, at most the cap however hard a policy pushes."""

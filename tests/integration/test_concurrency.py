@@ -106,3 +106,40 @@ async def _sign(client, pipeline_id: int, headers: dict, body: dict, tally: Tall
         tally.busy += 1
         await asyncio.sleep(0.1)
     raise AssertionError(f"pipeline {pipeline_id}: no answer after {MAX_ATTEMPTS} attempts")
+
+
+def test_of_two_moves_from_the_same_version_only_the_first_lands(migrated_url):
+    """Two requests read the pipeline at the same version; the one that commits second is refused as stale and
+    writes nothing (the optimistic lock is the UPDATE's WHERE on the version, not a check before it)."""
+    from matchmaker.brokerage.pipelines import move_pipeline
+    from matchmaker.db import make_session_factory
+    from matchmaker.errors import Conflict
+    from matchmaker.identity.services import actor_for
+    from matchmaker.models import User
+
+    world = build_deal_world(migrated_url, brokers=1, deals_per_broker=1)
+    pipeline_id = world.pipelines[0][0]
+    engine = make_engine(migrated_url)
+    factory = make_session_factory(engine)
+    try:
+        first, second = factory(), factory()
+        actors, read = [], []   # `read` keeps each session's copy (a session forgets records nothing refers to)
+        for session in (first, second):
+            broker = session.scalar(select(User).where(User.role == "broker"))
+            actors.append(actor_for(session, broker))
+            read.append(session.get(Pipeline, pipeline_id))
+        assert [pipeline.version for pipeline in read] == [3, 3]   # both read it before either writes
+        move_pipeline(first, actor=actors[0], pipeline_id=pipeline_id, to_stage="lapsed", note="先到")
+        first.commit()
+        with pytest.raises(Conflict) as refused:
+            move_pipeline(second, actor=actors[1], pipeline_id=pipeline_id, to_stage="declined", note="后到")
+        assert refused.value.problems[0].field == "expected_version"
+        second.rollback()
+        first.close(), second.close()
+        with engine.connect() as conn:
+            assert conn.execute(select(Pipeline.stage, Pipeline.version).where(Pipeline.id == pipeline_id)).one() \
+                == ("lapsed", 4)
+            assert list(conn.scalars(select(PipelineEvent.note).where(PipelineEvent.pipeline_id == pipeline_id))) \
+                == ["先到"]
+    finally:
+        engine.dispose()
