@@ -48,6 +48,9 @@ def claim_pipeline(session: Session, *, actor: Actor, demand_id: int, achievemen
                    score: float | None = None, at: dt.datetime | None = None) -> Pipeline:
     """A broker takes a (demand, achievement) pair; both must be published and unexpired, and unclaimed.
 
+    Every refusal comes before the first write, so a caller may go on with its transaction after one (the
+    simulator claims without a savepoint).
+
     `score` is the matcher's score for the pair when the caller has one; the API
     leaves it empty until the matching service can score a single pair.
     """

@@ -446,3 +446,41 @@ def test_a_negotiated_transfer_of_a_universitys_achievement_needs_a_notice_first
     noticed(api.users.engine, deals[0])
     assert api.post(f"/pipelines/{deals[0]}/contract", json=contract_terms(contract_type="transfer"),
                     headers=broker).status_code == 201
+
+
+def test_a_refused_claim_writes_nothing_so_the_transaction_goes_on(api, world):
+    """The simulator claims without a savepoint, relying on claim_pipeline refusing before its first write."""
+    from matchmaker.brokerage.pipelines import claim_pipeline
+    from matchmaker.db import make_session_factory
+    from matchmaker.errors import DomainError
+    from matchmaker.identity.services import actor_for
+    from matchmaker.models import PipelineEvent, User
+
+    holder = api.users.headers("broker", world.agency_ids[0])
+    api.users.headers("broker", world.agency_ids[1])
+    api.users.headers("firm", world.pairs[1].firm_id)
+    live = world.pairs[0]
+    assert claim(api, holder, live).status_code == 201
+    with api.users.engine.connect() as conn:
+        withdrawn = conn.scalar(select(Demand.id).where(Demand.status == "withdrawn").limit(1))
+    with make_session_factory(api.users.engine)() as session, session.begin():
+        broker = actor_for(session, session.scalars(select(User).where(User.role == "broker")
+                                                     .order_by(User.id.desc())).first())
+        firm = actor_for(session, session.scalars(select(User).where(User.role == "firm")).first())
+
+        def written() -> tuple[int, int]:
+            return (session.scalar(select(func.count()).select_from(Pipeline)),
+                    session.scalar(select(func.count()).select_from(PipelineEvent)))
+
+        before = written()
+        refusals = [(broker, live.demand_id, live.achievement_id),        # live with another broker
+                    (broker, withdrawn, world.pairs[1].achievement_id),   # not published
+                    (broker, world.pairs[1].demand_id, 999_999),          # no such achievement
+                    (firm, world.pairs[1].demand_id, world.pairs[1].achievement_id)]   # not a broker
+        for actor, demand_id, achievement_id in refusals:
+            with pytest.raises(DomainError):
+                claim_pipeline(session, actor=actor, demand_id=demand_id, achievement_id=achievement_id)
+            assert not session.new and not session.dirty and written() == before
+        claim_pipeline(session, actor=broker, demand_id=world.pairs[1].demand_id,
+                       achievement_id=world.pairs[1].achievement_id)
+        assert written() == (before[0] + 1, before[1] + 1)
