@@ -193,9 +193,9 @@ class Market(Negotiation):
 
     # ---------------------------------------------------------------------------------------------- brokers
     def _claims(self, session: Session, day: dt.date, fair: bool, figures: MonthFigures) -> None:
-        # Ids and regions, not records: a claim the service refuses rolls its savepoint back, and SQLAlchemy walks
-        # every object the session holds to do it. Holding every open demand (200,000 nationally) made each refused
-        # claim cost a pass over all of them (py-spy, 30 s of the national world's first month: 13% of the samples).
+        # Ids and regions, not records: only the month's planned claims need theirs, held below. (Every open demand
+        # held — 200,000 nationally — once made each refused claim's savepoint rollback pass over all of them: 13% of
+        # a 30 s py-spy sample of the national world's first month; claims no longer take a savepoint.)
         open_demands = session.execute(
             select(Demand.id, Demand.region_code).where(Demand.status == v.DemandStatus.PUBLISHED,
                                                         (Demand.deadline.is_(None)) | (Demand.deadline >= day))

@@ -135,7 +135,8 @@ def test_of_two_moves_from_the_same_version_only_the_first_lands(migrated_url):
             move_pipeline(second, actor=actors[1], pipeline_id=pipeline_id, to_stage="declined", note="后到")
         assert refused.value.problems[0].field == "expected_version"
         second.rollback()
-        first.close(), second.close()
+        first.close()
+        second.close()
         with engine.connect() as conn:
             assert conn.execute(select(Pipeline.stage, Pipeline.version).where(Pipeline.id == pipeline_id)).one() \
                 == ("lapsed", 4)
