@@ -1,4 +1,5 @@
-"""Domain errors raised by services; the HTTP layer turns each into one problem-details response."""
+"""Domain errors raised by services; the HTTP layer turns each into one problem-details response (its title comes
+from the status, its detail and reasons are the Chinese sentences the service wrote)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ class FieldProblem:
 
 class DomainError(Exception):
     status = 400
-    title = "Bad request"
 
     def __init__(self, detail: str, *, problems: list[FieldProblem] | None = None) -> None:
         super().__init__(detail)
@@ -25,30 +25,26 @@ class InvalidInput(DomainError):
     """The request is well-formed but breaks a domain rule (a field's value, a cross-field check)."""
 
     status = 422
-    title = "Invalid input"
 
     @classmethod
     def on(cls, field: str, reason: str) -> InvalidInput:
-        return cls(f"{field}: {reason}", problems=[FieldProblem(field, reason)])
+        # The detail is for a person (the field's name is in `problems`, for the program that reads it).
+        return cls(reason, problems=[FieldProblem(field, reason)])
 
 
 class NotAuthenticated(DomainError):
     status = 401
-    title = "Not authenticated"
 
 
 class Forbidden(DomainError):
     status = 403
-    title = "Forbidden"
 
 
 class NotFound(DomainError):
     status = 404
-    title = "Not found"
 
 
 class Conflict(DomainError):
     """The request contradicts the current state: an illegal stage move, a stale version, a duplicate."""
 
     status = 409
-    title = "Conflict"

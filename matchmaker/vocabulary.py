@@ -258,9 +258,26 @@ class Delivery(StrEnum):
 STAGE_NAMES = {"claimed": "已认领", "contacted": "已联系双方", "negotiating": "洽谈中", "signed": "已签约",
                "declined": "已终止（一方谢绝）", "lapsed": "已终止（长期无进展）"}
 
+# What people call payment modes, licence scopes and feedback reasons (the registration form's and the pages' words).
+PAYMENT_MODE_NAMES = {"lump_sum": "一次性支付", "instalments": "分期支付", "royalty": "提成支付", "equity": "作价入股",
+                      "use_first_pay_later": "先使用后付费"}
+LICENCE_SCOPE_NAMES = {"exclusive": "独占许可", "sole": "排他许可", "ordinary": "普通许可"}
+FEEDBACK_REASON_NAMES = {"too_early_stage": "技术成熟度不够", "price": "价格不合适", "field_mismatch": "领域不对口",
+                         "region": "地域不便", "already_solved": "问题已解决", "other": "其他原因"}
+
+# What people call each role (refusals from the services and the pages name roles in these words).
+ROLE_NAMES = {"office": "高校院所技术转移机构", "firm": "企业", "broker": "技术经纪人", "analyst": "科技管理部门",
+              "admin": "平台管理员", "expert": "评审专家"}
+
 # What people call each posting status.
 STATUS_NAMES = {"draft": "草稿", "pending_review": "待审核", "published": "已发布", "expired": "已过期",
                 "withdrawn": "已撤回", "transferred": "已转让", "solved": "已解决"}
+
+# What people call organisation kinds, firm sizes and the states of an IP right (the importer's reasons list them).
+ORGANISATION_KIND_NAMES = {"university": "高校", "institute": "科研院所", "enterprise": "企业", "agency": "技术转移服务机构",
+                           "government": "科技管理部门", "evaluator": "第三方科技成果评价机构"}
+FIRM_SIZE_NAMES = {"micro": "微型企业", "small": "小型企业", "medium": "中型企业", "large": "大型企业"}
+IP_STATUS_NAMES = {"pending": "申请中", "granted": "已授权", "lapsed": "已失效"}
 
 
 # The scoring criteria a 揭榜挂帅 challenge gets unless its publisher sets its own (weights in %, adding up to 100).

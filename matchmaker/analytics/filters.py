@@ -20,6 +20,12 @@ UNCLASSIFIED = "unclassified"  # the field of a contract with no source achievem
 CENT = Decimal("0.01")
 LEVELS = ("province", "city")
 PREFIX_LENGTH = {"province": 2, "city": 4}  # GB/T 2260: 2 digits name the province, 4 the city
+# The reports' parameters and their choices as people read them (a refusal lists the choices in these words).
+PARAMETER_NAMES = {"level": "地区层级", "region_level": "地区层级", "by": "分组方式", "period": "统计周期",
+                   "side": "统计的一方"}
+CHOICE_NAMES = {"province": "省级", "city": "市级", "period": "按期间", "region": "按地区", "field": "按技术领域",
+                "type": "按合同类型", "month": "月", "quarter": "季度", "year": "年", "seller": "卖方（技术输出方）",
+                "buyer": "买方（技术吸纳方）"}
 
 
 # --- parameters ----------------------------------------------------------------------------------------------
@@ -29,9 +35,11 @@ def level_of(code: str, parameter: str = "region") -> str:
     try:
         level = RegionCode(code).level
     except ValueError:
-        raise InvalidInput.on(parameter, f"{code!r} is not a six-digit GB/T 2260 code") from None
+        raise InvalidInput.on(parameter, f"“{code}”不是有效的行政区划代码；请填写六位代码（GB/T 2260），"
+                                         "例如辽宁省 210000、大连市 210200") from None
     if level is Level.COUNTY:
-        raise InvalidInput.on(parameter, f"{code} is a county; give a province (xx0000) or city (xxxx00) code")
+        raise InvalidInput.on(parameter, f"{code} 是区县代码，统计只分到省、市两级；"
+                                         "请改填省级代码（例如 210000）或市级代码（例如 210200）")
     return level.value
 
 
@@ -42,20 +50,22 @@ def region_prefix(code: str) -> str:
 
 def choice(value: str, allowed: Sequence[str], parameter: str) -> str:
     if value not in allowed:
-        raise InvalidInput.on(parameter, f"unknown value {value!r} (allowed: {', '.join(allowed)})")
+        what = PARAMETER_NAMES.get(parameter, "选项")
+        names = "、".join(CHOICE_NAMES.get(option, option) for option in allowed)
+        raise InvalidInput.on(parameter, f"“{value}”不是可选的{what}；请从以下选择：{names}")
     return value
 
 
 def check_dates(date_from: dt.date | None, date_to: dt.date | None) -> None:
     if date_from and date_to and date_from > date_to:
-        raise InvalidInput.on("date_from", f"{date_from} is after date_to {date_to}")
+        raise InvalidInput.on("date_from", f"开始日期 {date_from} 晚于结束日期 {date_to}；请调换或修改日期")
 
 
 def check_field(session: Session, field: str | None) -> None:
     if field is None or field == UNCLASSIFIED:
         return
     if session.get(TechnologyField, field) is None:
-        raise InvalidInput.on("field", f"unknown technology field {field!r}")
+        raise InvalidInput.on("field", f"没有这个技术领域：{field}；请从列表中选择技术领域")
 
 
 # --- SQL pieces ----------------------------------------------------------------------------------------------

@@ -106,7 +106,7 @@ def broker_league(session: Session, *, date_from: dt.date | None = None, date_to
     check_dates(date_from, date_to)
     check_field(session, field)
     if limit < 1:
-        raise InvalidInput.on("limit", "must be at least 1")
+        raise InvalidInput.on("limit", "显示的经纪人数须至少为 1；请填写 1 或更大的整数")
     scope = pipeline_scope(date_from, date_to, None, field, region)
     records = _broker_records(session, scope)
     closed = sum(r.closed for r in records.values())

@@ -60,7 +60,8 @@ def local_conversion(session: Session, *, level: str | None = None, region: str 
         region_at = level_of(region)
         level = level or region_at
         if level == "province" and region_at == "city":
-            raise InvalidInput.on("level", f"{region} is a city; use level=city or a province code")
+            raise InvalidInput.on("level", f"{region} 是市级代码，不能按省级统计；"
+                                         "请把地区层级改为“市级”，或改填省级代码")
     level = choice(level or "province", LEVELS, "level")
     check_dates(date_from, date_to)
     query = _query(level, date_from, date_to)

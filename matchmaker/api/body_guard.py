@@ -1,7 +1,7 @@
 """Refuse, cheaply and before any parsing, what no handler can use: NUL, absurd nesting, wrong encodings,
 and JSON whose types are only coercible (`"trl": "5"`, `"is_challenge": "true"`).
 
-Each answer is the one 400 problem format with the real reason, on both databases alike.
+Each answer is the one 400 problem format with the real reason, in Chinese, on both databases alike.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import msgspec
 from litestar import Request, Response
 
 from matchmaker.api.options import answer_options
-from matchmaker.api.problems import problem
+from matchmaker.api.problems import TITLES, field_detail, problem
+from matchmaker.wording import translate
 
 # PostgreSQL cannot store NUL in text and SQLite can: checking at the edge keeps the stores alike and the
 # error specific. A JSON body carries NUL escaped (\u0000 after an even run of backslashes), a form or
@@ -29,28 +30,29 @@ async def guard_request(request: Request) -> Response | None:
     if request.method == "OPTIONS":
         return answer_options(request)
     if any("\x00" in key or "\x00" in value for key, value in request.query_params.multi_items()):
-        return _refused(request, "query", "NUL character (U+0000) is not allowed",
-                        "the query contains a NUL character (U+0000), which text may not hold")
+        return _refused(request, "query", "不能含有空字符（U+0000）",
+                        "查询参数中含有空字符（U+0000），文字里不能有这种字符。请删去后重新发送。")
     if request.method not in _BODY_METHODS:
         return None
     if _binary_upload(request):
         return None   # a workbook is a ZIP archive: its bytes are read by the importer, never stored as text
     body = await request.body()
     if body.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return _refused(request, "body", "UTF-16 text", "the body is UTF-16 text; send it as UTF-8")
+        return _refused(request, "body", "UTF-16 编码的文字", "请求内容是 UTF-16 编码的文字，请改用 UTF-8 编码后重新发送。")
     if body.startswith(b"PK\x03\x04"):
-        return _refused(request, "body", "a ZIP archive (an .xlsx workbook?)",
-                        "the body is a ZIP archive, such as an .xlsx workbook; send JSON, or send the workbook to an "
-                        "import route with the .xlsx Content-Type")
+        return _refused(request, "body", "ZIP 压缩包（也许是 .xlsx 工作簿）",
+                        "请求内容是 ZIP 压缩包，例如 .xlsx 工作簿。这里请发送 JSON；导入工作簿请发到导入地址，"
+                        "并把 Content-Type 设为 .xlsx 的类型。")
     if b"\x00" in body or _JSON_NUL.search(body) or b"%00" in body:
-        return _refused(request, "body", "NUL character (U+0000) is not allowed",
-                        "the body contains a NUL character (U+0000), which text may not hold")
+        return _refused(request, "body", "不能含有空字符（U+0000）",
+                        "请求内容中含有空字符（U+0000），文字里不能有这种字符。请删去后重新发送。")
     if _LONE_SURROGATE.search(body):
-        return _refused(request, "body", "a lone UTF-16 surrogate escape (\\ud800…\\udfff)",
-                        "the body contains an unpaired surrogate escape, which is not a character")
+        return _refused(request, "body", "不成对的 UTF-16 代理项转义（\\ud800…\\udfff）",
+                        "请求内容里有不成对的 UTF-16 代理项转义（\\ud800…\\udfff），它不是一个字符。"
+                        "请改成完整的字符后重新发送。")
     if body.count(b"[") + body.count(b"{") > MAX_DEPTH and _depth(body) > MAX_DEPTH:
-        return _refused(request, "body", f"nested more than {MAX_DEPTH} levels deep",
-                        f"the body is nested more than {MAX_DEPTH} levels deep")
+        return _refused(request, "body", f"嵌套超过 {MAX_DEPTH} 层",
+                        f"请求内容嵌套超过 {MAX_DEPTH} 层，请减少层级后重新发送。")
     return _loose_types(request, body)
 
 
@@ -84,7 +86,9 @@ def _loose_types(request: Request, body: bytes) -> Response | None:
     except msgspec.ValidationError as error:
         message = str(error)
         at = _AT.search(message)
-        return _refused(request, at.group(1) if at and at.group(1) else "body", _AT.sub("", message), message)
+        field = at.group(1) if at and at.group(1) else "body"
+        reason = translate(field, _AT.sub("", message))
+        return _refused(request, field, reason, field_detail([{"field": field, "reason": reason}]))
     return None
 
 
@@ -125,4 +129,4 @@ def _depth(body: bytes) -> int:
 
 
 def _refused(request: Request, where: str, reason: str, detail: str) -> Response:
-    return problem(400, "Invalid request", detail, [{"field": where, "reason": reason}], request)
+    return problem(400, TITLES[400], detail, [{"field": where, "reason": reason}], request)

@@ -98,7 +98,7 @@ def _stored_response(session: Session, request: IdempotentRequest) -> Response |
 
 def _replay(stored: IdempotencyRecord, request: IdempotentRequest) -> Response:
     if stored.request_fingerprint != request.fingerprint:
-        raise InvalidInput.on(HEADER, "this key was already used for a different request; use a new key")
+        raise InvalidInput.on(HEADER, "这个 Idempotency-Key 已用于另一个不同的请求；新的请求请换一个新的键值")
     return _json(stored.response_body.encode(), stored.status_code, replayed=True)
 
 

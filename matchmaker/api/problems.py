@@ -1,4 +1,8 @@
-"""One error format for the whole API: RFC 9457 problem details naming the field at fault."""
+"""One error format for the whole API: RFC 9457 problem details naming the field at fault.
+
+The `title`, `detail` and `errors[].reason` are for the person reading them, so they are Chinese and say what to
+do; `type`, `status` and `errors[].field` are for the integrator's code and stay as they are.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from litestar.routes import HTTPRoute
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from matchmaker.errors import DomainError
+from matchmaker.wording import CJK, translate
 
 log = logging.getLogger("matchmaker.api")
 PROBLEM_JSON = "application/problem+json"
@@ -28,24 +33,32 @@ def problem(status: int, title: str, detail: str, errors: list[dict] | None = No
 
 def on_domain_error(request: Request, error: DomainError) -> Response:
     errors = [{"field": p.field, "reason": p.reason} for p in error.problems]
-    response = problem(error.status, error.title, error.detail, errors, request)
+    response = problem(error.status, TITLES.get(error.status, _OTHER), error.detail, errors, request)
     if error.status == 401:   # RFC 9110: a 401 names the scheme the client should use
         response.headers["WWW-Authenticate"] = 'Bearer realm="matchmaker"'
     return response
 
 
 def on_validation_error(request: Request, error: ValidationException) -> Response:
+    """Litestar's and msgspec's English reasons ("Expected `int`, got `str`") in the pages' Chinese words."""
     errors = []
     for item in error.extra or []:
         if isinstance(item, dict):
-            field = item.get("key") or item.get("source") or "body"
-            errors.append({"field": str(field), "reason": str(item.get("message", ""))})
-    detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors) or str(error.detail)
-    return problem(400, "Invalid request", detail, errors, request)
+            field = str(item.get("key") or item.get("source") or "body")
+            errors.append({"field": field, "reason": translate(field, str(item.get("message", "")))})
+    return problem(400, TITLES[400], field_detail(errors) or translate("", str(error.detail)), errors, request)
+
+
+def field_detail(errors: list[dict]) -> str:
+    """The problems of a request in one sentence, each after the parameter it concerns (the body needs no name)."""
+    return "；".join(e["reason"] if e["field"] == "body" else f"{e['field']}：{e['reason']}" for e in errors)
 
 
 def on_http_error(request: Request, error: HTTPException) -> Response:
-    response = problem(error.status_code, _TITLES.get(error.status_code, "Error"), str(error.detail), None, request)
+    detail = str(error.detail)
+    if not CJK.search(detail):   # the framework's own English words ("Method Not Allowed", "JSON is malformed")
+        detail = _DETAILS.get(error.status_code) or translate("", detail)
+    response = problem(error.status_code, TITLES.get(error.status_code, _OTHER), detail, None, request)
     for name, value in (error.headers or {}).items():   # e.g. Allow on a 405, which RFC 9110 requires
         response.headers[name] = value
     return response
@@ -54,14 +67,15 @@ def on_http_error(request: Request, error: HTTPException) -> Response:
 def on_integrity_error(request: Request, error: IntegrityError) -> Response:
     # Services check rules first; this catches the race where two requests pass the check together.
     log.info("integrity error on %s: %s", request.url.path, error.orig)
-    return problem(409, "Conflict", "the change conflicts with existing data (a duplicate or a concurrent change)", None, request)
+    return problem(409, TITLES[409], "这项修改与已有数据冲突：可能已有相同的记录，或刚被他人修改。请重新读取最新数据后再提交。",
+                   None, request)
 
 
 def on_data_error(request: Request, error: DataError) -> Response:
     # A value the database refuses to store or compare: PostgreSQL rejects NUL (U+0000) in text, for one.
     log.info("data error on %s: %s", request.url.path, error.orig)
-    return problem(400, "Invalid request", "a value in the request cannot be stored or searched for "
-                   "(for example a NUL character in text)", None, request)
+    return problem(400, TITLES[400], "请求中有无法保存或查询的值（例如文字里的空字符 U+0000）。请删去这样的字符后重新发送。",
+                   None, request)
 
 
 # What passes if the client retries: a lock wait, a conflict between transactions, a cancelled statement, a
@@ -79,19 +93,30 @@ def on_operational_error(request: Request, error: OperationalError) -> Response:
     if not is_transient(error):   # a fault of ours (say, too many bound parameters): retrying will not help
         return on_unexpected_error(request, error)
     log.warning("database busy on %s: %s", request.url.path, error.orig)
-    response = problem(503, "Service unavailable", "the database is busy; retry shortly", None, request)
+    response = problem(503, TITLES[503], "数据库正忙，请稍等片刻（约一秒）后重试。", None, request)
     response.headers["Retry-After"] = "1"
     return response
 
 
 def on_unexpected_error(request: Request, error: Exception) -> Response:
     log.exception("unhandled error on %s", request.url.path)
-    return problem(500, "Internal server error", "an unexpected error occurred; it has been logged", None, request)
+    return problem(500, TITLES[500], "处理请求时发生了意外错误，已记录日志。请稍后再试；问题持续时请联系平台管理员。", None, request)
 
 
-_TITLES = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
-           409: "Conflict", 413: "Request body too large", 415: "Unsupported media type", 422: "Invalid input",
-           429: "Too many requests"}
+# The pages' words (web/auth.py) where the statuses are the same.
+TITLES = {400: "请求有误", 401: "请先登录", 403: "没有权限", 404: "找不到该记录", 405: "不支持该操作", 409: "状态已变化",
+          413: "请求内容过大", 415: "不支持的内容类型", 422: "填写内容有误", 429: "请求过于频繁", 500: "系统出错了",
+          503: "服务暂时繁忙"}
+_OTHER = "操作未完成"
+# What the framework's own refusals (in English) mean for the caller, and what to do.
+_DETAILS = {401: "请在请求头中携带 API 令牌：Authorization: Bearer <令牌>",
+            403: "没有权限进行这项操作。",
+            404: "该地址不存在，或该记录不存在。请核对请求的路径和编号。",
+            405: "该地址不支持这种请求方法，请按响应头 Allow 所列的方法重新发送。",
+            413: "请求内容太大，请删减或分批后重新发送。",
+            415: "不支持这种内容类型，请按接口说明设置 Content-Type 后重新发送。",
+            429: "请求过于频繁，请稍后再试。",
+            500: "处理请求时发生了意外错误，已记录日志。请稍后再试；问题持续时请联系平台管理员。"}
 
 EXCEPTION_HANDLERS = {
     DomainError: on_domain_error,

@@ -52,9 +52,8 @@ def sign_contract(session: Session, *, actor: Actor, pipeline_id: int, contract_
     _check_signable(demand, achievement, terms["signed_on"])
     check_price_notice(session, achievement_id=achievement.id, signed_on=terms["signed_on"],
                        buyer_id=demand.organisation_id, contract_type=terms["contract_type"])
-    buyer = _party(session, demand.organisation_id, buyer_region or demand.region_code, "buyer", f"demand {demand.id}")
-    seller = _party(session, achievement.organisation_id, seller_region or achievement.region_code, "seller",
-                    f"achievement {achievement.id}")
+    buyer = _party(session, demand.organisation_id, buyer_region or demand.region_code, "buyer", "需求")
+    seller = _party(session, achievement.organisation_id, seller_region or achievement.region_code, "seller", "成果")
     # The registration form's fields the records already answer; the parties complete the rest before registration.
     known = {"title": achievement.title[:300], "field_code": achievement.field_code or demand.field_code,
              "seller_party_type": _party_type(session, seller[0]), "buyer_party_type": _party_type(session, buyer[0])}
@@ -80,14 +79,15 @@ def _contract_terms(contract_type, amount, certified_amount, payment_mode, signe
     amount = _yuan(amount, "amount")
     certified = _yuan(certified_amount, "certified_amount")
     if certified is not None and certified > amount:
-        raise InvalidInput.on("certified_amount", f"{certified:f} exceeds the contract amount {amount:f}")
+        raise InvalidInput.on("certified_amount", f"核定技术交易额（{certified:f} 元）不能超过合同成交额（{amount:f} 元）；"
+                                                  "请改为不超过成交额的金额")
     if payment_mode is v.PaymentMode.USE_FIRST_PAY_LATER:
         if trial_ends_on is None:
-            raise InvalidInput.on("trial_ends_on", "required when payment_mode is use_first_pay_later")
+            raise InvalidInput.on("trial_ends_on", "选择“先使用后付费”时须填写试用期截止日期")
         if trial_ends_on <= signed_on:
-            raise InvalidInput.on("trial_ends_on", f"{trial_ends_on} is not after signed_on {signed_on}")
+            raise InvalidInput.on("trial_ends_on", f"试用期截止日期 {trial_ends_on} 须在签订日期 {signed_on} 之后；请改正")
     elif trial_ends_on is not None:
-        raise InvalidInput.on("trial_ends_on", "only a use_first_pay_later contract has a trial period")
+        raise InvalidInput.on("trial_ends_on", "只有“先使用后付费”的合同才有试用期；请清空试用期截止日期，或改选支付方式")
     scope = parse(v.LicenceScope, licence_scope, "licence_scope") if licence_scope is not None else None
     if scope is not None and contract_type is not v.ContractType.LICENCE:
         raise InvalidInput.on("licence_scope", "许可范围只适用于技术许可合同；其他类型的合同请不要选择许可范围")
@@ -105,9 +105,9 @@ def _yuan(value: Decimal | str | None, field: str) -> Decimal | None:
     try:
         amount = Decimal(value) if isinstance(value, str) else value
     except InvalidOperation:
-        raise InvalidInput.on(field, f"not a decimal amount of yuan: {value!r}") from None
+        raise InvalidInput.on(field, f"“{value}”不是金额；请只填数字（单位：元），例如 500000 或 125000.50") from None
     if not isinstance(amount, Decimal):
-        raise InvalidInput.on(field, "money is a decimal string, never a float")
+        raise InvalidInput.on(field, "金额请用字符串传递（例如 \"125000.50\"），避免浮点误差")
     reason = money_problem(amount)
     if reason:
         raise InvalidInput.on(field, reason)
@@ -116,9 +116,11 @@ def _yuan(value: Decimal | str | None, field: str) -> Decimal | None:
 
 def _check_signable(demand: Demand, achievement: Achievement, signed_on: dt.date) -> None:
     if achievement.status in (v.AchievementStatus.TRANSFERRED.value, v.AchievementStatus.WITHDRAWN.value):
-        raise Conflict(f"achievement {achievement.id} is {achievement.status}; it can no longer be contracted")
+        raise Conflict(f"该成果{v.STATUS_NAMES[achievement.status]}，不能再据此签订合同；"
+                       "请在对接看板上终止这项对接，或认领其他匹配。")
     if demand.status in (v.DemandStatus.SOLVED.value, v.DemandStatus.WITHDRAWN.value):
-        raise Conflict(f"demand {demand.id} is {demand.status}; it can no longer be contracted")
+        raise Conflict(f"该需求{v.STATUS_NAMES[demand.status]}，不能再据此签订合同；"
+                       "请在对接看板上终止这项对接，或认领其他匹配。")
     # A contract signed after the posting closed was not made through it (issue 15's audit found 24 such); the
     # owner renews the posting first, which puts it back on offer for everyone, or the deal goes on outside.
     if achievement.expires_on is not None and signed_on > achievement.expires_on:
@@ -133,18 +135,24 @@ def _party_type(session: Session, organisation_id: int) -> str | None:
     return PARTY_TYPE_OF_KIND.get(session.get(Organisation, organisation_id).kind)
 
 
+PARTY_NAMES = {"buyer": "买方", "seller": "卖方"}
+
+
 def _party(session: Session, organisation_id: int | None, record_region: str | None, role: str,
            record: str) -> tuple[int, str]:
     """(organisation id, region code) of a contract party: the posting's region (a firm in 海北 with a demand in
-    大连 buys for 大连), else its organisation's."""
+    大连 buys for 大连), else its organisation's. `role` is buyer or seller, `record` the posting in words (需求)."""
+    party = PARTY_NAMES[role]
     organisation = session.get(Organisation, organisation_id) if organisation_id else None
     if organisation is None:
-        raise Conflict(f"{record} has no owning organisation to act as {role}")
+        raise Conflict(f"该{record}没有所属单位，无法作为合同的{party}；请联系平台管理员为它补上所属单位后再签约。")
     if record_region is not None and session.get(Region, record_region) is None:
-        raise InvalidInput.on(f"{role}_region", f"'{record_region}' is not a known GB/T 2260 code")
+        raise InvalidInput.on(f"{role}_region", f"“{record_region}”不是有效的行政区划代码；"
+                                                "请填写六位代码（GB/T 2260），例如大连市 210200")
     region = record_region or organisation.region_code
     if region is None:
-        raise Conflict(f"the {role} {organisation.name} (organisation {organisation.id}) has no region code")
+        raise Conflict(f"{party}“{organisation.name}”没有登记所在地区；请填写{party}所在地区，"
+                       "或请该单位在单位资料中补充地区后再签约。")
     return organisation.id, region
 
 
@@ -152,17 +160,18 @@ def register_contract(session: Session, *, actor: Actor, contract_id: int, regis
                       registered_on: dt.date) -> Contract:
     """Record the registration (认定登记) number an admin got for a contract; numbers are unique."""
     if not actor.is_(v.Role.ADMIN):
-        raise Forbidden("only admins record contract registrations")
+        raise Forbidden("只有平台管理员可以记录合同的认定登记；请联系平台管理员办理。")
     contract = _contract(session, contract_id)
     number = registration_number.strip()
     if not number:
-        raise InvalidInput.on("registration_number", "required")
+        raise InvalidInput.on("registration_number", "请填写登记号")
     if registered_on < contract.signed_on:
-        raise InvalidInput.on("registered_on", f"{registered_on} is before signed_on {contract.signed_on}")
+        raise InvalidInput.on("registered_on", f"登记日期 {registered_on} 早于合同签订日期 {contract.signed_on}；"
+                                               "合同签订后才能登记，请改正登记日期")
     other = session.scalar(select(Contract.id).where(Contract.registration_number == number, Contract.id != contract_id))
     if other is not None:
-        raise Conflict(f"registration number {number} already belongs to contract {other}",
-                       problems=[FieldProblem("registration_number", "duplicate")])
+        raise Conflict(f"登记号 {number} 已用于平台上的另一份合同；请核对登记号后再提交。",
+                       problems=[FieldProblem("registration_number", f"登记号 {number} 已用于另一份合同，请核对")])
     contract.registration_number, contract.registered_on = number, registered_on
     session.flush()
     return contract
@@ -171,7 +180,8 @@ def register_contract(session: Session, *, actor: Actor, contract_id: int, regis
 def get_contract(session: Session, *, actor: Actor, contract_id: int) -> Contract:
     contract = _contract(session, contract_id)
     if not session.scalar(_visible_contracts(select(Contract.id), actor).where(Contract.id == contract_id)):
-        raise Forbidden(f"contract {contract_id} is not yours to see")
+        raise Forbidden("您无权查看这份合同：只有合同的买卖双方、经办的技术经纪人、平台管理员和所在地区的科技管理部门"
+                        "可以查看。")
     return contract
 
 
@@ -207,7 +217,7 @@ def _visible_contracts(query: Select, actor: Actor) -> Select:
 def _contract(session: Session, contract_id: int) -> Contract:
     contract = session.get(Contract, contract_id)
     if contract is None:
-        raise NotFound(f"contract {contract_id} not found")
+        raise NotFound("没有找到该合同；请从合同列表中重新选择。")
     return contract
 
 
@@ -218,7 +228,8 @@ PERIOD_PATTERN = r"^[12][0-9]{3}(-Q[1-4]|-(0[1-9]|1[0-2]))?" + END
 def period_bounds(period: str) -> tuple[dt.date, dt.date]:
     """[start, end) of a year (2026), quarter (2026-Q2) or month (2026-05)."""
     if not re.fullmatch(PERIOD_PATTERN, period):
-        raise InvalidInput.on("period", f"{period!r} is not YYYY, YYYY-Qn or YYYY-MM (years 1000-2999)")
+        raise InvalidInput.on("period", f"“{period}”不是有效的统计期间；请按 YYYY、YYYY-Qn 或 YYYY-MM 填写，"
+                                        "例如 2026、2026-Q1 或 2026-05（年份在 1000 到 2999 之间）")
     year = int(period[:4])
     if len(period) == 4:
         return dt.date(year, 1, 1), dt.date(year + 1, 1, 1)

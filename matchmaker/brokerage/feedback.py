@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
-from matchmaker.brokerage.common import READ_ALL_ROLES, current_time, parse, visible_record
+from matchmaker.brokerage.common import READ_ALL_ROLES, choice_names, current_time, parse, visible_record
 from matchmaker.db import paged
 from matchmaker.errors import Conflict, Forbidden, InvalidInput
 from matchmaker.identity.services import Actor
@@ -27,9 +27,9 @@ def give_feedback(session: Session, *, actor: Actor, demand_id: int, achievement
     achievement = visible_record(session, actor, Achievement, achievement_id, "achievement_id")
     _check_may_judge(actor, demand, achievement)
     if relevant and reason is not None:
-        raise InvalidInput.on("reason", "a reason explains an irrelevant match; leave it empty when relevant")
+        raise InvalidInput.on("reason", "评价为“相关”时不用填写原因；请清空原因，或改评为“不相关”")
     if not relevant and reason is None:
-        raise InvalidInput.on("reason", f"say why the match is not relevant ({', '.join(v.values(v.FeedbackReason))})")
+        raise InvalidInput.on("reason", f"请选择不相关的原因：{choice_names(v.FeedbackReason)}")
     reason = parse(v.FeedbackReason, reason, "reason").value if reason is not None else None
     when = current_time(at)
     pair = (Feedback.user_id == actor.user_id, Feedback.demand_id == demand_id, Feedback.achievement_id == achievement_id)
@@ -47,7 +47,7 @@ def give_feedback(session: Session, *, actor: Actor, demand_id: int, achievement
             return feedback
         except IntegrityError:
             continue
-    raise Conflict("the verdict changed while it was being saved; send it again")
+    raise Conflict("您的评价在保存时被同时修改了；请再提交一次。")
 
 
 def _check_may_judge(actor: Actor, demand: Demand, achievement: Achievement) -> None:
@@ -55,20 +55,20 @@ def _check_may_judge(actor: Actor, demand: Demand, achievement: Achievement) -> 
         return
     if actor.is_(v.Role.FIRM):
         if demand.organisation_id != actor.organisation_id:
-            raise Forbidden(f"demand {demand.id} is not your firm's; firms judge matches on their own demands")
+            raise Forbidden("这条需求不属于贵单位；企业只能评价本单位需求的匹配结果。")
         return
     if actor.is_(v.Role.OFFICE):
         if achievement.organisation_id != actor.organisation_id:
-            raise Forbidden(f"achievement {achievement.id} is not your organisation's; "
-                            "offices judge matches on their own achievements")
+            raise Forbidden("这项成果不属于贵单位；高校院所只能评价本单位成果的匹配结果。")
         return
-    raise Forbidden(f"feedback comes from firms, offices and brokers; you are {actor.role.value}")
+    raise Forbidden(f"匹配评价由企业、高校院所技术转移机构和技术经纪人提交，"
+                    f"您的身份是{v.ROLE_NAMES.get(actor.role.value, '其他用户')}，不能提交评价。")
 
 
 def list_feedback(session: Session, *, actor: Actor, demand_id: int | None = None, achievement_id: int | None = None,
                   relevant: bool | None = None, limit: int = 100, offset: int = 0) -> tuple[list[Feedback], int]:
     if not actor.is_(*READ_ALL_ROLES):
-        raise Forbidden("feedback is read by admins and analysts")
+        raise Forbidden("匹配评价只对平台管理员和科技管理部门开放。")
     query = select(Feedback)
     for column, value in ((Feedback.demand_id, demand_id), (Feedback.achievement_id, achievement_id),
                           (Feedback.relevant, relevant)):

@@ -38,7 +38,7 @@ def get_broker(session: Session, *, broker_id: int) -> tuple[Broker, str]:
         .where(Broker.id == broker_id)
     ).first()
     if row is None:
-        raise NotFound(f"broker {broker_id} not found")
+        raise NotFound("没有找到这位技术经纪人；请从经纪人名录中重新选择。")
     return row[0], row[1]
 
 
@@ -82,8 +82,8 @@ def move_pipeline(session: Session, *, actor: Actor, pipeline_id: int, to_stage:
     _check_may_move(actor, pipeline, to_stage)
     check_move(pipeline, to_stage)
     if to_stage is Stage.SIGNED:
-        raise Conflict(f"pipeline {pipeline_id} is signed by logging its contract: POST /pipelines/{pipeline_id}/contract",
-                       problems=[FieldProblem("to_stage", "signed needs the contract")])
+        raise Conflict("签约要通过登记技术合同完成：请点“签约并登记合同”填写合同，提交后这项对接会自动变为“已签约”。",
+                       problems=[FieldProblem("to_stage", "签约请点“签约并登记合同”，填写合同后自动变为“已签约”")])
     advance(session, pipeline, to_stage, actor=actor, note=note, expected_version=expected_version,
             now=current_time(at))
     return pipeline
@@ -93,7 +93,7 @@ def get_pipeline(session: Session, *, actor: Actor, pipeline_id: int) -> tuple[P
     """A pipeline with its events and its contract's id, for those allowed to see it."""
     pipeline = load_pipeline(session, pipeline_id)
     if not session.scalar(_visible_pipelines(select(Pipeline.id), actor).where(Pipeline.id == pipeline_id)):
-        raise Forbidden(f"pipeline {pipeline_id} is not yours to see")
+        raise Forbidden("您无权查看这项对接：只有经办的技术经纪人、需求方和成果方、平台管理员和科技管理部门可以查看。")
     contract_id = session.scalar(select(Contract.id).where(Contract.pipeline_id == pipeline_id))
     return pipeline, contract_id
 
@@ -124,15 +124,18 @@ def _visible_pipelines(query: Select, actor: Actor) -> Select:
 
 
 def _acting_broker(actor: Actor) -> int:
-    if not actor.is_(v.Role.BROKER) or actor.broker_id is None:
-        raise Forbidden(f"only brokers claim and run pipelines; you are {actor.role.value}")
+    if not actor.is_(v.Role.BROKER):
+        raise Forbidden(f"只有技术经纪人可以认领和推进对接，您的身份是{v.ROLE_NAMES.get(actor.role.value, '其他用户')}；"
+                        "如需对接服务，请联系技术经纪人。")
+    if actor.broker_id is None:
+        raise Forbidden("您的账号还没有关联技术经纪人档案；请联系平台管理员补充后再认领对接。")
     return actor.broker_id
 
 
 def load_pipeline(session: Session, pipeline_id: int) -> Pipeline:
     pipeline = session.get(Pipeline, pipeline_id)
     if pipeline is None:
-        raise NotFound(f"pipeline {pipeline_id} not found")
+        raise NotFound("没有找到这项对接；请回到对接看板重新选择。")
     return pipeline
 
 
@@ -145,7 +148,7 @@ def _check_may_move(actor: Actor, pipeline: Pipeline, to_stage: Stage) -> None:
 
 def check_holder(actor: Actor, pipeline: Pipeline) -> None:
     if not actor.is_(v.Role.BROKER) or actor.broker_id != pipeline.broker_id:
-        raise Forbidden(f"pipeline {pipeline.id} is held by broker {pipeline.broker_id}; only that broker moves it")
+        raise Forbidden("只有认领这项对接的技术经纪人可以推进或签约；如需变更，请联系该经纪人或平台管理员。")
 
 
 def check_move(pipeline: Pipeline, to_stage: Stage) -> None:
@@ -166,21 +169,21 @@ def advance(session: Session, pipeline: Pipeline, to_stage: Stage, *, actor: Act
              expected_version: int | None, now: dt.datetime) -> None:
     """Optimistic lock: the UPDATE names the version this request saw, so of two racing moves only one lands."""
     if expected_version is not None and expected_version != pipeline.version:
-        raise _stale(pipeline.id, expected_version, pipeline.version)
-    pipeline_id, seen, from_stage = pipeline.id, pipeline.version, Stage(pipeline.stage)
+        raise _stale()
+    from_stage = Stage(pipeline.stage)
     pipeline.stage, pipeline.updated_at = to_stage.value, now
     try:
         _record_event(session, pipeline, from_stage, to_stage, actor, note, now)
     except StaleDataError:
         # The row is no longer at the version read (another move landed first). The failed flush has rolled the
         # transaction back, so nothing of this move is kept; the caller's session must roll back before reuse.
-        raise _stale(pipeline_id, seen, None) from None
+        raise _stale() from None
 
 
-def _stale(pipeline_id: int, seen: int, current: int | None) -> Conflict:
-    now_at = f" it is now at version {current}" if current is not None else " it changed meanwhile"
-    return Conflict(f"pipeline {pipeline_id} is no longer at version {seen};{now_at}: reload and retry",
-                    problems=[FieldProblem("expected_version", "stale")])
+def _stale() -> Conflict:
+    """The refusal of a move made on an old view of the pipeline (the version it names is no longer current)."""
+    reason = "这项对接已被其他人更新，请刷新页面后重试。"
+    return Conflict(reason, problems=[FieldProblem("expected_version", reason)])
 
 
 def _record_event(session: Session, pipeline: Pipeline, from_stage: Stage | None, to_stage: Stage, actor: Actor,
@@ -205,8 +208,10 @@ def _record_event(session: Session, pipeline: Pipeline, from_stage: Stage | None
 # --- records referenced by brokerage requests ----------------------------------------------------------------
 
 def _check_matchable(record, field: str, status: str, ends_on: dt.date | None, today: dt.date) -> None:
-    kind = field.removesuffix("_id")
+    kind = {"demand_id": "需求", "achievement_id": "成果"}[field]
     if status != v.AchievementStatus.PUBLISHED:
-        raise Conflict(f"{kind} {record.id} is {status}, not published", problems=[FieldProblem(field, status)])
+        reason = f"该{kind}目前是“{v.STATUS_NAMES.get(status, '未发布')}”，只有已发布的{kind}可以认领"
+        raise Conflict(f"{reason}；请认领其他匹配。", problems=[FieldProblem(field, reason)])
     if ends_on is not None and ends_on < today:
-        raise Conflict(f"{kind} {record.id} expired on {ends_on}", problems=[FieldProblem(field, "expired")])
+        reason = f"该{kind}已于 {ends_on} 到期，不能认领"
+        raise Conflict(f"{reason}；请等发布方续期后再认领，或认领其他匹配。", problems=[FieldProblem(field, reason)])

@@ -73,5 +73,7 @@ def visible_record(session, actor: Actor, model, record_id: int, field: str):
     organisation is answered exactly like a missing one, so its existence does not leak (F8)."""
     record = session.get(model, record_id)
     if record is None or not is_visible(actor, record):
-        raise NotFound(f"{field.removesuffix('_id')} {record_id} not found", problems=[FieldProblem(field, "not found")])
+        words = {"demand_id": "技术需求", "achievement_id": "科技成果"}.get(field, "信息")
+        reason = f"找不到所指的{words}：它可能已被删除，或您没有查看权限。请刷新后重新选择。"
+        raise NotFound(reason, problems=[FieldProblem(field, reason)])
     return record

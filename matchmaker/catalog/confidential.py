@@ -39,7 +39,7 @@ def grant_confidential(session: Session, *, actor: Actor, achievement_id: int, o
     """The owner lets another organisation read the confidential detail (a broker's agency, a firm in talks)."""
     record = editable_record(session, actor, ACHIEVEMENTS, achievement_id)
     if session.get(Organisation, organisation_id) is None:
-        raise InvalidInput.on("organisation_id", f"organisation {organisation_id} does not exist")
+        raise InvalidInput.on("organisation_id", "找不到要授权查看的单位，请核对后重新选择。")
     if session.get(ConfidentialGrant, (record.id, organisation_id)) is None:
         session.add(ConfidentialGrant(achievement_id=record.id, organisation_id=organisation_id,
                                       granted_by=actor.user_id))

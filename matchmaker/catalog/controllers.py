@@ -109,8 +109,8 @@ def import_format(request: Request, fmt: str | None) -> str:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type in IMPORT_MEDIA_TYPES:
         return IMPORT_MEDIA_TYPES[media_type]
-    raise DomainError("say format=jsonl, csv or xlsx, or send Content-Type text/csv, application/x-ndjson or the "
-                      ".xlsx type", problems=[FieldProblem("format", "jsonl, csv or xlsx")])
+    reason = "无法判断上传文件的格式，请注明是 CSV、Excel 还是每行一条记录的 JSON 文件（或在请求头中写明文件类型）。"
+    raise DomainError(reason, problems=[FieldProblem("format", reason)])
 
 
 class OrganisationController(Controller):

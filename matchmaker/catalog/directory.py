@@ -56,21 +56,23 @@ def get_organisation(session: Session, *, organisation_id: int, actor: Actor | N
     visible = _visible_organisations(actor)
     organisation = session.scalar(statement if visible is None else statement.where(visible))
     if organisation is None:
-        raise NotFound(f"organisation {organisation_id} not found")
+        raise NotFound("找不到这家单位：它可能不存在，或您没有查看权限。请返回单位列表重新查找。")
     return organisation
 
 
 def create_organisation(session: Session, *, actor: Actor, data: OrganisationIn) -> Organisation:
     """Admins register organisations; ids and credit codes must be new."""
     if actor.role is not v.Role.ADMIN:
-        raise Forbidden("only admins manage organisations")
+        raise Forbidden("只有平台管理员可以登记单位；如需新增单位，请联系平台管理员。")
     if data.region is not None and session.get(Region, data.region) is None:
-        raise InvalidInput.on("region", f"'{data.region}' is not a known GB/T 2260 code")
+        raise InvalidInput.on("region", f"地区代码“{data.region}”不存在，请填写有效的 6 位行政区划代码（GB/T 2260），"
+                                        "例如大连市 210200。")
     if data.id is not None and session.scalar(select(Organisation.id).where(Organisation.external_id == data.id)):
-        raise Conflict(f"an organisation with id '{data.id}' already exists", problems=[FieldProblem("id", "already exists")])
+        reason = f"单位编号“{data.id}”已被平台上的另一家单位使用，请换一个编号，或不填由平台分配。"
+        raise Conflict(reason, problems=[FieldProblem("id", reason)])
     if data.credit_code is not None and session.scalar(select(Organisation.id).where(Organisation.credit_code == data.credit_code)):
-        raise Conflict("the credit code already belongs to another organisation",
-                       problems=[FieldProblem("credit_code", "already belongs to another organisation")])
+        reason = f"统一社会信用代码 {data.credit_code} 已属于平台上的另一家单位，请核对代码，或在单位列表中查找该单位。"
+        raise Conflict(reason, problems=[FieldProblem("credit_code", reason)])
     organisation = Organisation(
         external_id=data.id, name=data.name, kind=data.kind.value, credit_code=data.credit_code,
         region_code=data.region, size=data.size.value if data.size else None, high_tech=data.high_tech,

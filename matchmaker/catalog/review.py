@@ -61,7 +61,9 @@ def approve_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_
         return record
     deadline = getattr(record, spec.date_column)
     if deadline is not None and deadline < today:
-        raise InvalidInput.on(spec.date_column, f"{deadline} has passed; the owner must set a later date first")
+        date = "截止日期" if spec is DEMANDS else "有效期"
+        raise InvalidInput.on(spec.date_column, f"这条{spec.words}的{date}（{deadline}）已过，不能发布；请退回给发布单位，"
+                                                "请其改为今天之后的日期后重新提交。")
     _move(record, spec, (PENDING,), PUBLISHED)
     record.review_note = None
     record.posted_on = record.posted_on or today
@@ -121,7 +123,7 @@ def close_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_id
 def _reviewed_record(session: Session, actor: Actor, spec: LibrarySpec, record_id: int, today: dt.date | None = None):
     record = get_record(session, actor=actor, spec=spec, record_id=record_id, today=today)
     if not may_review(actor):
-        raise Forbidden(f"only {' and '.join(r.value + 's' for r in REVIEWERS)} review postings")
+        raise Forbidden(f"只有{'或'.join(v.ROLE_NAMES[r] for r in REVIEWERS)}可以审核发布的信息。")
     if not in_market(actor, record.region_code):
         raise Forbidden("这条信息属于其他地区的市场，由该地区的审核员审核")
     return record

@@ -21,19 +21,22 @@ from matchmaker.vocabulary import (
     TransferMode,
 )
 
-# Lengths follow the columns in matchmaker/models.py; `description` doubles as the plain-English hint
-# the importer shows when a pattern does not match.
+# Lengths follow the columns in matchmaker/models.py; `description` says the form in the API's spec, and
+# `extra["words"]` says it in Chinese for the importer's reason when a pattern does not match ("应为…，现为…").
 ExternalId = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=64, pattern=rf"^{NOT_SPACE}+{END}", description="an id without spaces")
+    str, msgspec.Meta(min_length=1, max_length=64, pattern=rf"^{NOT_SPACE}+{END}", description="an id without spaces",
+                      extra={"words": "不含空格的编号（例如 A-2024-001）"})
 ]
-RegionCode = Annotated[str, msgspec.Meta(pattern=REGION_CODE, description="a six-digit GB/T 2260 code")]
+RegionCode = Annotated[str, msgspec.Meta(pattern=REGION_CODE, description="a six-digit GB/T 2260 code",
+                                         extra={"words": "由 6 位数字组成的行政区划代码（GB/T 2260，例如大连市 210200）"})]
 # A body's field code is checked against the technology_fields table (422 when unknown), like a region: the
 # table is reference data an operator may extend; the query filters declare the seeded codes as an enum.
 FieldCode = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 
 # Some character that shows: whitespace (U+3000 included) and zero-width marks alone make a blank title.
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=300, pattern=VISIBLE,
-                                    description="text with at least one visible character")]
+                                    description="text with at least one visible character",
+                                    extra={"words": "看得见的文字（不能只有空格或看不见的字符）"})]
 TRL = Annotated[int, msgspec.Meta(ge=1, le=9, description="a technology readiness level 1–9")]
 # 统一社会信用代码 (GB 32100): 18 characters from digits and capitals without I, O, Z, S, V.
 CreditCode = Annotated[
@@ -41,11 +44,13 @@ CreditCode = Annotated[
     msgspec.Meta(
         pattern=r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}" + END,
         description="an 18-character unified social credit code",
+        extra={"words": "由 18 位数字和大写字母组成的统一社会信用代码（不含 I、O、Z、S、V）"},
     ),
 ]
 # "|" separates IP records in CSV, so a number may not contain it.
 IPNumber = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[^|]+" + END, description="a number without '|'")
+    str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[^|]+" + END, description="a number without '|'",
+                      extra={"words": "不含“|”的编号"})
 ]
 
 # Numeric(16, 2): msgspec cannot put bounds on Decimal, so money is checked in __post_init__.
@@ -74,7 +79,8 @@ class OrganisationIn(_Record, kw_only=True):
 
     id: ExternalId | None = None
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=VISIBLE,
-                                      description="a name with at least one visible character")]
+                                      description="a name with at least one visible character",
+                                      extra={"words": "看得见的名称（不能只有空格或看不见的字符）"})]
     kind: OrganisationKind
     credit_code: CreditCode | None = None
     region: RegionCode | None = None
@@ -157,7 +163,8 @@ def record_problems(schema: type, record: Any) -> list[tuple[str, str]]:
     bad_money = {name for name, _ in problems}  # no comparison on an amount already reported
     if schema is AchievementIn:
         if record.posted_on and record.expires_on and record.expires_on < record.posted_on:
-            problems.append(("expires_on", f"{record.expires_on} is before posted_on {record.posted_on}"))
+            problems.append(("expires_on", (f"有效期 {record.expires_on} 早于发布日期 {record.posted_on}，"
+                                            "请把有效期改为发布日期之后")))
     elif schema is DemandIn:
         low, high = record.budget_min, record.budget_max
         if (
@@ -166,13 +173,14 @@ def record_problems(schema: type, record: Any) -> list[tuple[str, str]]:
             and not bad_money & {"budget_min", "budget_max"}
             and low > high
         ):
-            problems.append(("budget_min", f"budget_min {low:f} is greater than budget_max {high:f}"))
+            problems.append(("budget_min", f"预算下限 {low:f} 元高于预算上限 {high:f} 元，请调低下限或调高上限"))
         # A bounty is the prize of a challenge list (揭榜挂帅); on an ordinary demand it would be read
         # as an offer nobody can claim. Zero is tolerated so exports of "no bounty" stay importable.
         bounty = record.bounty
         if not record.is_challenge and bounty is not None and "bounty" not in bad_money and bounty > 0:
             problems.append(
-                ("bounty", f"only a challenge (is_challenge true) may carry a bounty, got {bounty:f}")
+                ("bounty", (f"只有揭榜挂帅项目才能设置悬赏金额（现为 {bounty:f} 元）；请把这条需求设为揭榜挂帅，"
+                            "或清空悬赏金额"))
             )
     return problems
 
@@ -182,13 +190,13 @@ def money_problem(amount: Decimal | None) -> str | None:
     if amount is None:
         return None
     if not amount.is_finite():
-        return f"must be a number, got {amount}"
+        return f"金额应为数字（单位：元），现为 {amount}"
     if amount < 0:
-        return f"must not be negative, got {amount:f}"
+        return f"金额不能为负数，现为 {amount:f}"
     if amount > MONEY_MAX:
-        return f"must be at most {MONEY_MAX:f}, got {amount:f}"
+        return f"金额不能超过 {MONEY_MAX:f} 元，现为 {amount:f}；请核对金额和单位（元）"
     if amount != amount.quantize(CENT):
-        return f"must have at most two decimal places (fen), got {amount:f}"
+        return f"金额最多保留两位小数（精确到分），现为 {amount:f}"
     return None
 
 

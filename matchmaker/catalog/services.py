@@ -57,7 +57,7 @@ def get_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_id: 
     expire_overdue(session, today=today)
     record = session.get(spec.model, record_id)
     if record is None or not is_visible(actor, record):
-        raise NotFound(f"{spec.noun} {record_id} not found")
+        raise NotFound(f"找不到这条{spec.words}：它可能已被删除，或您没有查看权限。请返回列表重新查找。")
     return record
 
 
@@ -65,7 +65,8 @@ def editable_record(session: Session, actor: Actor, spec: LibrarySpec, record_id
     """One posting the actor may change; 403 when they may only see it."""
     record = get_record(session, actor=actor, spec=spec, record_id=record_id)
     if not may_edit(actor, spec, record):
-        raise Forbidden(f"only the owning organisation's {spec.owner_role.value} users or admins may change this {spec.noun}")
+        raise Forbidden(f"只有发布这条{spec.words}的{v.ROLE_NAMES[spec.owner_role]}或平台管理员可以修改它；"
+                        "如需改动，请联系发布单位。")
     return record
 
 
@@ -149,16 +150,19 @@ def list_records(session: Session, *, actor: Actor, spec: LibrarySpec, query: Li
 
 def check_list_query(query: ListQuery) -> None:
     if not 1 <= query.limit <= MAX_LIMIT:
-        raise DomainError(f"limit must be 1..{MAX_LIMIT}", problems=[FieldProblem("limit", f"must be 1..{MAX_LIMIT}")])
+        reason = f"每页条数应在 1 到 {MAX_LIMIT} 之间，请调整后重试。"
+        raise DomainError(reason, problems=[FieldProblem("limit", reason)])
     if query.offset < 0:
-        raise DomainError("offset must not be negative", problems=[FieldProblem("offset", "must not be negative")])
+        reason = "起始位置不能为负数，请从 0 开始。"
+        raise DomainError(reason, problems=[FieldProblem("offset", reason)])
     if query.region is not None and not REGION_CODE.match(query.region):
-        raise DomainError("region must be a six-digit code", problems=[FieldProblem("region", "must be a six-digit GB/T 2260 code")])
+        reason = f"地区代码“{query.region}”应为 6 位数字的行政区划代码（GB/T 2260），例如大连市 210200。"
+        raise DomainError(reason, problems=[FieldProblem("region", reason)])
     if query.trl_min is not None and query.trl_max is not None and query.trl_min > query.trl_max:
         raise InvalidInput.on("trl_min", "技术成熟度的下限不能高于上限，请调换两者或放宽其中一个")   # well-formed, contradictory: 422
     if query.sort.lstrip("-") not in SORT_KEYS:
-        allowed = ", ".join(SORT_KEYS)
-        raise DomainError(f"unknown sort {query.sort!r}", problems=[FieldProblem("sort", f"one of {allowed}, optionally prefixed with '-'")])
+        reason = f"无法按“{query.sort}”排序，请改按发布日期、更新时间、技术成熟度或价格排序。"
+        raise DomainError(reason, problems=[FieldProblem("sort", reason)])
 
 
 def apply_filters(statement: Select, spec: LibrarySpec, query: ListQuery) -> Select:
@@ -199,7 +203,7 @@ def apply_sort(statement: Select, spec: LibrarySpec, sort: str) -> Select:
 def create_record(session: Session, *, actor: Actor, spec: LibrarySpec, data: msgspec.Struct):
     """A new draft posting owned by the caller's organisation (admins name the organisation)."""
     if actor.role not in (spec.owner_role, v.Role.ADMIN):
-        raise Forbidden(f"posting a {spec.noun} needs the role {spec.owner_role.value} or admin")
+        raise Forbidden(f"只有{v.ROLE_NAMES[spec.owner_role]}或平台管理员可以发布{spec.words}，您的账号不能发布。")
     owner = _owner_of_new_record(session, actor, data.organisation_id)
     values = {name: getattr(data, name) for name in data.__struct_fields__ if name != "organisation_id"}
     _check_record(session, spec, SimpleNamespace(**(dict.fromkeys(spec.schema.__struct_fields__) | values)))
@@ -212,12 +216,12 @@ def create_record(session: Session, *, actor: Actor, spec: LibrarySpec, data: ms
 def _owner_of_new_record(session: Session, actor: Actor, organisation_id: int | None) -> int:
     if actor.role is not v.Role.ADMIN:
         if organisation_id not in (None, actor.organisation_id):
-            raise Forbidden("you may post only for your own organisation")
+            raise Forbidden("只能以本单位的名义发布信息，请不要指定其他单位。")
         return actor.organisation_id
     if organisation_id is None:
-        raise InvalidInput.on("organisation_id", "required when an admin posts on behalf of an organisation")
+        raise InvalidInput.on("organisation_id", "平台管理员代为发布时，请指明发布单位。")
     if session.get(Organisation, organisation_id) is None:
-        raise InvalidInput.on("organisation_id", f"organisation {organisation_id} not found")
+        raise InvalidInput.on("organisation_id", "找不到所指明的发布单位，请核对后重新选择。")
     return organisation_id
 
 
@@ -235,7 +239,8 @@ def update_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_i
     """
     record = editable_record(session, actor, spec, record_id)
     if record.status not in EDITABLE:
-        raise Conflict(f"a {record.status} {spec.noun} can no longer be edited")
+        state = v.STATUS_NAMES.get(record.status, "已关闭")
+        raise Conflict(f"这条{spec.words}的状态是“{state}”，不能再修改；如有新的内容要发布，请新建一条{spec.words}。")
     given = {name: getattr(changes, name) for name in changes.__struct_fields__
              if getattr(changes, name) is not msgspec.UNSET}
     merged = {name: _schema_value(spec, record, name) for name in spec.schema.__struct_fields__}
@@ -286,16 +291,19 @@ def _check_record(session: Session, spec: LibrarySpec, record: SimpleNamespace, 
     problems = [FieldProblem(name, reason) for name, reason in record_problems(spec.schema, record)]
     checked = (lambda name: getattr(record, name, None) is not None and (only is None or name in only))
     if checked("field") and session.get(TechnologyField, record.field) is None:
-        problems.append(FieldProblem("field", f"'{record.field}' is not a known technology field code"))
+        problems.append(FieldProblem("field", f"技术领域代码“{record.field}”不存在，请从平台的技术领域中选择。"))
     if checked("region") and session.get(Region, record.region) is None:
-        problems.append(FieldProblem("region", f"'{record.region}' is not a known GB/T 2260 code"))
+        problems.append(FieldProblem("region", f"地区代码“{record.region}”不存在，请填写有效的 6 位行政区划代码"
+                                               "（GB/T 2260），例如大连市 210200。"))
     # A posting's closing date is a promise about the future (an expiry of 2020-01-01 was once accepted); files
     # of historical records go through the import, which keeps their dates.
     date = spec.date_column
     if date and checked(date) and getattr(record, date) < dt.date.today():
-        problems.append(FieldProblem(date, f"{getattr(record, date)} 已经过去，请填写今天或之后的日期"))
+        words = "截止日期" if date == "deadline" else "有效期"
+        problems.append(FieldProblem(date, f"{words} {getattr(record, date)} 已经过去，请填写今天或之后的日期"))
     if problems:
-        raise InvalidInput("; ".join(f"{p.field}: {p.reason}" for p in problems), problems=problems)
+        detail = "；".join(p.reason.rstrip("。") for p in problems) + "。"   # each reason names its field in words
+        raise InvalidInput(detail, problems=problems)
 
 
 def _columns(spec: LibrarySpec, values: dict[str, Any]) -> dict[str, Any]:
@@ -318,9 +326,10 @@ def import_records(session: Session, *, actor: Actor, spec: LibrarySpec, body: b
     Imported rows are not pushed to inboxes: imports are backfills, and a push per row would flood them.
     """
     if actor.role not in (spec.owner_role, v.Role.ADMIN):
-        raise Forbidden(f"importing {spec.library.value} needs the role {spec.owner_role.value} or admin")
+        raise Forbidden(f"只有{v.ROLE_NAMES[spec.owner_role]}或平台管理员可以导入{spec.words}，您的账号不能导入。")
     if fmt not in FORMATS:
-        raise DomainError("unknown format", problems=[FieldProblem("format", "jsonl, csv or xlsx")])
+        reason = "无法识别文件格式，请上传 CSV、Excel 或每行一条记录的 JSON 文件。"
+        raise DomainError(reason, problems=[FieldProblem("format", reason)])
     owner = None if actor.role is v.Role.ADMIN else actor.organisation_id
 
     # The API's own rules join the file's problems, so one answer lists them all before anything is written.
@@ -328,7 +337,7 @@ def import_records(session: Session, *, actor: Actor, spec: LibrarySpec, body: b
         if owner is not None:
             _own_rows_only(session, actor, rows, problems)
         if not rows and not problems.items:
-            problems.add(WHOLE_FILE, "$", "the body holds no records")
+            problems.add(WHOLE_FILE, "$", "文件中没有任何数据行，请在表头下面每行填一条记录后再上传")
 
     try:
         imported = import_rows(session.connection(), spec, body, fmt, owner=owner, check=rules, published=True)
@@ -344,8 +353,9 @@ class ImportRefused(InvalidInput):
     """A file with problems: nothing was imported. Keeps the problems by line for a page's report."""
 
     def __init__(self, found: list) -> None:
-        super().__init__(f"{len(found)} problem(s); nothing was imported; first: {found[0]}",
-                         problems=[FieldProblem(p.field, f"line {p.line}: {p.reason}") for p in found])
+        super().__init__(f"文件中有 {len(found)} 处问题，没有导入任何数据；请逐条改正后重新上传。",
+                         problems=[FieldProblem(p.field, f"第 {p.line} 行：{p.reason}" if p.line
+                                                else f"整个文件：{p.reason}") for p in found])
         self.found = found
 
 
@@ -355,10 +365,13 @@ def _own_rows_only(session: Session, actor: Actor, rows: list[Row], problems: Pr
         if row.record is None:
             continue
         if row.record.organisation not in (None, own):
-            problems.add(row.line, "organisation", "you may import only your own organisation's postings")
+            problems.add(row.line, "organisation", f"只能导入本单位的信息，所属单位编号“{row.record.organisation}”"
+                                                   "不是本单位；请把这一格留空（即为本单位）或删去这一行")
         if "status" not in row.values:
             row.record = msgspec.structs.replace(row.record, status=PENDING)
         elif row.record.status not in UNPUBLISHED:
-            problems.add(row.line, "status", "postings go through review: use draft or pending_review")
+            allowed = "或 ".join(f"{status}（{v.STATUS_NAMES[status]}）" for status in UNPUBLISHED)
+            problems.add(row.line, "status", f"导入的信息要经审核才公开，状态不能是 {row.record.status}"
+                                             f"（{v.STATUS_NAMES.get(row.record.status, '')}）；请留空，或填 {allowed}")
         if row.values.get("posted_on") is not None:   # set by the platform when a reviewer publishes (F7)
-            problems.add(row.line, "posted_on", "the platform sets the posting date on publication; leave it out")
+            problems.add(row.line, "posted_on", "发布日期由平台在审核通过时填写，请把这一格留空或删去这一列")

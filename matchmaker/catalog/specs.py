@@ -30,7 +30,8 @@ class LibrarySpec:
     """
 
     name: str  # how files, the command line and URLs name the kind
-    noun: str
+    noun: str  # the kind in audit subjects and notice keys (an identifier: never changed, never shown)
+    words: str  # what people call one of them, in the messages they read (科技成果, 技术需求)
     model: type
     schema: type[msgspec.Struct]
     initial: str  # prefix of the stable export id of a row without an external id
@@ -54,17 +55,17 @@ class LibrarySpec:
 
 
 ORGANISATIONS = LibrarySpec(
-    name="organisations", noun="organisation", model=Organisation, schema=OrganisationIn, initial="o",
+    name="organisations", noun="organisation", words="单位", model=Organisation, schema=OrganisationIn, initial="o",
 )
 ACHIEVEMENTS = LibrarySpec(
-    name="achievements", noun="achievement", model=Achievement, schema=AchievementIn, initial="a",
+    name="achievements", noun="achievement", words="科技成果", model=Achievement, schema=AchievementIn, initial="a",
     aliases={"description": "summary"}, mode_field="transfer_modes", library=v.Library.ACHIEVEMENTS,
     owner_role=v.Role.OFFICE, closed_status=v.AchievementStatus.TRANSFERRED.value, date_column="expires_on",
     trl_column="trl", price_column="asking_price", search_columns=("title", "summary", "keywords"),
     children=("ip_records",),
 )
 DEMANDS = LibrarySpec(
-    name="demands", noun="demand", model=Demand, schema=DemandIn, initial="d",
+    name="demands", noun="demand", words="技术需求", model=Demand, schema=DemandIn, initial="d",
     aliases={"description": "problem"}, mode_field="cooperation_modes", library=v.Library.DEMANDS,
     owner_role=v.Role.FIRM, closed_status=v.DemandStatus.SOLVED.value, date_column="deadline",
     trl_column="min_trl", price_column="budget_max", search_columns=("title", "problem", "targets"),

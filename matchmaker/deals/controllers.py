@@ -15,6 +15,7 @@ from matchmaker.api.idempotency import IdempotencyKey
 from matchmaker.api.params import BodyId, Limit, Offset, Page, PathId
 from matchmaker.api.patterns import VISIBLE
 from matchmaker.deals import introductions, thread
+from matchmaker.deals.parties import NO_DEAL
 from matchmaker.errors import NotFound
 from matchmaker.identity.services import Actor
 from matchmaker.models import Introduction
@@ -147,7 +148,7 @@ class IntroductionController(Controller):
         with session.begin():
             found = session.get(Introduction, introduction_id)
             if found is None:
-                raise NotFound(f"introduction {introduction_id} not found")
+                raise NotFound(NO_DEAL)
             thread.deal_thread(session, actor=actor, demand_id=found.demand_id, achievement_id=found.achievement_id)
             return introduction_out(found)
 

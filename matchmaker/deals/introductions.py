@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
 from matchmaker.db import paged
-from matchmaker.deals.parties import Pair, load_pair, party_pair
+from matchmaker.deals.parties import NO_DEAL, Pair, load_pair, party_pair
 from matchmaker.errors import Conflict, Forbidden, InvalidInput, NotFound
 from matchmaker.identity import audit
 from matchmaker.identity.services import Actor
@@ -24,6 +24,7 @@ from matchmaker.models import Achievement, ConfidentialGrant, Demand, Introducti
 from matchmaker.notices.services import notify, organisation_users
 
 Status = v.IntroductionStatus
+_ANSWERED = {Status.ACCEPTED: "被接受", Status.DECLINED: "被谢绝"}   # how a refusal names an earlier answer
 UNDERTAKING_WORDING = ("本人代表所在单位承诺：对在本次对接中获悉的对方技术秘密和保密信息严格保密，"
                        "仅用于评估和洽谈本项合作，未经对方书面同意不向任何第三方披露，也不用于其他目的。")
 
@@ -34,12 +35,11 @@ def express_interest(session: Session, *, actor: Actor, demand_id: int, achievem
     pair = load_pair(session, actor, demand_id, achievement_id)
     side = pair.side_of(actor)
     if side is None:
-        raise Forbidden("interest comes from the demand's firm or the achievement's office; "
-                        "brokers claim a pair instead")
+        raise Forbidden("只有需求所属的企业或成果所属的单位可以表达对接意向；技术经纪人请改为认领这一对需求与成果")
     now = at or dt.datetime.now(dt.UTC)
     own, counterpart = ((pair.demand, pair.achievement) if side is v.Library.DEMANDS else (pair.achievement, pair.demand))
     if own.status != "published" or counterpart.status != "published":
-        raise Conflict("interest is expressed between two published postings; publish yours first")
+        raise Conflict("对接意向只能在两条都已发布的需求与成果之间表达，请先发布您这一方的需求或成果")
     found = _introduction(session, pair)
     if found is None:
         try:
@@ -55,7 +55,7 @@ def express_interest(session: Session, *, actor: Actor, demand_id: int, achievem
     if found.status == Status.PENDING and found.from_side != side.value:
         return _answer(session, actor, pair, found, accept=True, note=message.strip() or "我方也有对接意向", now=now)
     if found.status == Status.DECLINED and found.from_side == side.value:
-        raise Conflict("the other side declined this introduction; see its reason in the deal thread")
+        raise Conflict("对方已谢绝这次对接，谢绝的原因请在对接记录中查看")
     return found
 
 
@@ -73,18 +73,18 @@ def answer_introduction(session: Session, *, actor: Actor, introduction_id: int,
     """The counterpart's people accept or decline (a decline says why); answering the same way again is a no-op."""
     introduction = session.get(Introduction, introduction_id)
     if introduction is None:
-        raise NotFound(f"introduction {introduction_id} not found")
+        raise NotFound(NO_DEAL)
     pair = party_pair(session, actor, introduction.demand_id, introduction.achievement_id)
     side = pair.side_of(actor)
     if side is None or side.value == introduction.from_side:
-        raise Forbidden("the other side answers an introduction: the posting's own organisation")
+        raise Forbidden("对接意向由被联系的一方（该需求或成果所属的单位）答复，您不能答复自己一方发出的意向")
     wanted = Status.ACCEPTED if accept else Status.DECLINED
     if introduction.status == wanted:
         return introduction
     if introduction.status != Status.PENDING:
-        raise Conflict(f"this introduction was already {introduction.status}")
+        raise Conflict(f"这次对接意向已经{_ANSWERED.get(introduction.status, '答复过了')}，请刷新页面查看")
     if not accept and not note.strip():
-        raise InvalidInput.on("note", "say why you decline, so the other side knows what would fit")
+        raise InvalidInput.on("note", "谢绝时请写明原因，方便对方了解什么样的合作更合适")
     return _answer(session, actor, pair, introduction, accept=accept, note=note.strip(),
                    now=at or dt.datetime.now(dt.UTC))
 
@@ -97,12 +97,12 @@ def acknowledge_undertaking(session: Session, *, actor: Actor, introduction_id: 
     """
     introduction = session.get(Introduction, introduction_id)
     if introduction is None:
-        raise NotFound(f"introduction {introduction_id} not found")
+        raise NotFound(NO_DEAL)
     pair = party_pair(session, actor, introduction.demand_id, introduction.achievement_id)
     if pair.side_of(actor) is None:
-        raise Forbidden("the undertaking is given by the people of the two postings' organisations")
+        raise Forbidden("保密承诺由需求方和成果方两家单位的人员作出，您不属于其中任何一方")
     if introduction.status != Status.ACCEPTED:
-        raise Conflict("the undertaking follows an accepted introduction")
+        raise Conflict("对接意向被接受之后才能作出保密承诺，请等待对方答复")
     found = session.scalar(select(Undertaking).where(Undertaking.introduction_id == introduction.id,
                                                      Undertaking.user_id == actor.user_id))
     if found is not None:

@@ -77,9 +77,13 @@ def is_party(session: Session, actor: Actor, pair: Pair) -> bool:
     return actor.is_(v.Role.BROKER) and actor.user_id in broker_user_ids(session, pair)
 
 
+# A deal (or an introduction in it) that is missing and one the actor is not in are refused in the same words.
+NO_DEAL = "找不到您参与的这项对接：它不存在，或您不是其中一方。请从“对接记录”重新进入"
+
+
 def party_pair(session: Session, actor: Actor, demand_id: int, achievement_id: int) -> Pair:
     """The pair when the actor is in its deal; 404 with the same words as a missing pair otherwise."""
     pair = load_pair(session, actor, demand_id, achievement_id)
     if not is_party(session, actor, pair):
-        raise NotFound(f"no deal between demand {demand_id} and achievement {achievement_id} is open to you")
+        raise NotFound(NO_DEAL)
     return pair

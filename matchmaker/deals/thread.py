@@ -104,10 +104,10 @@ def post_message(session: Session, *, actor: Actor, demand_id: int, achievement_
     """A message (or a meeting request with a proposed time) to everyone else in the deal."""
     thread = deal_thread(session, actor=actor, demand_id=demand_id, achievement_id=achievement_id)
     if not thread.may_post:
-        raise Conflict("messages open once the introduction is accepted or a broker has taken the deal")
+        raise Conflict("对接意向被接受、或有技术经纪人认领这项对接之后才能留言，请等待对方答复")
     now = at or dt.datetime.now(dt.UTC)
     if meeting_at is not None and _aware(meeting_at) <= now:
-        raise InvalidInput.on("meeting_at", "propose a meeting time in the future")
+        raise InvalidInput.on("meeting_at", "约见时间须在现在之后，请重新选择")
     message = ThreadMessage(demand_id=demand_id, achievement_id=achievement_id, author_id=actor.user_id,
                             body=body.strip(), meeting_at=meeting_at, meeting_place=meeting_place.strip(), at=now)
     session.add(message)

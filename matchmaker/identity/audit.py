@@ -52,7 +52,7 @@ def list_entries(session: Session, *, actor: Actor, action: str | None = None, l
                  offset: int = 0) -> tuple[list[AuditEntry], int]:
     """Newest first; admins only."""
     if not actor.is_(v.Role.ADMIN):
-        raise Forbidden("the audit log is read by admins")
+        raise Forbidden("审计日志只有平台管理员可以查看")
     query = select(AuditEntry)
     if action:
         query = query.where(AuditEntry.action == action)

@@ -28,10 +28,10 @@ class TokenAuthentication(AbstractAuthenticationMiddleware):
         header = connection.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise NotAuthenticated("send an API token as 'Authorization: Bearer <token>'")
+            raise NotAuthenticated("请在请求头中携带 API 令牌：Authorization: Bearer <令牌>")
         actor = await anyio.to_thread.run_sync(_actor_for_token, connection.app.state.session_factory, token.strip())
         if actor is None:
-            raise NotAuthenticated("the token is unknown, expired or revoked")
+            raise NotAuthenticated("API 令牌无效、已过期或已被吊销：请换用有效的令牌，或请平台管理员重新发放")
         return AuthenticationResult(user=actor, auth=token.strip())
 
 
@@ -44,7 +44,7 @@ def provide_actor(request: Request) -> Actor:
     """The authenticated caller (the middleware has refused anyone else)."""
     actor = request.user
     if not isinstance(actor, Actor):   # only a public handler gets here without one, and it must not ask
-        raise NotAuthenticated("this route is public; it has no caller")
+        raise NotAuthenticated("无法识别调用者。请在请求头中携带 API 令牌：Authorization: Bearer <令牌>")
     return actor
 
 
@@ -57,7 +57,7 @@ def roles(*allowed: v.Role):
             return
         actor = connection.scope.get("user")
         if not isinstance(actor, Actor):
-            raise NotAuthenticated("send an API token as 'Authorization: Bearer <token>'")
+            raise NotAuthenticated("请在请求头中携带 API 令牌：Authorization: Bearer <令牌>")
         require(actor, *allowed)
 
     return guard
@@ -66,5 +66,6 @@ def roles(*allowed: v.Role):
 def require(actor: Actor, *roles: v.Role) -> None:
     """Refuse the call unless the actor holds one of the roles."""
     if actor.role not in roles:
-        allowed = ", ".join(r.value for r in roles)
-        raise Forbidden(f"this action needs the role {allowed}; you are {actor.role.value}")
+        allowed = "、".join(v.ROLE_NAMES[r.value] for r in roles)
+        raise Forbidden(f"这项操作只有{allowed}可以办理，您的身份是{v.ROLE_NAMES[actor.role.value]}；"
+                        "请换用有权限的账号，或联系平台管理员")

@@ -35,7 +35,7 @@ def narrow_region(actor: Actor, requested: str | None) -> str | None:
     if requested is None:
         return market.code
     if not market.contains(requested):
-        raise Forbidden(f"region {requested} is outside your market ({market.code})")
+        raise Forbidden(f"地区 {requested} 不在您负责的地区（{market.code}）之内，请改选您负责地区之内的地区")
     return requested
 
 

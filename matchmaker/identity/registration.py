@@ -71,7 +71,7 @@ def application_problems(session: Session, form: Application) -> list[FieldProbl
         problems.append(FieldProblem("contact", "请填写联系人姓名"))
     email = accounts.normal_email(form.email)
     if not accounts.EMAIL.match(email):
-        problems.append(FieldProblem("email", "请填写有效的电子邮箱，例如 name@example.com；验证链接会发到这里"))
+        problems.append(FieldProblem("email", "请填写有效的电子邮箱（形如 用户名@单位域名）；验证链接会发到这里"))
     elif accounts.email_taken(session, email):
         problems.append(FieldProblem("email", "该邮箱已注册。可直接登录；忘记密码可在登录页找回"))
     problem = password_problem(form.password, login=form.contact, email=email)

@@ -43,17 +43,18 @@ def create_user(session: Session, *, role: str, organisation_id: int, name: str,
     try:
         role = v.Role(role)
     except ValueError:
-        raise InvalidInput.on("role", f"unknown role {role!r} (allowed: {', '.join(v.values(v.Role))})") from None
+        names = "、".join(v.ROLE_NAMES[r] for r in v.values(v.Role))
+        raise InvalidInput.on("role", f"“{role}”不是可选的角色，请从{names}中选择") from None
     organisation = session.get(Organisation, organisation_id)
     if organisation is None:
-        raise InvalidInput.on("organisation_id", f"organisation {organisation_id} not found")
+        raise InvalidInput.on("organisation_id", "找不到该单位，请核对单位编号")
     if not name.strip():
-        raise InvalidInput.on("name", "required")
+        raise InvalidInput.on("name", "请填写姓名")
     if region_code is not None:
         if role is not v.Role.ANALYST:
-            raise InvalidInput.on("region_code", "only an analyst belongs to a market; leave it out for this role")
+            raise InvalidInput.on("region_code", "只有科技管理部门的账号才限定负责地区；这个角色请不要填写地区")
         if session.get(Region, region_code) is None:
-            raise InvalidInput.on("region_code", f"'{region_code}' is not a known GB/T 2260 code")
+            raise InvalidInput.on("region_code", f"“{region_code}”不是有效的行政区划代码（GB/T 2260），请核对后重新填写")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     user = User(name=name.strip(), role=role.value, organisation_id=organisation_id, token_hash=hash_token(token),
                 token_expires_at=_token_expiry(), region_code=region_code)
@@ -97,12 +98,12 @@ def revoke_token(session: Session, *, user_id: int) -> User:
     would have nobody left to manage it."""
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound(f"user {user_id} not found")
+        raise NotFound("找不到该用户，请核对用户编号")
     if user.role == v.Role.ADMIN.value and user.revoked_at is None:
         others = session.scalar(select(func.count()).select_from(User).where(
             User.role == v.Role.ADMIN.value, User.revoked_at.is_(None), User.id != user.id))
         if not others:
-            raise Conflict("this is the last active admin; create another admin before revoking this one")
+            raise Conflict("这是最后一位在用的平台管理员，不能吊销：请先创建另一位平台管理员，再吊销这一位")
     user.revoked_at = dt.datetime.now(dt.UTC)
     return user
 
@@ -111,7 +112,7 @@ def rotate_token(session: Session, *, user_id: int) -> str:
     """A new token for an existing user, valid TOKEN_DAYS; the old one stops working at once."""
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound(f"user {user_id} not found")
+        raise NotFound("找不到该用户，请核对用户编号")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     user.token_hash, user.revoked_at, user.token_expires_at = hash_token(token), None, _token_expiry()
     return token
@@ -176,7 +177,7 @@ def set_password(session: Session, user_id: int, password: str) -> User:
     """Give a user a page-login password (stored as a salted scrypt hash) that passes the password policy."""
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound(f"user {user_id} not found")
+        raise NotFound("找不到该用户，请核对用户编号")
     problem = password_problem(password, login=user.name, email=user.email or "")
     if problem:
         raise InvalidInput.on("password", problem)

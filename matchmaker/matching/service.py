@@ -240,8 +240,8 @@ class MatchingService:
                     self.matcher.known_fields = known_fields(session)
                 unknown = sorted(set(filters.fields) - self.matcher.known_fields)
                 if unknown:
-                    raise DomainError(f"unknown field code(s) {unknown}",
-                                      problems=[FieldProblem("field", f"没有这个技术领域：{'、'.join(unknown)}")])
+                    reason = f"没有这个技术领域：{'、'.join(unknown)}；请从列表中选择技术领域"
+                    raise DomainError(reason, problems=[FieldProblem("field", reason)])
             trl = None if filters.trl_min is None and filters.trl_max is None else (filters.trl_min or 1, filters.trl_max or 9)
             rank = self.matcher.rank_achievements if target is v.Library.ACHIEVEMENTS else self.matcher.rank_demands
             shipped = self.matcher.weights
@@ -298,7 +298,7 @@ def _check_filters(k: int, filters: MatchFilters) -> None:
         if value is not None and not 1 <= value <= 9:
             problems.append(FieldProblem(name, "技术成熟度须在 1 到 9 级之间"))
     if problems:
-        raise DomainError("; ".join(f"{p.field}: {p.reason}" for p in problems), problems=problems)
+        raise DomainError("；".join(p.reason for p in problems), problems=problems)
     if filters.trl_min and filters.trl_max and filters.trl_min > filters.trl_max:   # well-formed, contradictory: 422
         raise InvalidInput.on("trl_min", "最低技术成熟度不能高于最高技术成熟度，请调换或修改")
 

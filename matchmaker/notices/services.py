@@ -80,7 +80,7 @@ def mark_read(session: Session, *, actor: Actor, notice_id: int) -> Notice:
     """Mark one of the caller's notices read (idempotent); another person's is 404."""
     notice = session.get(Notice, notice_id)
     if notice is None or notice.user_id != actor.user_id:
-        raise NotFound(f"notice {notice_id} not found")
+        raise NotFound("找不到这条消息：它可能已被删除。请刷新消息列表后再操作。")
     notice.read_at = notice.read_at or dt.datetime.now(dt.UTC)
     session.flush()
     return notice

@@ -163,18 +163,20 @@ def create_subscription(session: Session, *, actor: Actor, library: str, field: 
 def _check_subscription(session: Session, field: str | None, region: str | None) -> None:
     problems = []
     if field is not None and session.get(TechnologyField, field) is None:
-        problems.append(FieldProblem("field", f"'{field}' is not a known technology field code"))
+        problems.append(FieldProblem("field", f"技术领域代码“{field}”不存在，请从平台的技术领域中选择。"))
     if region is not None and session.get(Region, region) is None:
-        problems.append(FieldProblem("region", f"'{region}' is not a known GB/T 2260 code"))
+        problems.append(FieldProblem("region", f"地区代码“{region}”不存在，请填写有效的 6 位行政区划代码（GB/T 2260），"
+                                               "例如大连市 210200。"))
     if problems:
-        raise InvalidInput("; ".join(f"{p.field}: {p.reason}" for p in problems), problems=problems)
+        detail = "；".join(p.reason.rstrip("。") for p in problems) + "。"   # each reason names its field in words
+        raise InvalidInput(detail, problems=problems)
 
 
 def own_subscription(session: Session, *, actor: Actor, subscription_id: int) -> Subscription:
     """A subscription of the calling user; others' are 404, as if they did not exist."""
     subscription = session.get(Subscription, subscription_id)
     if subscription is None or subscription.user_id != actor.user_id:
-        raise NotFound(f"subscription {subscription_id} not found")
+        raise NotFound("找不到这条订阅：它可能已被取消。请刷新“订阅推送”页面后再操作。")
     return subscription
 
 
@@ -214,7 +216,7 @@ def dismiss_entry(session: Session, *, actor: Actor, entry_id: int) -> InboxEntr
     """Dismiss an entry of the caller's organisation (idempotent); another organisation's is 404."""
     entry = session.get(InboxEntry, entry_id)
     if entry is None or entry.organisation_id != actor.organisation_id:
-        raise NotFound(f"inbox entry {entry_id} not found")
+        raise NotFound("找不到这条精准推送：它可能已被处理或删除。请刷新页面后再操作。")
     entry.dismissed_at = entry.dismissed_at or dt.datetime.now(dt.UTC)
     session.flush()
     return entry
@@ -242,7 +244,7 @@ def dismiss_notice(session: Session, *, actor: Actor, notice_id: int) -> tuple[S
     """Dismiss one of the caller's notices (idempotent); another user's is 404."""
     notice = session.get(SubscriptionNotice, notice_id)
     if notice is None or notice.user_id != actor.user_id:
-        raise NotFound(f"notice {notice_id} not found")
+        raise NotFound("找不到这条订阅推送：它可能已被删除。请刷新“订阅推送”页面后再操作。")
     notice.dismissed_at = notice.dismissed_at or dt.datetime.now(dt.UTC)
     session.flush()
     return notice, _notice_record(session, actor, notice)

@@ -209,7 +209,7 @@ def comparison_json(compared: dict[str, dict[str, Interval]]) -> dict:
 def write_report(session: Session, run_id: int, out: Path) -> Path:
     run = session.get(SimulationRun, run_id)
     if run is None:
-        raise NotFound(f"simulation run {run_id} not found")
+        raise NotFound(f"没有找到编号为 {run_id} 的模拟运行；请核对编号，或先运行一次模拟再生成报告")
     out.mkdir(parents=True, exist_ok=True)
     compared = comparison(session, world_scale=run.world_scale, world_seed=run.world_seed, months=run.months)
     _write_csvs(run, compared, out)

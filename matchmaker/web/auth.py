@@ -15,6 +15,7 @@ from litestar.response import Redirect
 from matchmaker.errors import DomainError, NotAuthenticated
 from matchmaker.identity.services import Actor, actor_of
 from matchmaker.web.views import render
+from matchmaker.wording import translate
 
 log = logging.getLogger("matchmaker.web")
 SESSION_USER = "user_id"
@@ -57,8 +58,11 @@ def _to_login(request: Request) -> Response:
 def on_domain_error(request: Request, error: DomainError) -> Response:
     if isinstance(error, NotAuthenticated):
         return _to_login(request)
+    # The reasons themselves (an InvalidInput's detail starts with the field's name, which is not for people).
+    detail = "；".join(dict.fromkeys(translate(p.field, p.reason) for p in error.problems)) if error.problems \
+        else translate("", error.detail)
     return render(request, "error.html", status_code=error.status, title=_TITLES.get(error.status, "操作未完成"),
-                detail=error.detail)
+                detail=detail)
 
 
 def on_http_error(request: Request, error: HTTPException) -> Response:

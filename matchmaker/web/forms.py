@@ -1,4 +1,5 @@
-"""Form posts to the catalog's and brokerage's inputs: each field checked on its own, problems worded in Chinese."""
+"""Form posts to the catalog's and brokerage's inputs: each field checked on its own, problems worded in Chinese
+(by `matchmaker.wording.translate`, which the API uses for its problem details too)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import msgspec
 
 from matchmaker.catalog.schemas import record_problems
 from matchmaker.errors import DomainError, InvalidInput
+from matchmaker.wording import translate
 
 MULTI_FIELDS = {"transfer_modes", "cooperation_modes"}
 CHECKBOXES = {"use_first_pay_later", "is_challenge", "exclusive", "close_demand"}
@@ -126,43 +128,3 @@ def field_problems(error: DomainError) -> dict[str, str]:
     for problem in error.problems:
         found.setdefault(problem.field, translate(problem.field, problem.reason))
     return found
-
-
-# (pattern on the English reason, Chinese message); the first that matches wins.
-_MESSAGES: list[tuple[str, str]] = [
-    (r"length >= 1|^required", "必填"),
-    (r"length <= (\d+)", "不能超过 {0} 个字"),
-    (r"Expected `int` >= (\d+)", "不能小于 {0}"),
-    (r"Expected `int` <= (\d+)", "不能大于 {0}"),
-    (r"Expected `int`", "请填写整数"),
-    (r"[Dd]ecimal|must be a number", "请填写数字金额，例如 500000 或 125000.50"),
-    (r"Expected `date`|RFC 3339", "请按 年-月-日 填写日期，例如 2026-12-31"),
-    (r"Invalid enum value|unknown value", "请从列表中选择"),
-    (r"six-digit|GB/T 2260", "请选择有效的行政区划"),
-    (r"technology field", "请选择有效的技术领域"),
-    (r"greater than budget_max", "最低预算不能高于最高预算"),
-    (r"only a challenge", "只有揭榜挂帅项目才能设置悬赏金额；请勾选“揭榜挂帅”或清空悬赏金额"),
-    (r"must not be negative", "不能为负数"),
-    (r"two decimal places", "金额最多保留两位小数（精确到分）"),
-    (r"must be at most", "金额过大，请核对"),
-    (r"before posted_on", "有效期不能早于发布日期"),
-    (r"exceeds the contract amount", "核定技术交易额不能超过合同成交额"),
-    (r"required when payment_mode is use_first_pay_later", "选择“先使用后付费”时须填写试用期截止日期"),
-    (r"is not after signed_on", "试用期截止日期应晚于合同签订日期"),
-    (r"only a use_first_pay_later contract", "只有“先使用后付费”的合同才填写试用期截止日期"),
-    (r"applies to a transfer contract", "“独占转让”只适用于技术转让合同"),
-    (r"has passed", "截止日期已过，请改为今天之后的日期"),
-    (r"stale|no longer at version", "该项目刚被他人更新，请刷新页面后再操作"),
-    (r"say why the match is not relevant", "请选择不相关的原因"),
-    (r"at least (\d+) characters", "至少 {0} 个字符"),
-    (r"u200b", "请填写内容，不能只有空格或看不见的字符"),   # the VISIBLE pattern of titles, names and notes
-    (r"matching regex", "格式不正确"),
-]
-
-
-def translate(field: str, reason: str) -> str:
-    for pattern, message in _MESSAGES:
-        found = re.search(pattern, reason)
-        if found:
-            return message.format(*found.groups())
-    return reason  # an English reason is better than none; add its wording above when one shows up

@@ -9,10 +9,9 @@ from matchmaker import vocabulary as v
 from matchmaker import db
 
 LABELS: dict[str, str] = {str(member): label for member, label in v.LABELS_ZH.items()}
+LABELS.update(v.ROLE_NAMES)
 LABELS.update({
-    # roles and organisations
-    "office": "高校院所技术转移机构", "firm": "企业", "broker": "技术经纪人", "analyst": "科技管理部门",
-    "admin": "平台管理员", "expert": "评审专家",
+    # organisations
     "university": "高校", "institute": "科研院所", "enterprise": "企业", "agency": "技术转移服务机构",
     "government": "科技管理部门", "evaluator": "第三方评价机构",
     "junior": "初级", "intermediate": "中级", "senior": "高级",
@@ -24,15 +23,11 @@ LABELS.update({
     "lapsed": "已搁置",
     # contracts (registration form wording)
     "development": "技术开发", "consulting": "技术咨询",
-    "lump_sum": "一次性支付", "instalments": "分期支付", "royalty": "提成支付",
-    "use_first_pay_later": "先使用后付费",
-    "exclusive": "独占许可", "sole": "排他许可", "ordinary": "普通许可",
-    # feedback reasons
-    "too_early_stage": "技术成熟度不够", "price": "价格不合适", "field_mismatch": "领域不对口", "region": "地域不便",
-    "already_solved": "问题已解决", "other": "其他原因",
     # libraries
     "achievements": "科技成果", "demands": "技术需求",
 })
+for names in (v.PAYMENT_MODE_NAMES, v.LICENCE_SCOPE_NAMES, v.FEEDBACK_REASON_NAMES):
+    LABELS.update(names)
 # City-level rows of GB/T 2260 that are groupings, not places a person would pick.
 HIDDEN_CITIES = ("市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划")
 

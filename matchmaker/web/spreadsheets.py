@@ -19,14 +19,13 @@ from sqlalchemy.orm import Session
 from matchmaker import vocabulary as v
 from matchmaker.catalog import services as catalog
 from matchmaker.catalog.access import visible_condition
-from matchmaker.catalog.io.excel import problem_report
+from matchmaker.catalog.io.excel import column_words, problem_report
 from matchmaker.catalog.io.export import export_records, write_csv, xlsx_bytes
 from matchmaker.catalog.io.validate import Problem
 from matchmaker.catalog.specs import LIBRARIES
 from matchmaker.errors import Forbidden, NotFound
 from matchmaker.identity import audit
 from matchmaker.identity.services import Actor
-from matchmaker.web.import_words import in_chinese
 from matchmaker.web.views import HOME, redirect, render
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -91,10 +90,10 @@ def import_file(request: Request, library: str, actor: Actor, session: Session,
         with session.begin():
             imported, _ = catalog.import_records(session, actor=actor, spec=spec, body=body, fmt=suffix)
     except catalog.ImportRefused as refused:
-        kept = [(p.line, p.field, in_chinese(p.reason)) for p in refused.found[:REPORT_KEPT]]
+        kept = [(p.line, p.field, p.reason) for p in refused.found[:REPORT_KEPT]]
         request.set_session({**request.session, "import_report": kept})
         return render(request, "import.html", status_code=422, library=library, noun=WORDS[library],
-                      problems=[(line or "—", _column(field), reason) for line, field, reason in kept[:100]],
+                      problems=[(line or "—", column_words(field), reason) for line, field, reason in kept[:100]],
                       shown=len(kept))
     note = f"已导入 {imported} 条{WORDS[library]}" + ("，等待审核后公开" if actor.role is not v.Role.ADMIN else "")
     return redirect(request, HOME.get(actor.role.value, "/web/"), note)
@@ -105,12 +104,6 @@ def import_report(request: Request, actor: Actor) -> Response:
     kept = request.session.get("import_report") or []
     report = problem_report([Problem(line if isinstance(line, int) else 0, field, reason) for line, field, reason in kept])
     return Response(report, media_type=XLSX, headers={"Content-Disposition": 'attachment; filename="import-problems.xlsx"'})
-
-
-def _column(field: str) -> str:
-    from matchmaker.catalog.io.excel import header_cell
-
-    return "整个文件" if field == "$" else ("整行" if field == "row" else header_cell(field))
 
 
 def check_csrf(request: Request, data: dict) -> None:

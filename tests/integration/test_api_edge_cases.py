@@ -43,7 +43,7 @@ def test_a_nul_character_is_the_same_clear_400_on_both_databases(api):
     ):
         assert response.status_code == 400, response.text
         assert response.headers["content-type"].startswith("application/problem+json")
-        assert "NUL" in response.json()["detail"]
+        assert "空字符（U+0000）" in response.json()["detail"]
     assert stored() == before
     # An escaped backslash followed by "u0000" is ordinary text, not a NUL.
     literal = api.post("/achievements", json={"title": "标题", "keywords": "a\\u0000b"}, headers=office)
@@ -145,3 +145,26 @@ def test_a_lists_items_carry_their_bounds_in_the_spec(api):
     spec = api.get("/schema/openapi.json").json()
     score_in = next(s for name, s in spec["components"]["schemas"].items() if name.endswith("ScoreIn"))
     assert score_in["properties"]["scores"]["items"] == {"type": "integer", "minimum": 0, "maximum": 100}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_frameworks_own_refusals_reach_the_caller_in_chinese_with_the_field_kept(api):
+    """msgspec's and Litestar's English ("Expected `int`, got `str`", "Method Not Allowed") in the pages' words;
+    `type`, `status` and `errors[].field` stay what an integrator's code reads."""
+    firm = _headers(api, "enterprise", "firm")
+    query = api.get("/demands", params={"limit": "abc"}, headers=firm)
+    body = query.json()
+    assert query.status_code == 400 and body["type"] == "about:blank" and body["title"] == "请求有误"
+    assert body["errors"] == [{"field": "limit", "reason": "请填写整数"}] and body["detail"] == "limit：请填写整数"
+    missing = api.post("/demands", json={}, headers=firm).json()
+    assert missing["errors"] == [{"field": "body", "reason": "缺少必填项 title，请补上后重新发送"}]
+    loose = api.post("/demands", json={"title": "标题", "min_trl": 99}, headers=firm).json()
+    assert loose["errors"] == [{"field": "min_trl", "reason": "不能大于 9"}]
+    malformed = api.post("/demands", content=b'{"title": ', headers={**firm, "content-type": "application/json"})
+    assert malformed.status_code == 400 and "不是有效的 JSON" in malformed.json()["detail"]
+    wrong_method = api.delete("/demands", headers=firm)
+    assert wrong_method.status_code == 405 and wrong_method.headers["allow"]
+    assert wrong_method.json()["title"] == "不支持该操作" and "Allow" in wrong_method.json()["detail"]
+    for answer in (query, malformed, wrong_method, api.get("/nowhere", headers=firm)):
+        problem = answer.json()
+        assert re.search(r"[\u4e00-\u9fff]", problem["title"]) and re.search(r"[\u4e00-\u9fff]", problem["detail"])

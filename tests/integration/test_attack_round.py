@@ -25,7 +25,7 @@ def test_f1_deeply_nested_json_is_a_cheap_400_and_without_a_token_a_401(api):
         assert anonymous.status_code == 401
         refused = api.post(path, content=deep, headers={**firm, "content-type": "application/json"})
         assert refused.status_code == 400, refused.text
-        assert refused.json()["errors"][0]["field"] == "body" and "nested" in refused.json()["detail"]
+        assert refused.json()["errors"][0]["field"] == "body" and "嵌套超过" in refused.json()["detail"]
     # brackets inside strings are text, not nesting
     fine = api.post("/demands", json={"title": "括号" + "[" * 200, "problem": "{" * 100}, headers=firm)
     assert fine.status_code == 201, fine.text
@@ -35,8 +35,8 @@ def test_f1_deeply_nested_json_is_a_cheap_400_and_without_a_token_a_401(api):
 @pytest.mark.parametrize("body,reason", [
     ('{"title": "x"}'.encode("utf-16"), "UTF-16"),
     (b"PK\x03\x04\x14\x00\x06\x00", "ZIP"),
-    (b'{"title": "\\ud800abc"}', "surrogate"),
-    (b'{"title": "\\udc00"}', "surrogate"),
+    (b'{"title": "\\ud800abc"}', "代理项"),
+    (b'{"title": "\\udc00"}', "代理项"),
 ])
 def test_uploads_in_the_wrong_encoding_get_the_real_reason(api, body, reason):
     firm = api.users.headers("firm", api.orgs.firm)
@@ -255,7 +255,7 @@ def test_tokens_expire_rotate_and_the_last_admin_cannot_be_revoked(api):
     with api.users.engine.begin() as conn:
         conn.execute(update(User).where(User.id == me["id"]).values(token_expires_at=dt.datetime(2020, 1, 1)))
     expired = api.get("/users/me", headers=fresh)
-    assert expired.status_code == 401 and "expired" in expired.json()["detail"]
+    assert expired.status_code == 401 and "已过期" in expired.json()["detail"]
     other = api.users.headers("firm", api.orgs.firm, name="别人")
     other_id = api.get("/users/me", headers=other).json()["id"]
     assert api.post(f"/users/{other_id}/token", headers=api.users.headers("firm", api.orgs.firm)).status_code == 403
@@ -264,7 +264,7 @@ def test_tokens_expire_rotate_and_the_last_admin_cannot_be_revoked(api):
     admin = api.users.headers("admin", api.orgs.platform, name="最后的管理员")
     admin_id = api.get("/users/me", headers=admin).json()["id"]
     refused = api.post(f"/users/{admin_id}/revoke", headers=admin)
-    assert refused.status_code == 409 and "last active admin" in refused.json()["detail"]
+    assert refused.status_code == 409 and "最后一位在用的平台管理员" in refused.json()["detail"]
     with api.users.engine.connect() as conn:
         actions = list(conn.scalars(select(AuditEntry.action)))
     assert actions.count("token_rotated") == 1

@@ -113,7 +113,7 @@ def test_claim_to_signed_contract_with_parties_from_the_records(api, world):
     assert count(api, IndexChange, IndexChange.library == "achievements", IndexChange.record_id == pair.achievement_id) == 1
     assert count(api, IndexChange, IndexChange.library == "demands", IndexChange.record_id == pair.demand_id) == 1
     too_late = api.post(f"/pipelines/{rival_deal['id']}/contract", json=contract_terms(), headers=broker)
-    assert too_late.status_code == 409 and "transferred" in too_late.json()["detail"]
+    assert too_late.status_code == 409 and "该成果已转让" in too_late.json()["detail"]
     assert api.get(f"/pipelines/{rival_deal['id']}", headers=broker).json()["stage"] == "negotiating"
     assert claim(api, broker, Pair(world.pairs[2].demand_id, 0, pair.achievement_id, 0)).status_code == 409
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 from sqlalchemy import func, select
 
-from matchmaker.models import Achievement, Demand, IndexChange
+from matchmaker.models import Achievement, Demand, IndexChange, Organisation
 
 
 
@@ -81,10 +82,12 @@ def test_demand_rules_and_errors_are_problem_details(api):
     assert bad_type.status_code == 400 and any("min_trl" in f for f in _problem_fields(bad_type))
     budget = api.post("/demands", json={"title": "x", "budget_min": "500", "budget_max": "100"}, headers=firm)
     assert budget.status_code == 422 and _problem_fields(budget) == ["budget_min"]
+    assert budget.json()["errors"][0]["reason"].startswith("预算下限 500 元高于预算上限 100 元")
     bounty = api.post("/demands", json={"title": "x", "bounty": "100"}, headers=firm)
     assert bounty.status_code == 422 and _problem_fields(bounty) == ["bounty"]
     unknown_field = api.post("/demands", json={"title": "x", "field": "alchemy"}, headers=firm)
     assert unknown_field.status_code == 422 and _problem_fields(unknown_field) == ["field"]
+    assert unknown_field.json()["detail"] == "技术领域代码“alchemy”不存在，请从平台的技术领域中选择。"
     created = api.post("/demands", json={"title": "矿井运输机器人", "problem": "井下巷道自动运输，坡度大、空间窄", "field": "high_end_equipment",
                                          "budget_min": "100000", "budget_max": "300000", "deadline": "2099-01-01"},
                        headers=firm)
@@ -96,9 +99,13 @@ def test_demand_rules_and_errors_are_problem_details(api):
     api.post(f"/demands/{d_id}/submit", headers=firm)
     assert api.post(f"/demands/{d_id}/approve", headers=admin).json()["status"] == "published"
     assert api.post(f"/demands/{d_id}/solve", headers=firm).json()["status"] == "solved"
+    closed = api.patch(f"/demands/{d_id}", json={"title": "改"}, headers=firm)
+    assert closed.status_code == 409 and closed.json()["detail"].startswith("这条技术需求的状态是“已解决”，不能再修改")
     assert api.get("/demands", params={"limit": 500}, headers=firm).status_code == 400
     assert api.get("/demands", params={"status": "lost"}, headers=firm).status_code == 400
     assert _problem_fields(api.get("/demands", params={"sort": "colour"}, headers=firm)) == ["sort"]
+    missing = api.get("/demands/99999999", headers=firm)
+    assert missing.status_code == 404 and missing.json()["detail"].startswith("找不到这条技术需求")
 
 
 def test_each_role_rule_refuses_and_changes_nothing(api):
@@ -112,6 +119,8 @@ def test_each_role_rule_refuses_and_changes_nothing(api):
     def refused(response, status=403):
         assert response.status_code == status, response.text
         assert response.headers["content-type"].startswith("application/problem+json")
+        detail = response.json()["detail"]   # said to a person: in Chinese, without English words or ids
+        assert re.search(r"[\u4e00-\u9fff]", detail) and not re.search(r"[a-z]{3,}|\d", detail), detail
 
     refused(api.patch(f"/achievements/{mine['id']}", json={"title": "改"}, headers=other_office))
     refused(api.post(f"/achievements/{mine['id']}/withdraw", headers=other_office))
@@ -172,7 +181,11 @@ def test_import_is_all_or_nothing_with_lines_and_fields(api):
     rejected = api.post("/achievements/import", content="\n".join(lines).encode(), params={"format": "jsonl"}, headers=admin)
     assert rejected.status_code == 422, rejected.text
     errors = rejected.json()["errors"]
-    assert [(e["field"], e["reason"].split(":")[0]) for e in errors] == [("trl", "line 2"), ("region", "line 3")]
+    assert [(e["field"], e["reason"].split("：")[0]) for e in errors] == [("trl", "第 2 行"), ("region", "第 3 行")]
+    assert [e["reason"].split("：", 1)[1] for e in errors] == [
+        "应为 1 到 9 之间的整数，现为 12",
+        "地区代码“999999”不存在，请填写有效的 6 位行政区划代码（GB/T 2260），例如大连市 210200"]
+    assert rejected.json()["detail"].startswith("文件中有 2 处问题，没有导入任何数据")
     assert _count(api, Achievement) == before
     good = "\n".join([lines[0], json.dumps({"title": "成果二", "trl": 3, "status": "draft"}, ensure_ascii=False)])
     imported = api.post("/achievements/import", content=good.encode(), headers={**admin, "content-type": "application/x-ndjson"})
@@ -180,7 +193,20 @@ def test_import_is_all_or_nothing_with_lines_and_fields(api):
     # An office imports its own postings, which go to review; a published row is refused.
     csv_body = "title,trl,status\n办公室成果,5,\n已发布成果,5,published\n".encode()
     refused = api.post("/achievements/import", content=csv_body, headers={**office, "content-type": "text/csv"})
-    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "status"
+    assert refused.status_code == 422 and [(e["field"], e["reason"]) for e in refused.json()["errors"]] == [
+        ("status", "第 3 行：导入的信息要经审核才公开，状态不能是 published（已发布）；"
+                   "请留空，或填 draft（草稿）或 pending_review（待审核）")]
+    with api.users.engine.connect() as conn:
+        elsewhere = conn.scalar(select(Organisation.external_id).where(Organisation.id == api.orgs.other_office))
+    others = f"title,organisation,posted_on\n别家的成果,{elsewhere},2024-01-01\n".encode()
+    refused = api.post("/achievements/import", content=others, headers={**office, "content-type": "text/csv"})
+    assert [(e["field"], e["reason"].split("：")[0]) for e in refused.json()["errors"]] == [
+        ("organisation", "第 2 行"), ("posted_on", "第 2 行")]
+    assert f"只能导入本单位的信息，所属单位编号“{elsewhere}”不是本单位" in refused.json()["errors"][0]["reason"]
+    assert "发布日期由平台在审核通过时填写" in refused.json()["errors"][1]["reason"]
+    empty = api.post("/achievements/import", content="title,trl\n".encode(), headers={**office, "content-type": "text/csv"})
+    assert empty.status_code == 422 and [(e["field"], e["reason"]) for e in empty.json()["errors"]] == [
+        ("$", "整个文件：文件中没有任何数据行，请在表头下面每行填一条记录后再上传")]
     ok = api.post("/achievements/import", content="title,trl\n办公室成果,5\n".encode(), headers={**office, "content-type": "text/csv"})
     assert ok.status_code == 201 and ok.json()["published"] == 0
     mine = api.get("/achievements", params={"q": "办公室成果"}, headers=office).json()["items"]

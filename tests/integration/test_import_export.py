@@ -164,102 +164,111 @@ D_GOOD = {"id": "d-ok", "title": "好的需求"}
 @pytest.mark.parametrize(
     ("kind", "bad", "field", "reason"),
     [
-        ("achievements", {"title": "x", "trl": "five"}, "trl", "must be a whole number, got 'five'"),
-        ("achievements", {"title": 12}, "title", "must be text, got 12"),
+        ("achievements", {"title": "x", "trl": "five"}, "trl", "应填写整数（例如 5），现为 “five”"),
+        ("achievements", {"title": 12}, "title", "应为用双引号括起的文字，现为 12"),
         (
             "achievements",
             {"title": "x", "use_first_pay_later": "maybe"},
             "use_first_pay_later",
-            "must be true or false, got 'maybe'",
+            "应为 true（是）或 false（否），不加引号，现为 “maybe”",
         ),
         (
             "achievements",
             {"title": "x", "status": "foo"},
             "status",
-            "unknown value 'foo' (allowed: draft, pending_review, published, expired, withdrawn, transferred)",
+            "无法识别的取值 “foo”；这一项填代码，可填（括号内为含义）：draft（草稿）、pending_review（待审核）、"
+            "published（已发布）、expired（已过期）、withdrawn（已撤回）、transferred（已转让）",
         ),
         (
             "achievements",
             {"title": "x", "transfer_modes": ["licence", "gift"]},
             "transfer_modes",
-            "unknown value 'gift' (allowed: transfer, licence, equity, co_development, service)",
+            "无法识别的取值 “gift”；这一项填代码，可填（括号内为含义）：transfer（转让）、licence（许可）、"
+            "equity（作价入股）、co_development（合作开发）、service（技术服务）",
         ),
-        ("achievements", {"title": "x", "trl": 0}, "trl", "must be between 1 and 9, got 0"),
-        ("achievements", {"title": "x", "trl": 10}, "trl", "must be between 1 and 9, got 10"),
-        ("achievements", {"title": "x", "asking_price": -5}, "asking_price", "must not be negative, got -5"),
+        ("achievements", {"title": "x", "trl": 0}, "trl", "应为 1 到 9 之间的整数，现为 0"),
+        ("achievements", {"title": "x", "trl": 10}, "trl", "应为 1 到 9 之间的整数，现为 10"),
+        ("achievements", {"title": "x", "asking_price": -5}, "asking_price", "金额不能为负数，现为 -5"),
         (
             "achievements",
             {"title": "x", "asking_price": "1.234"},
             "asking_price",
-            "must have at most two decimal places (fen), got 1.234",
+            "金额最多保留两位小数（精确到分），现为 1.234",
         ),
         (
             "achievements",
             {"title": "x", "posted_on": "2024/1/1"},
             "posted_on",
-            "must be a date written YYYY-MM-DD, got '2024/1/1'",
+            "日期应写成 年-月-日（例如 2026-12-31），现为 “2024/1/1”",
         ),
-        ("achievements", {"summary": "no title"}, "title", "required"),
-        ("achievements", {"title": ""}, "title", "required"),
-        ("achievements", {"title": "长" * 301}, "title", "must be at most 300 characters, got 301"),
-        ("achievements", {"title": "x", "tlr": 5}, "tlr", "unknown field"),
+        (
+            "achievements",
+            {"title": "x", "posted_on": "2024-05-01", "expires_on": "2024-01-01"},
+            "expires_on",
+            "有效期 2024-01-01 早于发布日期 2024-05-01",
+        ),
+        ("achievements", {"summary": "no title"}, "title", "必填"),
+        ("achievements", {"title": ""}, "title", "必填"),
+        ("achievements", {"title": "长" * 301}, "title", "不能超过 300 个字，现有 301 个字"),
+        ("achievements", {"title": "x", "tlr": 5}, "tlr", "没有名为“tlr”的项，是否应为“trl”？"),
         (
             "achievements",
             {"title": "x", "region": "12345"},
             "region",
-            "must be a six-digit GB/T 2260 code, got '12345'",
+            "应为由 6 位数字组成的行政区划代码（GB/T 2260，例如大连市 210200），现为 “12345”",
         ),
         (
             "achievements",
             {"title": "x", "region": "999999"},
             "region",
-            "'999999' is not a known GB/T 2260 code",
+            "地区代码“999999”不存在",
         ),
         (
             "achievements",
             {"title": "x", "field": "alchemy"},
             "field",
-            "'alchemy' is not a known technology field code",
+            "技术领域代码“alchemy”不存在",
         ),
-        ("achievements", {"title": "x", "organisation": "o-7"}, "organisation", "'o-7' not found"),
+        ("achievements", {"title": "x", "organisation": "o-7"}, "organisation", "找不到编号为“o-7”的单位"),
         (
             "achievements",
             {"title": "x", "ip_records": [{"ip_type": "trade_mark", "number": "1"}]},
             "ip_records[0].ip_type",
-            "unknown value 'trade_mark'",
+            "无法识别的取值 “trade_mark”；这一项填代码，可填（括号内为含义）：invention_patent（发明专利）",
         ),
         (
             "achievements",
             {"title": "x", "ip_records": [{"ip_type": "know_how"}]},
             "ip_records[0].number",
-            "required",
+            "必填",
         ),
         (
             "achievements",
             {"title": "x", "summary": "s", "description": "d"},
             "description",
-            "give either description or summary, not both",
+            "“description”与“summary”是同一项（旧名和新名），只能填写其中一个",
         ),
-        ("achievements", '{"title": "broken"', "$", "not valid JSON"),
-        ("achievements", "[1, 2]", "$", "must be a JSON object, got a list"),
+        ("achievements", '{"title": "broken"', "$", "这一行的 JSON 不完整"),
+        ("achievements", '{"title": "x",}', "$", "这一行不是有效的 JSON（第 15 个字节附近）"),
+        ("achievements", "[1, 2]", "$", "每一行应是一个用 { } 括起的 JSON 对象，现为 一个列表"),
         (
             "demands",
             {"title": "x", "budget_min": 500000, "budget_max": 100000},
             "budget_min",
-            "budget_min 500000 is greater than budget_max 100000",
+            "预算下限 500000 元高于预算上限 100000 元",
         ),
         (
             "demands",
             {"title": "x", "bounty": 5000},
             "bounty",
-            "only a challenge (is_challenge true) may carry a bounty",
+            "只有揭榜挂帅项目才能设置悬赏金额（现为 5000 元）",
         ),
-        ("demands", {"title": "x", "min_trl": 10}, "min_trl", "must be between 1 and 9, got 10"),
+        ("demands", {"title": "x", "min_trl": 10}, "min_trl", "应为 1 到 9 之间的整数，现为 10"),
         (
             "demands",
             {"title": "x", "cooperation_modes": "licence"},
             "cooperation_modes",
-            "must be a list, got 'licence'",
+            "应为用 [ ] 括起的列表，现为 “licence”",
         ),
     ],
 )
@@ -279,14 +288,15 @@ def test_duplicate_id_within_the_file(catalog_engine, tmp_path):
         [{"id": "x", "title": "一"}, {"id": "y", "title": "二"}, {"id": "x", "title": "三"}],
     )
     assert rejected(catalog_engine, "achievements", path) == [
-        Problem(3, "id", "'x' appears twice in this file (first on line 1)")
+        Problem(3, "id", "编号“x”在本文件中出现了两次（第一次在第 1 行），请删去重复的一行或改用新的编号")
     ]
 
 
 def test_id_already_in_the_database(catalog_engine, tmp_path):
     load_good(catalog_engine, tmp_path, "organisations", "achievements")
     path = jsonl(tmp_path / "again.jsonl", [{"id": "new", "title": "新"}, {"id": "a-1", "title": "旧"}])
-    assert rejected(catalog_engine, "achievements", path) == [Problem(2, "id", "'a-1' already exists")]
+    [problem] = rejected(catalog_engine, "achievements", path)
+    assert (problem.line, problem.field) == (2, "id") and problem.reason.startswith("编号“a-1”在平台上已存在")
 
 
 def test_organisation_credit_codes_are_unique(catalog_engine, tmp_path):
@@ -303,8 +313,8 @@ def test_organisation_credit_codes_are_unique(catalog_engine, tmp_path):
     )
     problems = rejected(catalog_engine, "organisations", path)
     assert [(p.line, p.field) for p in problems] == [(1, "credit_code"), (2, "kind"), (4, "credit_code")]
-    assert "already belongs to another organisation" in problems[0].reason
-    assert "appears twice in this file (first on line 3)" in problems[2].reason
+    assert f"统一社会信用代码“{code}”已属于平台上的另一家单位" in problems[0].reason
+    assert "在本文件中出现了两次（第一次在第 3 行）" in problems[2].reason
 
 
 def test_one_bad_row_among_many_good_ones_imports_nothing_and_all_problems_are_listed(
@@ -331,7 +341,8 @@ def test_every_problem_of_a_row_is_listed(catalog_engine, tmp_path):
 def test_problem_list_is_capped(catalog_engine, tmp_path):
     path = jsonl(tmp_path / "awful.jsonl", ["not json"] * (validate.MAX_PROBLEMS + 50))
     problems = rejected(catalog_engine, "achievements", path)
-    assert len(problems) == validate.MAX_PROBLEMS + 1 and "stopped after" in problems[-1].reason
+    assert len(problems) == validate.MAX_PROBLEMS + 1
+    assert problems[-1].field == "$" and problems[-1].reason.startswith(f"问题超过 {validate.MAX_PROBLEMS} 条，已停止检查")
 
 
 def test_csv_lines_count_the_header_and_wrong_column_counts_are_problems(catalog_engine, tmp_path):
@@ -347,25 +358,27 @@ def test_csv_lines_count_the_header_and_wrong_column_counts_are_problems(catalog
     )
     problems = rejected(catalog_engine, "achievements", path)
     assert [(p.line, p.field) for p in problems] == [(3, "trl"), (5, "row"), (6, "row"), (7, "trl")]
-    assert problems[0].reason == "must be between 1 and 9, got 10"
-    assert problems[1].reason == "expected 3 columns as in the header, got 2"
-    assert problems[3].reason == "must be a whole number, got 'abc'"
+    assert problems[0].reason == "应为 1 到 9 之间的整数，现为 10"
+    assert problems[1].reason.startswith("这一行有 2 列，表头有 3 列")
+    assert problems[2].reason.startswith("这一行有 4 列，表头有 3 列")
+    assert problems[3].reason == "应填写整数（例如 5），现为 “abc”"
 
 
 def test_csv_header_problems_are_reported_once(catalog_engine, tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("id,tilte,trl\nc-1,好,3\n", encoding="utf-8")
-    assert [(p.line, p.field) for p in rejected(catalog_engine, "achievements", path)] == [
-        (1, "tilte"),
-        (1, "title"),
-    ]
+    problems = rejected(catalog_engine, "achievements", path)
+    assert [(p.line, p.field) for p in problems] == [(1, "tilte"), (1, "title")]
+    assert problems[0].reason.startswith("表头中的“tilte”不是能识别的列名，是否应为“名称（title）”？")
+    assert problems[1].reason.startswith("表头缺少必填的“名称（title）”一列")
 
 
 def test_csv_ip_records_must_have_a_type_and_number(catalog_engine, tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("title,ip_records\n好,invention_patent\n", encoding="utf-8")
     [problem] = rejected(catalog_engine, "achievements", path)
-    assert (problem.line, problem.field) == (2, "ip_records") and "type:number" in problem.reason
+    assert (problem.line, problem.field) == (2, "ip_records")
+    assert problem.reason.startswith("第 1 项“invention_patent”应写成 类型:编号 或 类型:编号:状态")
 
 
 def test_csv_from_chinese_excel_imports_in_utf8_with_bom_and_gbk(catalog_engine, tmp_path):
@@ -380,7 +393,9 @@ def test_csv_from_chinese_excel_imports_in_utf8_with_bom_and_gbk(catalog_engine,
 def test_file_that_is_neither_utf8_nor_gbk_is_a_problem(catalog_engine, tmp_path):
     path = tmp_path / "binary.csv"
     path.write_bytes(b"id,title\n" + b"a,\xff\xfe\x81\n")
-    assert [(p.line, p.field) for p in rejected(catalog_engine, "achievements", path)] == [(2, "$")]
+    [problem] = rejected(catalog_engine, "achievements", path)
+    assert (problem.line, problem.field) == (2, "$")
+    assert problem.reason.startswith("文件编码无法识别（既不是 UTF-8 也不是 GBK）")
 
 
 def test_database_error_during_insert_rolls_back_and_is_a_problem(catalog_engine, tmp_path, monkeypatch):
@@ -396,14 +411,14 @@ def test_database_error_during_insert_rolls_back_and_is_a_problem(catalog_engine
     monkeypatch.setattr(write, "INSERT_BATCH", 2)  # the failure comes after a batch went in
     records = [{"id": f"a-{i}", "title": "成果"} for i in range(5)] + [{"id": "a-last", "title": "坏"}]
     [problem] = rejected(catalog_engine, "achievements", jsonl(tmp_path / "x.jsonl", records))
-    assert problem.line == validate.WHOLE_FILE and "database refused" in problem.reason
+    assert problem.line == validate.WHOLE_FILE and problem.reason.startswith("数据库拒绝写入这批数据，没有导入任何数据")
 
 
 def test_unknown_format_is_a_problem_not_a_crash(catalog_engine, tmp_path):
     path = tmp_path / "records.txt"
     path.write_text("{}\n", encoding="utf-8")
     [problem] = rejected(catalog_engine, "achievements", path)
-    assert "--format" in problem.reason
+    assert problem.reason.startswith("无法从文件名“records.txt”判断文件格式") and "--format" in problem.reason
 
 
 # ---------------------------------------------------------------- the ccf2019 evaluation set
@@ -527,7 +542,7 @@ def test_cli_import_exits_1_and_prints_line_and_field(catalog_engine, tmp_path):
     )
     assert result.exit_code == 1, result.output
     flat = "".join(result.output.split())  # Rich wraps long lines; compare without whitespace
-    assert f"{path}:2".replace(" ", "") in flat and "trl:mustbebetween1and9,got10" in flat
+    assert f"{path}:2".replace(" ", "") in flat and "trl:应为1到9之间的整数，现为10" in flat
     assert counts(catalog_engine)["achievements"] == 0
 
     good = jsonl(tmp_path / "good.jsonl", [A_GOOD])

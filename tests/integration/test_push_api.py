@@ -65,11 +65,13 @@ def test_subscriptions_are_per_user_and_trigger_on_publication(api):
     assert created.status_code == 201, created.text
     sub = created.json()
     assert [s["id"] for s in api.get("/subscriptions", headers=firm).json()] == [sub["id"]]
-    assert api.get(f"/subscriptions/{sub['id']}", headers=other).status_code == 404
+    hidden = api.get(f"/subscriptions/{sub['id']}", headers=other)
+    assert hidden.status_code == 404 and hidden.json()["detail"].startswith("找不到这条订阅")
     assert api.patch(f"/subscriptions/{sub['id']}", json={"keywords": "x"}, headers=other).status_code == 404
     assert api.post("/subscriptions", json={"library": "patents"}, headers=firm).status_code == 400
     bad = api.post("/subscriptions", json={"library": "demands", "field": "alchemy"}, headers=firm)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "field"
+    assert bad.json()["errors"][0]["reason"] == "技术领域代码“alchemy”不存在，请从平台的技术领域中选择。"
     patched = api.patch(f"/subscriptions/{sub['id']}", json={"keywords": "卤水提锂 吸附剂 膜分离"}, headers=firm)
     assert patched.status_code == 200 and patched.json()["field"] == "salt_lake_chemicals"
     unrelated = _publish(api, {"title": "盐湖卤水综合利用", "field": "salt_lake_chemicals", "region": "210200"})

@@ -48,13 +48,16 @@ def test_a_firm_exports_and_imports_its_demands_from_the_pages(pages):
     bad = _upload(pages, "bad.xlsx", _workbook([header, ["好需求", "一个足够长的技术难题描述", 500000, "2099-01-01"],
                                                 ["坏日期", "描述", 1000, "2026-13-45"], ["坏金额", "描述", "很多钱", None]]))
     assert bad.status_code == 422 and "没有导入任何数据" in bad.text
-    assert "日期应写成 年-月-日" in bad.text and "金额应为数字" in bad.text
+    # The reasons as the importer words them, each with the value the person wrote.
+    assert "日期应写成 年-月-日（例如 2026-12-31），现为 “2026-13-45”" in bad.text
+    assert "金额应为数字（单位：元，例如 500000 或 125000.50），现为 “很多钱”" in bad.text
     with pages.factory() as session:
         assert session.scalar(select(func.count()).select_from(Demand).where(Demand.title == "好需求")) == 0
     report = load_workbook(io.BytesIO(pages.get("/web/import/report.xlsx").content)).active
     rows = [[cell.value for cell in row] for row in report.iter_rows()]
-    assert rows[0] == ["行号", "列", "问题"] and [3, "截止日期（deadline）"] == rows[1][:2]
-    assert [4, "预算上限（元）（budget_max）"] == rows[2][:2]
+    assert rows[0] == ["行号", "列", "问题"]
+    assert rows[1] == [3, "截止日期（deadline）", "日期应写成 年-月-日（例如 2026-12-31），现为 “2026-13-45”"]
+    assert rows[2] == [4, "预算上限（元）（budget_max）", "金额应为数字（单位：元，例如 500000 或 125000.50），现为 “很多钱”"]
 
     good = _upload(pages, "good.xlsx", _workbook([header, ["批量导入的需求", "一个足够长的技术难题描述", 500000, "2099-01-01"]]))
     assert good.status_code == 303

@@ -102,11 +102,16 @@ def write_workbook(header: list[str], rows: Iterable[list[Any]], *, title: str =
     return out.getvalue()
 
 
+def column_words(field: str, columns: dict[str, str] | None = None) -> str:
+    """The 列 a problem names, as a person reads it: the whole file, the whole row, or the column's header."""
+    special = {"$": "整个文件", "row": "整行", "(blank)": "没有列名的一列"}
+    return special.get(field) or (columns or {}).get(field) or header_cell(field)
+
+
 def problem_report(problems: list[Problem], *, columns: dict[str, str] | None = None) -> bytes:
     """The import's error report: one row per problem (行号, 列, 问题), for the person to fix the file."""
     def rows() -> Iterator[list[Any]]:
         for problem in problems:
-            column = "整个文件" if problem.field == "$" else (columns or {}).get(problem.field, header_cell(problem.field))
-            yield ["—" if problem.line == 0 else problem.line, column, problem.reason]
+            yield ["—" if problem.line == 0 else problem.line, column_words(problem.field, columns), problem.reason]
 
     return write_workbook(["行号", "列", "问题"], rows(), title="导入问题")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from matchmaker.catalog.specs import ACHIEVEMENTS, PUBLISHED, LibrarySpec, colum
 from matchmaker.models import IPRecord
 
 INSERT_BATCH = 2000
+log = logging.getLogger("matchmaker.catalog")
 IP_RECORDS = IPRecord.__table__
 
 # The caller's own rules on the checked rows, run before anything is written (the API's "own postings only").
@@ -52,8 +54,8 @@ def import_file(engine: Engine, kind: str, path: Path, fmt: str | None = None) -
     path = Path(path)
     fmt = format_of(path, fmt)
     if fmt is None:
-        reason = f"cannot tell the format of '{path.name}': name it .jsonl, .csv or .xlsx, or pass --format"
-        raise ImportRejected([Problem(WHOLE_FILE, "$", reason)])
+        raise ImportRejected([Problem(WHOLE_FILE, "$", f"无法从文件名“{path.name}”判断文件格式：请把文件名改为以 .jsonl、"
+                                                    ".csv 或 .xlsx 结尾，或用 --format 写明格式")])
     return import_rows(engine, spec, path.read_bytes(), fmt).count
 
 
@@ -95,9 +97,10 @@ def _writing(db: Engine | Connection) -> Iterator[Connection]:
         with db.begin() as conn:
             yield conn
     except SQLAlchemyError as err:
-        reason = str(getattr(err, "orig", None) or err).splitlines()[0]
+        # The driver's own words are for the operator's log; the person is told what happened and what to do.
+        log.warning("the database refused an import: %s", str(getattr(err, "orig", None) or err).splitlines()[0])
         raise ImportRejected(
-            [Problem(WHOLE_FILE, "$", f"the database refused the rows, nothing was imported: {reason}")]
+            [Problem(WHOLE_FILE, "$", "数据库拒绝写入这批数据，没有导入任何数据；请稍后重试，若仍不成功请联系平台管理员")]
         ) from err
 
 
