@@ -13,7 +13,7 @@ from litestar import Request, Response
 
 from matchmaker.api.options import answer_options
 from matchmaker.api.problems import TITLES, field_detail, problem
-from matchmaker.wording import translate
+from matchmaker.reasons import translate
 
 # PostgreSQL cannot store NUL in text and SQLite can: checking at the edge keeps the stores alike and the
 # error specific. A JSON body carries NUL escaped (\u0000 after an even run of backslashes), a form or

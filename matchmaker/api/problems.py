@@ -16,7 +16,7 @@ from litestar.routes import HTTPRoute
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from matchmaker.errors import DomainError
-from matchmaker.wording import CJK, translate
+from matchmaker.reasons import CJK, translate
 
 log = logging.getLogger("matchmaker.api")
 PROBLEM_JSON = "application/problem+json"

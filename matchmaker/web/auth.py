@@ -15,7 +15,7 @@ from litestar.response import Redirect
 from matchmaker.errors import DomainError, NotAuthenticated
 from matchmaker.identity.services import Actor, actor_of
 from matchmaker.web.views import render
-from matchmaker.wording import translate
+from matchmaker.reasons import translate
 
 log = logging.getLogger("matchmaker.web")
 SESSION_USER = "user_id"

@@ -1,5 +1,5 @@
 """Form posts to the catalog's and brokerage's inputs: each field checked on its own, problems worded in Chinese
-(by `matchmaker.wording.translate`, which the API uses for its problem details too)."""
+(by `matchmaker.reasons.translate`, which the API uses for its problem details too)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import msgspec
 
 from matchmaker.catalog.schemas import record_problems
 from matchmaker.errors import DomainError, InvalidInput
-from matchmaker.wording import translate
+from matchmaker.reasons import translate
 
 MULTI_FIELDS = {"transfer_modes", "cooperation_modes"}
 CHECKBOXES = {"use_first_pay_later", "is_challenge", "exclusive", "close_demand"}

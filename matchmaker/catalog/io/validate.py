@@ -22,7 +22,7 @@ from matchmaker import vocabulary as v
 from matchmaker.catalog.schemas import record_problems
 from matchmaker.catalog.specs import ORGANISATIONS, LibrarySpec
 from matchmaker.models import Region, TechnologyField
-from matchmaker.wording import translate
+from matchmaker.reasons import translate
 
 MAX_PROBLEMS = 1000
 WHOLE_FILE = 0  # the line number of a problem about the file as a whole, not one row

@@ -10,7 +10,7 @@ import msgspec
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from matchmaker.api import problems
-from matchmaker.wording import FIELD_FALLBACK, FORM_FALLBACK, translate
+from matchmaker.reasons import FIELD_FALLBACK, FORM_FALLBACK, translate
 
 CJK = r"[\u4e00-\u9fff]"
 
