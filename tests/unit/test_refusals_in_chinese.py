@@ -51,7 +51,25 @@ def _words(node: ast.expr) -> str | None:
     return None
 
 
-def _messages(tree: ast.AST):
+def _assigned(tree: ast.AST) -> dict[str, list[ast.expr]]:
+    """The string expressions bound to each name in a module (a message is often built first: `reason = …`)."""
+    bound: dict[str, list[ast.expr]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            target, value = node.targets[0].id, node.value
+        elif isinstance(node, (ast.AnnAssign, ast.NamedExpr)) and isinstance(node.target, ast.Name) and node.value:
+            target, value = node.target.id, node.value
+        else:
+            continue
+        if _words(value) is not None:
+            bound.setdefault(target, []).append(value)
+    return bound
+
+
+def _messages(tree: ast.AST, constants: dict[str, list[ast.expr]] | None = None):
+    """(line, words) of every refusal's text: written in the call, or bound to the name the call passes (in the
+    module, or a module-level constant of another module: `parties.NO_DEAL`)."""
+    bound = _assigned(tree)
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
@@ -65,14 +83,32 @@ def _messages(tree: ast.AST):
         else:
             continue
         for arg in texts:
-            words = _words(arg)
-            if words is not None:
-                yield node.lineno, words
+            if isinstance(arg, ast.Name):
+                values = bound.get(arg.id) or (constants or {}).get(arg.id, [])
+            elif isinstance(arg, ast.Attribute):
+                values = (constants or {}).get(arg.attr, [])
+            else:
+                values = [arg]
+            for value in values:
+                words = _words(value)
+                if words is not None:
+                    yield node.lineno, words
+
+
+def _constants(trees: list[ast.AST]) -> dict[str, list[ast.expr]]:
+    """Module-level string constants of the whole package, by name (NO_DEAL, LINK_SPENT)."""
+    found: dict[str, list[ast.expr]] = {}
+    for tree in trees:
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+                    and node.targets[0].id.isupper() and _words(node.value) is not None:
+                found.setdefault(node.targets[0].id, []).append(node.value)
+    return found
 
 
 def _wrong(words: str) -> str | None:
-    if not CJK.search(words):
-        return "no Chinese"
+    if not CJK.search(words):   # punctuation alone joins reasons written (and read here) elsewhere
+        return "no Chinese" if re.search(r"[A-Za-z]", words) else None
     for kept in KEPT_AS_WRITTEN:
         words = words.replace(kept, "")
     english = ENGLISH.findall(words)
@@ -81,10 +117,11 @@ def _wrong(words: str) -> str | None:
 
 def test_every_refusal_a_service_writes_is_in_chinese():
     wrong = []
-    for path in sorted(PACKAGE.rglob("*.py")):
-        if "migrations" in path.parts:
-            continue
-        for line, words in _messages(ast.parse(path.read_text(encoding="utf-8"))):
+    trees = {path: ast.parse(path.read_text(encoding="utf-8")) for path in sorted(PACKAGE.rglob("*.py"))
+             if "migrations" not in path.parts}
+    constants = _constants(list(trees.values()))
+    for path, tree in trees.items():
+        for line, words in _messages(tree, constants):
             why = _wrong(words)
             if why:
                 wrong.append(f"{path.relative_to(PACKAGE.parent)}:{line}: {why}: {words!r}")
@@ -102,7 +139,11 @@ problems.add(row.line, "id", f"'{external_id}' appears twice in this file (first
 raise ImportRejected([Problem(WHOLE_FILE, "$", "the database refused the rows")])
 problems.add(row.line, "id", f"编号“{external_id}”在平台上已存在，请改用新的编号")
 raise InvalidInput(f"第 {line} 行有误" if line else "the file is empty")
+reason = f"{kind} {record.id} expired on {ends_on}"
+raise Conflict(reason, problems=[FieldProblem(field, reason)])
+raise NotFound(parties.NO_DEAL)
 '''
-    found = [(line, _wrong(words)) for line, words in _messages(ast.parse(source))]
-    assert sorted(line for line, why in found if why) == [2, 3, 4, 6, 7, 9]
+    constants = _constants([ast.parse('NO_DEAL = "no deal between these two is open to you"')])
+    found = [(line, _wrong(words)) for line, words in _messages(ast.parse(source), constants)]
+    assert sorted(line for line, why in found if why) == [2, 3, 4, 6, 7, 9, 11, 11, 12]
     assert sorted(line for line, why in found if not why) == [5, 8]
