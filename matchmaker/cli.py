@@ -86,6 +86,10 @@ class RecordKind(StrEnum):
     contracts = "contracts"   # the technology-contract registry (.xlsx or CSV only)
 
 
+KIND_WORDS = {RecordKind.organisations: "单位", RecordKind.achievements: "科技成果", RecordKind.demands: "技术需求",
+              RecordKind.contracts: "技术合同"}
+
+
 class FileFormat(StrEnum):
     jsonl = "jsonl"
     csv = "csv"
@@ -114,7 +118,7 @@ def import_(
     except ImportRejected as rejected:
         for problem in rejected.problems:
             console.print(f"[red]{path}:{problem.line}[/red] {problem.field}: {problem.reason}")
-        console.print(f"[red]nothing imported[/red]: {len(rejected.problems)} problem(s)")
+        console.print(f"[red]没有导入任何数据[/red]：共 {len(rejected.problems)} 处问题，请改正后重新导入")
         if report is not None:
             from matchmaker.catalog.io.excel import problem_report
 
@@ -124,11 +128,11 @@ def import_(
 
                 columns = {name: header(name) for name in COLUMNS}
             report.write_bytes(problem_report(rejected.problems, columns=columns))
-            console.print(f"problems written to {report}")
+            console.print(f"问题清单已写入 {report}")
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
-    console.print(f"imported {count} {kind.value}")
+    console.print(f"已导入 {count} 条{KIND_WORDS[kind]}")
 
 
 @app.command("export")

@@ -549,7 +549,7 @@ def test_cli_import_exits_1_and_prints_line_and_field(catalog_engine, tmp_path):
     result = CliRunner().invoke(
         app, ["import", "achievements", str(good)], env={"MATCHMAKER_DATABASE_URL": url}
     )
-    assert result.exit_code == 0, result.output and "imported 1 achievements" in result.output
+    assert result.exit_code == 0 and "已导入 1 条科技成果" in result.output, result.output
 
 
 # ---------------------------------------------------------------- property

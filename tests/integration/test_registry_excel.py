@@ -158,7 +158,7 @@ def test_the_command_line_imports_and_exports_contracts(migrated_url, tmp_path):
     (tmp_path / "bad.xlsx").write_bytes(_xlsx(bad))
     refused = CliRunner().invoke(app, ["import", "contracts", str(tmp_path / "bad.xlsx"), "--report",
                                        str(tmp_path / "report.xlsx")], env=env)
-    assert refused.exit_code == 1 and "nothing imported" in refused.output
+    assert refused.exit_code == 1 and "没有导入任何数据" in refused.output
     assert _sheet((tmp_path / "report.xlsx").read_bytes())[1][:2] == [3, "买方国别（buyer_country）"]
     (tmp_path / "good.xlsx").write_bytes(_xlsx(GOOD))
     assert CliRunner().invoke(app, ["import", "contracts", str(tmp_path / "good.xlsx")], env=env).exit_code == 0
