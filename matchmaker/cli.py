@@ -86,10 +86,6 @@ class RecordKind(StrEnum):
     contracts = "contracts"   # the technology-contract registry (.xlsx or CSV only)
 
 
-KIND_WORDS = {RecordKind.organisations: "单位", RecordKind.achievements: "科技成果", RecordKind.demands: "技术需求",
-              RecordKind.contracts: "技术合同"}
-
-
 class FileFormat(StrEnum):
     jsonl = "jsonl"
     csv = "csv"
@@ -107,6 +103,7 @@ def import_(
     """Validate every row of a JSONL, CSV (UTF-8, UTF-8 with BOM or GBK) or .xlsx file and insert all, or nothing."""
     from matchmaker.catalog.io.validate import ImportRejected
     from matchmaker.catalog.io.write import import_file
+    from matchmaker.catalog.specs import KINDS
     from matchmaker.readiness import ready_engine
 
     engine = ready_engine(_settings().database_url)
@@ -132,7 +129,7 @@ def import_(
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
-    console.print(f"已导入 {count} 条{KIND_WORDS[kind]}")
+    console.print(f"已导入 {count} 条{KINDS[kind.value].words if kind.value in KINDS else '技术合同'}")
 
 
 @app.command("export")

@@ -4,6 +4,7 @@ from the status, its detail and reasons are the Chinese sentences the service wr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Self
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,12 @@ class DomainError(Exception):
         self.detail = detail
         self.problems = problems or []
 
+    @classmethod
+    def on(cls, field: str, reason: str) -> Self:
+        """The refusal of one field's value: the reason is the detail too (the field's name is in `problems`, for
+        the program that reads it; the detail is for a person)."""
+        return cls(reason, problems=[FieldProblem(field, reason)])
+
 
 class InvalidInput(DomainError):
     """The request is well-formed but breaks a domain rule (a field's value, a cross-field check)."""
@@ -27,9 +34,9 @@ class InvalidInput(DomainError):
     status = 422
 
     @classmethod
-    def on(cls, field: str, reason: str) -> InvalidInput:
-        # The detail is for a person (the field's name is in `problems`, for the program that reads it).
-        return cls(reason, problems=[FieldProblem(field, reason)])
+    def of(cls, problems: list[FieldProblem]) -> InvalidInput:
+        """Every problem at once; the detail is their reasons in one sentence (each names its field in words)."""
+        return cls("；".join(p.reason.rstrip("。") for p in problems) + "。", problems=problems)
 
 
 class NotAuthenticated(DomainError):

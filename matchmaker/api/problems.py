@@ -100,7 +100,7 @@ def on_operational_error(request: Request, error: OperationalError) -> Response:
 
 def on_unexpected_error(request: Request, error: Exception) -> Response:
     log.exception("unhandled error on %s", request.url.path)
-    return problem(500, TITLES[500], "处理请求时发生了意外错误，已记录日志。请稍后再试；问题持续时请联系平台管理员。", None, request)
+    return problem(500, TITLES[500], _DETAILS[500], None, request)
 
 
 # The pages' words (web/auth.py) where the statuses are the same.

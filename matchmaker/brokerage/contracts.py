@@ -125,10 +125,10 @@ def _check_signable(demand: Demand, achievement: Achievement, signed_on: dt.date
     # owner renews the posting first, which puts it back on offer for everyone, or the deal goes on outside.
     if achievement.expires_on is not None and signed_on > achievement.expires_on:
         reason = f"成果已于 {achievement.expires_on.isoformat()} 到期，签订日期在其后；请成果发布方先续期，再登记合同"
-        raise Conflict(reason, problems=[FieldProblem("signed_on", reason)])
+        raise Conflict.on("signed_on", reason)
     if demand.deadline is not None and signed_on > demand.deadline:
         reason = f"需求已于 {demand.deadline.isoformat()} 截止，签订日期在其后；请需求发布方先续期，再登记合同"
-        raise Conflict(reason, problems=[FieldProblem("signed_on", reason)])
+        raise Conflict.on("signed_on", reason)
 
 
 def _party_type(session: Session, organisation_id: int) -> str | None:

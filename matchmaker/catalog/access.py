@@ -6,7 +6,7 @@ from sqlalchemy import ColumnElement, or_
 
 from matchmaker import vocabulary as v
 from matchmaker.catalog.specs import PENDING, UNPUBLISHED, LibrarySpec
-from matchmaker.errors import FieldProblem, NotFound
+from matchmaker.errors import NotFound
 from matchmaker.identity.market import in_market, market_condition
 from matchmaker.identity.services import Actor
 
@@ -75,5 +75,5 @@ def visible_record(session, actor: Actor, model, record_id: int, field: str):
     if record is None or not is_visible(actor, record):
         words = {"demand_id": "技术需求", "achievement_id": "科技成果"}.get(field, "信息")
         reason = f"找不到所指的{words}：它可能已被删除，或您没有查看权限。请刷新后重新选择。"
-        raise NotFound(reason, problems=[FieldProblem(field, reason)])
+        raise NotFound.on(field, reason)
     return record

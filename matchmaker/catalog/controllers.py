@@ -36,7 +36,7 @@ from matchmaker.catalog.schemas import (
 )
 from matchmaker.catalog.services import ListQuery
 from matchmaker.catalog.specs import ACHIEVEMENTS, DEMANDS
-from matchmaker.errors import DomainError, FieldProblem
+from matchmaker.errors import DomainError
 from matchmaker.identity.services import Actor
 
 Sort = Annotated[SortKey, Parameter(description="posted_on, updated_at, trl or price; prefix '-' for descending")]
@@ -110,7 +110,7 @@ def import_format(request: Request, fmt: str | None) -> str:
     if media_type in IMPORT_MEDIA_TYPES:
         return IMPORT_MEDIA_TYPES[media_type]
     reason = "无法判断上传文件的格式，请注明是 CSV、Excel 还是每行一条记录的 JSON 文件（或在请求头中写明文件类型）。"
-    raise DomainError(reason, problems=[FieldProblem("format", reason)])
+    raise DomainError.on("format", reason)
 
 
 class OrganisationController(Controller):

@@ -6,10 +6,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
+from matchmaker.catalog.references import reference_problems
 from matchmaker.catalog.schemas import OrganisationIn
 from matchmaker.catalog.services import ListQuery, check_list_query
 from matchmaker.db import paged
-from matchmaker.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
+from matchmaker.errors import Conflict, Forbidden, InvalidInput, NotFound
 from matchmaker.identity.market import market_condition
 from matchmaker.identity.services import Actor
 from matchmaker.models import (
@@ -64,15 +65,15 @@ def create_organisation(session: Session, *, actor: Actor, data: OrganisationIn)
     """Admins register organisations; ids and credit codes must be new."""
     if actor.role is not v.Role.ADMIN:
         raise Forbidden("只有平台管理员可以登记单位；如需新增单位，请联系平台管理员。")
-    if data.region is not None and session.get(Region, data.region) is None:
-        raise InvalidInput.on("region", f"地区代码“{data.region}”不存在，请填写有效的 6 位行政区划代码（GB/T 2260），"
-                                        "例如大连市 210200。")
+    problems = reference_problems(session, region=data.region)
+    if problems:
+        raise InvalidInput.of(problems)
     if data.id is not None and session.scalar(select(Organisation.id).where(Organisation.external_id == data.id)):
         reason = f"单位编号“{data.id}”已被平台上的另一家单位使用，请换一个编号，或不填由平台分配。"
-        raise Conflict(reason, problems=[FieldProblem("id", reason)])
+        raise Conflict.on("id", reason)
     if data.credit_code is not None and session.scalar(select(Organisation.id).where(Organisation.credit_code == data.credit_code)):
         reason = f"统一社会信用代码 {data.credit_code} 已属于平台上的另一家单位，请核对代码，或在单位列表中查找该单位。"
-        raise Conflict(reason, problems=[FieldProblem("credit_code", reason)])
+        raise Conflict.on("credit_code", reason)
     organisation = Organisation(
         external_id=data.id, name=data.name, kind=data.kind.value, credit_code=data.credit_code,
         region_code=data.region, size=data.size.value if data.size else None, high_tech=data.high_tech,

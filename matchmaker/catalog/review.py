@@ -61,8 +61,7 @@ def approve_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_
         return record
     deadline = getattr(record, spec.date_column)
     if deadline is not None and deadline < today:
-        date = "截止日期" if spec is DEMANDS else "有效期"
-        raise InvalidInput.on(spec.date_column, f"这条{spec.words}的{date}（{deadline}）已过，不能发布；请退回给发布单位，"
+        raise InvalidInput.on(spec.date_column, f"这条{spec.words}的{spec.date_words}（{deadline}）已过，不能发布；请退回给发布单位，"
                                                 "请其改为今天之后的日期后重新提交。")
     _move(record, spec, (PENDING,), PUBLISHED)
     record.review_note = None

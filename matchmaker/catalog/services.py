@@ -19,6 +19,7 @@ from matchmaker.catalog.io.read import FORMATS
 from matchmaker.catalog.io.validate import WHOLE_FILE, ImportRejected, ProblemLog, Row
 from matchmaker.catalog.io.write import import_rows
 from matchmaker.catalog.schemas import AchievementUpdate, DemandUpdate, record_problems
+from matchmaker.catalog.references import reference_problems
 from matchmaker.catalog.specs import (
     ACHIEVEMENTS,
     COLUMN_OF,
@@ -41,8 +42,6 @@ from matchmaker.models import (
     IndexChange,
     IPRecord,
     Organisation,
-    Region,
-    TechnologyField,
 )
 from matchmaker.regions import RegionCode
 
@@ -151,18 +150,18 @@ def list_records(session: Session, *, actor: Actor, spec: LibrarySpec, query: Li
 def check_list_query(query: ListQuery) -> None:
     if not 1 <= query.limit <= MAX_LIMIT:
         reason = f"每页条数应在 1 到 {MAX_LIMIT} 之间，请调整后重试。"
-        raise DomainError(reason, problems=[FieldProblem("limit", reason)])
+        raise DomainError.on("limit", reason)
     if query.offset < 0:
         reason = "起始位置不能为负数，请从 0 开始。"
-        raise DomainError(reason, problems=[FieldProblem("offset", reason)])
+        raise DomainError.on("offset", reason)
     if query.region is not None and not REGION_CODE.match(query.region):
         reason = f"地区代码“{query.region}”应为 6 位数字的行政区划代码（GB/T 2260），例如大连市 210200。"
-        raise DomainError(reason, problems=[FieldProblem("region", reason)])
+        raise DomainError.on("region", reason)
     if query.trl_min is not None and query.trl_max is not None and query.trl_min > query.trl_max:
         raise InvalidInput.on("trl_min", "技术成熟度的下限不能高于上限，请调换两者或放宽其中一个")   # well-formed, contradictory: 422
     if query.sort.lstrip("-") not in SORT_KEYS:
         reason = f"无法按“{query.sort}”排序，请改按发布日期、更新时间、技术成熟度或价格排序。"
-        raise DomainError(reason, problems=[FieldProblem("sort", reason)])
+        raise DomainError.on("sort", reason)
 
 
 def apply_filters(statement: Select, spec: LibrarySpec, query: ListQuery) -> Select:
@@ -290,20 +289,15 @@ def _check_record(session: Session, spec: LibrarySpec, record: SimpleNamespace, 
     """The import's cross-field rules and reference checks, as 422s naming the field."""
     problems = [FieldProblem(name, reason) for name, reason in record_problems(spec.schema, record)]
     checked = (lambda name: getattr(record, name, None) is not None and (only is None or name in only))
-    if checked("field") and session.get(TechnologyField, record.field) is None:
-        problems.append(FieldProblem("field", f"技术领域代码“{record.field}”不存在，请从平台的技术领域中选择。"))
-    if checked("region") and session.get(Region, record.region) is None:
-        problems.append(FieldProblem("region", f"地区代码“{record.region}”不存在，请填写有效的 6 位行政区划代码"
-                                               "（GB/T 2260），例如大连市 210200。"))
+    problems += reference_problems(session, field=record.field if checked("field") else None,
+                                   region=record.region if checked("region") else None)
     # A posting's closing date is a promise about the future (an expiry of 2020-01-01 was once accepted); files
     # of historical records go through the import, which keeps their dates.
     date = spec.date_column
     if date and checked(date) and getattr(record, date) < dt.date.today():
-        words = "截止日期" if date == "deadline" else "有效期"
-        problems.append(FieldProblem(date, f"{words} {getattr(record, date)} 已经过去，请填写今天或之后的日期"))
+        problems.append(FieldProblem(date, f"{spec.date_words} {getattr(record, date)} 已经过去，请填写今天或之后的日期"))
     if problems:
-        detail = "；".join(p.reason.rstrip("。") for p in problems) + "。"   # each reason names its field in words
-        raise InvalidInput(detail, problems=problems)
+        raise InvalidInput.of(problems)
 
 
 def _columns(spec: LibrarySpec, values: dict[str, Any]) -> dict[str, Any]:
@@ -329,7 +323,7 @@ def import_records(session: Session, *, actor: Actor, spec: LibrarySpec, body: b
         raise Forbidden(f"只有{v.ROLE_NAMES[spec.owner_role]}或平台管理员可以导入{spec.words}，您的账号不能导入。")
     if fmt not in FORMATS:
         reason = "无法识别文件格式，请上传 CSV、Excel 或每行一条记录的 JSON 文件。"
-        raise DomainError(reason, problems=[FieldProblem("format", reason)])
+        raise DomainError.on("format", reason)
     owner = None if actor.role is v.Role.ADMIN else actor.organisation_id
 
     # The API's own rules join the file's problems, so one answer lists them all before anything is written.

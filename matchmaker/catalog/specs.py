@@ -41,6 +41,7 @@ class LibrarySpec:
     owner_role: v.Role | None = None
     closed_status: str | None = None  # transferred / solved: the deal is done
     date_column: str | None = None  # past this date a published record is expired
+    date_words: str = ""  # what people call that date (有效期, 截止日期)
     trl_column: str | None = None
     price_column: str | None = None
     search_columns: tuple[str, ...] = ()
@@ -60,14 +61,14 @@ ORGANISATIONS = LibrarySpec(
 ACHIEVEMENTS = LibrarySpec(
     name="achievements", noun="achievement", words="科技成果", model=Achievement, schema=AchievementIn, initial="a",
     aliases={"description": "summary"}, mode_field="transfer_modes", library=v.Library.ACHIEVEMENTS,
-    owner_role=v.Role.OFFICE, closed_status=v.AchievementStatus.TRANSFERRED.value, date_column="expires_on",
+    owner_role=v.Role.OFFICE, closed_status=v.AchievementStatus.TRANSFERRED.value, date_column="expires_on", date_words="有效期",
     trl_column="trl", price_column="asking_price", search_columns=("title", "summary", "keywords"),
     children=("ip_records",),
 )
 DEMANDS = LibrarySpec(
     name="demands", noun="demand", words="技术需求", model=Demand, schema=DemandIn, initial="d",
     aliases={"description": "problem"}, mode_field="cooperation_modes", library=v.Library.DEMANDS,
-    owner_role=v.Role.FIRM, closed_status=v.DemandStatus.SOLVED.value, date_column="deadline",
+    owner_role=v.Role.FIRM, closed_status=v.DemandStatus.SOLVED.value, date_column="deadline", date_words="截止日期",
     trl_column="min_trl", price_column="budget_max", search_columns=("title", "problem", "targets"),
 )
 KINDS = {spec.name: spec for spec in (ORGANISATIONS, ACHIEVEMENTS, DEMANDS)}

@@ -45,7 +45,7 @@ class UserController(Controller):
             require(actor, v.Role.ADMIN)
         user = session.get(User, user_id)
         if user is None:
-            raise NotFound("找不到该用户，请核对用户编号")
+            raise NotFound(services.NO_USER)
         return user_out(user)
 
     @post("/{user_id:int}/revoke", operation_id="revokeUserToken", status_code=200, sync_to_thread=True,

@@ -16,6 +16,7 @@ from matchmaker.errors import Conflict, Forbidden, InvalidInput, NotFound
 from matchmaker.models import Broker, Organisation, Region, User
 
 TOKEN_PREFIX = "mm_"
+NO_USER = "找不到该用户，请核对用户编号"   # a missing user, wherever one is looked up by id
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def revoke_token(session: Session, *, user_id: int) -> User:
     would have nobody left to manage it."""
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound("找不到该用户，请核对用户编号")
+        raise NotFound(NO_USER)
     if user.role == v.Role.ADMIN.value and user.revoked_at is None:
         others = session.scalar(select(func.count()).select_from(User).where(
             User.role == v.Role.ADMIN.value, User.revoked_at.is_(None), User.id != user.id))
@@ -112,7 +113,7 @@ def rotate_token(session: Session, *, user_id: int) -> str:
     """A new token for an existing user, valid TOKEN_DAYS; the old one stops working at once."""
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound("找不到该用户，请核对用户编号")
+        raise NotFound(NO_USER)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     user.token_hash, user.revoked_at, user.token_expires_at = hash_token(token), None, _token_expiry()
     return token
@@ -177,7 +178,7 @@ def set_password(session: Session, user_id: int, password: str) -> User:
     """Give a user a page-login password (stored as a salted scrypt hash) that passes the password policy."""
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound("找不到该用户，请核对用户编号")
+        raise NotFound(NO_USER)
     problem = password_problem(password, login=user.name, email=user.email or "")
     if problem:
         raise InvalidInput.on("password", problem)

@@ -241,7 +241,7 @@ class MatchingService:
                 unknown = sorted(set(filters.fields) - self.matcher.known_fields)
                 if unknown:
                     reason = f"没有这个技术领域：{'、'.join(unknown)}；请从列表中选择技术领域"
-                    raise DomainError(reason, problems=[FieldProblem("field", reason)])
+                    raise DomainError.on("field", reason)
             trl = None if filters.trl_min is None and filters.trl_max is None else (filters.trl_min or 1, filters.trl_max or 9)
             rank = self.matcher.rank_achievements if target is v.Library.ACHIEVEMENTS else self.matcher.rank_demands
             shipped = self.matcher.weights

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
 from matchmaker.catalog.access import is_visible
+from matchmaker.catalog.references import reference_problems
 from matchmaker.catalog.specs import LIBRARIES, PUBLISHED
 from matchmaker.db import paged
-from matchmaker.errors import FieldProblem, InvalidInput, NotFound
+from matchmaker.errors import InvalidInput, NotFound
 from matchmaker.identity.services import Actor
 from matchmaker.matching import impressions
 from matchmaker.matching.ranking import Match
@@ -24,10 +25,8 @@ from matchmaker.models import (
     Achievement,
     Demand,
     InboxEntry,
-    Region,
     Subscription,
     SubscriptionNotice,
-    TechnologyField,
     User,
 )
 from matchmaker.notices.services import notify, organisation_users
@@ -161,15 +160,9 @@ def create_subscription(session: Session, *, actor: Actor, library: str, field: 
 
 
 def _check_subscription(session: Session, field: str | None, region: str | None) -> None:
-    problems = []
-    if field is not None and session.get(TechnologyField, field) is None:
-        problems.append(FieldProblem("field", f"技术领域代码“{field}”不存在，请从平台的技术领域中选择。"))
-    if region is not None and session.get(Region, region) is None:
-        problems.append(FieldProblem("region", f"地区代码“{region}”不存在，请填写有效的 6 位行政区划代码（GB/T 2260），"
-                                               "例如大连市 210200。"))
+    problems = reference_problems(session, field=field, region=region)
     if problems:
-        detail = "；".join(p.reason.rstrip("。") for p in problems) + "。"   # each reason names its field in words
-        raise InvalidInput(detail, problems=problems)
+        raise InvalidInput.of(problems)
 
 
 def own_subscription(session: Session, *, actor: Actor, subscription_id: int) -> Subscription:

@@ -102,7 +102,7 @@ def place_bid(session: Session, *, actor: Actor, auction_id: int, amount: Decima
     minimum = next_minimum(auction)
     if amount < minimum:
         reason = f"出价须不低于 {minimum:,.2f} 元（当前最高价加加价幅度）"
-        raise Conflict(reason, problems=[FieldProblem("amount", reason)])
+        raise Conflict.on("amount", reason)
     extended = now + dt.timedelta(seconds=auction.extend_seconds)
     ends = extended if auction.extend_seconds and extended > auction.ends_at else auction.ends_at
     auction.high_bid, auction.bids, auction.ends_at = amount, auction.bids + 1, ends

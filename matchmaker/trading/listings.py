@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
-from matchmaker.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
+from matchmaker.errors import Conflict, Forbidden, InvalidInput, NotFound
 from matchmaker.identity.services import Actor
 from matchmaker.models import Achievement, Listing, Organisation
 from matchmaker.notices.services import notify, organisation_users
@@ -83,7 +83,7 @@ def accept_listing(session: Session, *, actor: Actor, listing_id: int,
             reason = "您已摘得该挂牌，请与成果方签订技术合同" if listing.buyer_id == buyer.id else "该挂牌已被其他企业摘牌"
         else:
             reason = "该挂牌已结束，不能再摘牌"
-        raise Conflict(reason, problems=[FieldProblem("listing_id", reason)])
+        raise Conflict.on("listing_id", reason)
     session.refresh(listing)
     achievement = session.get(Achievement, listing.achievement_id)
     draft = ContractDraft(listing.seller_id, buyer.id, achievement.title[:300], v.ContractType.TRANSFER.value,

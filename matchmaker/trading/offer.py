@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
-from matchmaker.errors import Conflict, FieldProblem, Forbidden, NotFound
+from matchmaker.errors import Conflict, Forbidden, NotFound
 from matchmaker.identity.services import Actor
 from matchmaker.models import Achievement
 
@@ -21,7 +21,7 @@ def offered_achievement(session: Session, actor: Actor, achievement_id: int, *, 
         raise Forbidden(f"只有成果所属单位可以{action}")
     if achievement.status != v.AchievementStatus.PUBLISHED.value:
         reason = f"只有已发布的成果可以{action}；请先发布成果"
-        raise Conflict(reason, problems=[FieldProblem("achievement_id", reason)])
+        raise Conflict.on("achievement_id", reason)
     return achievement
 
 

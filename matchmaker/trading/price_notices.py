@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
-from matchmaker.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
+from matchmaker.errors import Conflict, Forbidden, InvalidInput, NotFound
 from matchmaker.identity.services import Actor
 from matchmaker.models import Achievement, Objection, Organisation, PriceNotice
 from matchmaker.notices.services import notify, organisation_users
@@ -133,12 +133,12 @@ def check_signable(session: Session, *, achievement_id: int, signed_on: dt.date,
         if runs_on(notice, signed_on):
             reason = (f"该成果的协议定价正在公示（至 {notice.ends_on - dt.timedelta(days=1):%Y年%m月%d日}），"
                       "公示期结束后才能签约")
-            raise Conflict(reason, problems=[FieldProblem("signed_on", reason)])
+            raise Conflict.on("signed_on", reason)
         open_objection = session.scalar(select(Objection.id).where(Objection.notice_id == notice.id,
                                                                    Objection.resolved_at.is_(None)))
         if open_objection is not None:
             reason = "该成果的协议定价公示有尚未答复的异议；成果所属单位书面答复后才能签约"
-            raise Conflict(reason, problems=[FieldProblem("signed_on", reason)])
+            raise Conflict.on("signed_on", reason)
     achievement = session.get(Achievement, achievement_id)
     if buyer_id is None or achievement is None or not notice_required(session, achievement, contract_type):
         return
@@ -147,7 +147,7 @@ def check_signable(session: Session, *, achievement_id: int, signed_on: dt.date,
         return
     reason = ("高校、科研院所的成果按协议定价转让或许可，签约前须公示：请成果所属单位在“定价公示”页面发布协议价格和受让方，"
               f"公示 {NOTICE_DAYS} 天期满、异议答复完毕后再签约")
-    raise Conflict(reason, problems=[FieldProblem("signed_on", reason)])
+    raise Conflict.on("signed_on", reason)
 
 
 def runs_on(notice: PriceNotice, day: dt.date) -> bool:

@@ -29,7 +29,7 @@ from matchmaker.identity.services import Actor
 from matchmaker.web.views import HOME, redirect, render
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-WORDS = {"achievements": "科技成果", "demands": "技术需求"}
+WORDS = {spec.name: spec.words for spec in LIBRARIES.values()}
 REPORT_KEPT = 1000   # problems kept in the session for the downloadable report
 
 
