@@ -143,8 +143,15 @@ def run(url: str, tmp_path, bidders: int = BIDDERS, seconds: float = SECONDS) ->
 
 @pytest.mark.slow
 def test_many_bidders_at_once_one_winner_and_every_rule_kept(seeded_url, tmp_path):
-    figures = run(seeded_url, tmp_path)
-    print(f"\nauction: {figures}")
+    # Every auction's rules are checked (in run); the bidders must also have competed in one of them. On a machine
+    # busy with the rest of the suite the server once answered so slowly that the ten seconds saw a single bid
+    # (accepted 1, refused 277), so a quiet run is tried again, with fresh firms' tokens, up to twice more.
+    for attempt in range(3):
+        (tmp_path / f"auction-{attempt}").mkdir()
+        figures = run(seeded_url, tmp_path / f"auction-{attempt}")
+        print(f"\nauction {attempt + 1}: {figures}")
+        if figures["accepted"] >= 2:
+            break
     assert figures["accepted"] >= 2 and figures["refused"] > 0   # they competed (few win a step when 200 race for it)
 
 
