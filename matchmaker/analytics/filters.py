@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from matchmaker import vocabulary as v
 from matchmaker.errors import InvalidInput
 from matchmaker.models import Achievement, Contract, Pipeline, PipelineEvent, Region, TechnologyField
-from matchmaker.regions import Level, RegionCode
+from matchmaker.regions import Level, RegionCode, unknown_region
 
 Stage = v.PipelineStage
 UNCLASSIFIED = "unclassified"  # the field of a contract with no source achievement, or one without a field
@@ -35,8 +35,7 @@ def level_of(code: str, parameter: str = "region") -> str:
     try:
         level = RegionCode(code).level
     except ValueError:
-        raise InvalidInput.on(parameter, f"“{code}”不是有效的行政区划代码；请填写六位代码（GB/T 2260），"
-                                         "例如辽宁省 210000、大连市 210200") from None
+        raise InvalidInput.on(parameter, unknown_region(code)) from None
     if level is Level.COUNTY:
         raise InvalidInput.on(parameter, f"{code} 是区县代码，统计只分到省、市两级；"
                                          "请改填省级代码（例如 210000）或市级代码（例如 210200）")

@@ -33,7 +33,7 @@ def problem(status: int, title: str, detail: str, errors: list[dict] | None = No
 
 def on_domain_error(request: Request, error: DomainError) -> Response:
     errors = [{"field": p.field, "reason": p.reason} for p in error.problems]
-    response = problem(error.status, TITLES.get(error.status, _OTHER), error.detail, errors, request)
+    response = problem(error.status, TITLES.get(error.status, OTHER_TITLE), error.detail, errors, request)
     if error.status == 401:   # RFC 9110: a 401 names the scheme the client should use
         response.headers["WWW-Authenticate"] = 'Bearer realm="matchmaker"'
     return response
@@ -58,7 +58,7 @@ def on_http_error(request: Request, error: HTTPException) -> Response:
     detail = str(error.detail)
     if not CJK.search(detail):   # the framework's own English words ("Method Not Allowed", "JSON is malformed")
         detail = _DETAILS.get(error.status_code) or translate("", detail)
-    response = problem(error.status_code, TITLES.get(error.status_code, _OTHER), detail, None, request)
+    response = problem(error.status_code, TITLES.get(error.status_code, OTHER_TITLE), detail, None, request)
     for name, value in (error.headers or {}).items():   # e.g. Allow on a 405, which RFC 9110 requires
         response.headers[name] = value
     return response
@@ -107,7 +107,7 @@ def on_unexpected_error(request: Request, error: Exception) -> Response:
 TITLES = {400: "请求有误", 401: "请先登录", 403: "没有权限", 404: "找不到该记录", 405: "不支持该操作", 409: "状态已变化",
           413: "请求内容过大", 415: "不支持的内容类型", 422: "填写内容有误", 429: "请求过于频繁", 500: "系统出错了",
           503: "服务暂时繁忙"}
-_OTHER = "操作未完成"
+OTHER_TITLE = "操作未完成"   # a status without its own title
 # What the framework's own refusals (in English) mean for the caller, and what to do.
 _DETAILS = {401: "请在请求头中携带 API 令牌：Authorization: Bearer <令牌>",
             403: "没有权限进行这项操作。",

@@ -20,7 +20,7 @@ from matchmaker.errors import Conflict, FieldProblem, Forbidden, InvalidInput, N
 from matchmaker.identity.market import any_in_market
 from matchmaker.identity.services import Actor
 from matchmaker.models import Achievement, Contract, Demand, IndexChange, Organisation, Region
-from matchmaker.regions import RegionCode
+from matchmaker.regions import RegionCode, unknown_region
 from matchmaker.trading.price_notices import check_signable as check_price_notice
 
 
@@ -147,8 +147,7 @@ def _party(session: Session, organisation_id: int | None, record_region: str | N
     if organisation is None:
         raise Conflict(f"该{record}没有所属单位，无法作为合同的{party}；请联系平台管理员为它补上所属单位后再签约。")
     if record_region is not None and session.get(Region, record_region) is None:
-        raise InvalidInput.on(f"{role}_region", f"“{record_region}”不是有效的行政区划代码；"
-                                                "请填写六位代码（GB/T 2260），例如大连市 210200")
+        raise InvalidInput.on(f"{role}_region", unknown_region(record_region))
     region = record_region or organisation.region_code
     if region is None:
         raise Conflict(f"{party}“{organisation.name}”没有登记所在地区；请填写{party}所在地区，"

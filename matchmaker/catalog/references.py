@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from matchmaker.errors import FieldProblem
 from matchmaker.models import Region, TechnologyField
+from matchmaker.regions import unknown_region
 
 
 def reference_problems(session: Session, *, field: str | None = None, region: str | None = None) -> list[FieldProblem]:
@@ -14,6 +15,5 @@ def reference_problems(session: Session, *, field: str | None = None, region: st
     if field is not None and session.get(TechnologyField, field) is None:
         problems.append(FieldProblem("field", f"技术领域代码“{field}”不存在，请从平台的技术领域中选择。"))
     if region is not None and session.get(Region, region) is None:
-        problems.append(FieldProblem("region", f"地区代码“{region}”不存在，请填写有效的 6 位行政区划代码（GB/T 2260），"
-                                               "例如大连市 210200。"))
+        problems.append(FieldProblem("region", unknown_region(region)))
     return problems

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from matchmaker import vocabulary as v
 from matchmaker.errors import Conflict, Forbidden, InvalidInput, NotFound
 from matchmaker.models import Broker, Organisation, Region, User
+from matchmaker.regions import unknown_region
 
 TOKEN_PREFIX = "mm_"
 NO_USER = "找不到该用户，请核对用户编号"   # a missing user, wherever one is looked up by id
@@ -55,7 +56,7 @@ def create_user(session: Session, *, role: str, organisation_id: int, name: str,
         if role is not v.Role.ANALYST:
             raise InvalidInput.on("region_code", "只有科技管理部门的账号才限定负责地区；这个角色请不要填写地区")
         if session.get(Region, region_code) is None:
-            raise InvalidInput.on("region_code", f"“{region_code}”不是有效的行政区划代码（GB/T 2260），请核对后重新填写")
+            raise InvalidInput.on("region_code", unknown_region(region_code))
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     user = User(name=name.strip(), role=role.value, organisation_id=organisation_id, token_hash=hash_token(token),
                 token_expires_at=_token_expiry(), region_code=region_code)

@@ -12,6 +12,7 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, Permissio
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.response import Redirect
 
+from matchmaker.api.problems import OTHER_TITLE, TITLES
 from matchmaker.errors import DomainError, NotAuthenticated
 from matchmaker.identity.services import Actor, actor_of
 from matchmaker.web.views import render
@@ -61,7 +62,7 @@ def on_domain_error(request: Request, error: DomainError) -> Response:
     # The reasons themselves (an InvalidInput's detail starts with the field's name, which is not for people).
     detail = "；".join(dict.fromkeys(translate(p.field, p.reason) for p in error.problems)) if error.problems \
         else translate("", error.detail)
-    return render(request, "error.html", status_code=error.status, title=_TITLES.get(error.status, "操作未完成"),
+    return render(request, "error.html", status_code=error.status, title=_TITLES.get(error.status, OTHER_TITLE),
                 detail=detail)
 
 
@@ -75,7 +76,7 @@ def on_http_error(request: Request, error: HTTPException) -> Response:
     else:
         detail = str(error.detail)
     return render(request, "error.html", status_code=error.status_code,
-                title=_TITLES.get(error.status_code, "操作未完成"), detail=detail)
+                title=_TITLES.get(error.status_code, OTHER_TITLE), detail=detail)
 
 
 def on_unexpected_error(request: Request, error: Exception) -> Response:
@@ -88,7 +89,7 @@ _DETAILS = {404: "您访问的页面不存在。请检查网址，或从首页�
             405: "这个页面不支持这种操作。请从页面上的按钮或链接进入。",
             400: "请求的格式不正确。请返回上一页重新填写后提交。",
             413: "提交的内容太大。请删减后重新提交。"}
-_TITLES = {400: "请求有误", 401: "请先登录", 403: "没有权限", 404: "找不到该页面或记录", 409: "状态已变化",
-           422: "填写内容有误", 500: "系统出错了"}
+# The API's titles, but a page's address can be mistyped too.
+_TITLES = {**TITLES, 404: "找不到该页面或记录"}
 
 WEB_EXCEPTION_HANDLERS = {DomainError: on_domain_error, HTTPException: on_http_error, Exception: on_unexpected_error}

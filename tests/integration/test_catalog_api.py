@@ -184,7 +184,7 @@ def test_import_is_all_or_nothing_with_lines_and_fields(api):
     assert [(e["field"], e["reason"].split("：")[0]) for e in errors] == [("trl", "第 2 行"), ("region", "第 3 行")]
     assert [e["reason"].split("：", 1)[1] for e in errors] == [
         "应为 1 到 9 之间的整数，现为 12",
-        "地区代码“999999”不存在，请填写有效的 6 位行政区划代码（GB/T 2260），例如大连市 210200"]
+        "地区代码“999999”不存在，请填写有效的 6 位行政区划代码（GB/T 2260），例如辽宁省 210000、大连市 210200"]
     assert rejected.json()["detail"].startswith("文件中有 2 处问题，没有导入任何数据")
     assert _count(api, Achievement) == before
     good = "\n".join([lines[0], json.dumps({"title": "成果二", "trl": 3, "status": "draft"}, ensure_ascii=False)])

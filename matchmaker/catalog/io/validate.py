@@ -21,6 +21,7 @@ from sqlalchemy import Connection, select
 from matchmaker import vocabulary as v
 from matchmaker.catalog.schemas import record_problems
 from matchmaker.catalog.specs import ORGANISATIONS, LibrarySpec
+from matchmaker.regions import unknown_region
 from matchmaker.models import Region, TechnologyField
 from matchmaker.reasons import translate
 
@@ -336,8 +337,7 @@ def check_against_database(
     for row in valid:
         record = row.record
         if record.region is not None and record.region not in regions:
-            problems.add(row.line, "region", f"地区代码“{record.region}”不存在，请填写有效的 6 位行政区划代码"
-                                             "（GB/T 2260），例如大连市 210200")
+            problems.add(row.line, "region", unknown_region(record.region))
         code = getattr(record, "field", None)
         if code is not None and code not in fields:
             problems.add(row.line, "field", f"技术领域代码“{code}”不存在，请改为平台的技术领域代码"
