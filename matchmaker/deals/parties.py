@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select, union
+from sqlalchemy import bindparam, or_, select, union
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
@@ -54,8 +54,11 @@ def load_pair(session: Session, actor: Actor, demand_id: int, achievement_id: in
 _BROKERS = (select(Broker.user_id).join(Pipeline, Pipeline.broker_id == Broker.id)
             .where(Pipeline.demand_id == bindparam("demand_id"), Pipeline.achievement_id == bindparam("achievement_id"),
                    Broker.user_id.is_not(None)))
-_PARTIES = union(select(User.id).where(User.organisation_id.in_(bindparam("owners", expanding=True)),
-                                       User.revoked_at.is_(None), User.role.in_([v.Role.FIRM.value, v.Role.OFFICE.value])),
+# The owners as two plain parameters (either may be NULL, which matches nobody) and the roles as two equalities:
+# an IN list is rewritten at every execution.
+_PARTIES = union(select(User.id).where(User.organisation_id.in_([bindparam("demand_owner"), bindparam("achievement_owner")]),
+                                       User.revoked_at.is_(None),
+                                       or_(User.role == v.Role.FIRM.value, User.role == v.Role.OFFICE.value)),
                  _BROKERS)
 
 
@@ -66,9 +69,9 @@ def broker_user_ids(session: Session, pair: Pair) -> set[int]:
 
 def party_user_ids(session: Session, pair: Pair) -> list[int]:
     """Everyone in the deal: both owners' people and its brokers (one query)."""
-    owners = [org for org in (pair.demand.organisation_id, pair.achievement.organisation_id) if org]
-    return sorted(set(session.scalars(_PARTIES, {"owners": owners, "demand_id": pair.demand.id,
-                                                 "achievement_id": pair.achievement.id})))
+    return sorted(set(session.scalars(_PARTIES, {
+        "demand_owner": pair.demand.organisation_id, "achievement_owner": pair.achievement.organisation_id,
+        "demand_id": pair.demand.id, "achievement_id": pair.achievement.id})))
 
 
 def is_party(session: Session, actor: Actor, pair: Pair) -> bool:
