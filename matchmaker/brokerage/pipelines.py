@@ -80,8 +80,13 @@ def claim_pipeline(session: Session, *, actor: Actor, demand_id: int, achievemen
 
 
 def move_pipeline(session: Session, *, actor: Actor, pipeline_id: int, to_stage: str, note: str = "",
-                  expected_version: int | None = None, at: dt.datetime | None = None) -> Pipeline:
-    """One step forward, or an end (declined / lapsed) from any open stage; signing goes through sign_contract."""
+                  expected_version: int | None = None, at: dt.datetime | None = None, flush: bool = True) -> Pipeline:
+    """One step forward, or an end (declined / lapsed) from any open stage; signing goes through sign_contract.
+
+    `flush=False` is for a batch caller that is the only writer (the simulator moves thousands of deals a month in
+    one transaction): the move's UPDATE and event go with the session's next flush, together with the others, so a
+    version conflict would surface there, not here. A request, which can race another, always flushes.
+    """
     to_stage = parse(Stage, to_stage, "to_stage")
     pipeline = load_pipeline(session, pipeline_id)
     _check_may_move(actor, pipeline, to_stage)
@@ -90,7 +95,7 @@ def move_pipeline(session: Session, *, actor: Actor, pipeline_id: int, to_stage:
         raise Conflict("签约要通过登记技术合同完成：请点“签约并登记合同”填写合同，提交后这项对接会自动变为“已签约”。",
                        problems=[FieldProblem("to_stage", "签约请点“签约并登记合同”，填写合同后自动变为“已签约”")])
     advance(session, pipeline, to_stage, actor=actor, note=note, expected_version=expected_version,
-            now=current_time(at))
+            now=current_time(at), flush=flush)
     return pipeline
 
 
@@ -171,14 +176,14 @@ def check_move(pipeline: Pipeline, to_stage: Stage) -> None:
 
 
 def advance(session: Session, pipeline: Pipeline, to_stage: Stage, *, actor: Actor, note: str,
-             expected_version: int | None, now: dt.datetime) -> None:
+             expected_version: int | None, now: dt.datetime, flush: bool = True) -> None:
     """Optimistic lock: the UPDATE names the version this request saw, so of two racing moves only one lands."""
     if expected_version is not None and expected_version != pipeline.version:
         raise _stale()
     from_stage = Stage(pipeline.stage)
     pipeline.stage, pipeline.updated_at = to_stage.value, now
     try:
-        _record_event(session, pipeline, from_stage, to_stage, actor, note, now)
+        _record_event(session, pipeline, from_stage, to_stage, actor, note, now, flush=flush)
     except StaleDataError:
         # The row is no longer at the version read (another move landed first). The failed flush has rolled the
         # transaction back, so nothing of this move is kept; the caller's session must roll back before reuse.
@@ -192,22 +197,27 @@ def _stale() -> Conflict:
 
 
 def _record_event(session: Session, pipeline: Pipeline, from_stage: Stage | None, to_stage: Stage, actor: Actor,
-                  note: str, now: dt.datetime) -> None:
+                  note: str, now: dt.datetime, flush: bool = True) -> None:
     """The move's event, written in one flush with the move itself (a new pipeline's INSERT, or the UPDATE that
-    checks and bumps its version)."""
+    checks and bumps its version); a claim always flushes (its pipeline needs an id), a move as `flush` says."""
     event = PipelineEvent(from_stage=from_stage.value if from_stage else None, to_stage=to_stage.value,
                           actor_user_id=actor.user_id, note=note or "", at=now)
     if pipeline.id is None:
         pipeline.events.append(event)   # a new pipeline's collection is empty and needs no query
+        session.flush()
     else:
         event.pipeline_id = pipeline.id
         session.add(event)
-    session.flush()
-    # Everyone in the deal hears of the move (the deal thread shows it too).
+        if flush:
+            session.flush()
+    # Everyone in the deal hears of the move (the deal thread shows it too). The parties do not depend on a move
+    # still waiting for its flush, and a pipeline reaches each stage once, so the pair of them names the event.
     pair = Pair(session.get(Demand, pipeline.demand_id), session.get(Achievement, pipeline.achievement_id))
-    notify(session, party_user_ids(session, pair), kind=v.NoticeKind.DEAL_STAGE, event=f"stage:{event.id}",
-           title=f"对接进展：{STAGE_WORDS[to_stage.value]}", link=pair.link, skip_user=actor.user_id,
-           body=f"需求《{pair.demand.title}》与成果《{pair.achievement.title}》" + (f"\n备注：{note}" if note else ""))
+    with session.no_autoflush:
+        notify(session, party_user_ids(session, pair), kind=v.NoticeKind.DEAL_STAGE,
+               event=f"stage:{pipeline.id}:{to_stage.value}",
+               title=f"对接进展：{STAGE_WORDS[to_stage.value]}", link=pair.link, skip_user=actor.user_id,
+               body=f"需求《{pair.demand.title}》与成果《{pair.achievement.title}》" + (f"\n备注：{note}" if note else ""))
 
 
 # --- records referenced by brokerage requests ----------------------------------------------------------------

@@ -71,7 +71,7 @@ class Negotiation(Pricing):
             if at is None:
                 return "open"   # the month's last day already holds its latest event: it moves next month
             move_pipeline(session, actor=deal.broker.actor, pipeline_id=deal.pipeline_id,
-                          to_stage=next_stage.value, note="模拟推进", at=at)
+                          to_stage=next_stage.value, note="模拟推进", at=at, flush=False)
             deal.stage, deal.idle_months, deal.last_at = next_stage.value, 0, at
             setattr(figures, next_stage.value, getattr(figures, next_stage.value) + 1)
             if next_stage is v.PipelineStage.NEGOTIATING:
@@ -139,7 +139,9 @@ class Negotiation(Pricing):
     def _end(self, session, deal: Deal, stage: v.PipelineStage, day: dt.date, note: str, figures) -> str:
         actor = deal.broker.actor if stage is not v.PipelineStage.LAPSED else self.admin
         at = deal.next_at(day) or deal.last_at   # called off on the day of its last event if the month is spent
-        move_pipeline(session, actor=actor, pipeline_id=deal.pipeline_id, to_stage=stage.value, note=note, at=at)
+        # The run is the only writer: its moves wait for one flush together (brokerage.pipelines.move_pipeline).
+        move_pipeline(session, actor=actor, pipeline_id=deal.pipeline_id, to_stage=stage.value, note=note, at=at,
+                      flush=False)
         setattr(figures, stage.value, getattr(figures, stage.value) + 1)
         return stage.value
 

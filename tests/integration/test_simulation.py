@@ -85,7 +85,7 @@ def test_the_simulator_writes_the_registry_and_never_signs_a_closed_posting(sett
     from sqlalchemy import func, select
 
     from matchmaker.analytics.registry_report import registry_report
-    from matchmaker.models import Achievement, Contract, Demand, Pipeline
+    from matchmaker.models import Achievement, Contract, Demand, Notice, Pipeline, PipelineEvent
 
     run = run_scenario(settings, load_scenario("baseline"), seed=2, months=4, scale="demo", world_seed=1)
     engine = make_engine(f"sqlite:///{run.database_path}")
@@ -112,6 +112,16 @@ def test_the_simulator_writes_the_registry_and_never_signs_a_closed_posting(sett
                                   .group_by(Pipeline.broker_id, func.strftime("%Y-%m", Pipeline.created_at))
                                   .order_by(func.count().desc()).limit(1)).scalar()
         assert 0 < busiest <= cap
+        # The run's moves wait for one flush together (move_pipeline(flush=False)): none is lost on the way — every
+        # pipeline's stage is its last event's, and every stage notice names an event that was written.
+        events = session.execute(select(PipelineEvent.pipeline_id, PipelineEvent.to_stage)
+                                 .order_by(PipelineEvent.pipeline_id, PipelineEvent.at, PipelineEvent.id)).all()
+        last = {pipeline_id: to_stage for pipeline_id, to_stage in events}
+        stages = dict(session.execute(select(Pipeline.id, Pipeline.stage)).all())
+        assert last == stages and any(stage in ("declined", "lapsed") for stage in stages.values())
+        told = set(session.scalars(select(Notice.event).where(Notice.event.like("stage:%"))))
+        assert told and told <= {f"stage:{p}:{s}" for p, s in events}
+        assert any(key.endswith((":contacted", ":lapsed", ":declined")) for key in told)
     engine.dispose()
     # Money is written as exact decimal strings, never floats.
     assert isinstance(run.summary["turnover_yuan"], str) and all(isinstance(m["turnover_yuan"], str) for m in run.monthly)
