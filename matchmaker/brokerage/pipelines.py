@@ -44,8 +44,8 @@ def get_broker(session: Session, *, broker_id: int) -> tuple[Broker, str]:
 
 # --- pipelines -----------------------------------------------------------------------------------------------
 
-# The pair's live or signed pipeline, if any. Built once: building the statement per claim cost a third of
-# running it (py-spy, the simulator's claims), and a NOT IN list is rewritten at every execution.
+# The pair's live or signed pipeline, if any. Built once: building the statement per claim cost two thirds as
+# much as running it (py-spy, the simulator's claims), and a NOT IN list is rewritten at every execution.
 _HOLDER = select(Pipeline).where(Pipeline.demand_id == bindparam("demand_id"),
                                  Pipeline.achievement_id == bindparam("achievement_id"),
                                  *(Pipeline.stage != stage.value for stage in v.ENDED_WITHOUT_CONTRACT))
@@ -192,8 +192,7 @@ def advance(session: Session, pipeline: Pipeline, to_stage: Stage, *, actor: Act
 
 def _stale() -> Conflict:
     """The refusal of a move made on an old view of the pipeline (the version it names is no longer current)."""
-    reason = "这项对接已被其他人更新，请刷新页面后重试。"
-    return Conflict(reason, problems=[FieldProblem("expected_version", reason)])
+    return Conflict.on("expected_version", "这项对接已被其他人更新，请刷新页面后重试。")
 
 
 def _record_event(session: Session, pipeline: Pipeline, from_stage: Stage | None, to_stage: Stage, actor: Actor,

@@ -21,9 +21,9 @@ from sqlalchemy import Connection, select
 from matchmaker import vocabulary as v
 from matchmaker.catalog.schemas import record_problems
 from matchmaker.catalog.specs import ORGANISATIONS, LibrarySpec
-from matchmaker.regions import unknown_region
 from matchmaker.models import Region, TechnologyField
 from matchmaker.reasons import translate
+from matchmaker.regions import unknown_region
 
 MAX_PROBLEMS = 1000
 WHOLE_FILE = 0  # the line number of a problem about the file as a whole, not one row
