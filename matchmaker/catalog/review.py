@@ -49,8 +49,13 @@ def submission_problems(spec: LibrarySpec, record) -> list[FieldProblem]:
 
 
 def approve_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_id: int,
-                   today: dt.date | None = None, on_publish: OnPublish | None = None):
-    """An admin publishes a pending posting: it becomes matchable and counterpart owners are told."""
+                   today: dt.date | None = None, on_publish: OnPublish | None = None, flush: bool = True):
+    """An admin publishes a pending posting: it becomes matchable and counterpart owners are told.
+
+    `flush=False` is for a batch caller that is the only writer (the simulator publishes a month's postings in one
+    transaction): the record's UPDATE, its change-log and audit rows wait for the session's next flush, together
+    with the others'. A request always flushes, so the publish hook reads the posting as published.
+    """
     today = today or dt.date.today()
     record = _reviewed_record(session, actor, spec, record_id, today)
     if record.status == PUBLISHED and record.pending_changes:   # a revision of a published posting
@@ -68,8 +73,10 @@ def approve_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_
     record.posted_on = record.posted_on or today
     log_index_change(session, spec, record.id)
     audit.record(session, audit.APPROVED, actor=actor, subject=f"{spec.noun}:{record.id}")
-    session.flush()
-    _tell_owner(session, spec, record, f"已通过审核并发布：《{record.title[:80]}》", "现在它可以被检索和匹配。")
+    if flush:
+        session.flush()
+    with session.no_autoflush:   # the owner's people and their notice do not depend on the UPDATE
+        _tell_owner(session, spec, record, f"已通过审核并发布：《{record.title[:80]}》", "现在它可以被检索和匹配。")
     if on_publish is not None:
         on_publish(session, spec.library, record)
     return record

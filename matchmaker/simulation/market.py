@@ -174,7 +174,7 @@ class Market(Negotiation):
             for spec, ids in ((ACHIEVEMENTS, achievement_ids), (DEMANDS, demand_ids)):
                 hold(session, spec.model, ids)
                 for record_id in ids:
-                    approve_record(session, actor=self.admin, spec=spec, record_id=record_id, today=day)
+                    approve_record(session, actor=self.admin, spec=spec, record_id=record_id, today=day, flush=False)
             self.fits.update({(d, a): level for d, a, level in session.execute(
                 select(LatentFit.demand_id, LatentFit.achievement_id, LatentFit.level)
                 .where(LatentFit.demand_id.in_(demand_ids or [-1])))})
