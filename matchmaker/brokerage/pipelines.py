@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import nullcontext
 
 from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import Session
@@ -52,7 +53,7 @@ _HOLDER = select(Pipeline).where(Pipeline.demand_id == bindparam("demand_id"),
 
 
 def claim_pipeline(session: Session, *, actor: Actor, demand_id: int, achievement_id: int, note: str = "",
-                   score: float | None = None, at: dt.datetime | None = None) -> Pipeline:
+                   score: float | None = None, at: dt.datetime | None = None, flush: bool = True) -> Pipeline:
     """A broker takes a (demand, achievement) pair; both must be published and unexpired, and unclaimed.
 
     Every refusal comes before the first write, so a caller may go on with its transaction after one (the
@@ -60,6 +61,11 @@ def claim_pipeline(session: Session, *, actor: Actor, demand_id: int, achievemen
 
     `score` is the matcher's score for the pair when the caller has one; the API
     leaves it empty until the matching service can score a single pair.
+
+    `flush=False` is for a batch caller that is the only writer and claims each pair at most once (the simulator's
+    month): the pipeline's INSERT and its event wait for the session's next flush, together with the others', and
+    the holder check reads what was written before the batch. The pipeline has no id until then. A request always
+    flushes, so a second claim of the pair in the same transaction is refused.
     """
     broker_id = _acting_broker(actor)
     now = current_time(at)
@@ -67,7 +73,8 @@ def claim_pipeline(session: Session, *, actor: Actor, demand_id: int, achievemen
     achievement = visible_record(session, actor, Achievement, achievement_id, "achievement_id")
     _check_matchable(demand, "demand_id", demand.status, demand.deadline, now.date())
     _check_matchable(achievement, "achievement_id", achievement.status, achievement.expires_on, now.date())
-    holder = session.scalar(_HOLDER, {"demand_id": demand_id, "achievement_id": achievement_id})
+    with session.no_autoflush if not flush else nullcontext():
+        holder = session.scalar(_HOLDER, {"demand_id": demand_id, "achievement_id": achievement_id})
     if holder is not None:
         # A declined or lapsed pair may be tried again (a new pipeline); a live or signed one may not.
         raise Conflict(f"这对需求与成果已由技术经纪人在对接（{v.STAGE_NAMES.get(holder.stage, holder.stage)}），"
@@ -75,7 +82,7 @@ def claim_pipeline(session: Session, *, actor: Actor, demand_id: int, achievemen
     pipeline = Pipeline(demand_id=demand_id, achievement_id=achievement_id, broker_id=broker_id,
                         stage=Stage.CLAIMED.value, created_at=now, updated_at=now, score=score)
     session.add(pipeline)
-    _record_event(session, pipeline, None, Stage.CLAIMED, actor, note, now)
+    _record_event(session, pipeline, None, Stage.CLAIMED, actor, note, now, flush=flush)
     return pipeline
 
 
@@ -198,25 +205,30 @@ def _stale() -> Conflict:
 def _record_event(session: Session, pipeline: Pipeline, from_stage: Stage | None, to_stage: Stage, actor: Actor,
                   note: str, now: dt.datetime, flush: bool = True) -> None:
     """The move's event, written in one flush with the move itself (a new pipeline's INSERT, or the UPDATE that
-    checks and bumps its version); a claim always flushes (its pipeline needs an id), a move as `flush` says."""
+    checks and bumps its version), now or at the session's next flush as `flush` says."""
     event = PipelineEvent(from_stage=from_stage.value if from_stage else None, to_stage=to_stage.value,
                           actor_user_id=actor.user_id, note=note or "", at=now)
     if pipeline.id is None:
         pipeline.events.append(event)   # a new pipeline's collection is empty and needs no query
-        session.flush()
     else:
         event.pipeline_id = pipeline.id
         session.add(event)
-        if flush:
-            session.flush()
+    if flush:
+        session.flush()
     # Everyone in the deal hears of the move (the deal thread shows it too). The parties do not depend on a move
-    # still waiting for its flush, and a pipeline reaches each stage once, so the pair of them names the event.
+    # still waiting for its flush. A pipeline reaches each stage once, and its pair and the moment it was claimed
+    # name it without an id (which a claim waiting for its flush does not have yet).
     pair = Pair(session.get(Demand, pipeline.demand_id), session.get(Achievement, pipeline.achievement_id))
     with session.no_autoflush:
         notify(session, party_user_ids(session, pair), kind=v.NoticeKind.DEAL_STAGE,
-               event=f"stage:{pipeline.id}:{to_stage.value}",
+               event=stage_event(pipeline, to_stage),
                title=f"对接进展：{STAGE_WORDS[to_stage.value]}", link=pair.link, skip_user=actor.user_id,
                body=f"需求《{pair.demand.title}》与成果《{pair.achievement.title}》" + (f"\n备注：{note}" if note else ""))
+
+
+def stage_event(pipeline: Pipeline, stage: Stage) -> str:
+    """The stage notice's event key: the pair, when its pipeline was claimed, and the stage."""
+    return f"stage:{pipeline.demand_id}:{pipeline.achievement_id}:{pipeline.created_at:%Y%m%d%H%M%S%f}:{stage.value}"
 
 
 # --- records referenced by brokerage requests ----------------------------------------------------------------

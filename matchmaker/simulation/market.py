@@ -24,7 +24,7 @@ from matchmaker.db import hold, id_batches
 from matchmaker.errors import DomainError
 from matchmaker.identity.services import Actor, create_user
 from matchmaker.matching.service import MatchingService
-from matchmaker.models import Achievement, Broker, Demand, LatentFit, Organisation, User
+from matchmaker.models import Achievement, Broker, Demand, LatentFit, Organisation, Pipeline, User
 from matchmaker.regions import province_of
 from matchmaker.simulation.agents import BrokerAgent, Deal, MonthFigures, on_day
 from matchmaker.simulation.negotiation import Negotiation
@@ -227,9 +227,12 @@ class Market(Negotiation):
         hold(session, Demand, planned_demands)
         self._rank_new(session, planned_demands)
         hold(session, Achievement, self._claimed_achievements(planned_demands))
-        for broker, demand_id, at in planned:
-            if self._claim(session, broker, demand_id, at):
-                figures.claimed += 1
+        claimed = [claim for broker, demand_id, at in planned if (claim := self._claim(session, broker, demand_id, at))]
+        session.flush()   # the month's claims in one flush (claim_pipeline(flush=False)): now they have their ids
+        for pipeline, broker, at in claimed:
+            self.deals.append(Deal(pipeline.id, pipeline.demand_id, pipeline.achievement_id, broker, last_at=at,
+                                   rng=self.stream("deal", pipeline.demand_id, pipeline.achievement_id)))
+        figures.claimed += len(claimed)
 
     def _rank_new(self, session: Session, demand_ids: list[int]) -> None:
         """A demand's top matches, ranked once when a broker first looks at it: the brokers act on scores, so the
@@ -263,11 +266,14 @@ class Market(Negotiation):
             return 1.0 + self.lever("policy", "agency_reward_effort")
         return 1.0 + self.lever("policy", "agency_reward_effort") / 2  # the prospect alone raises effort a little
 
-    def _claim(self, session: Session, broker: BrokerAgent, demand_id: int, at: dt.datetime) -> bool:
+    def _claim(self, session: Session, broker: BrokerAgent, demand_id: int,
+               at: dt.datetime) -> tuple[Pipeline, BrokerAgent, dt.datetime] | None:
+        """The broker claims the demand's next candidate; each pair at most once, as claim_pipeline(flush=False)
+        asks (a demand's candidates are distinct and taken in order, across months too)."""
         matches = self.ranked[demand_id]
         index = self.claims_per_demand[demand_id]
         if index >= len(matches):
-            return False
+            return None
         self.claims_per_demand[demand_id] += 1
         match = matches[index]
         # No savepoint: claim_pipeline refuses before it writes anything (tested), and rolling a savepoint back walks
@@ -275,12 +281,10 @@ class Market(Negotiation):
         # (py-spy, the second national month: 11% of the samples).
         try:
             pipeline = claim_pipeline(session, actor=broker.actor, demand_id=demand_id,
-                                      achievement_id=int(match.id), score=match.score, at=at)
+                                      achievement_id=int(match.id), score=match.score, at=at, flush=False)
         except DomainError:
-            return False  # already claimed by another broker, or closed meanwhile: the broker moves on
-        self.deals.append(Deal(pipeline.id, demand_id, int(match.id), broker, last_at=at,
-                               rng=self.stream("deal", demand_id, int(match.id))))
-        return True
+            return None  # already claimed by another broker, or closed meanwhile: the broker moves on
+        return pipeline, broker, at
 
     # ---------------------------------------------------------------------------------------------- policy
     def _agency_rewards(self) -> Decimal:

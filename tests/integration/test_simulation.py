@@ -112,15 +112,19 @@ def test_the_simulator_writes_the_registry_and_never_signs_a_closed_posting(sett
                                   .group_by(Pipeline.broker_id, func.strftime("%Y-%m", Pipeline.created_at))
                                   .order_by(func.count().desc()).limit(1)).scalar()
         assert 0 < busiest <= cap
-        # The run's moves wait for one flush together (move_pipeline(flush=False)): none is lost on the way — every
+        # The run's claims and moves wait for one flush a month (flush=False): none is lost on the way — every
         # pipeline's stage is its last event's, and every stage notice names an event that was written.
-        events = session.execute(select(PipelineEvent.pipeline_id, PipelineEvent.to_stage)
+        events = session.execute(select(PipelineEvent.pipeline_id, PipelineEvent.to_stage, Pipeline.demand_id,
+                                        Pipeline.achievement_id, Pipeline.created_at)
+                                 .join(Pipeline, Pipeline.id == PipelineEvent.pipeline_id)
                                  .order_by(PipelineEvent.pipeline_id, PipelineEvent.at, PipelineEvent.id)).all()
-        last = {pipeline_id: to_stage for pipeline_id, to_stage in events}
+        last = {e.pipeline_id: e.to_stage for e in events}
         stages = dict(session.execute(select(Pipeline.id, Pipeline.stage)).all())
         assert last == stages and any(stage in ("declined", "lapsed") for stage in stages.values())
+        assert {e.pipeline_id for e in events if e.to_stage == "claimed"} == set(stages)
         told = set(session.scalars(select(Notice.event).where(Notice.event.like("stage:%"))))
-        assert told and told <= {f"stage:{p}:{s}" for p, s in events}
+        written = {f"stage:{e.demand_id}:{e.achievement_id}:{e.created_at:%Y%m%d%H%M%S%f}:{e.to_stage}" for e in events}
+        assert told and told <= written
         assert any(key.endswith((":contacted", ":lapsed", ":declined")) for key in told)
     engine.dispose()
     # Money is written as exact decimal strings, never floats.
