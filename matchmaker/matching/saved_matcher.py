@@ -62,6 +62,23 @@ def save(service) -> None:
             shutil.rmtree(work, ignore_errors=True)
 
 
+def copy_saved(source: Path, target: Path, *, database_url: str | None = None) -> None:
+    """A copy of a saved matcher, swapped in atomically. `database_url` names the database the copy serves when it
+    goes with a copy of its own (a simulation run on its copy of a world): same records, same change log."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".matcher-", dir=target.parent))
+    try:
+        shutil.copytree(source, work, dirs_exist_ok=True)
+        if database_url is not None:
+            state = json.loads((work / "state.json").read_text(encoding="utf-8"))
+            state["database"] = database_key(database_url)
+            (work / "state.json").write_text(json.dumps(state), encoding="utf-8")
+        replace_dir(str(work), str(target))
+    except OSError as error:   # another run copying the same matcher at the same moment; its copy is as good
+        log.warning("could not copy the saved matcher: %s", error)
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def load(service) -> tuple[Matcher, int]:
     """The saved matcher, mapped and caught up with the open records, and the change id it replays from; an
     IndexVersionError when the directory holds none this database and this code can use."""

@@ -12,7 +12,7 @@ from matchmaker import migrate
 from matchmaker.config import Settings
 from matchmaker.db import make_engine
 from matchmaker.simulation.report import interval, write_report
-from matchmaker.simulation.runs import run_scenario
+from matchmaker.simulation.runs import run_scenario, world_file
 from matchmaker.simulation.scenarios import load_scenario
 
 
@@ -25,8 +25,13 @@ def settings(tmp_path) -> Settings:
 
 def test_same_world_scenario_and_seed_give_identical_figures(settings):
     baseline = load_scenario("baseline")
+    kept = world_file(settings, "demo", 1).with_suffix(".matcher") / "state.json"
+    assert not kept.exists()
     first = run_scenario(settings, baseline, seed=3, months=3, scale="demo", world_seed=1, keep_database=False)
+    # The first run built the world's matcher and kept it beside the world; the second loads a copy of it.
+    built = kept.stat().st_mtime_ns
     second = run_scenario(settings, baseline, seed=3, months=3, scale="demo", world_seed=1, keep_database=False)
+    assert kept.stat().st_mtime_ns == built
     assert first.summary == second.summary and first.monthly == second.monthly
     assert first.summary["funnel"]["claimed"]["count"] > 0
     other = run_scenario(settings, baseline, seed=4, months=3, scale="demo", world_seed=1, keep_database=False)
