@@ -19,6 +19,11 @@ class Level(StrEnum):
     COUNTY = "county"
 
 
+def malformed_region(code: str) -> str:
+    """The one sentence for a region filter that is not six digits, with what to write."""
+    return f"地区代码“{code}”应为 6 位数字的行政区划代码（GB/T 2260），例如大连市 210200。"
+
+
 def unknown_region(code: str) -> str:
     """The one sentence for a region code that is not a GB/T 2260 code the platform holds, with what to write."""
     return f"地区代码“{code}”不存在，请填写有效的 6 位行政区划代码（GB/T 2260），例如辽宁省 210000、大连市 210200"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -43,9 +42,9 @@ from matchmaker.models import (
     IPRecord,
     Organisation,
 )
+from matchmaker import regions
 from matchmaker.regions import RegionCode
 
-REGION_CODE = re.compile(r"^\d{6}$")
 
 
 # ---------------------------------------------------------------- one posting
@@ -154,9 +153,8 @@ def check_list_query(query: ListQuery) -> None:
     if query.offset < 0:
         reason = "起始位置不能为负数，请从 0 开始。"
         raise DomainError.on("offset", reason)
-    if query.region is not None and not REGION_CODE.match(query.region):
-        reason = f"地区代码“{query.region}”应为 6 位数字的行政区划代码（GB/T 2260），例如大连市 210200。"
-        raise DomainError.on("region", reason)
+    if query.region is not None and not regions.CODE.match(query.region):
+        raise DomainError.on("region", regions.malformed_region(query.region))
     if query.trl_min is not None and query.trl_max is not None and query.trl_min > query.trl_max:
         raise InvalidInput.on("trl_min", "技术成熟度的下限不能高于上限，请调换两者或放宽其中一个")   # well-formed, contradictory: 422
     if query.sort.lstrip("-") not in SORT_KEYS:

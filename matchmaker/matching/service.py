@@ -16,8 +16,8 @@ from pathlib import Path
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from matchmaker import regions
 from matchmaker import vocabulary as v
-from matchmaker.catalog import services as catalog
 from matchmaker.catalog.specs import LIBRARIES
 from matchmaker.config import Settings
 from matchmaker.db import id_batches
@@ -291,8 +291,8 @@ def _check_filters(k: int, filters: MatchFilters) -> None:
     problems = []
     if not 1 <= k <= MAX_K:
         problems.append(FieldProblem("k", f"条数须在 1 到 {MAX_K} 之间"))
-    if filters.region is not None and not catalog.REGION_CODE.match(filters.region):
-        problems.append(FieldProblem("region", "地区须是六位行政区划代码，例如 210200"))
+    if filters.region is not None and not regions.CODE.match(filters.region):
+        problems.append(FieldProblem("region", regions.malformed_region(filters.region)))
     for name in ("trl_min", "trl_max"):
         value = getattr(filters, name)
         if value is not None and not 1 <= value <= 9:
