@@ -86,12 +86,22 @@ class IndexedDocs(Mapping):
         self.index, self.kind = index, kind
 
     def __getitem__(self, doc_id):
+        if doc_id not in self.index:
+            raise KeyError(doc_id)
+        return self._document(doc_id, *self.index.text(doc_id))
+
+    def without_text(self, doc_id):
+        """The document as its constraints read it: every column, no title or body. Ranking rebuilds tens of
+        candidates a query for their constraints alone, and reading the text was half of rebuilding one (py-spy,
+        the simulator's ranking)."""
+        return self._document(doc_id)
+
+    def _document(self, doc_id, title: str = "", body: str = ""):
         row = self.index.row_of(doc_id)
         if row is None:
             raise KeyError(doc_id)
-        title, body = self.index.text(doc_id)
-        value = {name: self.index.attribute(name)[row] for name in ("field", "region", "trl", "modes",
-                                                                      *AMOUNTS[self.kind])}
+        names = ("field", "region", "trl", "modes", *AMOUNTS[self.kind])
+        value = dict(zip(names, self.index.values_at(row, names)))
         modes = str(value["modes"])
         return self.kind(
             id=doc_id, title=title, body=body, field_code=str(value["field"]) or None,

@@ -186,6 +186,11 @@ class RowStore:
             raise KeyError(f"unknown attribute {name!r}; known: {sorted(self._attributes)}")
         return self._attributes[name][: self._n_rows]
 
+    def values_at(self, row: int, names: tuple[str, ...]) -> list:
+        """One row's values of these attributes (no view of each whole column on the way: ranking reads a few
+        attributes of each of tens of candidates a query)."""
+        return [self._attributes[name][row] for name in names]
+
     def attribute_names(self) -> list[str]:
         return sorted(self._attributes)
 

@@ -266,7 +266,7 @@ class Matcher:
             if len(best) >= k and relevance[n] < best[0]:
                 break
             factors = tuple(Factor(f, value, multiplier(f, value, self.weights))
-                            for f, value in violations(*pair_of(side.docs[ids[n]])).items())
+                            for f, value in violations(*pair_of(side.docs.without_text(ids[n]))).items())
             score = float(relevance[n]) * math.prod(f.multiplier for f in factors)
             scored.append((score, keys[n], n, factors))
             heapq.heappush(best, score)
