@@ -11,6 +11,7 @@ import msgspec
 from sqlalchemy import Select, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from matchmaker import regions
 from matchmaker import vocabulary as v
 from matchmaker.api.params import MAX_LIMIT, SORT_KEYS
 from matchmaker.catalog.access import is_visible, may_edit, visible_parts
@@ -42,9 +43,7 @@ from matchmaker.models import (
     IPRecord,
     Organisation,
 )
-from matchmaker import regions
 from matchmaker.regions import RegionCode
-
 
 
 # ---------------------------------------------------------------- one posting
