@@ -377,3 +377,26 @@ def test_api_for_analysts_only_json_csv_and_bad_filters(client, catalog_engine):
         assert response.status_code == status, (query, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
         assert parameter in {e["field"] for e in response.json().get("errors", [])}, (query, response.json())
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_broker_league_reads_more_ended_pipelines_than_a_statement_may_name(migrated_url):
+    """A national year ended 272,107 pipelines, and the league named them all in one IN (…): past SQLite's 32,766
+    parameters a statement, the run's figures were lost. Here the limit is lowered to 100 and 300 pipelines end."""
+    import sqlite3
+
+    from live_server import build_deal_world
+    from sqlalchemy import event, update
+
+    from matchmaker.db import make_engine
+
+    build_deal_world(migrated_url, brokers=2, deals_per_broker=150)
+    engine = make_engine(migrated_url)
+    with engine.begin() as conn:
+        conn.execute(update(Pipeline).values(stage="lapsed"))
+    engine.dispose()
+    event.listen(engine, "connect", lambda dbapi, _record: dbapi.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 100))
+    with make_session_factory(engine)() as session:
+        league = broker_league(session)
+    engine.dispose()
+    assert sorted((b.lapsed, b.claimed) for b in league) == [(150, 150), (150, 150)]
