@@ -162,8 +162,7 @@ def _ended_times(session: Session, scope: Select, records: dict[int, _Record]) -
     # The ended pipelines as a subquery, never as a list of ids: a national year ended 272,107 of them, past SQLite's
     # 32,766 parameters a statement (the run's figures were lost to "too many SQL variables" after 35 minutes).
     ended_scope = scope.where(Pipeline.stage.in_([Stage.DECLINED.value, Stage.LAPSED.value]))
-    ended = dict(session.execute(select(Pipeline.id, Pipeline.broker_id).where(
-        Pipeline.id.in_(ended_scope.scalar_subquery()))).all())
+    ended = dict(session.execute(ended_scope.add_columns(Pipeline.broker_id)).all())
     negotiated = set(session.scalars(select(PipelineEvent.pipeline_id).where(
         PipelineEvent.pipeline_id.in_(ended_scope.scalar_subquery()), PipelineEvent.to_stage == Stage.DECLINED.value,
         PipelineEvent.from_stage == Stage.NEGOTIATING.value)))

@@ -5,17 +5,19 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import sqlite3
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import insert
+from live_server import build_deal_world
+from sqlalchemy import event, insert, update
 
 from matchmaker.analytics.funnel import funnel
 from matchmaker.analytics.league import broker_league
 from matchmaker.analytics.local_conversion import local_conversion
 from matchmaker.analytics.tables import to_csv
 from matchmaker.analytics.turnover import turnover
-from matchmaker.db import make_session_factory
+from matchmaker.db import make_engine, make_session_factory
 from matchmaker.errors import InvalidInput
 from matchmaker.models import (
     Achievement,
@@ -383,13 +385,6 @@ def test_api_for_analysts_only_json_csv_and_bad_filters(client, catalog_engine):
 def test_the_broker_league_reads_more_ended_pipelines_than_a_statement_may_name(migrated_url):
     """A national year ended 272,107 pipelines, and the league named them all in one IN (…): past SQLite's 32,766
     parameters a statement, the run's figures were lost. Here the limit is lowered to 100 and 300 pipelines end."""
-    import sqlite3
-
-    from live_server import build_deal_world
-    from sqlalchemy import event, update
-
-    from matchmaker.db import make_engine
-
     build_deal_world(migrated_url, brokers=2, deals_per_broker=150)
     engine = make_engine(migrated_url)
     with engine.begin() as conn:

@@ -144,11 +144,11 @@ def test_schemathesis_checks_all_as_every_role_with_the_stateful_phase(seeded_ur
     def each_role(mode: str, phases: str, names: dict[str, list[str]] | None = None) -> None:
         # Two runs at a time (the client generating while the server answers keeps both cores busy); the admin
         # last and alone, since its revocations and approvals would change what a concurrent run sees.
-        wanted = [role for role in roles if names is None or names[role]]
+        taking = [role for role in roles if names is None or names[role]]
         with ThreadPoolExecutor(max_workers=LANES) as lanes:
             list(lanes.map(lambda role: run(role, mode, phases, names and names[role]),
-                           [role for role in wanted if role != "admin"]))
-        if "admin" in wanted:
+                           [role for role in taking if role != "admin"]))
+        if "admin" in taking:
             run("admin", mode, phases, names and names["admin"])
 
     try:
@@ -164,8 +164,8 @@ def test_schemathesis_checks_all_as_every_role_with_the_stateful_phase(seeded_ur
         server.stop()
     print(f"\nschemathesis --checks all on {backend}: " + "; ".join(
         f"{role} {mode} {cases} cases in {seconds:.0f}s" for (role, mode), (_, cases, seconds, _) in outcomes.items()))
-    failed = {run: output[output.find("FAILURES") if "FAILURES" in output else 0:][-6000:]
-              for run, (code, _, _, output) in outcomes.items() if code != 0}
+    failed = {key: output[output.find("FAILURES") if "FAILURES" in output else 0:][-6000:]
+              for key, (code, _, _, output) in outcomes.items() if code != 0}
     assert not failed, "\n\n".join(f"== {role}, {mode} ==\n{text}" for (role, mode), text in failed.items())
     few = {role: cases for (role, mode), (_, cases, _, _) in outcomes.items() if mode == "positive" and cases < MIN_CASES}
     assert not few, f"fewer than {MIN_CASES} test cases: {few}; raise MATCHMAKER_SCHEMATHESIS_EXAMPLES"
