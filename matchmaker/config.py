@@ -27,6 +27,7 @@ class Settings:
     smtp_url: str = ""  # smtp://[user:password@]host:port (smtps:// for TLS); "" = no email, notices stay in the inbox
     mail_from: str = "matchmaker@matchmaker.test"  # the From address of notices
     public_url: str = "http://127.0.0.1:8000"  # where people reach the pages: links in emails start with it
+    rank_processes: int = 0  # processes ranking a batch of queries (a simulated month's demands); 0 = every usable core
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -46,6 +47,7 @@ class Settings:
             smtp_url=env.get("MATCHMAKER_SMTP_URL", ""),
             mail_from=env.get("MATCHMAKER_MAIL_FROM") or defaults.mail_from,
             public_url=(env.get("MATCHMAKER_PUBLIC_URL") or defaults.public_url).rstrip("/"),
+            rank_processes=int(env.get("MATCHMAKER_RANK_PROCESSES") or 0),
         )
 
     @property

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 import logging
 import random
@@ -22,7 +23,7 @@ from matchmaker.catalog.specs import LIBRARIES
 from matchmaker.config import Settings
 from matchmaker.db import id_batches
 from matchmaker.errors import DomainError, FieldProblem, InvalidInput
-from matchmaker.matching import impressions, saved_matcher, semantic
+from matchmaker.matching import forked, impressions, saved_matcher, semantic
 from matchmaker.matching.index import IndexVersionError
 from matchmaker.matching.learning import load_weights
 from matchmaker.matching.ranking import FUSED, TFIDF, Match, Matcher
@@ -221,9 +222,12 @@ class MatchingService:
 
     def achievements_for_many(self, demands: list[Demand], *, k: int, explain: int | None = None) -> list[list[Match]]:
         """`achievements_for` of each demand, unfiltered and without a sync (the simulator syncs once a month and ranks
-        a month's demands at once), computed together where that is cheaper; the same matches."""
+        a month's demands at once), computed together where that is cheaper, on several cores when there are many
+        (forked.py); the same matches."""
         with self._lock:
-            return self.matcher.rank_achievements_many([demand_doc(d) for d in demands], k, explain=explain)
+            rank = functools.partial(self.matcher.rank_achievements_many, k=k, explain=explain)
+            return forked.rank_many(rank, [demand_doc(d) for d in demands],
+                                    forked.usable_cores(self.settings.rank_processes))
 
     def demands_for(self, achievement: Achievement, *, k: int = 10, filters: MatchFilters = MatchFilters()) -> list[Match]:
         """Best published demands for an achievement row, with explanations."""

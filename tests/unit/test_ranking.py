@@ -1,5 +1,6 @@
 """Matcher: text first, constraints only demote, unknown is neutral, explanations in words that add up."""
 import math
+import os
 
 import numpy as np
 import pytest
@@ -223,3 +224,36 @@ def test_ranking_many_demands_at_once_gives_each_the_same_matches_as_ranking_it_
     together = matcher.rank_achievements_many(demands, k=5, explain=0)
     assert together == [matcher.rank_achievements(d, k=5, explain=0) for d in demands]
     assert together[-1] == [] and all(together[:-1])
+
+
+def test_ranking_many_demands_in_forked_processes_gives_the_same_matches_in_the_same_order():
+    # The simulator's month of demands is ranked by several processes sharing the index (forked.py); a share ranked
+    # out of order, lost or ranked twice would change which achievement each demand's broker claims.
+    import functools
+    import json
+    from pathlib import Path
+
+    from matchmaker.matching import forked
+
+    fixture = json.loads((Path(__file__).parents[1] / "fixtures" / "matching_fixture.json").read_text(encoding="utf-8"))
+    matcher = Matcher().fit([AchievementDoc(a["key"], a["title"], f"{a['summary']}{a['keywords']}",
+                                            field_code=a["field"]) for a in fixture["achievements"]])
+    demands = [DemandDoc(d["key"], d["title"], f"{d['problem']}{d['targets']}") for d in fixture["demands"]]
+    rank = functools.partial(matcher.rank_achievements_many, k=5, explain=2)
+    alone = rank(demands)
+    assert len({tuple(m.id for m in matches) for matches in alone}) > 1   # the order of the results can show
+    assert forked.rank_many(rank, demands, processes=2, min_queries=2) == alone
+    pids = forked.rank_many(lambda shares: [os.getpid() for _ in shares], demands, processes=2, min_queries=2)
+    assert os.getpid() not in pids and len(pids) == len(demands)   # ranked in the children, one result per demand
+    assert forked.rank_many(lambda shares: [os.getpid() for _ in shares], demands, processes=2) == \
+        [os.getpid()] * len(demands)   # too few queries for a fork: ranked here
+
+
+def test_batch_ranking_uses_the_cores_it_may_and_none_inside_a_daemonic_worker():
+    import multiprocessing
+
+    from matchmaker.matching import forked
+
+    assert forked.usable_cores(0) == len(os.sched_getaffinity(0)) and forked.usable_cores(3) == 3
+    with multiprocessing.get_context("fork").Pool(1) as pool:   # a pool's workers are daemonic, as a sweep's are
+        assert pool.apply(forked.usable_cores, (3,)) == 1
