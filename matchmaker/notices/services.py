@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -57,8 +57,25 @@ def organisation_users(session: Session, organisation_id: int | None) -> list[in
     """The people of an organisation who can act on its postings (not revoked)."""
     if organisation_id is None:
         return []
-    return list(session.scalars(select(User.id).where(User.organisation_id == organisation_id,
-                                                      User.revoked_at.is_(None))))
+    known = session.info.get(_KNOWN_USERS)
+    if known is not None and organisation_id in known:
+        return list(known[organisation_id])
+    found = list(session.scalars(_ORGANISATION_USERS, {"organisation_id": organisation_id}))
+    if known is not None:
+        known[organisation_id] = found
+    return found
+
+
+_ORGANISATION_USERS = select(User.id).where(User.organisation_id == bindparam("organisation_id"),
+                                            User.revoked_at.is_(None))
+_KNOWN_USERS = "organisation_users"
+
+
+def remember_organisation_users(session: Session) -> None:
+    """Each organisation's people read once in this session, not once per notice: for a batch writer that adds and
+    revokes no users while it runs (a simulated month tells ~10,000 owners of review outcomes and deal stages;
+    the query per notice was 5% of the national world's run). A request never asks for it."""
+    session.info[_KNOWN_USERS] = {}
 
 
 # ---------------------------------------------------------------- the inbox

@@ -26,11 +26,13 @@ from matchmaker.identity.services import Actor, create_user
 from matchmaker.matching import saved_matcher
 from matchmaker.matching.service import MatchingService
 from matchmaker.models import Achievement, Broker, Demand, LatentFit, Organisation, Pipeline, User
+from matchmaker.notices.services import remember_organisation_users
 from matchmaker.regions import province_of
 from matchmaker.simulation.agents import BrokerAgent, Deal, MonthFigures, on_day
 from matchmaker.simulation.negotiation import Negotiation
 from matchmaker.simulation.scenarios import Scenario
 from matchmaker.world.generate import extend_world
+from matchmaker.world.organisations import PoolRows
 
 SIM_START = dt.date(2026, 7, 1)  # the month after the generated world's date
 CANDIDATES_PER_DEMAND = 3  # a broker looks at the top few matches of a demand, as a work queue shows them
@@ -53,13 +55,14 @@ class Market(Negotiation):
     """One run: a world database, a scenario, a seed; every action goes through the API's services."""
 
     def __init__(self, engine: Engine, scenario: Scenario, seed: int, *, index_dir: Path, home_province: str | None,
-                 common_random_numbers: bool = True, world_matcher: Path | None = None):
+                 common_random_numbers: bool = True, world_matcher: Path | None = None, rank_processes: int = 0):
         self.engine = engine
         self.scenario = scenario
         self.seed = seed
         self.common_random_numbers = common_random_numbers
         self.factory: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)
-        settings = Settings(database_url=str(engine.url.render_as_string(hide_password=False)), index_dir=index_dir)
+        settings = Settings(database_url=str(engine.url.render_as_string(hide_password=False)), index_dir=index_dir,
+                            rank_processes=rank_processes)
         self.day = SIM_START   # the simulated calendar's day: what is open to match is read against it
         # The run's index dies with it; it reads the records' dates against the simulated month, not the day the run
         # happens to be made (a sweep across midnight gave different figures for the same seeds).
@@ -67,7 +70,8 @@ class Market(Negotiation):
         self.world_matcher = world_matcher
         self.home_province = home_province
         self.deals: list[Deal] = []
-        self.ranked: dict[int, list] = {}  # demand id → its top matches, ranked once (a work queue)
+        self.pools: PoolRows | None = None   # the world's organisations and their fields, read once (extend_world)
+        self.ranked: dict[int, list] = {}  # demand id → its top (achievement id, score) pairs, ranked once (a work queue)
         self.claims_per_demand: dict[int, int] = defaultdict(int)
         self.agency_turnover: dict[int, Decimal] = defaultdict(Decimal)
         self.fits: dict[tuple[int, int], int] = {}
@@ -161,6 +165,7 @@ class Market(Negotiation):
         self.matching.sync()
         fair = self._fair_month(month)
         with self.factory() as session, session.begin():
+            remember_organisation_users(session)   # the run adds no users after setup
             self._pilot_bases(session, day)
             self._claims(session, day, fair, figures)
             self._negotiate(session, day, fair, figures)
@@ -176,9 +181,12 @@ class Market(Negotiation):
         n_achievements = _poisson(rng, self.initial_achievements * self.lever("market", "achievement_posting_rate"))
         n_demands = _poisson(rng, self.initial_demands * self.lever("market", "demand_posting_rate"))
         with self.factory() as session, session.begin():
+            remember_organisation_users(session)
             conn = session.connection()
+            self.pools = self.pools or PoolRows.read(conn)
             achievement_ids, demand_ids = extend_world(conn, key=f"{self.seed}-{month}", demands=n_demands,
-                                                       achievements=n_achievements, posted_on=day, rng=rng)
+                                                       achievements=n_achievements, posted_on=day, rng=rng,
+                                                       pools=self.pools)
             challenge_share = self.lever("market", "challenge_share")
             for demand_id in demand_ids:
                 if rng.random() < challenge_share:
@@ -252,7 +260,7 @@ class Market(Negotiation):
         """A demand's top matches, ranked once when a broker first looks at it: the brokers act on scores, so the
         shared words a person reads are not computed (the ranking is the same). The month began with a sync."""
         new = [session.get(Demand, demand_id) for demand_id in dict.fromkeys(demand_ids) if demand_id not in self.ranked]
-        for demand, matches in zip(new, self.matching.achievements_for_many(new, k=CANDIDATES_PER_DEMAND, explain=0)):
+        for demand, matches in zip(new, self.matching.achievement_scores_for_many(new, k=CANDIDATES_PER_DEMAND)):
             self.ranked[demand.id] = matches
 
     def _claimed_achievements(self, demand_ids: list[int]) -> list[int]:
@@ -262,7 +270,7 @@ class Market(Negotiation):
             index = self.claims_per_demand[demand_id] + taken[demand_id]
             taken[demand_id] += 1
             if index < len(self.ranked[demand_id]):
-                ids.append(int(self.ranked[demand_id][index].id))
+                ids.append(int(self.ranked[demand_id][index][0]))
         return ids
 
     def _capacity(self, rng: random.Random, broker: BrokerAgent, fair: bool) -> int:
@@ -289,13 +297,13 @@ class Market(Negotiation):
         if index >= len(matches):
             return None
         self.claims_per_demand[demand_id] += 1
-        match = matches[index]
+        achievement_id, score = matches[index]
         # No savepoint: claim_pipeline refuses before it writes anything (tested), and rolling a savepoint back walks
         # every record the session holds — on the national world, a month's held records times each refused claim
         # (py-spy, the second national month: 11% of the samples).
         try:
             pipeline = claim_pipeline(session, actor=broker.actor, demand_id=demand_id,
-                                      achievement_id=int(match.id), score=match.score, at=at, flush=False)
+                                      achievement_id=int(achievement_id), score=score, at=at, flush=False)
         except DomainError:
             return None  # already claimed by another broker, or closed meanwhile: the broker moves on
         return pipeline, broker, at

@@ -87,7 +87,8 @@ def simulate(settings: Settings, scenario: Scenario, *, seed: int, months: int, 
         with Session(engine) as session:
             home = home_province_of(session)
         market = Market(engine, scenario, seed, index_dir=index_dir, home_province=home,
-                        common_random_numbers=common_random_numbers, world_matcher=source.with_suffix(".matcher"))
+                        common_random_numbers=common_random_numbers, world_matcher=source.with_suffix(".matcher"),
+                        rank_processes=settings.rank_processes)
         with _progress(console) as progress:
             result = market.run(months, progress)
         with Session(engine) as session:

@@ -19,7 +19,7 @@ from matchmaker.models import Achievement, Broker, Demand, Organisation, User, W
 from matchmaker.world.brokers import add_brokers
 from matchmaker.world.challenges import add_challenges
 from matchmaker.world.context import SCALES, Generator, State
-from matchmaker.world.organisations import add_organisations, load_pools
+from matchmaker.world.organisations import PoolRows, add_organisations, load_pools
 from matchmaker.world.postings import (
     Buffers,
     add_background_achievements,
@@ -89,17 +89,19 @@ def _posting_generator() -> Generator:
 
 
 def extend_world(conn: Connection, *, key: str, demands: int, achievements: int, posted_on: dt.date,
-                 rng: random.Random) -> tuple[list[int], list[int]]:
+                 rng: random.Random, pools: PoolRows | None = None) -> tuple[list[int], list[int]]:
     """New postings for the market simulator, drawn like the world's and waiting for review.
 
     Demands come with their generated answers and latent fits, as at seeding; the rest of the achievements
-    are background postings. Returns (achievement ids, demand ids), all in status pending_review.
+    are background postings. Returns (achievement ids, demand ids), all in status pending_review. `pools`: the
+    world's pool rows kept by the caller from an earlier call (they gain this call's postings); None reads them.
     """
     generator = copy.copy(_posting_generator())
     generator.rng, generator.prefix = rng, f"s{key}"
     generator.subject_members, generator.demand_subjects = {}, []
     state = State(next_ids={t: _max_id(conn, t) for t in _TABLES})
-    load_pools(generator, conn, state)
+    pools = pools or PoolRows.read(conn)
+    load_pools(generator, pools, state)
     buffers = Buffers()
     for _ in range(demands):
         demand_with_answers(generator, state, buffers, budget=achievements)
@@ -111,6 +113,7 @@ def extend_world(conn: Connection, *, key: str, demands: int, achievements: int,
     for row in buffers.demands:
         row.update(status=v.DemandStatus.PENDING_REVIEW.value, posted_on=None,
                    deadline=posted_on + dt.timedelta(days=365), created_at=_stamp(posted_on), updated_at=_stamp(posted_on))
+    pools.add_postings(buffers.achievements)
     new_achievements = [row["id"] for row in buffers.achievements]
     new_demands = [row["id"] for row in buffers.demands]
     buffers.flush(conn, state)
