@@ -28,7 +28,11 @@ def usable_cores(setting: int = 0) -> int:
     One inside a daemonic process (a sweep's worker): it may not have children, and its siblings hold the cores."""
     if multiprocessing.current_process().daemon:
         return 1
-    return setting if setting > 0 else len(os.sched_getaffinity(0))
+    if setting > 0:
+        return setting
+    if hasattr(os, "sched_getaffinity"):   # Linux; macOS has no affinity call
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def rank_many(rank: Callable[[Sequence[Q]], list[R]], queries: Sequence[Q], processes: int,
