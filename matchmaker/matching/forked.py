@@ -45,14 +45,17 @@ def rank_many(rank: Callable[[Sequence[Q]], list[R]], queries: Sequence[Q], proc
     share = -(-len(queries) // (processes * SHARES_PER_PROCESS))
     bounds = [(start, min(start + share, len(queries))) for start in range(0, len(queries), share)]
     _job = (rank, queries)
-    # Frozen objects are never collected in the children: no finaliser of an inherited database connection runs
-    # there, and the collector does not write to (and so copy) the pages of every object the parent holds.
-    gc.freeze()
+    # The children inherit a disabled collector: no finaliser of an inherited database connection runs there, and
+    # the collector does not write to (and so copy) the pages of every object the parent holds. Disabling, not
+    # gc.freeze: unfreezing afterwards would also unfreeze what the process froze for itself (the test session does).
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         with multiprocessing.get_context("fork").Pool(processes) as pool:
             parts = pool.map(_rank_share, bounds, chunksize=1)
     finally:
-        gc.unfreeze()
+        if collecting:
+            gc.enable()
         _job = None
     return [result for part in parts for result in part]
 

@@ -1,4 +1,5 @@
 """Matcher: text first, constraints only demote, unknown is neutral, explanations in words that add up."""
+import gc
 import math
 import os
 
@@ -242,7 +243,9 @@ def test_ranking_many_demands_in_forked_processes_gives_the_same_matches_in_the_
     rank = functools.partial(matcher.rank_achievements_many, k=5, explain=2)
     alone = rank(demands)
     assert len({tuple(m.id for m in matches) for matches in alone}) > 1   # the order of the results can show
+    frozen = gc.get_freeze_count()
     assert forked.rank_many(rank, demands, processes=2, min_queries=2) == alone
+    assert gc.isenabled() and gc.get_freeze_count() == frozen   # the process's collector is left as it was
     pids = forked.rank_many(lambda shares: [os.getpid() for _ in shares], demands, processes=2, min_queries=2)
     assert os.getpid() not in pids and len(pids) == len(demands)   # ranked in the children, one result per demand
     assert forked.rank_many(lambda shares: [os.getpid() for _ in shares], demands, processes=2) == \
