@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import nullcontext
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 
 from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import Session
@@ -11,7 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from matchmaker import vocabulary as v
 from matchmaker.brokerage.common import READ_ALL_ROLES, Stage, current_time, parse, visible_record
-from matchmaker.db import paged
+from matchmaker.db import id_batches, paged
 from matchmaker.deals.parties import Pair, party_user_ids
 from matchmaker.deals.thread import STAGE_WORDS
 from matchmaker.errors import Conflict, FieldProblem, Forbidden, NotFound
@@ -73,17 +74,47 @@ def claim_pipeline(session: Session, *, actor: Actor, demand_id: int, achievemen
     achievement = visible_record(session, actor, Achievement, achievement_id, "achievement_id")
     _check_matchable(demand, "demand_id", demand.status, demand.deadline, now.date())
     _check_matchable(achievement, "achievement_id", achievement.status, achievement.expires_on, now.date())
-    with session.no_autoflush if not flush else nullcontext():
-        holder = session.scalar(_HOLDER, {"demand_id": demand_id, "achievement_id": achievement_id})
-    if holder is not None:
+    stage = _holder_stage(session, demand_id, achievement_id, flush)
+    if stage is not None:
         # A declined or lapsed pair may be tried again (a new pipeline); a live or signed one may not.
-        raise Conflict(f"这对需求与成果已由技术经纪人在对接（{v.STAGE_NAMES.get(holder.stage, holder.stage)}），"
+        raise Conflict(f"这对需求与成果已由技术经纪人在对接（{v.STAGE_NAMES.get(stage, stage)}），"
                        "不能重复认领。请在对接看板查看进展，或认领其他匹配。")
     pipeline = Pipeline(demand_id=demand_id, achievement_id=achievement_id, broker_id=broker_id,
                         stage=Stage.CLAIMED.value, created_at=now, updated_at=now, score=score)
     session.add(pipeline)
     _record_event(session, pipeline, None, Stage.CLAIMED, actor, note, now, flush=flush)
     return pipeline
+
+
+def _holder_stage(session: Session, demand_id: int, achievement_id: int, flush: bool) -> str | None:
+    """The stage of the pair's live or signed pipeline, if any."""
+    known = session.info.get(_KNOWN_HOLDERS) if not flush else None
+    if known is not None and demand_id in known[0]:
+        return known[1].get((demand_id, achievement_id))
+    with session.no_autoflush if not flush else nullcontext():
+        holder = session.scalar(_HOLDER, {"demand_id": demand_id, "achievement_id": achievement_id})
+    return None if holder is None else holder.stage
+
+
+_KNOWN_HOLDERS = "pipeline_holders"
+
+
+@contextmanager
+def holders_read_together(session: Session, demand_ids: Sequence[int]) -> Iterator[None]:
+    """Inside the block, claim_pipeline(flush=False) looks a pair's holder up among the live or signed pipelines on
+    these demands, read here in a few queries, instead of querying once per claim (a tenth of a national simulated
+    month's claims). Those calls see nothing different: they already read only what was written before their batch,
+    which is this block. A request never uses it."""
+    holders: dict[tuple[int, int], str] = {}
+    for batch in id_batches(sorted(set(demand_ids))):
+        holders.update(((d, a), stage) for d, a, stage in session.execute(
+            select(Pipeline.demand_id, Pipeline.achievement_id, Pipeline.stage).where(
+                Pipeline.demand_id.in_(batch), *(Pipeline.stage != stage.value for stage in v.ENDED_WITHOUT_CONTRACT))))
+    session.info[_KNOWN_HOLDERS] = (set(demand_ids), holders)
+    try:
+        yield
+    finally:
+        session.info.pop(_KNOWN_HOLDERS, None)
 
 
 def move_pipeline(session: Session, *, actor: Actor, pipeline_id: int, to_stage: str, note: str = "",

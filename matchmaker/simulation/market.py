@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from matchmaker import vocabulary as v
-from matchmaker.brokerage.pipelines import claim_pipeline
+from matchmaker.brokerage.pipelines import claim_pipeline, holders_read_together
 from matchmaker.catalog import services as catalog
 from matchmaker.catalog.review import approve_record
 from matchmaker.catalog.specs import ACHIEVEMENTS, DEMANDS
@@ -26,7 +26,7 @@ from matchmaker.identity.services import Actor, create_user
 from matchmaker.matching import saved_matcher
 from matchmaker.matching.service import MatchingService
 from matchmaker.models import Achievement, Broker, Demand, LatentFit, Organisation, Pipeline, User
-from matchmaker.notices.services import remember_organisation_users
+from matchmaker.notices.services import notices_written_together, remember_organisation_users
 from matchmaker.regions import province_of
 from matchmaker.simulation.agents import BrokerAgent, Deal, MonthFigures, on_day
 from matchmaker.simulation.negotiation import Negotiation
@@ -164,7 +164,7 @@ class Market(Negotiation):
         self._post(month, day)
         self.matching.sync()
         fair = self._fair_month(month)
-        with self.factory() as session, session.begin():
+        with self.factory() as session, session.begin(), notices_written_together(session):
             remember_organisation_users(session)   # the run adds no users after setup
             self._pilot_bases(session, day)
             self._claims(session, day, fair, figures)
@@ -180,7 +180,7 @@ class Market(Negotiation):
         rng = self.stream("postings", month)
         n_achievements = _poisson(rng, self.initial_achievements * self.lever("market", "achievement_posting_rate"))
         n_demands = _poisson(rng, self.initial_demands * self.lever("market", "demand_posting_rate"))
-        with self.factory() as session, session.begin():
+        with self.factory() as session, session.begin(), notices_written_together(session):
             remember_organisation_users(session)
             conn = session.connection()
             self.pools = self.pools or PoolRows.read(conn)
@@ -249,7 +249,8 @@ class Market(Negotiation):
         hold(session, Demand, planned_demands)
         self._rank_new(session, planned_demands)
         hold(session, Achievement, self._claimed_achievements(planned_demands))
-        claimed = [claim for broker, demand_id, at in planned if (claim := self._claim(session, broker, demand_id, at))]
+        with holders_read_together(session, planned_demands):
+            claimed = [claim for broker, demand_id, at in planned if (claim := self._claim(session, broker, demand_id, at))]
         session.flush()   # the month's claims in one flush (claim_pipeline(flush=False)): now they have their ids
         for pipeline, broker, at in claimed:
             self.deals.append(Deal(pipeline.id, pipeline.demand_id, pipeline.achievement_id, broker, last_at=at,

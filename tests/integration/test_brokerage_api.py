@@ -484,3 +484,48 @@ def test_a_refused_claim_writes_nothing_so_the_transaction_goes_on(api, world):
         claim_pipeline(session, actor=broker, demand_id=world.pairs[1].demand_id,
                        achievement_id=world.pairs[1].achievement_id)
         assert written() == (before[0] + 1, before[1] + 1)
+
+
+def test_claims_in_a_block_that_read_the_holders_together_are_refused_and_allowed_alike(api, world):
+    """holders_read_together (the simulator's month) answers a batch's holder checks from one read: a live pair is
+    refused in the same words as by its own query, a free pair is claimed, and a demand the block did not read is
+    still checked by its query."""
+    from sqlalchemy import event
+
+    from matchmaker.brokerage.pipelines import claim_pipeline, holders_read_together
+    from matchmaker.db import make_session_factory
+    from matchmaker.errors import Conflict
+    from matchmaker.identity.services import actor_for
+    from matchmaker.models import User
+
+    first = api.users.headers("broker", world.agency_ids[0])
+    api.users.headers("broker", world.agency_ids[1])
+    live, unread, free = world.pairs[0], world.pairs[1], world.pairs[2]
+    assert claim(api, first, live).status_code == 201
+    assert claim(api, first, unread).status_code == 201
+    with make_session_factory(api.users.engine)() as session, session.begin():
+        broker = actor_for(session, session.scalars(select(User).where(User.role == "broker")
+                                                     .order_by(User.id.desc())).first())
+        with pytest.raises(Conflict) as alone:
+            claim_pipeline(session, actor=broker, demand_id=live.demand_id, achievement_id=live.achievement_id,
+                           flush=False)
+        with holders_read_together(session, [live.demand_id, free.demand_id]):
+            queries: list[str] = []
+            listen = lambda *args: queries.append(args[2])  # noqa: E731 - the statement of each execution
+            event.listen(api.users.engine, "before_cursor_execute", listen)
+            try:
+                with pytest.raises(Conflict) as together:
+                    claim_pipeline(session, actor=broker, demand_id=live.demand_id,
+                                   achievement_id=live.achievement_id, flush=False)
+                assert not [q for q in queries if "FROM pipelines" in q]   # the block's read was the check
+                with pytest.raises(Conflict):   # not read by the block: its own query still refuses it
+                    claim_pipeline(session, actor=broker, demand_id=unread.demand_id,
+                                   achievement_id=unread.achievement_id, flush=False)
+                assert [q for q in queries if "FROM pipelines" in q]
+            finally:
+                event.remove(api.users.engine, "before_cursor_execute", listen)
+            claimed = claim_pipeline(session, actor=broker, demand_id=free.demand_id,
+                                     achievement_id=free.achievement_id, flush=False)
+        assert str(together.value) == str(alone.value)
+        session.flush()
+        assert claimed.id is not None and "pipeline_holders" not in session.info
