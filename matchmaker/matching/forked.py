@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
 Q = TypeVar("Q")
@@ -36,11 +36,14 @@ def usable_cores(setting: int = 0) -> int:
 
 
 def rank_many(rank: Callable[[Sequence[Q]], list[R]], queries: Sequence[Q], processes: int,
-              min_queries: int = MIN_QUERIES) -> list[R]:
-    """`rank(queries)`, computed in `processes` forked processes when there are enough queries; the same results in
-    the same order (ranking one query does not depend on the others)."""
+              min_queries: int = MIN_QUERIES) -> Iterator[R]:
+    """`rank(queries)`, computed in `processes` forked processes when there are enough queries: the same results in
+    the same order (ranking one query does not depend on the others), each share's as soon as it is ranked, so the
+    caller can act on the first results while the processes rank the rest (the simulator makes a month's claims in
+    their order meanwhile). Close the iterator, or read it to the end, to end the processes."""
     if processes <= 1 or len(queries) < max(min_queries, 2):
-        return rank(queries)
+        yield from rank(queries)
+        return
     global _job
     share = -(-len(queries) // (processes * SHARES_PER_PROCESS))
     bounds = [(start, min(start + share, len(queries))) for start in range(0, len(queries), share)]
@@ -48,16 +51,18 @@ def rank_many(rank: Callable[[Sequence[Q]], list[R]], queries: Sequence[Q], proc
     # The children inherit a disabled collector: no finaliser of an inherited database connection runs there, and
     # the collector does not write to (and so copy) the pages of every object the parent holds. Disabling, not
     # gc.freeze: unfreezing afterwards would also unfreeze what the process froze for itself (the test session does).
+    # The pool forks its processes when it is made, so the parent's collector is itself again from then on.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        with multiprocessing.get_context("fork").Pool(processes) as pool:
-            parts = pool.map(_rank_share, bounds, chunksize=1)
+        pool = multiprocessing.get_context("fork").Pool(processes)
     finally:
         if collecting:
             gc.enable()
         _job = None
-    return [result for part in parts for result in part]
+    with pool:
+        for part in pool.imap(_rank_share, bounds, chunksize=1):
+            yield from part
 
 
 def _rank_share(bounds: tuple[int, int]) -> list:

@@ -9,7 +9,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -219,18 +219,20 @@ class MatchingService:
         default all)."""
         return self._rank(v.Library.ACHIEVEMENTS, demand_doc(demand), k, filters, explain=explain)
 
-    def achievement_scores_for_many(self, demands: list[Demand], *, k: int) -> list[list[tuple[str, float]]]:
+    def achievement_scores_for_many(self, demands: list[Demand], *, k: int) -> Iterator[list[tuple[str, float]]]:
         """The ids and scores of `achievements_for` each demand, unfiltered and without a sync (the simulator syncs
         once a month and ranks a month's demands at once: its brokers act on scores, so no words are computed),
-        ranked together where that is cheaper, on several cores when there are many (forked.py); the same matches.
+        ranked together where that is cheaper, on several cores when there are many (forked.py); the same matches,
+        in the demands' order, each as soon as it is ranked. The service is held until the iterator ends, so no other
+        thread's sync changes the matcher underneath it.
         Pairs, not matches, come back from the ranking processes: unpickling matches was 2% of a national run."""
         def top(docs):
             return [[(m.id, m.score) for m in matches]
                     for matches in self.matcher.rank_achievements_many(docs, k, explain=0)]
 
         with self._lock:
-            return forked.rank_many(top, [demand_doc(d) for d in demands],
-                                    forked.usable_cores(self.settings.rank_processes))
+            yield from forked.rank_many(top, [demand_doc(d) for d in demands],
+                                        forked.usable_cores(self.settings.rank_processes))
 
     def demands_for(self, achievement: Achievement, *, k: int = 10, filters: MatchFilters = MatchFilters()) -> list[Match]:
         """Best published demands for an achievement row, with explanations."""

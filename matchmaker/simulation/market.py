@@ -6,6 +6,8 @@ import datetime as dt
 import math
 import random
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -36,6 +38,7 @@ from matchmaker.world.organisations import PoolRows
 
 SIM_START = dt.date(2026, 7, 1)  # the month after the generated world's date
 CANDIDATES_PER_DEMAND = 3  # a broker looks at the top few matches of a demand, as a work queue shows them
+CLAIM_CHUNK = 1_000       # claims made between reads of the ranking: each chunk's achievements are held in one query
 
 
 @dataclass
@@ -247,22 +250,32 @@ class Market(Negotiation):
         # The month's records in a few IN (…) queries, kept by the session: without them each claim read its demand
         # and its achievement one query each, since a session forgets records nothing else refers to (db.hold).
         hold(session, Demand, planned_demands)
-        self._rank_new(session, planned_demands)
-        hold(session, Achievement, self._claimed_achievements(planned_demands))
-        with holders_read_together(session, planned_demands):
-            claimed = [claim for broker, demand_id, at in planned if (claim := self._claim(session, broker, demand_id, at))]
+        claimed = []
+        with holders_read_together(session, planned_demands), closing(self._rank_new(session, planned_demands)) as ranked:
+            # The claims are made in their order while the ranking processes rank the demands further on (the parent
+            # waited for the whole month's ranking before), a chunk at a time, so each chunk's achievements are
+            # held in one query too. A demand is ranked when a claim first names it: the next one `ranked` gives.
+            for start in range(0, len(planned), CLAIM_CHUNK):
+                chunk = planned[start:start + CLAIM_CHUNK]
+                for _, demand_id, _ in chunk:
+                    if demand_id not in self.ranked:
+                        self.ranked[demand_id] = next(ranked)
+                hold(session, Achievement, self._claimed_achievements([demand_id for _, demand_id, _ in chunk]))
+                claimed += [claim for broker, demand_id, at in chunk
+                            if (claim := self._claim(session, broker, demand_id, at))]
         session.flush()   # the month's claims in one flush (claim_pipeline(flush=False)): now they have their ids
         for pipeline, broker, at in claimed:
             self.deals.append(Deal(pipeline.id, pipeline.demand_id, pipeline.achievement_id, broker, last_at=at,
                                    rng=self.stream("deal", pipeline.demand_id, pipeline.achievement_id)))
         figures.claimed += len(claimed)
 
-    def _rank_new(self, session: Session, demand_ids: list[int]) -> None:
-        """A demand's top matches, ranked once when a broker first looks at it: the brokers act on scores, so the
-        shared words a person reads are not computed (the ranking is the same). The month began with a sync."""
+    def _rank_new(self, session: Session, demand_ids: list[int]) -> Iterator[list]:
+        """The top matches of each demand not ranked before, in the order the demands are first named, each as soon
+        as it is ranked: a demand's top matches are ranked once, when a broker first looks at it, and the brokers
+        act on scores, so the shared words a person reads are not computed (the ranking is the same). The month
+        began with a sync."""
         new = [session.get(Demand, demand_id) for demand_id in dict.fromkeys(demand_ids) if demand_id not in self.ranked]
-        for demand, matches in zip(new, self.matching.achievement_scores_for_many(new, k=CANDIDATES_PER_DEMAND)):
-            self.ranked[demand.id] = matches
+        return self.matching.achievement_scores_for_many(new, k=CANDIDATES_PER_DEMAND)
 
     def _claimed_achievements(self, demand_ids: list[int]) -> list[int]:
         """The achievement each planned claim will take (a demand's next unclaimed candidate, in order)."""

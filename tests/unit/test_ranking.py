@@ -244,12 +244,40 @@ def test_ranking_many_demands_in_forked_processes_gives_the_same_matches_in_the_
     alone = rank(demands)
     assert len({tuple(m.id for m in matches) for matches in alone}) > 1   # the order of the results can show
     frozen = gc.get_freeze_count()
-    assert forked.rank_many(rank, demands, processes=2, min_queries=2) == alone
+    assert list(forked.rank_many(rank, demands, processes=2, min_queries=2)) == alone
     assert gc.isenabled() and gc.get_freeze_count() == frozen   # the process's collector is left as it was
-    pids = forked.rank_many(lambda shares: [os.getpid() for _ in shares], demands, processes=2, min_queries=2)
+    pids = list(forked.rank_many(lambda shares: [os.getpid() for _ in shares], demands, processes=2, min_queries=2))
     assert os.getpid() not in pids and len(pids) == len(demands)   # ranked in the children, one result per demand
-    assert forked.rank_many(lambda shares: [os.getpid() for _ in shares], demands, processes=2) == \
+    assert list(forked.rank_many(lambda shares: [os.getpid() for _ in shares], demands, processes=2)) == \
         [os.getpid()] * len(demands)   # too few queries for a fork: ranked here
+
+
+def test_forked_ranking_hands_out_the_first_results_while_the_last_share_is_still_being_ranked(tmp_path):
+    # The simulator makes a month's first claims while the processes rank the demands further on.
+    import multiprocessing
+    import time
+
+    from matchmaker.matching import forked
+
+    read_first = tmp_path / "read-first"
+
+    def rank(queries):
+        if queries[-1] != 63:
+            return list(queries)
+        deadline = time.monotonic() + 20   # the last share waits until the parent has read the first result
+        while not read_first.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return ["ranked after the first was read" if read_first.exists() else "ranked before"] * len(queries)
+
+    results = forked.rank_many(rank, list(range(64)), processes=2, min_queries=2)
+    assert next(results) == 0
+    read_first.touch()
+    rest = list(results)
+    assert rest[:31] == list(range(1, 32)) and rest[-1] == "ranked after the first was read" and len(rest) == 63
+    early = forked.rank_many(lambda queries: list(queries), list(range(64)), processes=2, min_queries=2)
+    assert next(early) == 0 and multiprocessing.active_children()
+    early.close()   # read no further: the processes end
+    assert not multiprocessing.active_children()
 
 
 def test_batch_ranking_uses_the_cores_it_may_and_none_inside_a_daemonic_worker():
