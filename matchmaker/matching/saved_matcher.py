@@ -18,13 +18,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
-from matchmaker.catalog.specs import LIBRARIES
-from matchmaker.db import id_batches
-from matchmaker.matching import semantic
+from matchmaker.matching import records, semantic
 from matchmaker.matching.embedding import record_key, stored_vectors
 from matchmaker.matching.index import IndexVersionError, TextIndex, replace_dir
 from matchmaker.matching.ranking import Matcher
-from matchmaker.matching.records import achievement_doc, demand_doc, open_ids
+from matchmaker.matching.records import open_ids
 from matchmaker.matching.semantic import VectorStore
 from matchmaker.models import IndexChange, TechnologyField
 
@@ -32,8 +30,6 @@ log = logging.getLogger("matchmaker.matching")
 
 STATE_FORMAT = "matchmaker-matcher"
 STATE_VERSION = 3   # 2: sentence vectors saved beside the text indexes; 3: amounts and modes in the index
-APPLY_CHUNK = 10_000   # record ids per query when applying changes
-DOC_OF = {v.Library.ACHIEVEMENTS: achievement_doc, v.Library.DEMANDS: demand_doc}
 
 
 def save(service) -> None:
@@ -125,10 +121,11 @@ def reconcile(session: Session, matcher: Matcher, library: v.Library, wanted: li
     wanted_ids = np.asarray(wanted, dtype=np.int64)
     for doc_id in np.setdiff1d(held, wanted_ids, assume_unique=True).tolist():
         index.remove(doc_id)
-    spec = LIBRARIES[library]
-    for batch in id_batches(np.setdiff1d(wanted_ids, held, assume_unique=True).tolist(), APPLY_CHUNK):
-        matcher.upsert_many(library.value, [DOC_OF[library](row, today) for row in
-                                            session.scalars(select(spec.model).where(spec.model.id.in_(batch)))])
+    missing = np.setdiff1d(wanted_ids, held, assume_unique=True).tolist()
+    for start in range(0, len(missing), records.CHUNK):
+        batch = missing[start:start + records.CHUNK]
+        found = records.docs_by_id(session, library, batch, today)
+        matcher.upsert_many(library.value, [found[record_id] for record_id in batch if record_id in found])
 
 
 def attach_vectors(session: Session, matcher: Matcher, library: v.Library, docs: list) -> None:

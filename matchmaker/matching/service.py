@@ -18,16 +18,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from matchmaker import regions
 from matchmaker import vocabulary as v
-from matchmaker.catalog.specs import LIBRARIES
 from matchmaker.config import Settings
-from matchmaker.db import id_batches
 from matchmaker.errors import DomainError, FieldProblem, InvalidInput
-from matchmaker.matching import forked, impressions, saved_matcher, semantic
+from matchmaker.matching import forked, impressions, records, saved_matcher, semantic
 from matchmaker.matching.index import IndexVersionError
 from matchmaker.matching.learning import load_weights
 from matchmaker.matching.ranking import FUSED, TFIDF, Match, Matcher
 from matchmaker.matching.records import achievement_doc, demand_doc, open_docs
-from matchmaker.matching.saved_matcher import APPLY_CHUNK, DOC_OF, attach_vectors, known_fields
+from matchmaker.matching.saved_matcher import attach_vectors, known_fields
 from matchmaker.matching.scoring import ScoreWeights
 from matchmaker.models import Achievement, Demand, IndexChange
 
@@ -163,17 +161,12 @@ class MatchingService:
             ids = sorted({c.record_id for c in changes if c.library == library.value})
             if not ids:
                 continue
-            spec = LIBRARIES[library]
-            # In chunks: a sweep of expiries can log hundreds of thousands of changes at once (the national world's
-            # first read expired 253,000 records), past SQLite's limit on bound parameters.
-            rows = {row.id: row for batch in id_batches(ids, APPLY_CHUNK)
-                    for row in session.scalars(select(spec.model).where(spec.model.id.in_(batch)))}
+            found = records.docs_by_id(session, library, ids, self.today())
             for record_id in ids:
-                if record_id not in rows:  # deleted: drop it like a withdrawn record
+                if record_id not in found:  # deleted: drop it like a withdrawn record
                     self._remove(library, record_id)
             # One vectorising call and one query for stored sentence vectors per library, not one per record.
-            today = self.today()
-            docs = [DOC_OF[library](rows[record_id], today) for record_id in ids if record_id in rows]
+            docs = [found[record_id] for record_id in ids if record_id in found]
             self._upsert(library, docs)
             if self.semantic:
                 for doc in docs:

@@ -79,15 +79,15 @@ def test_published_record_is_matched_without_refit_and_withdrawn_one_disappears(
 
 
 def test_a_worker_applies_a_long_change_log_in_chunks(api, monkeypatch):
-    """Changes are read back in chunks of APPLY_CHUNK ids (a national sweep of expiries logged 253,000 at once,
+    """Changes are read back in chunks of records.CHUNK ids (a national sweep of expiries logged 253,000 at once,
     past SQLite's limit on bound parameters): with chunks of one, every change still lands."""
-    import matchmaker.matching.service as service
+    import matchmaker.matching.records as records
 
     firm = api.users.headers("firm", api.orgs.firm)
     demand = _published_demand(api, firm)
     api.get(f"/demands/{demand['id']}/matches", headers=firm)   # the app's service builds and saves
     worker = MatchingService(api.app.state.settings, api.app.state.session_factory).start()
-    monkeypatch.setattr(service, "APPLY_CHUNK", 1)
+    monkeypatch.setattr(records, "CHUNK", 1)
     published = [_publish_answer(api, demand, suffix) for suffix in ("（甲）", "（乙）", "（丙）")]
     with api.app.state.session_factory() as session:
         row = session.scalar(select(Demand).where(Demand.id == demand["id"]))
