@@ -78,7 +78,6 @@ def docs_by_id(session: Session, library: v.Library, ids: list[int], today: dt.d
             for row in session.execute(select(*COLUMNS[library]).where(model.id.in_(ids[start:start + CHUNK])))}
 
 
-
 def open_docs(session: Session, today: dt.date | None = None) -> tuple[list[AchievementDoc], list[DemandDoc]]:
     """Every published record not past its date, as matcher documents: what an index is built from."""
     today = today or dt.date.today()

@@ -64,8 +64,8 @@ _WAITING = "notices_waiting"
 @contextmanager
 def notices_written_together(session: Session) -> Iterator[None]:
     """Every notice told inside the block is written at its end, all in one executemany, instead of one statement
-    per `notify`: for a batch writer that reads no notices while it runs (a simulated national month tells
-    of ~80,000 reviews, claims and moves). A person still gets one notice per event: the insert skips pairs that
+    per `notify`: for a batch writer that reads no notices while it runs (the simulator's months; its national
+    year writes 43,000 deal-stage notices). A person still gets one notice per event: the insert skips pairs that
     exist, the block's own repeats included. `notify` returns how many it queued. A request never uses it, so its
     notices are written, and counted, where they are told."""
     waiting = session.info[_WAITING] = []
