@@ -48,9 +48,9 @@ def get_broker(session: Session, *, broker_id: int) -> tuple[Broker, str]:
 
 # The pair's live or signed pipeline, if any. Built once: building the statement per claim cost two thirds as
 # much as running it (py-spy, the simulator's claims), and a NOT IN list is rewritten at every execution.
+_HOLDING = tuple(Pipeline.stage != stage.value for stage in v.ENDED_WITHOUT_CONTRACT)   # live or signed
 _HOLDER = select(Pipeline).where(Pipeline.demand_id == bindparam("demand_id"),
-                                 Pipeline.achievement_id == bindparam("achievement_id"),
-                                 *(Pipeline.stage != stage.value for stage in v.ENDED_WITHOUT_CONTRACT))
+                                 Pipeline.achievement_id == bindparam("achievement_id"), *_HOLDING)
 
 
 def claim_pipeline(session: Session, *, actor: Actor, demand_id: int, achievement_id: int, note: str = "",
@@ -108,8 +108,8 @@ def holders_read_together(session: Session, demand_ids: Sequence[int]) -> Iterat
     holders: dict[tuple[int, int], str] = {}
     for batch in id_batches(sorted(set(demand_ids))):
         holders.update(((d, a), stage) for d, a, stage in session.execute(
-            select(Pipeline.demand_id, Pipeline.achievement_id, Pipeline.stage).where(
-                Pipeline.demand_id.in_(batch), *(Pipeline.stage != stage.value for stage in v.ENDED_WITHOUT_CONTRACT))))
+            select(Pipeline.demand_id, Pipeline.achievement_id, Pipeline.stage).where(Pipeline.demand_id.in_(batch),
+                                                                                      *_HOLDING)))
     session.info[_KNOWN_HOLDERS] = (set(demand_ids), holders)
     try:
         yield

@@ -8,6 +8,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
+from matchmaker.db import id_batches
 from matchmaker.matching.ranking import AchievementDoc, DemandDoc
 from matchmaker.models import Achievement, Demand
 
@@ -74,8 +75,8 @@ def docs_by_id(session: Session, library: v.Library, ids: list[int], today: dt.d
     chunks: the national world's first read expired 253,000 records, past SQLite's limit on bound parameters."""
     model = COLUMNS[library][0].class_
     make = DOC_OF[library]
-    return {row.id: make(row, today) for start in range(0, len(ids), CHUNK)
-            for row in session.execute(select(*COLUMNS[library]).where(model.id.in_(ids[start:start + CHUNK])))}
+    return {row.id: make(row, today) for batch in id_batches(ids, CHUNK)
+            for row in session.execute(select(*COLUMNS[library]).where(model.id.in_(batch)))}
 
 
 def open_docs(session: Session, today: dt.date | None = None) -> tuple[list[AchievementDoc], list[DemandDoc]]:

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
+from matchmaker.db import id_batches
 from matchmaker.matching import records, semantic
 from matchmaker.matching.embedding import record_key, stored_vectors
 from matchmaker.matching.index import IndexVersionError, TextIndex, replace_dir
@@ -121,9 +122,7 @@ def reconcile(session: Session, matcher: Matcher, library: v.Library, wanted: li
     wanted_ids = np.asarray(wanted, dtype=np.int64)
     for doc_id in np.setdiff1d(held, wanted_ids, assume_unique=True).tolist():
         index.remove(doc_id)
-    missing = np.setdiff1d(wanted_ids, held, assume_unique=True).tolist()
-    for start in range(0, len(missing), records.CHUNK):
-        batch = missing[start:start + records.CHUNK]
+    for batch in id_batches(np.setdiff1d(wanted_ids, held, assume_unique=True).tolist(), records.CHUNK):
         found = records.docs_by_id(session, library, batch, today)
         matcher.upsert_many(library.value, [found[record_id] for record_id in batch if record_id in found])
 
