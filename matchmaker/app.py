@@ -97,43 +97,18 @@ def publication_hook(state: State):
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
-    settings = settings or Settings.from_env()
-    engine = make_engine(settings.database_url, echo=settings.echo_sql)
-    state = State({"settings": settings, "engine": engine, "session_factory": make_session_factory(engine)})
-    state.on_publish = publication_hook(state)
-
-    def dispose_engine() -> None:
-        engine.dispose()
-
-    def check_ready() -> None:
-        # Refuse to start on a database behind the schema or an index directory that cannot be written: every
-        # request would fail later, and less clearly.
-        require_ready(engine, settings.index_dir)
-        if settings.warm_matcher:   # load or build the index now, not inside the first match request
-            state.warming = True
-
-            def warm() -> None:
-                try:
-                    matching_service(state)
-                finally:
-                    state.warming = False
-
-            threading.Thread(target=warm, name="matcher-warm-up", daemon=True).start()
-
     # Pages for people (matchmaker/web): their own /web router with session login and CSRF; `/` redirects there.
-    from matchmaker.web.session_store import DatabaseStore
     from matchmaker.web.setup import page_misses, template_config, web_handlers
 
+    settings = settings or Settings.from_env()
     app = Litestar(
         route_handlers=route_handlers() + web_handlers(settings),
         template_config=template_config(),
-        state=state,
         dependencies={"session": Provide(provide_session), "actor": Provide(provide_actor, sync_to_thread=False)},
         middleware=[DefineMiddleware(TokenAuthentication, exclude=API_EXCLUDE)],
         exception_handlers=page_misses(EXCEPTION_HANDLERS),
         before_request=guard_request,
         request_max_body_size=MAX_BODY_BYTES,
-        stores={"sessions": DatabaseStore(state.session_factory)},
         on_startup=[check_ready],
         on_shutdown=[dispose_engine],
         openapi_config=OpenAPIConfig(
@@ -149,4 +124,43 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     document_problems(app)  # every error is application/problem+json; say which statuses each operation can answer
     build_spec_lazily(app)
+    return bind(app, settings)
+
+
+# What `web_handlers` builds into the routes from the settings; every other setting is read from `app.state`.
+BUILT_FROM = ("secret_key", "secure_cookies")
+
+
+def bind(app: Litestar, settings: Settings) -> Litestar:
+    """Give the app its database and state: everything a request reads lives in a new `app.state` (and the
+    page-session store over the same database). Registering the routes is most of `create_app`'s half second, so
+    the tests rebind a stopped app to the next test's database instead of building another (tests/conftest.py);
+    only settings outside BUILT_FROM may differ."""
+    from matchmaker.web.session_store import DatabaseStore
+
+    engine = make_engine(settings.database_url, echo=settings.echo_sql)
+    app.state = State({"settings": settings, "engine": engine, "session_factory": make_session_factory(engine)})
+    app.state.on_publish = publication_hook(app.state)
+    app.stores.register("sessions", DatabaseStore(app.state.session_factory), allow_override=True)
     return app
+
+
+def check_ready(app: Litestar) -> None:
+    # Refuse to start on a database behind the schema or an index directory that cannot be written: every
+    # request would fail later, and less clearly.
+    state = app.state   # this start's state: a warm-up still running when the app is rebound writes into its own
+    require_ready(state.engine, state.settings.index_dir)
+    if state.settings.warm_matcher:   # load or build the index now, not inside the first match request
+        state.warming = True
+
+        def warm() -> None:
+            try:
+                matching_service(state)
+            finally:
+                state.warming = False
+
+        threading.Thread(target=warm, name="matcher-warm-up", daemon=True).start()
+
+
+def dispose_engine(app: Litestar) -> None:
+    app.state.engine.dispose()

@@ -6,6 +6,7 @@ import gc
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -205,16 +206,41 @@ class WorldOrganisations:
             return cls(offices[0], offices[1], firms[0], firms[1], first("agency"), platform)
 
 
+# Apps this test process has built and stopped, by what their routes were built from (app.BUILT_FROM).
+_IDLE_APPS: dict[tuple, list] = {}
+
+
+@contextmanager
+def _app_for(settings):
+    """The app on these settings: a stopped one this process built before, rebound (`app.bind`), or a new one.
+    Registering the routes is about half a second of every API and page test (benchmarks/speed/README.md); what a
+    request reads is all in the new `app.state`, so no test sees the one before it."""
+    from matchmaker.app import BUILT_FROM, bind, create_app
+
+    key = tuple(getattr(settings, name) for name in BUILT_FROM)
+    idle = _IDLE_APPS.setdefault(key, [])
+    app = bind(idle.pop(), settings) if idle else create_app(settings)
+    try:
+        yield app
+    finally:
+        idle.append(app)
+
+
+@pytest.fixture
+def app_for():
+    """`with app_for(settings) as app:` the app the api and pages fixtures use (tests/integration/test_app_reuse.py)."""
+    return _app_for
+
+
 @pytest.fixture
 def api(seeded_url):
     """A TestClient on the app over the demo world, plus `api.users` to mint tokens per role and `api.orgs`."""
     from litestar.testing import TestClient
 
-    from matchmaker.app import create_app
     from matchmaker.config import Settings
 
-    app = create_app(Settings(database_url=seeded_url, index_dir=_tmp_index_dir(seeded_url)))
-    with TestClient(app) as client:
+    with _app_for(Settings(database_url=seeded_url, index_dir=_tmp_index_dir(seeded_url))) as app, \
+            TestClient(app) as client:
         client.users = ApiUsers(seeded_url)
         client.orgs = WorldOrganisations.of(client.users.engine)
         yield client
@@ -233,7 +259,6 @@ def pages(seeded_url, tmp_path):
     """A TestClient on the app over the demo world with the demo users (`pages.passwords`); page_client.py logs in."""
     from litestar.testing import TestClient
 
-    from matchmaker.app import create_app
     from matchmaker.config import Settings
     from matchmaker.db import make_engine, make_session_factory, transaction
     from matchmaker.identity.demo import ensure_demo_users
@@ -244,8 +269,8 @@ def pages(seeded_url, tmp_path):
     with transaction(factory) as session:
         passwords = {login: password for _r, login, password, _o in ensure_demo_users(session)}
         firm = session.scalar(select(User).where(User.login == "demo_firm")).organisation_id
-    app = create_app(Settings(database_url=seeded_url, index_dir=tmp_path / "index", semantic=False))
-    with TestClient(app) as client:
+    with _app_for(Settings(database_url=seeded_url, index_dir=tmp_path / "index", semantic=False)) as app, \
+            TestClient(app) as client:
         client.factory, client.passwords, client.firm = factory, passwords, firm
         yield client
     engine.dispose()
