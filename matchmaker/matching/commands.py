@@ -3,23 +3,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import typer
 
-from matchmaker.matching import semantic as semantic_module
-from matchmaker.matching.evaluate import (
-    METRIC_NAMES,
-    Run,
-    TextRecord,
-    baseline_run,
-    evaluate_run,
-    read_jsonl,
-    read_qrels,
-    write_run,
-)
-from matchmaker.matching.ranking import AchievementDoc, DemandDoc, Matcher
-from matchmaker.matching.scoring import CONSTRAINTS, ScoreWeights
+if TYPE_CHECKING:
+    from matchmaker.matching.evaluate import Run, TextRecord
+    from matchmaker.matching.ranking import Matcher
+    from matchmaker.matching.scoring import ScoreWeights
+
+# The matcher (scikit-learn, SciPy) is imported when one of these commands runs, not with the `matchmaker` command
+# line: every other command, the server's supervisor and the job worker start a second sooner without it.
 
 
 def matcher_run(achievements: Sequence[TextRecord], demands: Sequence[TextRecord], k: int = 10,
@@ -29,6 +23,8 @@ def matcher_run(achievements: Sequence[TextRecord], demands: Sequence[TextRecord
 
     semantic=None uses sentence vectors when the `semantic` extra is installed; vectors are cached in cache_dir.
     """
+    from matchmaker.matching.ranking import DemandDoc
+
     matcher = matcher_for(achievements, demands, text_params=text_params, weights=weights, semantic=semantic,
                           cache_dir=cache_dir)
     return {d.id: [(m.id, m.score) for m in matcher.rank_achievements(d, k)] for d in matcher_docs(demands, DemandDoc)}
@@ -43,6 +39,9 @@ def matcher_for(achievements: Sequence[TextRecord], demands: Sequence[TextRecord
                 weights: ScoreWeights | None = None, semantic: bool | None = None,
                 cache_dir: str | Path | None = None) -> Matcher:
     """A Matcher fitted on file records, with their sentence vectors when semantic ranking is on."""
+    from matchmaker.matching import semantic as semantic_module
+    from matchmaker.matching.ranking import AchievementDoc, DemandDoc, Matcher
+
     a_docs, d_docs = matcher_docs(achievements, AchievementDoc), matcher_docs(demands, DemandDoc)
     matcher = Matcher(text_params=text_params, weights=weights).fit(a_docs, d_docs)
     if semantic is None:
@@ -68,6 +67,8 @@ def rank(
     out: Path = typer.Option(..., "--out", dir_okay=False, help="TREC run file to write"),
 ) -> None:
     """Rank achievements for each demand; write a TREC run (demand_id Q0 achievement_id rank score tag)."""
+    from matchmaker.matching.evaluate import read_jsonl, write_run
+
     run = matcher_run(read_jsonl(achievements, "achievements"), read_jsonl(demands, "demands"), top,
                       cache_dir=_cache_dir())
     write_run(run, out)
@@ -81,6 +82,8 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
 ) -> None:
     """nDCG@10, Recall@10, MRR@10 of matchmaker next to the plain char-TF-IDF baseline, same run."""
+    from matchmaker.matching.evaluate import METRIC_NAMES, baseline_run, evaluate_run, read_jsonl, read_qrels
+
     a, d, q = read_jsonl(achievements, "achievements"), read_jsonl(demands, "demands"), read_qrels(qrels)
     results = {"baseline": evaluate_run(baseline_run(a, d), q),
                "matchmaker": evaluate_run(matcher_run(a, d, cache_dir=_cache_dir()), q)}
@@ -121,6 +124,7 @@ def learn_weights(
 ) -> None:
     """Fit the constraint strengths on the impression log (what people were shown and said), CV over demands."""
     from matchmaker.matching.learning import NotEnoughFeedback, examples_from_log, fit_weights, save_weights
+    from matchmaker.matching.scoring import CONSTRAINTS
 
     settings, slates, current = _the_log()
     try:
@@ -153,6 +157,7 @@ def counterfactual(
     import dataclasses as dc
 
     from matchmaker.matching.counterfactual import interest_rate, interleaving_report
+    from matchmaker.matching.scoring import ScoreWeights
 
     _, slates, current = _the_log()
     candidate = ScoreWeights(**json.loads(weights.read_text(encoding="utf-8"))["weights"]) if weights \
