@@ -44,7 +44,7 @@ def _admin_engine():
 
 # Fixtures that make the test's database as a copy of a template (CREATE DATABASE … TEMPLATE): an empty database
 # made for them first would only be dropped again (a third of a second a test).
-TEMPLATE_COPIES = {"seeded_url", "migrated_url"}
+TEMPLATE_COPIES = {"seeded_url", "migrated_url", "pages"}
 
 
 @pytest.fixture
@@ -119,10 +119,16 @@ class Templates:
         migrate.upgrade(url)
         engine = make_engine(url)
         sync_reference_data(engine)
-        if kind == "seeded":
+        if kind in ("seeded", "demo"):
             from matchmaker.world.generate import generate_world
 
             generate_world(engine, scale="demo", seed=1)
+        if kind == "demo":   # and one demo user per role (scrypt hashes: a second or so per test otherwise)
+            from matchmaker.db import make_session_factory, transaction
+            from matchmaker.identity.demo import ensure_demo_users
+
+            with transaction(make_session_factory(engine)) as session:
+                ensure_demo_users(session)
         engine.dispose()
         self.built[(backend, kind)] = location
         return location
@@ -255,21 +261,22 @@ def _tmp_index_dir(url: str):
 
 
 @pytest.fixture
-def pages(seeded_url, tmp_path):
+def pages(database_url, templates, tmp_path):
     """A TestClient on the app over the demo world with the demo users (`pages.passwords`); page_client.py logs in."""
     from litestar.testing import TestClient
 
     from matchmaker.config import Settings
-    from matchmaker.db import make_engine, make_session_factory, transaction
-    from matchmaker.identity.demo import ensure_demo_users
+    from matchmaker.db import make_engine, make_session_factory
+    from matchmaker.identity.demo import DEMO_USERS
     from matchmaker.models import User
 
-    engine = make_engine(seeded_url)
+    url = templates.copy_into("demo", database_url)   # the demo users' passwords hashed once, in the template
+    engine = make_engine(url)
     factory = make_session_factory(engine)
-    with transaction(factory) as session:
-        passwords = {login: password for _r, login, password, _o in ensure_demo_users(session)}
+    passwords = {login: password for _r, login, password, _k in DEMO_USERS}
+    with factory() as session:
         firm = session.scalar(select(User).where(User.login == "demo_firm")).organisation_id
-    with _app_for(Settings(database_url=seeded_url, index_dir=tmp_path / "index", semantic=False)) as app, \
+    with _app_for(Settings(database_url=url, index_dir=tmp_path / "index", semantic=False)) as app, \
             TestClient(app) as client:
         client.factory, client.passwords, client.firm = factory, passwords, firm
         yield client

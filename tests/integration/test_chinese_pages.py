@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from matchmaker.app import create_app
 from matchmaker.config import Settings
-from matchmaker.db import make_engine, make_session_factory, transaction
-from matchmaker.identity.demo import ensure_demo_users
+from matchmaker.db import make_engine, make_session_factory
+from matchmaker.identity.demo import DEMO_USERS
 from matchmaker.models import Achievement, Demand
 
 pytestmark = pytest.mark.slow
@@ -95,19 +95,12 @@ def _crawl(client: TestClient, starts: list[str]) -> tuple[list[str], int]:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    from matchmaker import migrate
-    from matchmaker.reference import sync_reference_data
-    from matchmaker.world.generate import generate_world
-
+def demo(tmp_path_factory, templates):
     folder = tmp_path_factory.mktemp("chinese")
-    url = f"sqlite:///{folder / 'pages.db'}"
-    migrate.upgrade(url)
+    url = templates.copy_into("demo", f"sqlite:///{folder / 'pages.db'}")   # the demo world with its demo users
     engine = make_engine(url)
-    sync_reference_data(engine)
-    generate_world(engine, scale="demo", seed=1)
-    with transaction(make_session_factory(engine)) as session:
-        users = {login: password for _role, login, password, _ in ensure_demo_users(session)}
+    users = {login: password for _role, login, password, _ in DEMO_USERS}
+    with make_session_factory(engine)() as session:
         ids = (session.scalar(select(Achievement.id).where(Achievement.status == "published").limit(1)),
                session.scalar(select(Demand.id).where(Demand.status == "published").limit(1)))
     engine.dispose()
