@@ -44,7 +44,7 @@ def _admin_engine():
 
 # Fixtures that make the test's database as a copy of a template (CREATE DATABASE … TEMPLATE): an empty database
 # made for them first would only be dropped again (a third of a second a test).
-TEMPLATE_COPIES = {"seeded_url", "migrated_url", "pages"}
+TEMPLATE_COPIES = {"seeded_url", "migrated_url"}
 
 
 @pytest.fixture
@@ -123,7 +123,7 @@ class Templates:
             from matchmaker.world.generate import generate_world
 
             generate_world(engine, scale="demo", seed=1)
-        if kind == "demo":   # and one demo user per role (scrypt hashes: a second or so per test otherwise)
+        if kind == "demo":   # and one demo user per role (the Chinese-pages crawl's world)
             from matchmaker.db import make_session_factory, transaction
             from matchmaker.identity.demo import ensure_demo_users
 
@@ -261,22 +261,22 @@ def _tmp_index_dir(url: str):
 
 
 @pytest.fixture
-def pages(database_url, templates, tmp_path):
-    """A TestClient on the app over the demo world with the demo users (`pages.passwords`); page_client.py logs in."""
+def pages(seeded_url, tmp_path):
+    """A TestClient on the app over the demo world with the demo users (`pages.passwords`); page_client.py logs in.
+    On `seeded_url`, the same database as the `api` fixture's when a test asks for both."""
     from litestar.testing import TestClient
 
     from matchmaker.config import Settings
-    from matchmaker.db import make_engine, make_session_factory
-    from matchmaker.identity.demo import DEMO_USERS
+    from matchmaker.db import make_engine, make_session_factory, transaction
+    from matchmaker.identity.demo import ensure_demo_users
     from matchmaker.models import User
 
-    url = templates.copy_into("demo", database_url)   # the demo users' passwords hashed once, in the template
-    engine = make_engine(url)
+    engine = make_engine(seeded_url)
     factory = make_session_factory(engine)
-    passwords = {login: password for _r, login, password, _k in DEMO_USERS}
-    with factory() as session:
+    with transaction(factory) as session:
+        passwords = {login: password for _r, login, password, _o in ensure_demo_users(session)}
         firm = session.scalar(select(User).where(User.login == "demo_firm")).organisation_id
-    with _app_for(Settings(database_url=url, index_dir=tmp_path / "index", semantic=False)) as app, \
+    with _app_for(Settings(database_url=seeded_url, index_dir=tmp_path / "index", semantic=False)) as app, \
             TestClient(app) as client:
         client.factory, client.passwords, client.firm = factory, passwords, firm
         yield client
