@@ -28,6 +28,7 @@ class Settings:
     mail_from: str = "matchmaker@matchmaker.test"  # the From address of notices
     public_url: str = "http://127.0.0.1:8000"  # where people reach the pages: links in emails start with it
     rank_processes: int = 0  # processes ranking a batch of queries (a simulated month's demands); 0 = every usable core
+    kept_rankings: int = 2_000  # rankings a process keeps until the index changes (~20 KB each); 0 = rank every time
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -48,6 +49,7 @@ class Settings:
             mail_from=env.get("MATCHMAKER_MAIL_FROM") or defaults.mail_from,
             public_url=(env.get("MATCHMAKER_PUBLIC_URL") or defaults.public_url).rstrip("/"),
             rank_processes=int(env.get("MATCHMAKER_RANK_PROCESSES") or 0),
+            kept_rankings=int(env.get("MATCHMAKER_KEPT_RANKINGS") or defaults.kept_rankings),
         )
 
     @property

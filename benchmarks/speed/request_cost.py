@@ -6,7 +6,8 @@ parameters and encoding the answer as JSON.
 
     GET /fields                      authentication + one 14-row query: the floor of any authenticated route
     GET /achievements?limit=20       the library's first page as a broker
-    GET /demands/{id}/matches        the match endpoint (k=10), as a broker
+    GET /demands/{id}/matches        the match endpoint (k=10), as a broker: each demand's ranking kept from its
+                                     first view, then scored every time (MATCHMAKER_KEPT_RANKINGS=0)
 
     python -m benchmarks.speed.request_cost --scale province --repeat 300 [--world FILE]
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import shutil
 import statistics
@@ -155,15 +157,23 @@ def main() -> None:
         while time.perf_counter() < warm_until:
             caller.get(f"/demands/{demands[0]}/matches")
         auth = timings(lambda _i: _actor_for_token(factory, token), args.repeat)
+        for demand_id in demands:   # each demand's ranking kept once, as after its first view
+            caller.get(f"/demands/{demand_id}/matches")
         rows = [
             ("`GET /fields`", timings(lambda _i: caller.get("/fields"), args.repeat),
              timings(fields, args.repeat)),
             ("`GET /achievements?limit=20`", timings(lambda _i: caller.get("/achievements?limit=20"), args.repeat),
              timings(listing, args.repeat)),
-            ("`GET /demands/{id}/matches` (k=10)",
+            ("`GET /demands/{id}/matches` (k=10), kept rankings",
              timings(lambda i: caller.get(f"/demands/{demands[i % len(demands)]}/matches"), args.repeat),
              timings(matching, args.repeat)),
         ]
+        # The same, scoring every request (MATCHMAKER_KEPT_RANKINGS=0): what a demand's first view costs.
+        service.settings = dataclasses.replace(service.settings, kept_rankings=0)
+        service._ranked.clear()
+        rows.append(("`GET /demands/{id}/matches` (k=10), scored each time",
+                     timings(lambda i: caller.get(f"/demands/{demands[i % len(demands)]}/matches"), args.repeat),
+                     timings(matching, args.repeat)))
         print(f"{args.scale} world, {args.repeat} calls each, in-process, one at a time (ms); authentication alone "
               f"p50 {auth[0]:.2f}\n")
         print("| route | whole request p50 | p95 | the handler's body p50 | authentication p50 | the rest (framework) "

@@ -121,6 +121,7 @@ class MatchingService:
         """Take a matcher that holds the change log up to `last_change_id`, and replay from there."""
         self.matcher: Matcher | None = matcher
         self.last_change_id = last_change_id
+        self._ranked: dict = {}   # ranking key → matches, valid until the index changes
         self._recent: dict[int, dt.datetime] = {}   # change id → when, for LATE_COMMIT_GRACE
         self._gaps: dict[int, dt.datetime] = {}     # id skipped → when first skipped
         # Until then every change logged within the grace is read: ids taken before this matcher was made may still
@@ -173,6 +174,7 @@ class MatchingService:
                     self.matcher.set_vector(library.value, doc.id, None)
                 attach_vectors(session, self.matcher, library, docs)
         self._unsaved += len(changes)
+        self._ranked = {}
 
     def _upsert(self, library: v.Library, docs: list) -> None:
         try:
@@ -184,6 +186,7 @@ class MatchingService:
         index = self.matcher.achievement_index if library is v.Library.ACHIEVEMENTS else self.matcher.demand_index
         index.remove(record_id)
         self.matcher.set_vector(library.value, record_id, None)
+        self._ranked = {}
 
     def _remember(self, changes: list, now: dt.datetime) -> None:
         previous = self.last_change_id
@@ -245,15 +248,27 @@ class MatchingService:
                     reason = f"没有这个技术领域：{'、'.join(unknown)}；请从列表中选择技术领域"
                     raise DomainError.on("field", reason)
             trl = None if filters.trl_min is None and filters.trl_max is None else (filters.trl_min or 1, filters.trl_max or 9)
+            # A ranking depends only on the query's document, the arguments and the index, so it is kept until a
+            # change reaches the index (`_apply`, `_remove`, a new matcher): a demand's matches are looked at again
+            # and again (its firm, each broker, its page after every action) between two postings.
+            key = (target, query_doc, k, filters, trl, explain, weights or self.matcher.weights)
+            found = self._ranked.get(key)
+            if found is not None:
+                return list(found)
             rank = self.matcher.rank_achievements if target is v.Library.ACHIEVEMENTS else self.matcher.rank_demands
             shipped = self.matcher.weights
             if weights is not None:
                 self.matcher.weights = weights
             try:
-                return rank(query_doc, k, field_codes=filters.fields, region_code=filters.region, trl_range=trl,
-                            explain=explain)
+                matches = rank(query_doc, k, field_codes=filters.fields, region_code=filters.region, trl_range=trl,
+                               explain=explain)
             finally:
                 self.matcher.weights = shipped
+            if self.settings.kept_rankings > 0:
+                if len(self._ranked) >= self.settings.kept_rankings:
+                    del self._ranked[next(iter(self._ranked))]   # the oldest
+                self._ranked[key] = tuple(matches)
+            return matches
 
     def show(self, session: Session, *, record, target: v.Library, k: int, surface: v.Surface, user_id: int | None,
              filters: MatchFilters = MatchFilters()) -> list[Match]:

@@ -78,6 +78,26 @@ def test_published_record_is_matched_without_refit_and_withdrawn_one_disappears(
     assert service.builds == builds  # live updates, never a refit
 
 
+def test_a_ranking_is_reused_until_a_change_reaches_the_index(api, monkeypatch):
+    """The same question asked again is answered from the last ranking (no scoring), and every change to the index
+    (a publication, a withdrawal) asks it anew: a kept ranking never hides a new answer."""
+    firm, office = api.users.headers("firm", api.orgs.firm), api.users.headers("office", api.orgs.office)
+    demand = _published_demand(api, firm)
+    url = f"/demands/{demand['id']}/matches"
+    first = _ids(api.get(url, headers=firm))
+    service = api.app.state.matching
+    ranked = []
+    original = service.matcher.rank_achievements
+    monkeypatch.setattr(service.matcher, "rank_achievements", lambda *a, **kw: ranked.append(1) or original(*a, **kw))
+    assert _ids(api.get(url, headers=firm)) == first and ranked == []   # the kept ranking
+    a_id = _publish_answer(api, demand, "（新）")
+    assert a_id in _ids(api.get(url, headers=firm)) and len(ranked) == 1   # the publication cleared it
+    assert a_id in _ids(api.get(url, headers=firm)) and len(ranked) == 1
+    api.post(f"/achievements/{a_id}/withdraw", headers=office)
+    assert _ids(api.get(url, headers=firm)) == first and len(ranked) == 2
+    assert api.get(url, params={"k": 3}, headers=firm).status_code == 200 and len(ranked) == 3   # another question
+
+
 def test_a_worker_applies_a_long_change_log_in_chunks(api, monkeypatch):
     """Changes are read back in chunks of records.CHUNK ids (a national sweep of expiries logged 253,000 at once,
     past SQLite's limit on bound parameters): with chunks of one, every change still lands."""
