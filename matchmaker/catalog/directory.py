@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -98,6 +100,21 @@ def list_regions(session: Session, *, parent: str | None = None, level: str | No
 
 def list_fields(session: Session) -> list[TechnologyField]:
     return list(session.scalars(select(TechnologyField).order_by(TechnologyField.code)))
+
+
+_FIELD_NAMES_LOCK = threading.Lock()
+
+
+def field_names(state) -> dict[str, str]:
+    """Technology field code → name, read once per process (reference data changes only with a deploy): pages name
+    fields on every screen, and every match's explanation names two."""
+    with _FIELD_NAMES_LOCK:
+        names = state.get("field_names")
+        if names is None:
+            with state.session_factory() as session:
+                names = {f.code: f.name for f in list_fields(session)}
+            state.field_names = names
+        return names
 
 
 def organisation_names(session: Session, ids) -> dict[int, str]:

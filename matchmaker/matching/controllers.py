@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
 from matchmaker.api.params import FieldCode, PathId, RegionFilter, Trl
+from matchmaker.catalog import directory
 from matchmaker.catalog import services as catalog
 from matchmaker.catalog.specs import ACHIEVEMENTS, DEMANDS
 from matchmaker.identity.services import Actor
@@ -36,7 +37,7 @@ class MatchController(Controller):
         with session.begin():
             matches = matching_service(state).show(session, record=demand, target=v.Library.ACHIEVEMENTS, k=k,
                                                    surface=v.Surface.API, user_id=actor.user_id, filters=filters)
-            return match_list(session, ACHIEVEMENTS, demand, matches)
+            return match_list(session, ACHIEVEMENTS, demand, matches, directory.field_names(state))
 
     @get("/achievements/{achievement_id:int}/matches", operation_id="matchDemandsForAchievement", sync_to_thread=True)
     def demands_for_achievement(self, achievement_id: PathId, actor: Actor, session: Session, state: State, k: K = 10,
@@ -49,4 +50,4 @@ class MatchController(Controller):
         with session.begin():
             matches = matching_service(state).show(session, record=achievement, target=v.Library.DEMANDS, k=k,
                                                    surface=v.Surface.API, user_id=actor.user_id, filters=filters)
-            return match_list(session, DEMANDS, achievement, matches)
+            return match_list(session, DEMANDS, achievement, matches, directory.field_names(state))

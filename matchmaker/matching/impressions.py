@@ -97,7 +97,8 @@ def log_slate(session: Session, slate: Slate, pool: list[Match], *, user_id: int
     seen = set()
     rows = []
     now = dt.datetime.now(dt.UTC)
-    for rank, match in enumerate([*pool, *(m for m in slate.shown if m.id not in {p.id for p in pool})], 1):
+    pooled = {m.id for m in pool}
+    for rank, match in enumerate([*pool, *(m for m in slate.shown if m.id not in pooled)], 1):
         if match.id in seen:
             continue
         seen.add(match.id)

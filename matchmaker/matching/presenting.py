@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matchmaker.catalog.specs import ACHIEVEMENTS, LibrarySpec
-from matchmaker.matching import wording
+from matchmaker.matching import records, wording
 from matchmaker.matching.ranking import FUSED, TFIDF, Match
 from matchmaker.matching.records import achievement_doc, demand_doc
 from matchmaker.matching.schemas import (
@@ -52,17 +52,23 @@ def explanation_out(match: Match, achievement, demand, names: dict[str, str]) ->
                    wording.factor_note(f, achievement, demand, names)) for f in e.factors])
 
 
-def match_list(session: Session, spec: LibrarySpec, source, matches: list[Match]) -> MatchList:
-    """`spec` is the library of the matches; `source` the row they were ranked for."""
-    rows = {r.id: r for r in session.scalars(select(spec.model).where(spec.model.id.in_([m.id for m in matches])))}
-    names = field_names(session)
+def match_list(session: Session, spec: LibrarySpec, source, matches: list[Match],
+               names: dict[str, str] | None = None) -> MatchList:
+    """`spec` is the library of the matches; `source` the row they were ranked for; `names` the field names, if the
+    caller holds them (`directory.field_names`)."""
+    model = spec.model
+    # The documents' columns alone, as plain rows: a match list is on every request of the match endpoint.
+    rows = {r.id: r for r in session.execute(select(*records.COLUMNS[spec.library], model.organisation_id)
+                                             .where(model.id.in_([m.id for m in matches])))}
+    names = field_names(session) if names is None else names
+    source_doc = demand_doc(source) if spec is ACHIEVEMENTS else achievement_doc(source)
     items = []
     for m in matches:
         row = rows.get(m.id)
         if row is None:
             continue
-        achievement, demand = (achievement_doc(row), demand_doc(source)) if spec is ACHIEVEMENTS \
-            else (achievement_doc(source), demand_doc(row))
+        achievement, demand = (achievement_doc(row), source_doc) if spec is ACHIEVEMENTS \
+            else (source_doc, demand_doc(row))
         items.append(MatchOut(m.id, row.title, row.organisation_id, row.field_code, row.region_code,
                               getattr(row, spec.trl_column), m.score, m.tier, wording.summary(m),
                               explanation_out(m, achievement, demand, names)))

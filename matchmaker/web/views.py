@@ -62,23 +62,13 @@ def render(request: Request, template: str, *, status_code: int = 200, **context
     return Template(template_name=template, context={**frame, **context}, status_code=status_code)
 
 
-_FIELD_NAMES_LOCK = threading.Lock()
-
-
-def field_names(state) -> dict[str, str]:
-    """Technology field code → name, read once per process (reference data changes only with a deploy)."""
-    with _FIELD_NAMES_LOCK:
-        names = state.get("field_names")
-        if names is None:
-            with state.session_factory() as session:
-                names = {f.code: f.name for f in directory.list_fields(session)}
-            state.field_names = names
-        return names
+_HOST_LOCK = threading.Lock()
+field_names = directory.field_names
 
 
 def host(state) -> dict[str, str]:
     """Who runs this market, for the footer: the S&T department's organisation and its region (read once)."""
-    with _FIELD_NAMES_LOCK:
+    with _HOST_LOCK:
         found = state.get("host")
         if found is None:
             with state.session_factory() as session:
