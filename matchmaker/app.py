@@ -21,7 +21,7 @@ from matchmaker.api.spec import build_spec_lazily
 from matchmaker.config import Settings
 from matchmaker.db import make_engine, make_session_factory
 from matchmaker.identity.authentication import API_EXCLUDE, TokenAuthentication, provide_actor
-from matchmaker.matching.service import matching_service
+from matchmaker.matching.service import close_matching, matching_service
 from matchmaker.readiness import readiness, require_ready
 
 MAX_BODY_BYTES = 2_000_000  # a posting is a few kB; bulk imports go through the CLI or in pages of rows
@@ -163,4 +163,5 @@ def check_ready(app: Litestar) -> None:
 
 
 def dispose_engine(app: Litestar) -> None:
+    close_matching(app.state)
     app.state.engine.dispose()

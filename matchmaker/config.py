@@ -29,6 +29,7 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"  # where people reach the pages: links in emails start with it
     rank_processes: int = 0  # processes ranking a batch of queries (a simulated month's demands); 0 = every usable core
     kept_rankings: int = 2_000  # rankings a process keeps until the index changes (~20 KB each); 0 = rank every time
+    impressions_every: float = 0.0  # seconds between a server process's batches of impression rows; 0 = in the request
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -50,6 +51,7 @@ class Settings:
             public_url=(env.get("MATCHMAKER_PUBLIC_URL") or defaults.public_url).rstrip("/"),
             rank_processes=int(env.get("MATCHMAKER_RANK_PROCESSES") or 0),
             kept_rankings=int(env.get("MATCHMAKER_KEPT_RANKINGS") or defaults.kept_rankings),
+            impressions_every=float(env.get("MATCHMAKER_IMPRESSIONS_EVERY") or 0.2),
         )
 
     @property

@@ -10,16 +10,20 @@ With `interleave` set, a slate instead team-draft interleaves the shipped ranker
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import random
+import threading
 import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from matchmaker import vocabulary as v
 from matchmaker.matching.ranking import Match
 from matchmaker.models import Impression
+
+log = logging.getLogger("matchmaker.matching")
 
 POOL = 20   # candidates logged per slate: the shown ones and those exploration could have shown
 
@@ -89,9 +93,9 @@ def team_draft(a: list[Match], b: list[Match], k: int, rng: random.Random) -> Sl
     return Slate(uuid.uuid4().hex, shown, [1.0] * len(shown), teams)
 
 
-def log_slate(session: Session, slate: Slate, pool: list[Match], *, user_id: int | None, surface: v.Surface,
-              direction: v.Library, query_id: int, k: int, exploration: float, ranker: str) -> None:
-    """Write the pool of a slate: shown rows with their display rank, the rest with the chance they had."""
+def slate_rows(slate: Slate, pool: list[Match], *, user_id: int | None, surface: v.Surface, direction: v.Library,
+               query_id: int, k: int, exploration: float, ranker: str) -> list[dict]:
+    """The pool of a slate as impression rows: shown rows with their display rank, the rest with the chance they had."""
     position = {m.id: n for n, m in enumerate(slate.shown, 1)}
     team = {m.id: t for m, t in zip(slate.shown, slate.teams)}
     seen = set()
@@ -110,5 +114,64 @@ def log_slate(session: Session, slate: Slate, pool: list[Match], *, user_id: int
                          demand_id=int(demand_id), achievement_id=int(achievement_id), pool_rank=rank,
                          shown_rank=shown_rank, propensity=propensity, team=team.get(match.id),
                          score=float(match.score), ranker=ranker, features=features(match), shown_at=now))
+    return rows
+
+
+def write_rows(session: Session, rows: list[dict]) -> None:
     if rows:   # one executemany on the table, not through the ORM's bulk insert (half the cost): on every list shown
         session.execute(insert(Impression.__table__), rows)
+
+
+def log_slate(session: Session, slate: Slate, pool: list[Match], **slate_args) -> None:
+    """Write the pool of a slate in the session's transaction."""
+    write_rows(session, slate_rows(slate, pool, **slate_args))
+
+
+class ImpressionWriter:
+    """Impression rows written behind the requests that showed them: one batch per process every `every` seconds.
+
+    A match request that commits its own 20 rows writes on every call, and on SQLite the server's processes then take
+    turns on the one write lock, a writer that finds it taken sleeping in the busy handler's steps of up to 100 ms:
+    the match endpoint's p99 went from 0.32 s to 1.30 s with the rows written (benchmarks/speed/README.md). Behind the
+    request, a process writes a few times a second. What it costs: a process killed outright loses the rows of its
+    last `every` seconds (a clean stop writes them, `close`), and a list shows up in the log that much later.
+    """
+
+    def __init__(self, session_factory: sessionmaker[Session], every: float) -> None:
+        self.session_factory, self.every = session_factory, every
+        self._rows: list[dict] = []
+        self._lock = threading.Lock()          # the buffer
+        self._writing = threading.Lock()       # one batch at a time, in order
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="impression-writer", daemon=True)
+        self._thread.start()
+
+    def add(self, rows: list[dict]) -> None:
+        with self._lock:
+            self._rows.extend(rows)
+
+    def flush(self) -> int:
+        """Write what is waiting; returns how many rows. Rows a failed write could not store wait for the next."""
+        with self._writing:
+            with self._lock:
+                rows, self._rows = self._rows, []
+            try:
+                with self.session_factory() as session, session.begin():
+                    write_rows(session, rows)
+            except Exception:
+                with self._lock:
+                    self._rows[:0] = rows
+                raise
+            return len(rows)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.flush()
+            except Exception:   # noqa: BLE001 - a database that is away now may be back at the next batch
+                log.exception("impression rows not written yet; trying again in %.1f s", self.every)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        self.flush()

@@ -60,13 +60,15 @@ class MatchingService:
 
     def __init__(self, settings: Settings, session_factory: sessionmaker[Session],
                  rng: random.Random | None = None, autosave: bool = True,
-                 today: Callable[[], dt.date] = dt.date.today) -> None:
+                 today: Callable[[], dt.date] = dt.date.today,
+                 impressions_behind: impressions.ImpressionWriter | None = None) -> None:
         self.settings = settings
         # The records' calendar: which are open (not past their date). The real date in the app; the simulated
         # month's in a simulation run, whose figures must not depend on the day it is run.
         self.today = today
         self.autosave = autosave   # off for an index that lives and dies with its process (a simulation run)
         self.session_factory = session_factory
+        self.impressions_behind = impressions_behind   # None: shown lists are logged in the request's transaction
         self.directory = Path(settings.index_dir) / "matcher"
         # Weights learned from feedback (`matchmaker learn-weights --apply`) if any, else the shipped ones.
         self.weights, self.provenance = load_weights(Path(settings.index_dir))
@@ -285,9 +287,14 @@ class MatchingService:
             shown = [m if m.explanation.shared_terms or not m.explanation.relevance.text_similarity
                      else self.matcher.with_words(target.value, doc, m) for m in slate.shown]
         slate = dataclasses.replace(slate, shown=shown)
-        impressions.log_slate(session, slate, pool, user_id=user_id, surface=surface, direction=target,
-                              query_id=record.id, k=k, exploration=0.0 if candidate else self.settings.exploration,
-                              ranker=self.ranker_version(self.matcher.weights))
+        rows = impressions.slate_rows(slate, pool, user_id=user_id, surface=surface, direction=target,
+                                      query_id=record.id, k=k,
+                                      exploration=0.0 if candidate else self.settings.exploration,
+                                      ranker=self.ranker_version(self.matcher.weights))
+        if self.impressions_behind is not None:
+            self.impressions_behind.add(rows)
+        else:
+            impressions.write_rows(session, rows)
         return slate.shown
 
     def ranker_version(self, weights: ScoreWeights) -> str:
@@ -332,9 +339,18 @@ def matching_service(state) -> MatchingService:
     with _SERVICE_LOCK:
         service = state.get("matching")
         if service is None:
-            service = MatchingService(state.settings, state.session_factory)
+            every = state.settings.impressions_every
+            service = MatchingService(state.settings, state.session_factory, impressions_behind=(
+                impressions.ImpressionWriter(state.session_factory, every) if every > 0 else None))
             state.matching = service
         return service.start()
+
+
+def close_matching(state) -> None:
+    """At shutdown: write the impression rows still waiting."""
+    service = state.get("matching")
+    if service is not None and service.impressions_behind is not None:
+        service.impressions_behind.close()
 
 
 def rebuild_index(settings: Settings) -> MatchingService:

@@ -16,6 +16,7 @@ from matchmaker.matching.counterfactual import rescore
 from matchmaker.matching.scoring import ScoreWeights
 from matchmaker.models import Demand, Impression
 from matchmaker.simulation.people import study
+from matchmaker.vocabulary import Library, Surface
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the rules live in Python
 
@@ -35,6 +36,75 @@ def test_every_list_shown_is_logged_with_who_where_and_its_pool(api):
     assert len(rows) == 20 and all(r.user_id is not None for r in rows)   # the pool: 5 shown, 15 that could be
     assert all(r.propensity == 1.0 for r in rows if r.shown_rank) and all(r.propensity == 0 for r in rows if not r.shown_rank)
     assert {"text_z", "violations", "relevance"} <= set(rows[0].features) and rows[0].ranker.startswith("tfidf")
+
+
+def test_a_writer_behind_the_requests_logs_each_shown_list_within_moments(api):
+    """Server processes log shown lists in batches (`ImpressionWriter`): the request leaves its rows to the writer,
+    which stores them at its next beat, in the same form as a request that writes them itself."""
+    import time
+
+    from matchmaker.matching import impressions
+    from matchmaker.matching.service import MatchingService
+
+    firm = api.users.headers("firm", api.orgs.firm)
+    demand_id = api.get("/demands", params={"organisation_id": api.orgs.firm, "status": "published"},
+                        headers=firm).json()["items"][0]["id"]
+    factory = api.app.state.session_factory
+    writer = impressions.ImpressionWriter(factory, every=0.05)
+    service = MatchingService(api.app.state.settings, factory, impressions_behind=writer).start()
+
+    def logged() -> int:
+        with factory() as session:
+            return session.scalar(select(func.count()).select_from(Impression).where(Impression.demand_id == demand_id))
+
+    try:
+        with factory() as session, session.begin():
+            shown = service.show(session, record=session.get(Demand, demand_id), target=Library.ACHIEVEMENTS, k=5,
+                                 surface=Surface.API, user_id=None)
+        deadline = time.monotonic() + 5
+        while logged() < 20 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert logged() == 20
+        with factory() as session:
+            rows = session.execute(select(Impression.achievement_id, Impression.shown_rank)
+                                   .where(Impression.demand_id == demand_id)).all()
+        assert sorted((r.shown_rank, r.achievement_id) for r in rows if r.shown_rank) == \
+            [(n, int(m.id)) for n, m in enumerate(shown, 1)]
+    finally:
+        writer.close()
+
+
+def test_a_server_leaves_its_shown_lists_to_the_writer_and_a_clean_stop_writes_them(seeded_url, tmp_path, monkeypatch):
+    """`matchmaker serve` logs behind the request; with a beat longer than the test, only the shutdown hook can have
+    written the rows, so this is the proof that a clean stop loses no shown list."""
+    import httpx
+    from live_server import Server
+
+    from matchmaker.db import transaction
+    from matchmaker.identity.services import create_user
+
+    engine = make_engine(seeded_url)
+    factory = make_session_factory(engine)
+    with transaction(factory) as session:
+        demand = session.scalar(select(Demand).where(Demand.status == "published").order_by(Demand.id).limit(1))
+        demand_id = demand.id
+        _, token = create_user(session, role="firm", organisation_id=demand.organisation_id, name="日志企业")
+
+    def logged() -> int:
+        with factory() as session:
+            return session.scalar(select(func.count()).select_from(Impression).where(Impression.demand_id == demand_id))
+
+    monkeypatch.setenv("MATCHMAKER_IMPRESSIONS_EVERY", "600")
+    server = Server(seeded_url, tmp_path, workers=1).start()
+    try:
+        answer = httpx.get(f"{server.base_url}/demands/{demand_id}/matches", timeout=60,
+                           headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 200, answer.text
+        assert logged() == 0   # answered, its rows still waiting in the process
+    finally:
+        server.stop()
+    assert logged() == 20
+    engine.dispose()
 
 
 def test_simulated_firms_the_estimate_the_learning_and_the_interleaving(seeded_url, tmp_path):
