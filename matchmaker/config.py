@@ -29,7 +29,9 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"  # where people reach the pages: links in emails start with it
     rank_processes: int = 0  # processes ranking a batch of queries (a simulated month's demands); 0 = every usable core
     kept_rankings: int = 2_000  # rankings a process keeps until the index changes (~20 KB each); 0 = rank every time
-    impressions_every: float = 0.0  # seconds between a server process's batches of impression rows; 0 = in the request
+    # Seconds between a process's batches of impression rows; 0 = in each request (settings built in code: tests, the
+    # simulator). `from_env`, which the server reads, defaults to 0.2.
+    impressions_every: float = 0.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

@@ -58,12 +58,11 @@ def render(request: Request, template: str, *, status_code: int = 200, **context
     fragment = template.rsplit("/", 1)[-1].startswith("_")
     frame = {"me": me, "nav": nav, "path": request.url.path, "flashes": [] if fragment else pop_flashes(request),
              "request": request,
-             "field_names": field_names(request.app.state), "host": host(request.app.state)}
+             "field_names": directory.field_names(request.app.state), "host": host(request.app.state)}
     return Template(template_name=template, context={**frame, **context}, status_code=status_code)
 
 
 _HOST_LOCK = threading.Lock()
-field_names = directory.field_names
 
 
 def host(state) -> dict[str, str]:
