@@ -15,7 +15,7 @@ each endpoint is loaded by each `--tools` client: `httpx` (asyncio, in Python: i
 cores itself) and `wrk` (C, one thread; Debian's `wrk` package), so the client's own cost shows.
 
     python -m benchmarks.speed.api_load --clients 8 --duration 20 [--tools httpx,wrk] [--kept-rankings 0,2000]
-        [--semantic] [--readme]
+        [--postgres postgresql://postgres@127.0.0.1:5432/test] [--semantic] [--readme]
 """
 
 from __future__ import annotations
@@ -67,6 +67,20 @@ def build_world(url: str) -> tuple[str, list[int], dict]:
         demand_ids = list(session.scalars(select(Demand.id).where(Demand.status == "published").order_by(Demand.id)))
     engine.dispose()
     return token, demand_ids, result.counts
+
+
+def fresh_postgres(server_url: str) -> str:
+    """An empty database `mm_load` on the given PostgreSQL server (dropped first if a last run left it)."""
+    from sqlalchemy import make_url, text
+
+    from matchmaker.db import make_engine
+
+    admin = make_engine(server_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("DROP DATABASE IF EXISTS mm_load WITH (FORCE)"))
+        conn.execute(text("CREATE DATABASE mm_load"))
+    admin.dispose()
+    return make_url(server_url).set(database="mm_load").render_as_string(hide_password=False)
 
 
 class Server:
@@ -254,6 +268,8 @@ def main() -> None:
     parser.add_argument("--tools", default="httpx,wrk", help="load clients, in turn: httpx (Python), wrk (C)")
     parser.add_argument("--kept-rankings", default="0,2000",
                         help="one server per value of MATCHMAKER_KEPT_RANKINGS, in turn (0 = score every request)")
+    parser.add_argument("--postgres", default="", help="a PostgreSQL server URL (postgresql://127.0.0.1:5432/test): "
+                        "the world goes into a new database mm_load on it instead of a SQLite file")
     parser.add_argument("--readme", action="store_true", help="append the results to benchmarks/README.md")
     parser.add_argument("--semantic", action="store_true",
                         help="embed every open record first (the worker's job), so matches are ranked tfidf+semantic")
@@ -261,7 +277,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="mm-load-") as tmp_name:
         tmp = Path(tmp_name)
-        url = f"sqlite:///{tmp / 'province.db'}"
+        url = fresh_postgres(args.postgres) if args.postgres else f"sqlite:///{tmp / 'province.db'}"
         started = time.monotonic()
         token, demand_ids, counts = build_world(url)
         print(f"province world built in {time.monotonic() - started:.1f}s: {counts}", file=sys.stderr)
