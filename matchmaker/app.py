@@ -163,5 +163,7 @@ def check_ready(app: Litestar) -> None:
 
 
 def dispose_engine(app: Litestar) -> None:
-    close_matching(app.state)
-    app.state.engine.dispose()
+    try:
+        close_matching(app.state)
+    finally:   # a database that refuses the last impressions still gets its connections back
+        app.state.engine.dispose()

@@ -149,7 +149,7 @@ def main() -> None:
             with transaction(factory) as session:
                 shown = service.show(session, record=record, target=v.Library.ACHIEVEMENTS, k=10,
                                      surface=v.Surface.API, user_id=actor.user_id)
-                match_list(session, ACHIEVEMENTS, record, shown)
+                match_list(session, ACHIEVEMENTS, record, shown, directory.field_names(app.state))
 
         # Past the start-up window first: for LATE_COMMIT_GRACE after a start every match re-reads the change log's
         # recent rows (here the start's own expiries), which is not what a request costs in steady state.

@@ -17,11 +17,6 @@ from matchmaker.matching.schemas import (
     RelevanceOut,
     SharedTerm,
 )
-from matchmaker.models import TechnologyField
-
-
-def field_names(session: Session) -> dict[str, str]:
-    return dict(session.execute(select(TechnologyField.code, TechnologyField.name)).all())
 
 
 def notice(spec: LibrarySpec, matches: list[Match]) -> str | None:
@@ -53,14 +48,13 @@ def explanation_out(match: Match, achievement, demand, names: dict[str, str]) ->
 
 
 def match_list(session: Session, spec: LibrarySpec, source, matches: list[Match],
-               names: dict[str, str] | None = None) -> MatchList:
-    """`spec` is the library of the matches; `source` the row they were ranked for; `names` the field names, if the
-    caller holds them (`directory.field_names`)."""
+               names: dict[str, str]) -> MatchList:
+    """`spec` is the library of the matches; `source` the row they were ranked for; `names` the field names the
+    process holds (`directory.field_names`)."""
     model = spec.model
     # The documents' columns alone, as plain rows: a match list is on every request of the match endpoint.
     rows = {r.id: r for r in session.execute(select(*records.COLUMNS[spec.library], model.organisation_id)
                                              .where(model.id.in_([m.id for m in matches])))}
-    names = field_names(session) if names is None else names
     source_doc = demand_doc(source) if spec is ACHIEVEMENTS else achievement_doc(source)
     items = []
     for m in matches:

@@ -65,6 +65,7 @@ def queue(request: Request, actor: Actor, session: Session, state: State, page: 
         fields = directory.list_fields(session)
     matching = matching_service(state)
     groups = []
+    names = directory.field_names(state)
     with session.begin():
         ranked = [(demand, matching.show(session, record=demand, target=v.Library.ACHIEVEMENTS, k=QUEUE_CANDIDATES,
                                          surface=v.Surface.PAGE, user_id=actor.user_id)) for demand in demands]
@@ -73,7 +74,7 @@ def queue(request: Request, actor: Actor, session: Session, state: State, page: 
         for demand, found in ranked:
             free = [m for m in found if (demand.id, m.id) not in taken][:QUEUE_SHOWN]
             groups.append({"demand": demand, "buyer": buyers.get(demand.organisation_id),
-                           "matches": explained_matches(session, ACHIEVEMENTS, demand, free)})
+                           "matches": explained_matches(session, ACHIEVEMENTS, demand, free, names)})
     with session.begin():
         interested = unclaimed_interest(session) if number == 1 else []
     return render(request, "broker_queue.html", groups=groups, fields=fields, field=field or "", interested=interested,

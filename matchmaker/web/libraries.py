@@ -245,7 +245,7 @@ def detail(request: Request, library: str, record_id: int, actor: Actor, session
     with session.begin():
         found = matching.show(session, record=record, target=lib.counterpart.library, k=MATCHES_SHOWN,
                               surface=v.Surface.PAGE, user_id=actor.user_id)
-        matches = explained_matches(session, lib.counterpart, record, found)
+        matches = explained_matches(session, lib.counterpart, record, found, directory.field_names(state))
     judge = actor.role in (v.Role.FIRM, v.Role.OFFICE, v.Role.BROKER) and (editable or actor.role is v.Role.BROKER)
     with session.begin():
         verdicts = _verdicts(session, actor, lib, record, matches) if judge else {}
@@ -278,9 +278,10 @@ def _verdicts(session: Session, actor: Actor, lib, record, matches) -> dict[tupl
     return said
 
 
-def explained_matches(session: Session, spec: LibrarySpec, source, found) -> list[dict]:
-    """Matches with their counterpart rows, owner names and Chinese explanations, in rank order."""
-    listed = match_list(session, spec, source, found)
+def explained_matches(session: Session, spec: LibrarySpec, source, found, names: dict[str, str]) -> list[dict]:
+    """Matches with their counterpart rows, owner names and Chinese explanations, in rank order (`names`: the field
+    names, `directory.field_names`)."""
+    listed = match_list(session, spec, source, found, names)
     rows = {r.id: r for r in session.scalars(select(spec.model).where(spec.model.id.in_([m.id for m in found])))}
     owners = directory.organisation_names(session, (r.organisation_id for r in rows.values()))
     by_id = {m.id: m for m in found}
