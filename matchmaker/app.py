@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import threading
 
 import msgspec
@@ -156,6 +158,11 @@ def check_ready(app: Litestar) -> None:
         def warm() -> None:
             try:
                 matching_service(state)
+                # What the process holds from here on (the index, the app, the libraries: 288,000 objects at the
+                # province scale) leaves the collector's full passes, each of which stalled a worker for 150-165 ms
+                # and made the match endpoint's p99 (benchmarks/speed/README.md).
+                gc.collect()
+                gc.freeze()
             finally:
                 state.warming = False
 
