@@ -43,3 +43,12 @@ def current(database_url: str) -> str | None:
             return MigrationContext.configure(conn).get_current_revision()
     finally:
         engine.dispose()
+
+
+def for_this_database(dialect_name: str):
+    """An `include_object` for comparing models with a database: leaves out the indexes a model declares for another
+    database only (`Index.ddl_if(dialect=...)`, such as PostgreSQL's NULLS LAST indexes in models/libraries.py)."""
+    def include(obj, name, type_, reflected, compare_to) -> bool:
+        wanted = getattr(obj, "_ddl_if", None) if type_ == "index" and not reflected else None
+        return wanted is None or wanted.dialect in (None, dialect_name)
+    return include

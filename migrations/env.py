@@ -1,9 +1,11 @@
 """Alembic environment: the URL comes from the caller (matchmaker db …) or MATCHMAKER_DATABASE_URL."""
 
 from alembic import context
+from sqlalchemy.engine import make_url
 
 from matchmaker.config import Settings
 from matchmaker.db import make_engine
+from matchmaker.migrate import for_this_database
 from matchmaker.models import Base, ModeSet
 
 config = context.config
@@ -22,11 +24,14 @@ def _render_item(type_, obj, autogen_context):
 
 
 def _configure(**kwargs) -> None:
+    connection = kwargs.get("connection")
+    dialect = connection.dialect.name if connection is not None else make_url(_url()).get_backend_name()
     context.configure(
         target_metadata=target_metadata,
         render_as_batch=True,  # SQLite can only ALTER by copying the table
         compare_type=True,
         render_item=_render_item,
+        include_object=for_this_database(dialect),
         **kwargs,
     )
 

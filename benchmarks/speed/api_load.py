@@ -26,12 +26,14 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -198,16 +200,39 @@ end
 """
 
 
+def connection_split(port: int) -> str:
+    """How the client's keep-alive connections are spread over the server's worker processes, e.g. "5/3": the
+    kernel hands each new connection to whichever worker accepts first, and with 8 connections the split varies
+    from run to run (4/4 to 7/1 seen); the busier worker sets the tail."""
+    def sockets(side: str) -> list[str]:
+        return subprocess.run(["ss", "-tnpH", "state", "established", side, f"= :{port}"], capture_output=True,
+                              text=True).stdout.splitlines()
+
+    # wrk's own connections only (the warm-up's Python client may still hold idle ones): their local ports,
+    # then the server's sockets whose peer is one of them.
+    wrk_ports = {line.split()[2].rsplit(":", 1)[1] for line in sockets("dport") if '"wrk"' in line}
+    served = Counter(re.search(r"pid=(\d+)", line).group(1) for line in sockets("sport")
+                     if line.split()[3].rsplit(":", 1)[1] in wrk_ports and "pid=" in line)
+    counts = sorted(served.values(), reverse=True)
+    return "/".join(map(str, counts + [0] * (len(counts) == 1))) or "?"   # "8/0": all on one worker
+
+
 def run_wrk(base_url: str, token: str, paths: list[str], clients: int, duration: float, folder: Path) -> dict:
     """The same load from wrk: one thread, `clients` keep-alive connections, each path in turn."""
     script = folder / "load.lua"
     script.write_text(WRK_SCRIPT % {"paths": ", ".join(f'"{p}"' for p in paths), "token": token})
-    done = subprocess.run(["wrk", "-t1", f"-c{clients}", f"-d{int(duration)}s", "--timeout", "10s", "-s", str(script),
-                           base_url], capture_output=True, text=True, check=True)
+    process = subprocess.Popen(["wrk", "-t1", f"-c{clients}", f"-d{int(duration)}s", "--timeout", "10s", "-s",
+                                str(script), base_url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(min(3.0, duration / 2))
+    split = connection_split(int(base_url.rsplit(":", 1)[1]))
+    stdout, stderr = process.communicate()
+    if process.returncode:
+        raise RuntimeError(f"wrk failed: {stderr}")
+    done = subprocess.CompletedProcess(process.args, 0, stdout, stderr)
     found = json.loads(done.stdout.split("RESULT ", 1)[1].splitlines()[0])
     wall = found["wall_us"] / 1e6
     return {"requests": found["requests"], "ok": found["requests"] - found["errors"], "errors": found["errors"],
-            "wall": wall, "rps": (found["requests"] - found["errors"]) / wall,
+            "wall": wall, "rps": (found["requests"] - found["errors"]) / wall, "split": split,
             **{p: found[p] / 1000 for p in ("p50", "p95", "p99")}}
 
 
@@ -236,8 +261,8 @@ async def benchmark(base_url: str, token: str, demand_ids: list[int], clients: i
 
 
 def table(runs: dict, clients: int, tools: list[str]) -> str:
-    lines = ["| kept rankings | client | endpoint | clients | duration s | requests | errors | req/s | p50 ms | p95 ms "
-             "| p99 ms |", "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| kept rankings | client | endpoint | clients | per worker | duration s | requests | errors | req/s "
+             "| p50 ms | p95 ms | p99 ms |", "|---:|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
     for kept, results in runs.items():
         for tool in tools:
             for name, label in (("baseline", "`GET /achievements?limit=20` (baseline)"),
@@ -245,7 +270,8 @@ def table(runs: dict, clients: int, tools: list[str]) -> str:
                 r = results[tool, name]
                 if name == "match" and results.get("ranker"):
                     label += f", ranker {results['ranker']}"
-                lines.append(f"| {kept} | {tool} | {label} | {clients} | {r['wall']:.1f} | {r['requests']:,} | "
+                lines.append(f"| {kept} | {tool} | {label} | {clients} | {r.get('split', '-')} | {r['wall']:.1f} | "
+                             f"{r['requests']:,} | "
                              f"{r['errors']} | {r['rps']:.1f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} |")
     return "\n".join(lines)
 

@@ -34,7 +34,8 @@ def test_models_and_migrations_agree(database_url):
     engine = make_engine(database_url)
     try:
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            context = MigrationContext.configure(conn, opts={
+                "compare_type": True, "include_object": migrate.for_this_database(conn.dialect.name)})
             differences = compare_metadata(context, Base.metadata)
     finally:
         engine.dispose()
