@@ -12,10 +12,12 @@ benchmarks/README.md under "## API load".
 
 The server runs once per `--kept-rankings` value (`MATCHMAKER_KEPT_RANKINGS`; 0 scores every match request), and
 each endpoint is loaded by each `--tools` client: `httpx` (asyncio, in Python: it takes a good share of the two
-cores itself) and `wrk` (C, one thread; Debian's `wrk` package), so the client's own cost shows.
+cores itself) and `wrk` (C, one thread; Debian's `wrk` package), so the client's own cost shows. The workers of
+`serve --workers` share one socket and the kernel decides which takes each connection ("per worker" says how wrk's
+were split); `--balanced` then runs the same load on that many single-worker servers, a wrk each, at once.
 
     python -m benchmarks.speed.api_load --clients 8 --duration 20 [--tools httpx,wrk] [--kept-rankings 0,2000]
-        [--postgres postgresql://postgres@127.0.0.1:5432/test] [--semantic] [--readme]
+        [--postgres postgresql://postgres@127.0.0.1:5432/test] [--semantic] [--balanced] [--readme]
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -238,7 +241,7 @@ def run_wrk(base_url: str, token: str, paths: list[str], clients: int, duration:
 
 async def benchmark(base_url: str, token: str, demand_ids: list[int], clients: int, duration: float,
                     tools: list[str], folder: Path, kept_rankings: int) -> dict:
-    match_paths = [f"/demands/{d}/matches" for d in demand_ids[:: max(1, len(demand_ids) // 500)]]
+    match_paths = match_paths_of(demand_ids)
     limits = httpx.Limits(max_connections=clients * 2, max_keepalive_connections=clients * 2)
     results = {"match_paths": len(match_paths)}
     async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {token}"},
@@ -258,6 +261,54 @@ async def benchmark(base_url: str, token: str, demand_ids: list[int], clients: i
                     results[tool, name] = await run_load(client, paths, clients, duration)
         results["ranker"] = (await client.get(match_paths[0])).json()["ranker"]
     return results
+
+
+def match_paths_of(demand_ids: list[int]) -> list[str]:
+    return [f"/demands/{d}/matches" for d in demand_ids[:: max(1, len(demand_ids) // 500)]]
+
+
+async def warm(base_url: str, token: str, paths: list[str], clients: int, kept_rankings: int) -> None:
+    async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
+        await warm_up(client, paths, clients)
+        for _ in range(4 if kept_rankings else 0):
+            await _batch(client, paths)
+
+
+def balanced(url: str, tmp: Path, token: str, demand_ids: list[int], workers: int, clients: int, duration: float,
+             kept_rankings: int) -> dict:
+    """The same load balanced by hand, as a least-connections balancer in front would: `workers` single-worker
+    servers on ports of their own, each loaded at the same time by its own wrk with clients / workers connections.
+    Against the shared socket of `serve --workers`, where the kernel's accept decides the split."""
+    servers = []
+    for n in range(workers):
+        (tmp / f"balanced-{n}").mkdir()
+        servers.append(Server(url, tmp / f"balanced-{n}", 1, kept_rankings))
+    paths = match_paths_of(demand_ids)
+    results = {}
+    try:
+        for server in servers:
+            server.wait()
+            asyncio.run(warm(server.base_url, token, paths, clients // workers, kept_rankings))
+        for name, load in (("baseline", ["/achievements?limit=20"]), ("match", paths)):
+            with ThreadPoolExecutor(len(servers)) as pool:
+                results[name] = list(pool.map(lambda server: run_wrk(
+                    server.base_url, token, load, clients // workers, duration, tmp / f"balanced-{servers.index(server)}"),
+                    servers))
+    finally:
+        for server in servers:
+            server.stop()
+    return results
+
+
+def balanced_table(results: dict, workers: int, clients: int) -> str:
+    lines = [f"Balanced by hand: {workers} single-worker servers, {clients // workers} wrk connections each, at once.",
+             "", "| endpoint | req/s, all servers | req/s each | p50 ms each | p95 ms each | p99 ms each |",
+             "|---|---:|---|---|---|---|"]
+    for name, label in (("baseline", "`GET /achievements?limit=20`"), ("match", "`GET /demands/{id}/matches`")):
+        each = results[name]
+        lines.append(f"| {label} | {sum(r['rps'] for r in each):.1f} | " + " | ".join(
+            " / ".join(f"{r[key]:.1f}" for r in each) for key in ("rps", "p50", "p95", "p99")) + " |")
+    return "\n".join(lines)
 
 
 def table(runs: dict, clients: int, tools: list[str]) -> str:
@@ -296,6 +347,9 @@ def main() -> None:
                         help="one server per value of MATCHMAKER_KEPT_RANKINGS, in turn (0 = score every request)")
     parser.add_argument("--postgres", default="", help="a PostgreSQL server URL (postgresql://127.0.0.1:5432/test): "
                         "the world goes into a new database mm_load on it instead of a SQLite file")
+    parser.add_argument("--balanced", action="store_true",
+                        help="then the same load on --workers single-worker servers, one wrk each (wrk needed), "
+                             "with the last --kept-rankings value")
     parser.add_argument("--readme", action="store_true", help="append the results to benchmarks/README.md")
     parser.add_argument("--semantic", action="store_true",
                         help="embed every open record first (the worker's job), so matches are ranked tfidf+semantic")
@@ -327,8 +381,12 @@ def main() -> None:
             finally:
                 server.stop()
             print(f"kept rankings {kept}: warm-up {runs[kept]['warm_up_s']:.1f}s", file=sys.stderr)
+        if args.balanced:
+            by_hand = balanced(url, tmp, token, demand_ids, args.workers, args.clients, args.duration, max(runs))
 
     rendered = table(runs, args.clients, tools)
+    if args.balanced:
+        rendered += "\n\n" + balanced_table(by_hand, args.workers, args.clients)
     print(rendered)
     if args.readme:
         command = "python " + " ".join([os.path.relpath(__file__, ROOT)] + sys.argv[1:])
