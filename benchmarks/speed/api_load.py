@@ -231,8 +231,7 @@ def run_wrk(base_url: str, token: str, paths: list[str], clients: int, duration:
     stdout, stderr = process.communicate()
     if process.returncode:
         raise RuntimeError(f"wrk failed: {stderr}")
-    done = subprocess.CompletedProcess(process.args, 0, stdout, stderr)
-    found = json.loads(done.stdout.split("RESULT ", 1)[1].splitlines()[0])
+    found = json.loads(stdout.split("RESULT ", 1)[1].splitlines()[0])
     wall = found["wall_us"] / 1e6
     return {"requests": found["requests"], "ok": found["requests"] - found["errors"], "errors": found["errors"],
             "wall": wall, "rps": (found["requests"] - found["errors"]) / wall, "split": split,
@@ -246,12 +245,7 @@ async def benchmark(base_url: str, token: str, demand_ids: list[int], clients: i
     results = {"match_paths": len(match_paths)}
     async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {token}"},
                                  timeout=60, limits=limits) as client:
-        results["warm_up_s"] = await warm_up(client, match_paths, clients)
-        if kept_rankings:
-            # Each demand's matches asked for four times first, so most demands have been seen by both workers
-            # (which worker answers is the kernel's choice: about 1 in 16 demands is still new to one of them).
-            for _ in range(4):
-                await _batch(client, match_paths)
+        results["warm_up_s"] = await warm(client, match_paths, clients, kept_rankings)
         for tool in tools:
             for name, paths in (("baseline", ["/achievements?limit=20"]), ("match", match_paths)):
                 if tool == "wrk":
@@ -267,11 +261,19 @@ def match_paths_of(demand_ids: list[int]) -> list[str]:
     return [f"/demands/{d}/matches" for d in demand_ids[:: max(1, len(demand_ids) // 500)]]
 
 
-async def warm(base_url: str, token: str, paths: list[str], clients: int, kept_rankings: int) -> None:
+async def warm(client: httpx.AsyncClient, paths: list[str], clients: int, kept_rankings: int) -> float:
+    """Every worker has its matcher; with kept rankings, each demand's matches are asked for four times more, so
+    most demands have been seen by every worker (which worker answers is the kernel's choice: about 1 in 16 demands
+    is still new to one of two). Returns the warm-up's seconds."""
+    seconds = await warm_up(client, paths, clients)
+    for _ in range(4 if kept_rankings else 0):
+        await _batch(client, paths)
+    return seconds
+
+
+async def warm_server(base_url: str, token: str, paths: list[str], clients: int, kept_rankings: int) -> None:
     async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
-        await warm_up(client, paths, clients)
-        for _ in range(4 if kept_rankings else 0):
-            await _batch(client, paths)
+        await warm(client, paths, clients, kept_rankings)
 
 
 def balanced(url: str, tmp: Path, token: str, demand_ids: list[int], workers: int, clients: int, duration: float,
@@ -288,12 +290,11 @@ def balanced(url: str, tmp: Path, token: str, demand_ids: list[int], workers: in
     try:
         for server in servers:
             server.wait()
-            asyncio.run(warm(server.base_url, token, paths, clients // workers, kept_rankings))
+            asyncio.run(warm_server(server.base_url, token, paths, clients // workers, kept_rankings))
         for name, load in (("baseline", ["/achievements?limit=20"]), ("match", paths)):
             with ThreadPoolExecutor(len(servers)) as pool:
-                results[name] = list(pool.map(lambda server: run_wrk(
-                    server.base_url, token, load, clients // workers, duration, tmp / f"balanced-{servers.index(server)}"),
-                    servers))
+                results[name] = list(pool.map(lambda n: run_wrk(servers[n].base_url, token, load, clients // workers,
+                                                                duration, tmp / f"balanced-{n}"), range(workers)))
     finally:
         for server in servers:
             server.stop()

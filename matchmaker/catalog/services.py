@@ -75,6 +75,12 @@ def log_index_change(session: Session, spec: LibrarySpec, record_id: int) -> Non
     session.add(IndexChange(library=spec.library.value, record_id=record_id))
 
 
+def _lapsed(spec: LibrarySpec, today: dt.date) -> tuple:
+    """The conditions of a published posting past its expiry date / deadline."""
+    date = spec.column(spec.date_column)
+    return spec.model.status == PUBLISHED, date.is_not(None), date < today
+
+
 def expire_overdue(session: Session, *, today: dt.date | None = None) -> int:
     """Mark published postings whose expiry date / deadline has passed as expired; returns how many.
 
@@ -88,8 +94,7 @@ def expire_overdue(session: Session, *, today: dt.date | None = None) -> int:
     if session.info.get("expired") == done and done[0] is not None:
         return 0
     session.info["expired"] = done
-    lapsed = [(spec, (spec.model.status == PUBLISHED, spec.column(spec.date_column).is_not(None),
-                      spec.column(spec.date_column) < today)) for spec in LIBRARIES.values()]
+    lapsed = [(spec, _lapsed(spec, today)) for spec in LIBRARIES.values()]
     # One question for both libraries first, without locks: on most requests nothing has lapsed, and a statement
     # less per request is 5% of the match endpoint's time (py-spy, benchmarks/speed/README.md). Each asks for the
     # first lapsed id in date order, not EXISTS: with statistics from before a sweep of expiries (a freshly seeded

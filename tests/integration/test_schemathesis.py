@@ -76,7 +76,7 @@ def _share_tables(folder: Path, tables: Path) -> None:
 
 
 def _run(base_url: str, role: str, user_id: int, token: str, folder: Path, *, mode: str, phases: str,
-         names: list[str] | None = None, tables: Path | None = None) -> tuple[int, str]:
+         tables: Path, names: list[str] | None = None) -> tuple[int, str]:
     command = [str(SCHEMATHESIS), "--config-file", str(HERE / "schemathesis.toml"), "run",
                f"{base_url}/schema/openapi.json", "--checks", "all", "--phases", phases, "--mode", mode,
                "--max-examples", EXAMPLES, "--seed", "1", "--generation-allow-x00", "false",
@@ -88,8 +88,7 @@ def _run(base_url: str, role: str, user_id: int, token: str, folder: Path, *, mo
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "schemathesis_hooks", "MATCHMAKER_ST_OWN_USER_ID": str(user_id),
            "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
     folder.mkdir(parents=True, exist_ok=True)
-    if tables is not None:
-        _share_tables(folder, tables)
+    _share_tables(folder, tables)
     done = subprocess.run(command, env=env, cwd=folder, capture_output=True, text=True, timeout=900,
                           check=False)   # its cache (.schemathesis/) goes to the test's own directory
     return done.returncode, done.stdout + done.stderr
@@ -152,7 +151,7 @@ def test_schemathesis_checks_all_as_every_role_with_the_stateful_phase(seeded_ur
     def run(role: str, mode: str, phases: str, names: list[str] | None = None) -> None:
         started = time.monotonic()
         code, output = _run(server.base_url, role, *tokens[role], tmp_path / role, mode=mode, phases=phases,
-                            names=names, tables=tmp_path_factory.getbasetemp() / "hypothesis-tables")
+                            tables=tmp_path_factory.getbasetemp() / "hypothesis-tables", names=names)
         cases = re.search(r"(\d+) generated", output)
         outcomes[role, mode] = (code, int(cases.group(1)) if cases else 0, time.monotonic() - started, output)
 
