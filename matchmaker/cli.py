@@ -270,20 +270,31 @@ def serve(
                                     help="Also run `matchmaker worker` (the job queue) beside the server."),
 ) -> None:
     """Serve the API and pages with uvicorn (and, by default, the job worker in its own process)."""
+    import os
     import subprocess
     import sys
+    import tempfile
 
     import uvicorn
 
+    from matchmaker import serving
+
     worker = subprocess.Popen([sys.executable, "-m", "matchmaker.cli", "worker"]) if job_worker else None
+    board = tempfile.TemporaryDirectory(prefix="matchmaker-serve-") if workers > 1 else None
     try:
+        loop = "auto"   # uvloop where installed
+        if board is not None:   # several workers on one socket: the least busy takes each connection (serving.py)
+            os.environ[serving.ENV] = str(serving.create_board(Path(board.name)))
+            loop = "matchmaker.serving:LeastConnectionsLoop"
         # The factory reads MATCHMAKER_* settings in each worker process when it starts.
         uvicorn.run("matchmaker.app:create_app", factory=True, host=host, port=port, workers=workers,
-                    log_level="info", access_log=False)
+                    log_level="info", access_log=False, loop=loop)
     finally:
         if worker is not None:
             worker.terminate()
             worker.wait(timeout=30)
+        if board is not None:
+            board.cleanup()
 
 
 @app.command()

@@ -1,0 +1,119 @@
+"""The event loop of a `serve --workers N` process: connections go to the worker holding the fewest.
+
+The workers share one listening socket, and the kernel wakes every idle worker when a connection arrives. uvloop
+and asyncio's own loop then accept every connection waiting, so the first worker awake took a client's whole burst
+of keep-alive connections: of 8, the split over two workers was 8/0, 7/1 or 6/2 in two runs of three, and the
+busier worker set everyone's latency (benchmarks/speed/README.md, "The connection split"). Accepting one at a time
+was not enough (8/0 again: the worker that wakes first wins every race). So each worker publishes how many
+connections it holds in a small shared file, and one holding more than another worker leaves the waiting connection
+to it, as a least-connections balancer in front would. A connection is never left waiting for long (MAX_DEFER): a
+worker busy in a long request, or gone, does not hold up a client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import mmap
+import os
+import struct
+import time
+from pathlib import Path
+
+ENV = "MATCHMAKER_WORKER_BOARD"   # the shared file's path, set by `matchmaker serve` for its workers
+SLOTS = 64
+_SLOT = struct.Struct("ii")       # a worker's pid and how many connections it holds
+RETRY = 0.002                     # seconds between looks while another worker should take the connection
+MAX_DEFER = 0.02                  # after this, a worker takes it whatever the counts say
+REFRESH = 0.1                     # how often a worker publishes its count between arrivals
+
+
+def create_board(folder: Path) -> Path:
+    """The shared file for one `serve`: every slot free."""
+    path = folder / "workers.board"
+    path.write_bytes(bytes(_SLOT.size * SLOTS))
+    return path
+
+
+class Board:
+    """This worker's slot and a view of the others' in the shared file."""
+
+    def __init__(self, path: str) -> None:
+        with open(path, "r+b") as file:
+            self._map = mmap.mmap(file.fileno(), _SLOT.size * SLOTS)
+        self.pid = os.getpid()
+        self.slot = self._claim()
+
+    def _claim(self) -> int:
+        # A free slot, or one whose worker has died (uvicorn starts a new one in its place).
+        for slot in range(SLOTS):
+            pid, _ = _SLOT.unpack_from(self._map, slot * _SLOT.size)
+            if pid == 0 or not _alive(pid):
+                _SLOT.pack_into(self._map, slot * _SLOT.size, self.pid, 0)
+                return slot
+        raise RuntimeError(f"more than {SLOTS} workers")
+
+    def publish(self, connections: int) -> None:
+        _SLOT.pack_into(self._map, self.slot * _SLOT.size, self.pid, connections)
+
+    def fewest_elsewhere(self) -> int | None:
+        """The fewest connections any other live worker holds; None when there is no other."""
+        counts = []
+        for slot in range(SLOTS):
+            pid, count = _SLOT.unpack_from(self._map, slot * _SLOT.size)
+            if pid and slot != self.slot:
+                counts.append(count)
+        return min(counts) if counts else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class LeastConnectionsLoop(asyncio.SelectorEventLoop):
+    """asyncio's selector loop; its listening sockets accept one connection per turn, and only when no other
+    worker holds fewer connections (or the connection has waited MAX_DEFER)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        path = os.environ.get(ENV)
+        self._board = Board(path) if path else None
+        self._waiting_since: float | None = None
+        self._refreshing = False
+
+    def _accept_connection(self, protocol_factory, sock, sslcontext=None, server=None, backlog=100, *args, **kwargs):
+        if self._board is not None and server is not None:
+            if not self._refreshing:   # closed connections count down between arrivals too
+                self._refreshing = True
+                self._refresh(server)
+            mine = server._active_count
+            self._board.publish(mine)
+            fewest = self._board.fewest_elsewhere()
+            now = time.monotonic()
+            if fewest is not None and mine > fewest:
+                self._waiting_since = self._waiting_since or now
+                if now - self._waiting_since < MAX_DEFER:
+                    # Not readable again until we look next: the socket stays ready, and a level-triggered
+                    # selector would otherwise spin on it.
+                    self._remove_reader(sock.fileno())
+                    self.call_later(RETRY, self._look_again, protocol_factory, sock, sslcontext, server, backlog,
+                                    args, kwargs)
+                    return None
+            self._waiting_since = None
+            self._board.publish(mine + 1)
+        return super()._accept_connection(protocol_factory, sock, sslcontext, server, 1, *args, **kwargs)
+
+    def _refresh(self, server) -> None:
+        if server.is_serving():
+            self._board.publish(server._active_count)
+            self.call_later(REFRESH, self._refresh, server)
+
+    def _look_again(self, protocol_factory, sock, sslcontext, server, backlog, args, kwargs) -> None:
+        if server.is_serving() and sock.fileno() != -1:
+            self._add_reader(sock.fileno(), self._accept_connection, protocol_factory, sock, sslcontext, server,
+                             backlog, *args, **kwargs)
