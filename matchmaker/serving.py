@@ -13,6 +13,7 @@ worker busy in a long request, or gone, does not hold up a client.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import mmap
 import os
 import struct
@@ -38,18 +39,23 @@ class Board:
     """This worker's slot and a view of the others' in the shared file."""
 
     def __init__(self, path: str) -> None:
+        self.pid = os.getpid()
         with open(path, "r+b") as file:
             self._map = mmap.mmap(file.fileno(), _SLOT.size * SLOTS)
-        self.pid = os.getpid()
-        self.slot = self._claim()
+            self.slot = self._claim(file)
 
-    def _claim(self) -> int:
-        # A free slot, or one whose worker has died (uvicorn starts a new one in its place).
-        for slot in range(SLOTS):
-            pid, _ = _SLOT.unpack_from(self._map, slot * _SLOT.size)
-            if pid == 0 or not _alive(pid):
-                _SLOT.pack_into(self._map, slot * _SLOT.size, self.pid, 0)
-                return slot
+    def _claim(self, file) -> int:
+        # A free slot, or one whose worker has died (uvicorn starts a new one in its place). Under the file's lock:
+        # workers start at the same moment, and two in one slot would each think itself alone.
+        fcntl.flock(file, fcntl.LOCK_EX)
+        try:
+            for slot in range(SLOTS):
+                pid, _ = _SLOT.unpack_from(self._map, slot * _SLOT.size)
+                if pid == 0 or not _alive(pid):
+                    _SLOT.pack_into(self._map, slot * _SLOT.size, self.pid, 0)
+                    return slot
+        finally:
+            fcntl.flock(file, fcntl.LOCK_UN)
         raise RuntimeError(f"more than {SLOTS} workers")
 
     def publish(self, connections: int) -> None:
@@ -83,10 +89,14 @@ class LeastConnectionsLoop(asyncio.SelectorEventLoop):
         super().__init__(*args, **kwargs)
         path = os.environ.get(ENV)
         self._board = Board(path) if path else None
-        self._waiting_since: float | None = None
         self._refreshing = False
 
     def _accept_connection(self, protocol_factory, sock, sslcontext=None, server=None, backlog=100, *args, **kwargs):
+        return self._accept_or_leave(None, protocol_factory, sock, sslcontext, server, args, kwargs)
+
+    def _accept_or_leave(self, since, protocol_factory, sock, sslcontext, server, args, kwargs):
+        """Accept one connection, unless another worker holds fewer and the connection has waited less than
+        MAX_DEFER since `since` (None: it has just arrived)."""
         if self._board is not None and server is not None:
             if not self._refreshing:   # closed connections count down between arrivals too
                 self._refreshing = True
@@ -95,16 +105,14 @@ class LeastConnectionsLoop(asyncio.SelectorEventLoop):
             self._board.publish(mine)
             fewest = self._board.fewest_elsewhere()
             now = time.monotonic()
-            if fewest is not None and mine > fewest:
-                self._waiting_since = self._waiting_since or now
-                if now - self._waiting_since < MAX_DEFER:
-                    # Not readable again until we look next: the socket stays ready, and a level-triggered
-                    # selector would otherwise spin on it.
-                    self._remove_reader(sock.fileno())
-                    self.call_later(RETRY, self._look_again, protocol_factory, sock, sslcontext, server, backlog,
-                                    args, kwargs)
-                    return None
-            self._waiting_since = None
+            since = since or now
+            if fewest is not None and mine > fewest and now - since < MAX_DEFER:
+                # Not watched until we look again: the socket stays readable, and a level-triggered selector
+                # would spin on it.
+                self._remove_reader(sock.fileno())
+                self.call_later(RETRY, self._look_again, since, protocol_factory, sock, sslcontext, server, args,
+                                kwargs)
+                return None
             self._board.publish(mine + 1)
         return super()._accept_connection(protocol_factory, sock, sslcontext, server, 1, *args, **kwargs)
 
@@ -113,7 +121,9 @@ class LeastConnectionsLoop(asyncio.SelectorEventLoop):
             self._board.publish(server._active_count)
             self.call_later(REFRESH, self._refresh, server)
 
-    def _look_again(self, protocol_factory, sock, sslcontext, server, backlog, args, kwargs) -> None:
+    def _look_again(self, since, protocol_factory, sock, sslcontext, server, args, kwargs) -> None:
         if server.is_serving() and sock.fileno() != -1:
             self._add_reader(sock.fileno(), self._accept_connection, protocol_factory, sock, sslcontext, server,
-                             backlog, *args, **kwargs)
+                             100, *args, **kwargs)
+            # The same connection, if still waiting (another worker may have taken it: then accepting finds none).
+            self._accept_or_leave(since, protocol_factory, sock, sslcontext, server, args, kwargs)

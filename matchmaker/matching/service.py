@@ -20,7 +20,7 @@ from matchmaker import regions
 from matchmaker import vocabulary as v
 from matchmaker.config import Settings
 from matchmaker.errors import DomainError, FieldProblem, InvalidInput
-from matchmaker.matching import forked, impressions, records, saved_matcher, semantic
+from matchmaker.matching import forked, freshness, impressions, records, saved_matcher, semantic
 from matchmaker.matching.index import IndexVersionError
 from matchmaker.matching.learning import load_weights
 from matchmaker.matching.ranking import FUSED, TFIDF, Match, Matcher
@@ -129,12 +129,14 @@ class MatchingService:
         # Until then every change logged within the grace is read: ids taken before this matcher was made may still
         # commit.
         self._window_until = dt.datetime.now(dt.UTC) + LATE_COMMIT_GRACE
+        self._fresh = freshness.Freshness()   # when requests may answer without reading the log (freshness.py)
 
     # ------------------------------------------------------------------ keeping current
     def sync(self) -> int:
         """Apply the changes other transactions committed since the last sync; returns how many."""
         self.start()
         with self._lock, self.session_factory() as session:
+            seen = freshness.committed_changes()
             now = dt.datetime.now(dt.UTC)
             self._gaps = {i: seen for i, seen in self._gaps.items() if seen >= now - LATE_COMMIT_GRACE}
             # Only what may be new: ids above the last applied and the gaps below it. Reading every change of the
@@ -155,6 +157,7 @@ class MatchingService:
             if fresh:
                 self._apply(session, fresh)
             self._remember(fresh, now)
+            self._fresh.mark(seen)
         if self.autosave and self._unsaved >= SAVE_EVERY:
             self.save()
         return len(fresh)
@@ -239,7 +242,7 @@ class MatchingService:
     def _rank(self, target: v.Library, query_doc, k: int, filters: MatchFilters, sync: bool = True,
               weights: ScoreWeights | None = None, explain: int | None = None) -> list[Match]:
         _check_filters(k, filters)
-        if sync:
+        if sync and (self.matcher is None or self._fresh.due()):
             self.sync()
         with self._lock:
             if filters.fields:   # the field list is read only when a filter names fields

@@ -149,6 +149,46 @@ def test_a_change_committed_after_a_later_one_is_still_applied(api):
     assert worker.sync() == 0   # applied once
 
 
+def test_a_change_this_process_commits_is_read_at_once_and_another_process_s_within_the_sync_interval(api,
+                                                                                                     monkeypatch):
+    """Requests read the change log only when this process committed a change since, or SYNC_AT_MOST_EVERY has
+    passed (freshness.py). The interval is a minute here, then nothing, so the machine's speed does not matter."""
+    from sqlalchemy import insert
+
+    from matchmaker.matching import freshness
+    from matchmaker.models import Achievement, IndexChange
+
+    firm = api.users.headers("firm", api.orgs.firm)
+    demand_id = _published_demand(api, firm)["id"]
+    factory = api.app.state.session_factory
+    worker = MatchingService(api.app.state.settings, factory).start()
+    with factory() as session:
+        demand = session.get(Demand, demand_id)
+        achievement_id = session.scalar(select(Achievement.id).where(Achievement.status == "published"))
+    monkeypatch.setattr(freshness, "SYNC_AT_MOST_EVERY", 60.0)
+    worker.achievements_for(demand)
+    applied = worker.last_change_id
+    # Another process's commit (a plain connection: no session of this process knows of it).
+    with factory.kw["bind"].begin() as connection:
+        connection.execute(insert(IndexChange).values(library="achievements", record_id=achievement_id))
+    worker.achievements_for(demand)
+    assert worker.last_change_id == applied   # not asked again within the interval
+    monkeypatch.setattr(freshness, "SYNC_AT_MOST_EVERY", 0.0)
+    worker.achievements_for(demand)
+    assert worker.last_change_id > applied
+    applied = worker.last_change_id
+    monkeypatch.setattr(freshness, "SYNC_AT_MOST_EVERY", 60.0)
+    with factory() as session, session.begin():   # this process's own commit, as a request's
+        session.add(IndexChange(library="achievements", record_id=achievement_id))
+    worker.achievements_for(demand)
+    assert worker.last_change_id > applied
+    applied = worker.last_change_id
+    with factory() as session, session.begin():   # and as the expiry check logs a day's lapsed records, in bulk
+        session.execute(insert(IndexChange), [{"library": "achievements", "record_id": achievement_id}])
+    worker.achievements_for(demand)
+    assert worker.last_change_id > applied
+
+
 def test_another_worker_follows_the_change_log_and_restarts_load_the_saved_index(api):
     firm, office = api.users.headers("firm", api.orgs.firm), api.users.headers("office", api.orgs.office)
     demand = _published_demand(api, firm)
