@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, Select, create_engine, event, func, literal_column, select
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -18,7 +20,32 @@ def make_engine(database_url: str, *, echo: bool = False) -> Engine:
     if database_url.startswith("postgresql://"):
         # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
-    return create_engine(database_url, echo=echo, pool_pre_ping=True)
+    engine = create_engine(database_url, echo=echo)
+    event.listen(engine.pool, "connect", _returned)   # a new connection needs no test
+    event.listen(engine.pool, "checkin", _returned)
+    event.listen(engine.pool, "checkout", _ping_if_idle)
+    return engine
+
+
+# A pooled connection that sat idle this long is tested before use, so one the server dropped meanwhile (a restart,
+# an idle timeout) is replaced instead of failing a request. SQLAlchemy's pool_pre_ping tested every checkout: a
+# round trip each, three per match request (authentication and the handler's two transactions).
+PING_AFTER_IDLE = 5.0   # seconds
+
+
+def _returned(_dbapi_connection, record) -> None:
+    record.info["returned_at"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
+    if time.monotonic() - record.info.get("returned_at", float("-inf")) < PING_AFTER_IDLE:
+        return
+    try:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        dbapi_connection.rollback()
+    except Exception as error:   # noqa: BLE001 - any failure means "not usable": the pool connects anew
+        raise DisconnectionError(f"a pooled connection failed its test: {error}") from error
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
