@@ -25,7 +25,7 @@ SLOTS = 64
 _SLOT = struct.Struct("ii")       # a worker's pid and how many connections it holds
 RETRY = 0.002                     # seconds between looks while another worker should take the connection
 MAX_DEFER = 0.02                  # after this, a worker takes it whatever the counts say
-REFRESH = 0.1                     # how often a worker publishes its count between arrivals
+REFRESH = 0.02                    # how often a worker publishes its count between arrivals
 
 
 def create_board(folder: Path) -> Path:

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import msgspec
-from sqlalchemy import Select, insert, or_, select, update
+from sqlalchemy import Select, insert, literal, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from matchmaker import regions
@@ -79,7 +79,9 @@ def log_index_change(session: Session, spec: LibrarySpec, record_id: int) -> Non
 def _lapsed(spec: LibrarySpec, today: dt.date) -> tuple:
     """The conditions of a published posting past its expiry date / deadline."""
     date = spec.column(spec.date_column)
-    return spec.model.status == PUBLISHED, date.is_not(None), date < today
+    # The status written into the SQL, not bound: PostgreSQL may plan a prepared statement once for any value, and a
+    # plan for any status cannot use the partial index of published postings (models/libraries.py).
+    return spec.model.status == literal(PUBLISHED, literal_execute=True), date.is_not(None), date < today
 
 
 @functools.lru_cache(maxsize=2)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -35,7 +36,6 @@ class Achievement(Timestamped, Base):
         CheckConstraint(one_of("pricing_mode", v.PricingMode), name="pricing_mode"),
         CheckConstraint(one_of("status", v.AchievementStatus), name="status"),
         Index("ix_achievements_status_field", "status", "field_code"),
-        Index("ix_achievements_status_expires", "status", "expires_on"),  # expiry sweep runs before every read
         Index("ix_achievements_status_posted", "status", "posted_on", "id"),  # the storefront's newest-first pages
         # The libraries' newest-first pages whatever the statuses shown: read backwards, SQLite stops after a page
         # instead of sorting every visible row (benchmarks/speed/listing.py).
@@ -101,7 +101,6 @@ class Demand(Timestamped, Base):
         CheckConstraint(f"cooperation_modes BETWEEN 0 AND {v.ALL_MODES_MASK}", name="cooperation_modes"),
         CheckConstraint(one_of("status", v.DemandStatus), name="status"),
         Index("ix_demands_status_field", "status", "field_code"),
-        Index("ix_demands_status_deadline", "status", "deadline"),
         Index("ix_demands_status_posted", "status", "posted_on", "id"),
         Index("ix_demands_posted", "posted_on", "id"),
         Index("ix_demands_field_posted", "field_code", "posted_on", "id"),
@@ -140,6 +139,16 @@ for _model in (Achievement, Demand):
                          ("field_posted_newest", (_model.field_code,))):
         Index(f"ix_{_model.__tablename__}_{_name}", *_keys, _model.posted_on.desc().nulls_last(),
               _model.id.desc()).ddl_if(dialect="postgresql")
+
+
+# The expiry check before every read asks for the first published posting past its date (catalog/services.py). On
+# (status, date) PostgreSQL's statistics, which take status and date as independent, expected thousands of such rows,
+# so it walked the plain date index from the oldest date and read past every record expired long ago (6,203 at the
+# province scale: 7.8 ms a request); these hold published postings only, and the answer is at the front (0.06 ms).
+PUBLISHED_ONLY = text(f"status = '{v.AchievementStatus.PUBLISHED.value}'")   # the same word in both libraries
+for _model, _date in ((Achievement, Achievement.expires_on), (Demand, Demand.deadline)):
+    Index(f"ix_{_model.__tablename__}_published_{_date.key}", _date, postgresql_where=PUBLISHED_ONLY,
+          sqlite_where=PUBLISHED_ONLY)
 
 
 class LatentFit(Base):
