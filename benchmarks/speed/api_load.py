@@ -13,8 +13,9 @@ benchmarks/README.md under "## API load".
 The server runs once per `--kept-rankings` value (`MATCHMAKER_KEPT_RANKINGS`; 0 scores every match request), and
 each endpoint is loaded by each `--tools` client: `httpx` (asyncio, in Python: it takes a good share of the two
 cores itself) and `wrk` (C, one thread; Debian's `wrk` package), so the client's own cost shows. The workers of
-`serve --workers` share one socket and the kernel decides which takes each connection ("per worker" says how wrk's
-were split); `--balanced` then runs the same load on that many single-worker servers, a wrk each, at once.
+`serve --workers` share one socket, and the one holding the fewest connections takes each new one
+(matchmaker/serving.py); "per worker" says how wrk's were split. `--balanced` runs the same load on that many
+single-worker servers, a wrk each, at once: a balancer in front, for comparison.
 
     python -m benchmarks.speed.api_load --clients 8 --duration 20 [--tools httpx,wrk] [--kept-rankings 0,2000]
         [--postgres postgresql://postgres@127.0.0.1:5432/test] [--semantic] [--balanced] [--readme]
@@ -205,8 +206,8 @@ end
 
 def connection_split(port: int) -> str:
     """How the client's keep-alive connections are spread over the server's worker processes, e.g. "5/3": the
-    kernel hands each new connection to whichever worker accepts first, and with 8 connections the split varies
-    from run to run (4/4 to 7/1 seen); the busier worker sets the tail."""
+    busier worker sets the tail. Before matchmaker/serving.py the first worker awake accepted all that waited, and
+    8 connections split anywhere from 4/4 to 8/0."""
     def sockets(side: str) -> list[str]:
         return subprocess.run(["ss", "-tnpH", "state", "established", side, f"= :{port}"], capture_output=True,
                               text=True).stdout.splitlines()
@@ -263,8 +264,8 @@ def match_paths_of(demand_ids: list[int]) -> list[str]:
 
 async def warm(client: httpx.AsyncClient, paths: list[str], clients: int, kept_rankings: int) -> float:
     """Every worker has its matcher; with kept rankings, each demand's matches are asked for four times more, so
-    most demands have been seen by every worker (which worker answers is the kernel's choice: about 1 in 16 demands
-    is still new to one of two). Returns the warm-up's seconds."""
+    most demands have been seen by every worker (which worker answers depends on the connection: about 1 in 16
+    demands is still new to one of two). Returns the warm-up's seconds."""
     seconds = await warm_up(client, paths, clients)
     for _ in range(4 if kept_rankings else 0):
         await _batch(client, paths)
@@ -280,7 +281,7 @@ def balanced(url: str, tmp: Path, token: str, demand_ids: list[int], workers: in
              kept_rankings: int) -> dict:
     """The same load balanced by hand, as a least-connections balancer in front would: `workers` single-worker
     servers on ports of their own, each loaded at the same time by its own wrk with clients / workers connections.
-    Against the shared socket of `serve --workers`, where the kernel's accept decides the split."""
+    Against the shared socket of `serve --workers`, whose workers balance by their own counts (serving.py)."""
     servers = []
     for n in range(workers):
         (tmp / f"balanced-{n}").mkdir()
