@@ -24,8 +24,9 @@ ENV = "MATCHMAKER_WORKER_BOARD"   # the shared file's path, set by `matchmaker s
 SLOTS = 64
 _SLOT = struct.Struct("ii")       # a worker's pid and how many connections it holds
 RETRY = 0.002                     # seconds between looks while another worker should take the connection
-MAX_DEFER = 0.02                  # after this, a worker takes it whatever the counts say
-REFRESH = 0.02                    # how often a worker publishes its count between arrivals
+# After this a worker takes the connection whatever the counts say. 20 ms was too short: a worker whose threads hold
+# the interpreter lock in requests can take that long to reach its loop, and an 8-connection burst split 5/3.
+MAX_DEFER = 0.1
 
 
 def create_board(folder: Path) -> Path:
@@ -89,7 +90,7 @@ class LeastConnectionsLoop(asyncio.SelectorEventLoop):
         super().__init__(*args, **kwargs)
         path = os.environ.get(ENV)
         self._board = Board(path) if path else None
-        self._refreshing = False
+        self._watched: set[int] = set()
 
     def _accept_connection(self, protocol_factory, sock, sslcontext=None, server=None, backlog=100, *args, **kwargs):
         return self._accept_or_leave(None, protocol_factory, sock, sslcontext, server, args, kwargs)
@@ -98,11 +99,9 @@ class LeastConnectionsLoop(asyncio.SelectorEventLoop):
         """Accept one connection, unless another worker holds fewer and the connection has waited less than
         MAX_DEFER since `since` (None: it has just arrived)."""
         if self._board is not None and server is not None:
-            if not self._refreshing:   # closed connections count down between arrivals too
-                self._refreshing = True
-                self._refresh(server)
+            if id(server) not in self._watched:
+                self._watch(server)
             mine = server._active_count
-            self._board.publish(mine)
             fewest = self._board.fewest_elsewhere()
             now = time.monotonic()
             since = since or now
@@ -113,13 +112,22 @@ class LeastConnectionsLoop(asyncio.SelectorEventLoop):
                 self.call_later(RETRY, self._look_again, since, protocol_factory, sock, sslcontext, server, args,
                                 kwargs)
                 return None
-            self._board.publish(mine + 1)
         return super()._accept_connection(protocol_factory, sock, sslcontext, server, 1, *args, **kwargs)
 
-    def _refresh(self, server) -> None:
-        if server.is_serving():
+    def _watch(self, server) -> None:
+        """Publish the count whenever it changes: as each connection is attached and as each closes. Guessing it
+        at accept time (count + 1) went wrong when two workers raced for one connection and the loser had
+        published a connection it never got: the next went to the winner, 5/3."""
+        self._watched.add(id(server))
+        for name in ("_attach", "_detach"):   # asyncio's Server calls them as its connections open and close
+            setattr(server, name, self._publishing(server, getattr(server, name)))
+        self._board.publish(server._active_count)
+
+    def _publishing(self, server, method):
+        def publish_after(*args) -> None:
+            method(*args)
             self._board.publish(server._active_count)
-            self.call_later(REFRESH, self._refresh, server)
+        return publish_after
 
     def _look_again(self, since, protocol_factory, sock, sslcontext, server, args, kwargs) -> None:
         if server.is_serving() and sock.fileno() != -1:
