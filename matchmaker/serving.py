@@ -63,7 +63,8 @@ class Board:
         _SLOT.pack_into(self._map, self.slot * _SLOT.size, self.pid, connections)
 
     def fewest_elsewhere(self) -> int | None:
-        """The fewest connections any other live worker holds; None when there is no other."""
+        """The fewest connections any other worker holds; None when there is no other. A worker that died keeps its
+        slot and count until its replacement claims the slot: meanwhile MAX_DEFER bounds what waiting for it costs."""
         counts = []
         for slot in range(SLOTS):
             pid, count = _SLOT.unpack_from(self._map, slot * _SLOT.size)
@@ -90,7 +91,6 @@ class LeastConnectionsLoop(asyncio.SelectorEventLoop):
         super().__init__(*args, **kwargs)
         path = os.environ.get(ENV)
         self._board = Board(path) if path else None
-        self._watched: set[int] = set()
 
     def _accept_connection(self, protocol_factory, sock, sslcontext=None, server=None, backlog=100, *args, **kwargs):
         return self._accept_or_leave(None, protocol_factory, sock, sslcontext, server, args, kwargs)
@@ -99,7 +99,7 @@ class LeastConnectionsLoop(asyncio.SelectorEventLoop):
         """Accept one connection, unless another worker holds fewer and the connection has waited less than
         MAX_DEFER since `since` (None: it has just arrived)."""
         if self._board is not None and server is not None:
-            if id(server) not in self._watched:
+            if not getattr(server, "_on_board", False):
                 self._watch(server)
             mine = server._active_count
             fewest = self._board.fewest_elsewhere()
@@ -118,7 +118,7 @@ class LeastConnectionsLoop(asyncio.SelectorEventLoop):
         """Publish the count whenever it changes: as each connection is attached and as each closes. Guessing it
         at accept time (count + 1) went wrong when two workers raced for one connection and the loser had
         published a connection it never got: the next went to the winner, 5/3."""
-        self._watched.add(id(server))
+        server._on_board = True
         for name in ("_attach", "_detach"):   # asyncio's Server calls them as its connections open and close
             setattr(server, name, self._publishing(server, getattr(server, name)))
         self._board.publish(server._active_count)

@@ -62,6 +62,6 @@ class Freshness:
     def due(self) -> bool:
         return _committed != self.seen or time.monotonic() - self.read_at >= SYNC_AT_MOST_EVERY
 
-    def mark(self, seen: int) -> None:
-        """After a read of the log that began when `committed_changes()` was `seen`."""
-        self.read_at, self.seen = time.monotonic(), seen
+    def mark(self, committed: int) -> None:
+        """After a read of the log that began when `committed_changes()` was `committed`."""
+        self.read_at, self.seen = time.monotonic(), committed

@@ -136,7 +136,7 @@ class MatchingService:
         """Apply the changes other transactions committed since the last sync; returns how many."""
         self.start()
         with self._lock, self.session_factory() as session:
-            seen = freshness.committed_changes()
+            committed = freshness.committed_changes()
             now = dt.datetime.now(dt.UTC)
             self._gaps = {i: seen for i, seen in self._gaps.items() if seen >= now - LATE_COMMIT_GRACE}
             # Only what may be new: ids above the last applied and the gaps below it. Reading every change of the
@@ -157,7 +157,7 @@ class MatchingService:
             if fresh:
                 self._apply(session, fresh)
             self._remember(fresh, now)
-            self._fresh.mark(seen)
+            self._fresh.mark(committed)
         if self.autosave and self._unsaved >= SAVE_EVERY:
             self.save()
         return len(fresh)
@@ -242,7 +242,7 @@ class MatchingService:
     def _rank(self, target: v.Library, query_doc, k: int, filters: MatchFilters, sync: bool = True,
               weights: ScoreWeights | None = None, explain: int | None = None) -> list[Match]:
         _check_filters(k, filters)
-        if sync and (self.matcher is None or self._fresh.due()):
+        if sync and self._fresh.due():   # a matcher not yet made or loaded is due too (a new Freshness)
             self.sync()
         with self._lock:
             if filters.fields:   # the field list is read only when a filter names fields

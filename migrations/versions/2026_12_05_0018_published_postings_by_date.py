@@ -20,18 +20,19 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 PUBLISHED_ONLY = sa.text("status = 'published'")
-TABLES = (("achievements", "expires_on"), ("demands", "deadline"))
+# Each table, its date column, and the (status, date) index the partial one replaces.
+TABLES = (("achievements", "expires_on", "ix_achievements_status_expires"),
+          ("demands", "deadline", "ix_demands_status_deadline"))
 
 
 def upgrade() -> None:
-    for table, date in TABLES:
+    for table, date, replaced in TABLES:
         op.create_index(f"ix_{table}_published_{date}", table, [date], unique=False,
                         postgresql_where=PUBLISHED_ONLY, sqlite_where=PUBLISHED_ONLY)
-        op.drop_index(f"ix_{table}_status_{'expires' if date == 'expires_on' else 'deadline'}", table_name=table)
+        op.drop_index(replaced, table_name=table)
 
 
 def downgrade() -> None:
-    for table, date in TABLES:
-        op.create_index(f"ix_{table}_status_{'expires' if date == 'expires_on' else 'deadline'}", table,
-                        ["status", date], unique=False)
+    for table, date, replaced in TABLES:
+        op.create_index(replaced, table, ["status", date], unique=False)
         op.drop_index(f"ix_{table}_published_{date}", table_name=table)
