@@ -57,7 +57,7 @@ class Board:
                     return slot
         finally:
             fcntl.flock(file, fcntl.LOCK_UN)
-        raise RuntimeError(f"more than {SLOTS} workers")
+        raise RuntimeError(f"工作进程超过 {SLOTS} 个：请减少 matchmaker serve 的 --workers 后重新启动")
 
     def publish(self, connections: int) -> None:
         _SLOT.pack_into(self._map, self.slot * _SLOT.size, self.pid, connections)
