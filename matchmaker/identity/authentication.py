@@ -36,7 +36,10 @@ class TokenAuthentication(AbstractAuthenticationMiddleware):
 
 
 def _actor_for_token(session_factory, token: str) -> Actor | None:
+    # One read, outside a transaction: on PostgreSQL a transaction around it is a BEGIN and a ROLLBACK more, two of
+    # its three round trips, before every API request (benchmarks/speed/README.md).
     with session_factory() as session:
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         return authenticate(session, token)
 
 

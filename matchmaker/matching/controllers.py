@@ -34,10 +34,11 @@ class MatchController(Controller):
         with session.begin():
             demand = catalog.get_record(session, actor=actor, spec=DEMANDS, record_id=demand_id)
         filters = MatchFilters(tuple(field) if field else None, region, trl_min, trl_max)
+        service = matching_service(state)
         with session.begin():
-            matches = matching_service(state).show(session, record=demand, target=v.Library.ACHIEVEMENTS, k=k,
-                                                   surface=v.Surface.API, user_id=actor.user_id, filters=filters)
-            return match_list(session, ACHIEVEMENTS, demand, matches, directory.field_names(state))
+            matches = service.show(session, record=demand, target=v.Library.ACHIEVEMENTS, k=k, surface=v.Surface.API,
+                                   user_id=actor.user_id, filters=filters)
+            return match_list(session, ACHIEVEMENTS, demand, matches, directory.field_names(state), service.presented)
 
     @get("/achievements/{achievement_id:int}/matches", operation_id="matchDemandsForAchievement", sync_to_thread=True)
     def demands_for_achievement(self, achievement_id: PathId, actor: Actor, session: Session, state: State, k: K = 10,
@@ -47,7 +48,8 @@ class MatchController(Controller):
         with session.begin():
             achievement = catalog.get_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id)
         filters = MatchFilters(tuple(field) if field else None, region, trl_min, trl_max)
+        service = matching_service(state)
         with session.begin():
-            matches = matching_service(state).show(session, record=achievement, target=v.Library.DEMANDS, k=k,
-                                                   surface=v.Surface.API, user_id=actor.user_id, filters=filters)
-            return match_list(session, DEMANDS, achievement, matches, directory.field_names(state))
+            matches = service.show(session, record=achievement, target=v.Library.DEMANDS, k=k, surface=v.Surface.API,
+                                   user_id=actor.user_id, filters=filters)
+            return match_list(session, DEMANDS, achievement, matches, directory.field_names(state), service.presented)

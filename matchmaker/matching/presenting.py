@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -47,25 +49,54 @@ def explanation_out(match: Match, achievement, demand, names: dict[str, str]) ->
                    wording.factor_note(f, achievement, demand, names)) for f in e.factors])
 
 
+class Presented:
+    """Match rows as presented, by (library, source document, match): each is a function of the match, the source's
+    document and the matched record's columns. The matching service drops the whole object whenever its index
+    changes (a change to a matched record reaches the index through the change log as a change to its ranking
+    does), so a row is never older than the ranking it is shown in. On the match endpoint, reading and wording the
+    rows was a fifth of a request's CPU (py-spy, benchmarks/speed/README.md)."""
+
+    def __init__(self, limit: int):
+        self.limit, self._items, self._lock = limit, {}, threading.Lock()
+
+    def get(self, key):
+        return self._items.get(key)
+
+    def put(self, key, item: MatchOut) -> None:
+        if self.limit <= 0:
+            return
+        with self._lock:
+            if len(self._items) >= self.limit:
+                del self._items[next(iter(self._items))]   # the oldest
+            self._items[key] = item
+
+
 def match_list(session: Session, spec: LibrarySpec, source, matches: list[Match],
-               names: dict[str, str]) -> MatchList:
+               names: dict[str, str], kept: Presented | None = None) -> MatchList:
     """`spec` is the library of the matches; `source` the row they were ranked for; `names` the field names the
-    process holds (`directory.field_names`)."""
+    process holds (`directory.field_names`); `kept` the rows presented before (the matching service's)."""
     model = spec.model
+    source_doc = demand_doc(source) if spec is ACHIEVEMENTS else achievement_doc(source)
+    kept = kept or Presented(0)
+    keys = [(spec.library, source_doc, m) for m in matches]
+    found = [kept.get(key) for key in keys]
+    missing = [m.id for m, item in zip(matches, found) if item is None]
     # The documents' columns alone, as plain rows: a match list is on every request of the match endpoint.
     rows = {r.id: r for r in session.execute(select(*records.COLUMNS[spec.library], model.organisation_id)
-                                             .where(model.id.in_([m.id for m in matches])))}
-    source_doc = demand_doc(source) if spec is ACHIEVEMENTS else achievement_doc(source)
+                                             .where(model.id.in_(missing)))} if missing else {}
     items = []
-    for m in matches:
-        row = rows.get(m.id)
-        if row is None:
-            continue
-        achievement, demand = (achievement_doc(row), source_doc) if spec is ACHIEVEMENTS \
-            else (source_doc, demand_doc(row))
-        items.append(MatchOut(m.id, row.title, row.organisation_id, row.field_code, row.region_code,
-                              getattr(row, spec.trl_column), m.score, m.tier, wording.summary(m),
-                              explanation_out(m, achievement, demand, names)))
+    for m, key, item in zip(matches, keys, found):
+        if item is None:
+            row = rows.get(m.id)
+            if row is None:
+                continue
+            achievement, demand = (achievement_doc(row), source_doc) if spec is ACHIEVEMENTS \
+                else (source_doc, demand_doc(row))
+            item = MatchOut(m.id, row.title, row.organisation_id, row.field_code, row.region_code,
+                            getattr(row, spec.trl_column), m.score, m.tier, wording.summary(m),
+                            explanation_out(m, achievement, demand, names))
+            kept.put(key, item)
+        items.append(item)
     ranker = matches[0].explanation.relevance.ranker if matches else TFIDF
     return MatchList(source.id, ranker if ranker in (TFIDF, FUSED) else TFIDF, wording.MEANING,
                      sum(1 for m in matches if m.tier == "strong"), notice(spec, matches), items)

@@ -23,6 +23,7 @@ from matchmaker.errors import DomainError, FieldProblem, InvalidInput
 from matchmaker.matching import forked, freshness, impressions, records, saved_matcher, semantic
 from matchmaker.matching.index import IndexVersionError
 from matchmaker.matching.learning import load_weights
+from matchmaker.matching.presenting import Presented
 from matchmaker.matching.ranking import FUSED, TFIDF, Match, Matcher
 from matchmaker.matching.records import achievement_doc, demand_doc, open_docs
 from matchmaker.matching.saved_matcher import attach_vectors, known_fields
@@ -124,6 +125,7 @@ class MatchingService:
         self.matcher: Matcher | None = matcher
         self.last_change_id = last_change_id
         self._ranked: dict = {}   # ranking key → matches, valid until the index changes
+        self.presented = self._new_presented()   # and the rows shown for them (presenting.Presented)
         self._recent: dict[int, dt.datetime] = {}   # change id → when, for LATE_COMMIT_GRACE
         self._gaps: dict[int, dt.datetime] = {}     # id skipped → when first skipped
         # Until then every change logged within the grace is read: ids taken before this matcher was made may still
@@ -179,7 +181,7 @@ class MatchingService:
                     self.matcher.set_vector(library.value, doc.id, None)
                 attach_vectors(session, self.matcher, library, docs)
         self._unsaved += len(changes)
-        self._ranked = {}
+        self._ranked, self.presented = {}, self._new_presented()
 
     def _upsert(self, library: v.Library, docs: list) -> None:
         try:
@@ -191,7 +193,10 @@ class MatchingService:
         index = self.matcher.achievement_index if library is v.Library.ACHIEVEMENTS else self.matcher.demand_index
         index.remove(record_id)
         self.matcher.set_vector(library.value, record_id, None)
-        self._ranked = {}
+        self._ranked, self.presented = {}, self._new_presented()
+
+    def _new_presented(self) -> Presented:
+        return Presented(self.settings.kept_rankings * impressions.POOL)
 
     def _remember(self, changes: list, now: dt.datetime) -> None:
         previous = self.last_change_id

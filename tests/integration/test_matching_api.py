@@ -98,6 +98,28 @@ def test_a_ranking_is_reused_until_a_change_reaches_the_index(api, monkeypatch):
     assert api.get(url, params={"k": 3}, headers=firm).status_code == 200 and len(ranked) == 3   # another question
 
 
+
+def test_a_match_row_is_kept_with_its_ranking_and_read_again_when_the_record_s_change_reaches_the_index(api):
+    """The rows a list shows (title, owner, explanation) are kept beside the ranking (presenting.Presented): a row
+    changed without a change-log entry still shows as it was ranked, and the entry brings the new row."""
+    from sqlalchemy import update
+
+    from matchmaker.catalog.services import log_index_change
+    from matchmaker.catalog.specs import ACHIEVEMENTS
+    from matchmaker.models import Achievement
+
+    firm = api.users.headers("firm", api.orgs.firm)
+    url = f"/demands/{_published_demand(api, firm)['id']}/matches"
+    first = api.get(url, headers=firm).json()["items"][0]
+    factory = api.app.state.session_factory
+    with factory() as session, session.begin():   # written around the change log, as a script might
+        session.execute(update(Achievement).where(Achievement.id == first["id"]).values(title=first["title"] + "（改）"))
+    assert api.get(url, headers=firm).json()["items"][0]["title"] == first["title"]
+    with factory() as session, session.begin():
+        log_index_change(session, ACHIEVEMENTS, first["id"])
+    shown = {m["id"]: m["title"] for m in api.get(url, headers=firm).json()["items"]}
+    assert shown[first["id"]] == first["title"] + "（改）"
+
 def test_a_worker_applies_a_long_change_log_in_chunks(api, monkeypatch):
     """Changes are read back in chunks of records.CHUNK ids (a national sweep of expiries logged 253,000 at once,
     past SQLite's limit on bound parameters): with chunks of one, every change still lands."""
