@@ -1,4 +1,8 @@
-"""Response shapes for ranked, explained matches."""
+"""Response shapes for ranked, explained matches.
+
+The parts of a match row are kept for as long as the ranking they belong to (presenting.Presented), by the tens of
+thousands per worker: `gc=False` leaves them out of the collector's passes (they hold strings, numbers and each
+other, never a cycle), which otherwise walk every kept object."""
 
 from __future__ import annotations
 
@@ -7,12 +11,12 @@ from typing import Literal
 import msgspec
 
 
-class SharedTerm(msgspec.Struct):
+class SharedTerm(msgspec.Struct, gc=False):
     term: str       # a word or phrase both postings use (never a single character or a bare number)
     weight: float   # its share of the text similarity
 
 
-class RelevanceOut(msgspec.Struct):
+class RelevanceOut(msgspec.Struct, gc=False):
     """How the text decides; value = 1 / (1 + exp(−(slope·z + intercept))), see the matcher's docs."""
 
     ranker: Literal["tfidf", "tfidf+semantic"]
@@ -26,7 +30,7 @@ class RelevanceOut(msgspec.Struct):
     note: str       # the same in Chinese
 
 
-class FactorOut(msgspec.Struct):
+class FactorOut(msgspec.Struct, gc=False):
     name: Literal["field", "trl", "price", "mode", "locality"]
     state: Literal["met", "violated", "unknown", "info"]
     violation: float | None   # levels of TRL missing, ln(price / budget), 1 = no shared mode / other field; None unknown
@@ -34,7 +38,7 @@ class FactorOut(msgspec.Struct):
     note: str                 # what it means, in Chinese
 
 
-class ExplanationOut(msgspec.Struct):
+class ExplanationOut(msgspec.Struct, gc=False):
     """score = relevance.value × Π factors.multiplier"""
 
     relevance: RelevanceOut
@@ -42,7 +46,7 @@ class ExplanationOut(msgspec.Struct):
     factors: list[FactorOut]
 
 
-class MatchOut(msgspec.Struct):
+class MatchOut(msgspec.Struct, gc=False):
     id: int
     title: str
     organisation_id: int | None
