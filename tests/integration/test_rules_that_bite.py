@@ -73,7 +73,7 @@ def test_trl_filters_outside_one_to_nine_are_refused(api, params):
 
 
 def test_a_posting_is_open_on_its_last_day_and_expired_the_day_after(api):
-    """catalog/services.py expire_overdue and matching/records.py: `<` today turned into `<=`."""
+    """catalog/expiry.py expire_overdue and matching/records.py: `<` today turned into `<=`."""
     office = api.users.headers("office", api.orgs.office)
     firm = api.users.headers("firm", api.orgs.firm)
     mine = _published_achievement(api, api.orgs.office)
