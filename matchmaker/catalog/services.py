@@ -55,15 +55,12 @@ def get_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_id: 
     else:
         # The expiry check's question rides on the record's own read: one round trip where there were two, on
         # every read of a posting and every match request (benchmarks/speed/README.md). Only when something has
-        # lapsed does the full check run, and the record is read again after it.
+        # lapsed does the check write anything, and the record is read again after it.
         found = session.execute(record_and_first_lapsed(spec.library, today), {"record_id": record_id}).first()
         record = found[0] if found else None
-        if found is None or any(due is not None for due in found[1:]):
-            expire_overdue(session, today=today)
-            if record is not None:
-                session.refresh(record)
-        else:
-            session.info["expired"] = (session.get_transaction(), today)
+        # No row, no answers: the check asks them itself.
+        if expire_overdue(session, today=today, answers=found[1:] if found else None) and record is not None:
+            session.refresh(record)
     if record is None or not is_visible(actor, record):
         raise NotFound(f"找不到这条{spec.words}：它可能已被删除，或您没有查看权限。请返回列表重新查找。")
     return record

@@ -124,8 +124,7 @@ class MatchingService:
         """Take a matcher that holds the change log up to `last_change_id`, and replay from there."""
         self.matcher: Matcher | None = matcher
         self.last_change_id = last_change_id
-        self._ranked: dict = {}   # ranking key → matches, valid until the index changes
-        self.presented = self._new_presented()   # and the rows shown for them (presenting.Presented)
+        self._forget_rankings()
         self._recent: dict[int, dt.datetime] = {}   # change id → when, for LATE_COMMIT_GRACE
         self._gaps: dict[int, dt.datetime] = {}     # id skipped → when first skipped
         # Until then every change logged within the grace is read: ids taken before this matcher was made may still
@@ -181,7 +180,7 @@ class MatchingService:
                     self.matcher.set_vector(library.value, doc.id, None)
                 attach_vectors(session, self.matcher, library, docs)
         self._unsaved += len(changes)
-        self._ranked, self.presented = {}, self._new_presented()
+        self._forget_rankings()
 
     def _upsert(self, library: v.Library, docs: list) -> None:
         try:
@@ -193,10 +192,12 @@ class MatchingService:
         index = self.matcher.achievement_index if library is v.Library.ACHIEVEMENTS else self.matcher.demand_index
         index.remove(record_id)
         self.matcher.set_vector(library.value, record_id, None)
-        self._ranked, self.presented = {}, self._new_presented()
+        self._forget_rankings()
 
-    def _new_presented(self) -> Presented:
-        return Presented(self.settings.kept_rankings * impressions.POOL)
+    def _forget_rankings(self) -> None:
+        """The index changed (or is new): no kept ranking, nor the rows shown for one, may answer again."""
+        self._ranked: dict = {}   # ranking key → matches
+        self.presented = Presented(self.settings.kept_rankings * impressions.POOL)   # their rows (presenting.py)
 
     def _remember(self, changes: list, now: dt.datetime) -> None:
         previous = self.last_change_id

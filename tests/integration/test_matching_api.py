@@ -98,7 +98,6 @@ def test_a_ranking_is_reused_until_a_change_reaches_the_index(api, monkeypatch):
     assert api.get(url, params={"k": 3}, headers=firm).status_code == 200 and len(ranked) == 3   # another question
 
 
-
 def test_a_match_row_is_kept_with_its_ranking_and_read_again_when_the_record_s_change_reaches_the_index(api):
     """The rows a list shows (title, owner, explanation) are kept beside the ranking (presenting.Presented): a row
     changed without a change-log entry still shows as it was ranked, and the entry brings the new row. The owner
@@ -106,7 +105,7 @@ def test_a_match_row_is_kept_with_its_ranking_and_read_again_when_the_record_s_c
     kept row would be missed even if the service did not drop it; that drop is for the cases where it would not.)"""
     from sqlalchemy import update
 
-    from matchmaker.catalog.services import log_index_change
+    from matchmaker.catalog.expiry import log_index_change
     from matchmaker.catalog.specs import ACHIEVEMENTS
     from matchmaker.models import Achievement
 
