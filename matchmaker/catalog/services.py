@@ -66,6 +66,21 @@ def get_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_id: 
     return record
 
 
+def read_record(session: Session, *, actor: Actor, spec: LibrarySpec, record_id: int, today: dt.date | None = None):
+    """`get_record` for a request that only reads the posting, in transactions of its own. The record and the
+    expiry check's question are read outside a transaction: one round trip on PostgreSQL where BEGIN, SELECT and
+    COMMIT were three, before every match request (benchmarks/speed/README.md). Only when something has lapsed,
+    or the record is not there, does `get_record` run in a transaction, where the check's writes commit together."""
+    today = today or dt.date.today()
+    with session.begin():
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        found = session.execute(record_and_first_lapsed(spec.library, today), {"record_id": record_id}).first()
+    if found is not None and all(due is None for due in found[1:]) and is_visible(actor, found[0]):
+        return found[0]
+    with session.begin():
+        return get_record(session, actor=actor, spec=spec, record_id=record_id, today=today)
+
+
 def editable_record(session: Session, actor: Actor, spec: LibrarySpec, record_id: int):
     """One posting the actor may change; 403 when they may only see it."""
     record = get_record(session, actor=actor, spec=spec, record_id=record_id)

@@ -31,8 +31,7 @@ class MatchController(Controller):
                                 field: list[FieldCode] | None = None, region: RegionFilter = None,
                                 trl_min: Trl = None, trl_max: Trl = None) -> MatchList:
         """The best published achievements for a demand the caller may see, each with its explanation."""
-        with session.begin():
-            demand = catalog.get_record(session, actor=actor, spec=DEMANDS, record_id=demand_id)
+        demand = catalog.read_record(session, actor=actor, spec=DEMANDS, record_id=demand_id)
         filters = MatchFilters(tuple(field) if field else None, region, trl_min, trl_max)
         service = matching_service(state)
         with session.begin():
@@ -45,8 +44,7 @@ class MatchController(Controller):
                                 field: list[FieldCode] | None = None, region: RegionFilter = None,
                                 trl_min: Trl = None, trl_max: Trl = None) -> MatchList:
         """The best published demands for an achievement the caller may see (TRL filters the demands' minimum TRL)."""
-        with session.begin():
-            achievement = catalog.get_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id)
+        achievement = catalog.read_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id)
         filters = MatchFilters(tuple(field) if field else None, region, trl_min, trl_max)
         service = matching_service(state)
         with session.begin():
