@@ -170,8 +170,8 @@ class AchievementController(Controller):
     @get("/{achievement_id:int}", operation_id="getAchievement", sync_to_thread=True)
     def get_achievement(self, achievement_id: PathId, actor: Actor, session: Session) -> AchievementOut:
         """One achievement; the confidential detail only for its owner, brokers and admins."""
+        row = services.read_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id)
         with session.begin():
-            row = services.get_record(session, actor=actor, spec=ACHIEVEMENTS, record_id=achievement_id)
             return achievement_out(row, actor, confidential.confidential_readable(session, actor, [row]))
 
     @patch("/{achievement_id:int}", operation_id="updateAchievement", sync_to_thread=True)
@@ -261,8 +261,7 @@ class DemandController(Controller):
     @get("/{demand_id:int}", operation_id="getDemand", sync_to_thread=True)
     def get_demand(self, demand_id: PathId, actor: Actor, session: Session) -> DemandOut:
         """One demand."""
-        with session.begin():
-            return demand_out(services.get_record(session, actor=actor, spec=DEMANDS, record_id=demand_id), actor)
+        return demand_out(services.read_record(session, actor=actor, spec=DEMANDS, record_id=demand_id), actor)
 
     @patch("/{demand_id:int}", operation_id="updateDemand", sync_to_thread=True)
     def update_demand(self, demand_id: PathId, data: DemandUpdate, actor: Actor, session: Session) -> DemandOut:
