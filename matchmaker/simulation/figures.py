@@ -19,8 +19,10 @@ def summarise(session: Session, result, *, home_province: str | None) -> dict:
     contracts = sum(row.contracts for row in report.rows)
     turnover = sum((Decimal(row.amount) for row in report.rows), Decimal(0))
     certified = sum((Decimal(row.certified_amount) for row in report.rows), Decimal(0))
-    conversion = local_conversion(session, level="province", region=home_province) if home_province \
-        else local_conversion(session, level="province")
+    everywhere = local_conversion(session, level="province")
+    # A region's report has that region's overall row, so the share over all contracts comes from the report
+    # without one (it once came from the home province's and said, say, 0.465 where all contracts gave 0.386).
+    conversion = local_conversion(session, level="province", region=home_province) if home_province else everywhere
     home = conversion.rows[0] if home_province and conversion.rows else conversion.overall
     funnel = deal_funnel(session)
     league = broker_league(session, limit=10)
@@ -31,7 +33,7 @@ def summarise(session: Session, result, *, home_province: str | None) -> dict:
         # Of the contracts selling the home province's achievements, the share bought inside the province.
         "local_conversion_rate": home.rate_by_count,
         "local_conversion_rate_by_amount": home.rate_by_amount,
-        "same_province_share_all_contracts": conversion.overall.rate_by_count,
+        "same_province_share_all_contracts": everywhere.overall.rate_by_count,
         "funnel": {step.stage: {"count": step.count, "conversion": step.conversion_from_previous,
                                 "median_days": step.median_days_from_previous} for step in funnel.steps},
         "match_to_signed": funnel.match_to_signed,

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import sqlite3
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from live_server import build_deal_world
@@ -29,6 +30,7 @@ from matchmaker.models import (
     Pipeline,
     PipelineEvent,
 )
+from matchmaker.simulation.figures import summarise
 
 NEW_ENERGY, BIO = "test_new_energy", "test_biomedicine"  # from tests/integration/conftest.py TEST_FIELDS
 T0 = dt.datetime(2024, 3, 1, 9, 0, tzinfo=dt.UTC)
@@ -210,6 +212,10 @@ def test_local_conversion_by_province_and_city(session):
         2, 1, 0.5, 0.6667)
     assert (provinces.overall.contracts, provinces.overall.local_contracts, provinces.overall.rate_by_count,
             provinces.overall.rate_by_amount) == (5, 3, 0.6, 0.75)  # 6,000,000 / 8,000,000.50
+
+    # The simulator's summary reads the same figures: its home province's rate, and the share over all contracts.
+    summary = summarise(session, SimpleNamespace(brokers=0, agency_rewards_yuan=Decimal(0)), home_province="210000")
+    assert (summary["local_conversion_rate"], summary["same_province_share_all_contracts"]) == (0.6667, 0.6)
 
     cities = local_conversion(session, level="city")
     assert [(r.region_code, r.region_name, r.contracts, r.local_contracts, r.rate_by_count, r.rate_by_amount)
