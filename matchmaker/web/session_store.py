@@ -8,8 +8,11 @@ import hashlib
 from dataclasses import dataclass
 
 import anyio
+from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
 from litestar.stores.base import Store
+from litestar.types import Empty
+from litestar.utils.dataclass import extract_dataclass_items
 from sqlalchemy import delete, select
 
 from matchmaker.models import WebSession
@@ -41,11 +44,16 @@ class DatabaseStore(Store):
         data = value.encode() if isinstance(value, str) else value
         await anyio.to_thread.run_sync(self._set, _key(key), data, _now() + dt.timedelta(seconds=seconds))
 
-    def _set(self, key: str, data: bytes, expires_at: dt.datetime) -> None:
+    async def replace(self, key: str, value: bytes, expires_in: int) -> None:
+        """`set`, but only over a session still stored: one that ended meanwhile (a logout) stays ended."""
+        await anyio.to_thread.run_sync(self._set, _key(key), value, _now() + dt.timedelta(seconds=expires_in), False)
+
+    def _set(self, key: str, data: bytes, expires_at: dt.datetime, create: bool = True) -> None:
         with self.session_factory() as session, session.begin():
             row = session.get(WebSession, key)
             if row is None:
-                session.add(WebSession(key=key, data=data, expires_at=expires_at))
+                if create:
+                    session.add(WebSession(key=key, data=data, expires_at=expires_at))
             else:
                 row.data, row.expires_at = data, expires_at
 
@@ -95,8 +103,39 @@ SESSION_COOKIE = "mm_session"
 ROTATE = "matchmaker.rotate_session"   # scope flag: give this response's session a new id (set at login)
 
 
+LOADED = "matchmaker.session_loaded"   # scope: the stored session's data as this request read it
+
+
 class RotatingBackend(ServerSideSessionBackend):
-    """Server-side sessions whose id is replaced at login, so an id planted before login is worth nothing after."""
+    """Server-side sessions whose id is replaced at login, so an id planted before login is worth nothing after.
+
+    Litestar writes a request's session back on every response. A page polled every second (an auction's board)
+    then wrote back the session it had read before a bid's response stored its note, and the note was lost (the
+    Chromium auction test failed on it under load); a poll finishing after a logout stored the ended session again.
+    So a session the request did not change is not written, one it changed is written only over a session still
+    stored, and its expiry slides when it is read (`renew_on_access`) instead of when it is written."""
+
+    async def load_from_connection(self, connection) -> dict:
+        connection.scope[LOADED] = None
+        if session_id := connection.cookies.get(self.config.key):
+            data = await self.get(session_id, store=self.config.get_store_from_app(connection.scope["app"]))
+            if data is not None:
+                connection.scope[LOADED] = data
+                return self.deserialize_data(data)
+        return {}
+
+    async def store_in_message(self, scope_session, message, connection) -> None:
+        loaded = connection.scope.get(LOADED)
+        if loaded is None or scope_session is Empty or connection.scope.get(ROTATE):
+            return await super().store_in_message(scope_session, message, connection)   # new, ended or rotated
+        session_id = self.get_session_id(connection)
+        data = self.serialize_data(scope_session, connection.scope)
+        if data != loaded:
+            store = self.config.get_store_from_app(connection.scope["app"])
+            await store.replace(session_id, data, int(self.config.max_age))
+        cookie = dict(extract_dataclass_items(self.config, exclude_none=True, include=Cookie.__dict__.keys()))
+        MutableScopeHeaders.from_message(message).add(
+            "Set-Cookie", Cookie(value=session_id, key=self.config.key, **cookie).to_header(header=""))
 
     def get_session_id(self, connection) -> str:
         if connection.scope.get(ROTATE):

@@ -96,7 +96,7 @@ def _key(secret: str, purpose: str) -> bytes:
 def _session_middleware(app, secure: bool):
     """Server-side sessions in the `sessions` store (web/session_store.py): logout ends them everywhere."""
     config = SessionConfig(key=SESSION_COOKIE, max_age=SESSION_HOURS * 3600, httponly=True, samesite="lax",
-                                     path="/web", secure=secure, store="sessions")
+                                     path="/web", secure=secure, store="sessions", renew_on_access=True)
     return config.middleware(app)
 
 

@@ -82,3 +82,47 @@ def test_another_account_from_the_same_address_is_throttled_too(api):
     for n in range(8):
         _login(api, f"不存在的用户{n}", "whatever")
     assert _login(api, "同一地址的另一个用户", PASSWORD).status_code == 429
+
+
+def test_a_request_that_left_the_session_alone_does_not_undo_another_requests_change(api):
+    """web/session_store.py: every response wrote its session back, so a page polled every second that had read the
+    session before a bid's response stored its note wrote the note away, and one that finished after a logout
+    stored the ended session again."""
+    import asyncio
+
+    from litestar.connection import ASGIConnection
+    from litestar.types import Empty
+
+    from matchmaker.web.session_store import SESSION_COOKIE, SessionConfig
+
+    _user(api, "轮询的用户")
+    session_id = _session_cookie(_login(api, "轮询的用户", PASSWORD))
+    config = SessionConfig(key=SESSION_COOKIE, max_age=3600, store="sessions", renew_on_access=True)
+    backend = config._backend_class(config=config)
+
+    board = next(route.route_handlers[0] for route in api.app.routes if route.path.endswith("/board"))
+
+    def request() -> ASGIConnection:
+        return ASGIConnection({"type": "http", "app": api.app, "litestar_app": api.app, "route_handler": board, "path": "/web/auctions/1/board",
+                               "query_string": b"", "headers": [(b"cookie", f"{SESSION_COOKIE}={session_id}".encode())]})
+
+    def response() -> dict:
+        return {"type": "http.response.start", "status": 200, "headers": []}
+
+    async def races() -> tuple[dict, bool]:
+        poll, bid = request(), request()
+        polled = await backend.load_from_connection(poll)            # the poll reads the session first
+        noted = {**await backend.load_from_connection(bid), "flash": [{"text": "出价已接受", "kind": "success"}]}
+        await backend.store_in_message(noted, response(), bid)       # the bid's response stores its note
+        await backend.store_in_message(polled, response(), poll)     # then the poll's response goes out
+        after_bid = await backend.load_from_connection(request())
+        poll, logout = request(), request()
+        polled = await backend.load_from_connection(poll)
+        await backend.load_from_connection(logout)
+        await backend.store_in_message(Empty, response(), logout)   # logout ends the session
+        await backend.store_in_message({**polled, "flash": []}, response(), poll)   # a poll that changed it ends
+        return after_bid, await api.app.stores.get("sessions").exists(session_id)
+
+    after_bid, still_stored = asyncio.run(races())
+    assert after_bid.get("flash") == [{"text": "出价已接受", "kind": "success"}]
+    assert not still_stored
