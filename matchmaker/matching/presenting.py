@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matchmaker.catalog.specs import ACHIEVEMENTS, LibrarySpec
 from matchmaker.matching import records, wording
+from matchmaker.matching.kept import Kept
 from matchmaker.matching.ranking import FUSED, TFIDF, Match
 from matchmaker.matching.records import achievement_doc, demand_doc
 from matchmaker.matching.schemas import (
@@ -49,35 +48,14 @@ def explanation_out(match: Match, achievement, demand, names: dict[str, str]) ->
                    wording.factor_note(f, achievement, demand, names)) for f in e.factors])
 
 
-class Presented:
-    """Match rows as presented, by (library, source document, match): each is a function of the match, the source's
-    document and the matched record's columns. The matching service drops the whole object whenever its index
-    changes (a change to a matched record reaches the index through the change log as a change to its ranking
-    does), so a row is never older than the ranking it is shown in. On the match endpoint, reading and wording the
-    rows was a fifth of a request's CPU (py-spy, benchmarks/speed/README.md)."""
-
-    def __init__(self, limit: int):
-        self.limit, self._items, self._lock = limit, {}, threading.Lock()
-
-    def get(self, key):
-        return self._items.get(key)
-
-    def put(self, key, item: MatchOut) -> None:
-        if self.limit <= 0:
-            return
-        with self._lock:
-            if len(self._items) >= self.limit:
-                del self._items[next(iter(self._items))]   # the oldest
-            self._items[key] = item
-
-
 def match_list(session: Session, spec: LibrarySpec, source, matches: list[Match],
-               names: dict[str, str], kept: Presented | None = None) -> MatchList:
+               names: dict[str, str], kept: Kept | None = None) -> MatchList:
     """`spec` is the library of the matches; `source` the row they were ranked for; `names` the field names the
-    process holds (`directory.field_names`); `kept` the rows presented before (the matching service's)."""
+    process holds (`directory.field_names`); `kept` the rows presented before (the matching service's `presented`:
+    reading and wording the rows was a fifth of a match request's CPU, py-spy, benchmarks/speed/README.md)."""
     model = spec.model
     source_doc = demand_doc(source) if spec is ACHIEVEMENTS else achievement_doc(source)
-    kept = kept or Presented(0)
+    kept = kept or Kept(0)
     keys = [(spec.library, source_doc, m) for m in matches]
     found = [kept.get(key) for key in keys]
     missing = [m.id for m, item in zip(matches, found) if item is None]

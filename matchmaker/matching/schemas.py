@@ -1,6 +1,6 @@
 """Response shapes for ranked, explained matches.
 
-The parts of a match row are kept for as long as the ranking they belong to (presenting.Presented), by the tens of
+The parts of a match row are kept for as long as the ranking they belong to (matching/kept.py), by the tens of
 thousands per worker: `gc=False` leaves them out of the collector's passes (they hold strings, numbers and each
 other, never a cycle), which otherwise walk every kept object."""
 

@@ -23,7 +23,7 @@ from matchmaker.errors import DomainError, FieldProblem, InvalidInput
 from matchmaker.matching import forked, freshness, impressions, records, saved_matcher, semantic
 from matchmaker.matching.index import IndexVersionError
 from matchmaker.matching.learning import load_weights
-from matchmaker.matching.presenting import Presented
+from matchmaker.matching.kept import Kept
 from matchmaker.matching.ranking import FUSED, TFIDF, Match, Matcher
 from matchmaker.matching.records import achievement_doc, demand_doc, open_docs
 from matchmaker.matching.saved_matcher import attach_vectors, known_fields
@@ -196,8 +196,8 @@ class MatchingService:
 
     def _forget_rankings(self) -> None:
         """The index changed (or is new): no kept ranking, nor the rows shown for one, may answer again."""
-        self._ranked: dict = {}   # ranking key → matches
-        self.presented = Presented(self.settings.kept_rankings * impressions.POOL)   # their rows (presenting.py)
+        self._ranked = Kept(self.settings.kept_rankings)   # ranking key → matches
+        self.presented = Kept(self.settings.kept_rankings * impressions.POOL)   # their rows (presenting.py)
 
     def _remember(self, changes: list, now: dt.datetime) -> None:
         previous = self.last_change_id
@@ -275,10 +275,7 @@ class MatchingService:
                                explain=explain)
             finally:
                 self.matcher.weights = shipped
-            if self.settings.kept_rankings > 0:
-                if len(self._ranked) >= self.settings.kept_rankings:
-                    del self._ranked[next(iter(self._ranked))]   # the oldest
-                self._ranked[key] = tuple(matches)
+            self._ranked.put(key, tuple(matches))
             return matches
 
     def show(self, session: Session, *, record, target: v.Library, k: int, surface: v.Surface, user_id: int | None,

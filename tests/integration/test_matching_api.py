@@ -99,7 +99,7 @@ def test_a_ranking_is_reused_until_a_change_reaches_the_index(api, monkeypatch):
 
 
 def test_a_match_row_is_kept_with_its_ranking_and_read_again_when_the_record_s_change_reaches_the_index(api):
-    """The rows a list shows (title, owner, explanation) are kept beside the ranking (presenting.Presented): a row
+    """The rows a list shows (title, owner, explanation) are kept beside the ranking (matching/kept.py): a row
     changed without a change-log entry still shows as it was ranked, and the entry brings the new row. The owner
     is changed, a column the score does not see. (Re-reading the record moves its score in the 8th digit, so the
     kept row would be missed even if the service did not drop it; that drop is for the cases where it would not.)"""
