@@ -170,7 +170,7 @@ def main() -> None:
         ]
         # The same, scoring every request (MATCHMAKER_KEPT_RANKINGS=0): what a demand's first view costs.
         service.settings = dataclasses.replace(service.settings, kept_rankings=0)
-        service._ranked.clear()
+        service._forget_rankings()
         rows.append(("`GET /demands/{id}/matches` (k=10), scored each time",
                      timings(lambda i: caller.get(f"/demands/{demands[i % len(demands)]}/matches"), args.repeat),
                      timings(matching, args.repeat)))

@@ -51,9 +51,8 @@ def _connection_free(session_factory) -> bool:
 def _actor_for_token(session_factory, token: str) -> Actor | None:
     # One read, outside a transaction: on PostgreSQL a transaction around it is a BEGIN and a ROLLBACK more, two of
     # its three round trips, before every API request (benchmarks/speed/README.md).
-    with session_factory() as session:
-        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        return authenticate(session, token)
+    with session_factory.kw["bind"].connect() as connection:
+        return authenticate(connection.execution_options(isolation_level="AUTOCOMMIT"), token)
 
 
 def provide_actor(request: Request) -> Actor:

@@ -8,7 +8,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Connection, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from matchmaker import vocabulary as v
@@ -76,16 +76,20 @@ def _token_expiry() -> dt.datetime:
     return dt.datetime.now(dt.UTC) + dt.timedelta(days=TOKEN_DAYS)
 
 
-def authenticate(session: Session, token: str) -> Actor | None:
-    """The token's user, unless the token is unknown, revoked or past its expiry."""
+# Built once: it runs before every API request, and building the statement cost as much as running it.
+_BY_TOKEN = (select(User.id, User.role, User.organisation_id, User.region_code, User.token_expires_at,
+                    Broker.id.label("broker_id"))
+             .outerjoin(Broker, Broker.user_id == User.id)
+             .where(User.token_hash == bindparam("token_hash"), User.revoked_at.is_(None)))
+
+
+def authenticate(connection: Connection, token: str) -> Actor | None:
+    """The token's user, unless the token is unknown, revoked or past its expiry. One statement on a plain
+    connection, the broker's id joined, as columns: an ORM session around it tripled its cost
+    (benchmarks/speed/README.md, "The suite's time", twenty-third session)."""
     if not token.startswith(TOKEN_PREFIX):
         return None
-    # One statement with the broker's id joined, as plain columns: it runs before every API request.
-    user = session.execute(
-        select(User.id, User.role, User.organisation_id, User.region_code, User.token_expires_at,
-               Broker.id.label("broker_id"))
-        .outerjoin(Broker, Broker.user_id == User.id)
-        .where(User.token_hash == hash_token(token), User.revoked_at.is_(None))).first()
+    user = connection.execute(_BY_TOKEN, {"token_hash": hash_token(token)}).first()
     if user is None:
         return None
     expires = user.token_expires_at
