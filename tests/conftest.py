@@ -77,9 +77,35 @@ def database_url(request) -> str:
     return request.getfixturevalue(f"{request.param}_url")
 
 
+RUN = "MATCHMAKER_TEST_RUN"   # this run's id, set by the controlling process and inherited by xdist's workers
+
+
+def pytest_configure(config) -> None:
+    if not hasattr(config, "workerinput"):
+        os.environ.setdefault(RUN, uuid.uuid4().hex[:8])
+
+
+def pytest_sessionfinish(session) -> None:
+    """The run's PostgreSQL templates go when the whole run ends: by the controlling process under xdist (a worker
+    that finishes first must not drop what the other still copies), by the only process otherwise."""
+    if hasattr(session.config, "workerinput") or RUN not in os.environ:
+        return
+    try:
+        admin = _admin_engine()
+        with admin.connect() as conn:
+            for name in conn.scalars(text("SELECT datname FROM pg_database WHERE datname LIKE :names"),
+                                     {"names": f"mm_template_%_{os.environ[RUN]}"}):
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    except Exception:  # noqa: BLE001 - no server: nothing was made on it
+        pass
+
+
 class Templates:
-    """Each database state the tests start from is built once per session and copied per test: a file copy on
-    SQLite, CREATE DATABASE … TEMPLATE on PostgreSQL (seeding the demo world takes seconds; a copy, milliseconds)."""
+    """Each database state the tests start from is built once per run and copied per test: a file copy on SQLite,
+    CREATE DATABASE … TEMPLATE on PostgreSQL (seeding the demo world takes seconds; a copy, milliseconds). Under
+    xdist both test processes share one build of each, in their common folder: the first to need it builds it under
+    a lock while the other waits (each process building its own was 15–20 s of CPU, migrations and seeding)."""
 
     def __init__(self, folder) -> None:
         self.folder = folder
@@ -87,7 +113,7 @@ class Templates:
 
     def copy_into(self, kind: str, url: str) -> str:
         backend = make_url(url).get_backend_name()
-        template = self.built.get((backend, kind)) or self._build(backend, kind)
+        template = self.built.get((backend, kind)) or self._shared(backend, kind)
         if backend == "sqlite":
             import shutil
 
@@ -101,18 +127,32 @@ class Templates:
             admin.dispose()
         return url
 
-    def _build(self, backend: str, kind: str) -> str:
+    def _shared(self, backend: str, kind: str) -> str:
+        import fcntl
+
+        location = (str(self.folder / f"{kind}.db") if backend == "sqlite"
+                    else f"mm_template_{kind}_{os.environ[RUN]}")
+        with open(self.folder / f"{backend}-{kind}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            ready = self.folder / f"{backend}-{kind}.ready"
+            if not ready.exists():
+                self._build(backend, kind, location)
+                ready.touch()
+        self.built[(backend, kind)] = location
+        return location
+
+    @staticmethod
+    def _build(backend: str, kind: str, location: str) -> None:
         from matchmaker import migrate
         from matchmaker.db import make_engine
         from matchmaker.reference import sync_reference_data
 
         if backend == "sqlite":
-            location = str(self.folder / f"{kind}.db")
             url = f"sqlite:///{location}"
         else:
-            location = f"mm_template_{kind}_{uuid.uuid4().hex[:8]}"
             admin = _admin_engine()
             with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{location}" WITH (FORCE)'))
                 conn.execute(text(f'CREATE DATABASE "{location}"'))
             admin.dispose()
             url = make_url(POSTGRES_URL).set(database=location).render_as_string(hide_password=False)
@@ -130,24 +170,14 @@ class Templates:
             with transaction(make_session_factory(engine)) as session:
                 ensure_demo_users(session)
         engine.dispose()
-        self.built[(backend, kind)] = location
-        return location
-
-    def drop(self) -> None:
-        names = [name for (backend, _), name in self.built.items() if backend != "sqlite"]
-        if names:
-            admin = _admin_engine()
-            with admin.connect() as conn:
-                for name in names:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
 
 
 @pytest.fixture(scope="session")
-def templates(tmp_path_factory) -> Iterator[Templates]:
-    found = Templates(tmp_path_factory.mktemp("templates"))
-    yield found
-    found.drop()
+def templates(tmp_path_factory) -> Templates:
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "templates"
+    folder.mkdir(exist_ok=True)
+    return Templates(folder)
 
 
 @pytest.fixture

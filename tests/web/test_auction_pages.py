@@ -47,9 +47,9 @@ def _auction(url: str) -> tuple[int, str]:
     return auction_id, rival_name
 
 
-def test_two_bidders_see_each_others_bids_live_and_the_winner(tmp_path_factory):
+def test_two_bidders_see_each_others_bids_live_and_the_winner(tmp_path_factory, templates):
     folder = tmp_path_factory.mktemp("auction-pages")
-    url, users = build_world(folder)
+    url, users = build_world(folder, templates)
     auction_id, rival_name = _auction(url)
     with running_server(url, folder) as server, playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

@@ -41,8 +41,8 @@ def _pair(url: str) -> tuple[int, int, str]:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    with site_with_mail(tmp_path_factory.mktemp("deal-pages")) as site:
+def site(tmp_path_factory, templates):
+    with site_with_mail(tmp_path_factory.mktemp("deal-pages"), templates) as site:
         yield site
 
 

@@ -15,9 +15,9 @@ expect = playwright_api.expect
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(tmp_path_factory, templates):
     folder = tmp_path_factory.mktemp("pages")
-    url, users = build_world(folder)
+    url, users = build_world(folder, templates)
     with running_server(url, folder) as server, playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield {"base": server.base_url, "users": users, "browser": browser, "url": url}

@@ -30,9 +30,9 @@ def _office_name(url: str) -> str:
     return name
 
 
-def test_a_party_submits_the_registrar_returns_then_registers_and_both_parties_see_the_number(tmp_path_factory):
+def test_a_party_submits_the_registrar_returns_then_registers_and_both_parties_see_the_number(tmp_path_factory, templates):
     folder = tmp_path_factory.mktemp("registry-pages")
-    url, users = build_world(folder)
+    url, users = build_world(folder, templates)
     office_name = _office_name(url)
     pdf = folder / "合同.pdf"
     pdf.write_bytes(PDF)

@@ -19,8 +19,8 @@ WRONG_CHECK = "91210200MA0Q00000A"
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    with site_with_mail(tmp_path_factory.mktemp("storefront")) as site:
+def site(tmp_path_factory, templates):
+    with site_with_mail(tmp_path_factory.mktemp("storefront"), templates) as site:
         yield site
 
 

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import sys
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from matchmaker import migrate
-from matchmaker.db import make_engine, make_session_factory, transaction
+from matchmaker.db import make_engine, make_session_factory
 from matchmaker.models import Achievement
-from matchmaker.reference import sync_reference_data
-from matchmaker.identity.demo import ensure_demo_users
-from matchmaker.world.generate import generate_world
+from matchmaker.identity.demo import DEMO_USERS
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "integration"))
 from live_server import Server  # noqa: E402
@@ -37,27 +32,11 @@ def playwright_or_skip():
     return pytest.importorskip("playwright.sync_api")
 
 
-_TEMPLATE: dict[str, object] = {}   # the first world this test process built, copied for the next ones
-
-
-def build_world(folder: Path) -> tuple[str, dict[str, tuple[str, str]]]:
-    """A migrated SQLite demo world (seed 1) with one demo user per role; returns (url, {role: (login, password)}).
-    Built once per test process and copied after that (a file copy instead of seconds of seeding and hashing)."""
-    target = folder / "pages.db"
-    if not _TEMPLATE:
-        built = Path(tempfile.mkdtemp(prefix="mm-pages-world-")) / "pages.db"
-        url = f"sqlite:///{built}"
-        migrate.upgrade(url)
-        engine = make_engine(url)
-        sync_reference_data(engine)
-        generate_world(engine, scale="demo", seed=1)
-        with transaction(make_session_factory(engine)) as session:
-            _TEMPLATE["users"] = {login.removeprefix("demo_"): (login, password)
-                                  for _role, login, password, _ in ensure_demo_users(session)}
-        engine.dispose()
-        _TEMPLATE["file"] = built
-    shutil.copyfile(_TEMPLATE["file"], target)
-    return f"sqlite:///{target}", dict(_TEMPLATE["users"])
+def build_world(folder: Path, templates) -> tuple[str, dict[str, tuple[str, str]]]:
+    """A copy of the run's demo world (seed 1) with one demo user per role (tests/conftest.py `Templates`, kind
+    `demo`: built once for the run, shared by both test processes); returns (url, {role: (login, password)})."""
+    users = {login.removeprefix("demo_"): (login, password) for _role, login, password, _kind in DEMO_USERS}
+    return templates.copy_into("demo", f"sqlite:///{folder / 'pages.db'}"), users
 
 
 def published_achievement(url: str) -> Achievement:
@@ -114,11 +93,11 @@ def login(page, base_url: str, user: tuple[str, str]) -> None:
 
 
 @contextmanager
-def site_with_mail(folder: Path):
+def site_with_mail(folder: Path, templates):
     """The demo world on a live server, Chromium, and a real SMTP server catching the mail the worker sends."""
     from playwright.sync_api import sync_playwright
 
-    url, users = build_world(folder)
+    url, users = build_world(folder, templates)
     catcher = MailCatcher()
     catcher.controller.start()
     try:
