@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, select, text
@@ -101,6 +102,32 @@ def pytest_sessionfinish(session) -> None:
         pass
 
 
+def built_once(ready: Path, build) -> None:
+    """`build()` once for the whole run, in whichever test process gets here first, while the other waits on the
+    lock; the file `ready` says it is done."""
+    import fcntl
+
+    ready.parent.mkdir(parents=True, exist_ok=True)
+    with open(ready.with_name(ready.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not ready.exists():
+            build()
+            ready.touch()
+
+
+@pytest.fixture(scope="session")
+def run_folder(tmp_path_factory) -> Path:
+    """The folder every test process of this run shares: xdist's base folder, or the only process's own."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def once():
+    """`built_once` for the test modules (they cannot import this file)."""
+    return built_once
+
+
 class Templates:
     """Each database state the tests start from is built once per run and copied per test: a file copy on SQLite,
     CREATE DATABASE … TEMPLATE on PostgreSQL (seeding the demo world takes seconds; a copy, milliseconds). Under
@@ -128,16 +155,9 @@ class Templates:
         return url
 
     def _shared(self, backend: str, kind: str) -> str:
-        import fcntl
-
         location = (str(self.folder / f"{kind}.db") if backend == "sqlite"
                     else f"mm_template_{kind}_{os.environ[RUN]}")
-        with open(self.folder / f"{backend}-{kind}.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            ready = self.folder / f"{backend}-{kind}.ready"
-            if not ready.exists():
-                self._build(backend, kind, location)
-                ready.touch()
+        built_once(self.folder / f"{backend}-{kind}.ready", lambda: self._build(backend, kind, location))
         self.built[(backend, kind)] = location
         return location
 
@@ -173,11 +193,8 @@ class Templates:
 
 
 @pytest.fixture(scope="session")
-def templates(tmp_path_factory) -> Templates:
-    base = tmp_path_factory.getbasetemp()
-    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "templates"
-    folder.mkdir(exist_ok=True)
-    return Templates(folder)
+def templates(run_folder) -> Templates:
+    return Templates(run_folder / "templates")
 
 
 @pytest.fixture

@@ -128,7 +128,7 @@ def main() -> None:
         app = create_app(settings)
         caller = AsgiCaller(app, token)
         service = matching_service(app.state)   # the app's own matcher: built here, before any timing
-        actor = _actor_for_token(factory, token)
+        actor = _actor_for_token(engine, token)
 
         def demand(i: int):
             with transaction(factory) as session:
@@ -156,7 +156,7 @@ def main() -> None:
         warm_until = time.perf_counter() + LATE_COMMIT_GRACE.total_seconds()
         while time.perf_counter() < warm_until:
             caller.get(f"/demands/{demands[0]}/matches")
-        auth = timings(lambda _i: _actor_for_token(factory, token), args.repeat)
+        auth = timings(lambda _i: _actor_for_token(engine, token), args.repeat)
         for demand_id in demands:   # each demand's ranking kept once, as after its first view
             caller.get(f"/demands/{demand_id}/matches")
         rows = [

@@ -29,29 +29,29 @@ class TokenAuthentication(AbstractAuthenticationMiddleware):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthenticated("请在请求头中携带 API 令牌：Authorization: Bearer <令牌>")
-        factory = connection.app.state.session_factory
-        if _connection_free(factory):
+        engine = connection.app.state.engine
+        if _connection_free(engine):
             # One indexed read over a connection the pool holds open: on the event loop it costs that round trip
             # and spares two hand-overs between threads, each waiting for the interpreter lock behind the worker's
             # other requests (the match endpoint's p95 on PostgreSQL, benchmarks/speed/README.md). When no
             # connection is free a checkout may wait, and the loop must not: a thread takes it then.
-            actor = _actor_for_token(factory, token.strip())
+            actor = _actor_for_token(engine, token.strip())
         else:
-            actor = await anyio.to_thread.run_sync(_actor_for_token, factory, token.strip())
+            actor = await anyio.to_thread.run_sync(_actor_for_token, engine, token.strip())
         if actor is None:
             raise NotAuthenticated("API 令牌无效、已过期或已被吊销：请换用有效的令牌，或请平台管理员重新发放")
         return AuthenticationResult(user=actor, auth=token.strip())
 
 
-def _connection_free(session_factory) -> bool:
-    checked_in = getattr(session_factory.kw["bind"].pool, "checkedin", None)   # QueuePool's count of idle ones
+def _connection_free(engine) -> bool:
+    checked_in = getattr(engine.pool, "checkedin", None)   # QueuePool's count of idle ones
     return checked_in is not None and checked_in() > 0
 
 
-def _actor_for_token(session_factory, token: str) -> Actor | None:
+def _actor_for_token(engine, token: str) -> Actor | None:
     # One read, outside a transaction: on PostgreSQL a transaction around it is a BEGIN and a ROLLBACK more, two of
     # its three round trips, before every API request (benchmarks/speed/README.md).
-    with session_factory.kw["bind"].connect() as connection:
+    with engine.connect() as connection:
         return authenticate(connection.execution_options(isolation_level="AUTOCOMMIT"), token)
 
 

@@ -17,7 +17,6 @@ both said here and in docs/security.md:
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
@@ -76,20 +75,13 @@ def _share_tables(folder: Path, tables: Path) -> None:
             (storage / name).symlink_to(tables / name, target_is_directory=True)
 
 
-def _warm_tables(tables: Path) -> Path:
-    """The tables, worked out once for the whole suite: in the folder both test processes share (xdist's base
-    folder), by the first process to get here, while the other waits on the lock. Each run's first use would
-    otherwise work them out again — both lanes at once, in both processes: about 3 s of CPU each."""
-    tables.mkdir(parents=True, exist_ok=True)
-    with open(tables / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (tables / "ready").exists():
-            folder = tables / "warm"
-            _share_tables(folder, tables)
-            subprocess.run([sys.executable, "-c", "from hypothesis.internal import charmap; charmap.charmap(); "
-                            "charmap.intervals_from_codec('utf-8')"], cwd=folder, check=True, timeout=300)
-            (tables / "ready").touch()
-    return tables
+def _warm_tables(tables: Path) -> None:
+    """Works the tables out before any run needs them (built once for the whole suite, `once`): each run's first
+    use would otherwise work them out again — both lanes at once, in both processes: about 3 s of CPU each."""
+    folder = tables / "warm"
+    _share_tables(folder, tables)
+    subprocess.run([sys.executable, "-c", "from hypothesis.internal import charmap; charmap.charmap(); "
+                    "charmap.intervals_from_codec('utf-8')"], cwd=folder, check=True, timeout=300)
 
 
 def _run(base_url: str, role: str, user_id: int, token: str, folder: Path, *, mode: str, phases: str,
@@ -157,15 +149,15 @@ def _negative_owners(answers: dict[str, dict[str, set[int]]], operations: list[t
 
 
 @pytest.mark.slow
-def test_schemathesis_checks_all_as_every_role_with_the_stateful_phase(seeded_url, tmp_path, tmp_path_factory):
+def test_schemathesis_checks_all_as_every_role_with_the_stateful_phase(seeded_url, tmp_path, run_folder, once):
     backend = seeded_url.split(":", 1)[0].split("+", 1)[0]
     wanted = os.environ.get("MATCHMAKER_SCHEMATHESIS_ROLES")
     roles = [r for r in ROLES if r in wanted.split(",")] if wanted else CI_ROLES[backend]
     server = Server(seeded_url, tmp_path, workers=1).start()
     tokens = {role: _mint_token(seeded_url, role) for role in roles}
     outcomes: dict[tuple[str, str], tuple[int, int, float, str]] = {}
-    shared = tmp_path_factory.getbasetemp()
-    tables = _warm_tables((shared.parent if os.environ.get("PYTEST_XDIST_WORKER") else shared) / "hypothesis-tables")
+    tables = run_folder / "hypothesis-tables"
+    once(tables / "ready", lambda: _warm_tables(tables))
 
     def run(role: str, mode: str, phases: str, names: list[str] | None = None) -> None:
         started = time.monotonic()
