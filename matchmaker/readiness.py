@@ -4,6 +4,7 @@ the same, and whether the matcher is loaded yet."""
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,10 @@ class Readiness:
     ready: bool
 
 
+@functools.cache
 def head_revision() -> str:
+    # Once per process: the migration scripts ship with the program, and reading them (18 files, parsed and run)
+    # took 20-120 ms, on every /health and every test app's start (benchmarks/speed/README.md).
     from alembic.script import ScriptDirectory
 
     from matchmaker.migrate import alembic_config

@@ -1,13 +1,13 @@
 """TextModel: (title, body) pairs to sparse TF-IDF vectors whose dot product is the text similarity."""
 from __future__ import annotations
 
+import inspect
 import math
 from numbers import Integral, Real
 from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator
 
 from matchmaker.matching import ngram_counts
 from matchmaker.matching.text import (
@@ -24,11 +24,14 @@ VECTOR_CHUNK_ROWS = 100_000
 COUNTING = ("auto", "vectorised", "per_text")
 
 
-class TextModel(BaseEstimator):
+class TextModel:
     """Turns (title, body) pairs into sparse vectors whose dot product is the text similarity.
 
     A scikit-learn style estimator: the constructor only stores its parameters, `fit` checks them and learns
-    the vocabulary and IDF (attributes ending in `_`), `get_params` / `set_params` / `clone` work as usual.
+    the vocabulary and IDF (attributes ending in `_`), `get_params` / `set_params` / `clone` work as usual. It
+    follows the estimator protocol without inheriting `sklearn.base.BaseEstimator`: importing that pulls in SciPy's
+    statistics, 0.8 of the 1.8 s every server, worker and command takes to start, for three small methods
+    (benchmarks/speed/README.md). scikit-learn's `clone` and its checks still work on it (tests/unit/test_text.py).
 
     Parameters
     ----------
@@ -65,6 +68,29 @@ class TextModel(BaseEstimator):
         self.counting = counting
 
     # --- parameters -------------------------------------------------------------------------
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        return sorted(name for name, p in inspect.signature(cls.__init__).parameters.items()
+                      if p.kind is p.KEYWORD_ONLY)
+
+    def get_params(self, deep: bool = True) -> dict:
+        """The constructor's parameters as set (none of them is an estimator, so `deep` changes nothing)."""
+        return {name: getattr(self, name) for name in self._get_param_names()}
+
+    def set_params(self, **params) -> TextModel:
+        valid = self._get_param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(f"Invalid parameter {name!r} for estimator {self!r}. Valid parameters are: {valid!r}.")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        # As scikit-learn prints an estimator: the parameters that differ from their defaults.
+        defaults = {name: p.default for name, p in inspect.signature(type(self).__init__).parameters.items()}
+        changed = [f"{name}={value!r}" for name, value in self.get_params().items() if value != defaults[name]]
+        return f"{type(self).__name__}({', '.join(changed)})"
+
     def _check_params(self) -> None:
         """Validate the parameters and set their normalised forms (ngram_range_, user_terms_, blocks_)."""
         r = self.char_ngram_range

@@ -51,14 +51,15 @@ def test_users_create_prints_a_token_and_serve_publishes_the_spec(migrated_url, 
     try:
         spec = None
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and spec is None:
-            assert server.poll() is None, f"serve exited with {server.returncode}: {log.read_text()[-2000:]}"
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/schema/openapi.json", timeout=2)
-                if response.status_code == 200:
-                    spec = response.json()
-            except httpx.TransportError:
-                time.sleep(0.2)
+        with httpx.Client(timeout=2) as client:   # one client: each `httpx.get` builds a TLS context
+            while time.monotonic() < deadline and spec is None:
+                assert server.poll() is None, f"serve exited with {server.returncode}: {log.read_text()[-2000:]}"
+                try:
+                    response = client.get(f"http://127.0.0.1:{port}/schema/openapi.json")
+                    if response.status_code == 200:
+                        spec = response.json()
+                except httpx.TransportError:
+                    time.sleep(0.2)
         assert spec is not None, f"no spec within 30s: {log.read_text()[-2000:]}"
         assert spec["openapi"].startswith("3.") and "/users" in spec["paths"] and "/demands/{demand_id}/matches" in spec["paths"]
         me = httpx.get(f"http://127.0.0.1:{port}/users/me", headers={"Authorization": f"Bearer {token}"}, timeout=10)

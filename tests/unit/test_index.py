@@ -236,7 +236,7 @@ def test_version_mismatch_raises_index_version_error(tmp_path, field, value):
 
 def test_saved_model_holds_no_scikit_learn_object(tmp_path):
     # Why the manifest's scikit-learn version is not checked: nothing of scikit-learn is in the pickle, so
-    # another scikit-learn version loads it unchanged (TextModel's class only inherits BaseEstimator's methods).
+    # another scikit-learn version loads it unchanged (TextModel follows the estimator protocol without inheriting).
     import pickle
 
     index = make_index()
