@@ -211,6 +211,22 @@ def seeded_url(database_url, templates, request) -> str:
     return templates.copy_into("demo" if "pages" in request.fixturenames else "seeded", database_url)
 
 
+@pytest.fixture
+def simulation_settings(tmp_path, templates, run_folder):
+    """Settings for the simulator: a migrated main database (a copy of the template, not a migration per test) and
+    the run's shared folder of generated worlds. A world is the same file whichever test asks for it
+    (`runs.world_file` names it by scale, seed, generator and schema, and makes it under its own name before
+    renaming it into place), so each is generated once per run instead of once per test."""
+    from matchmaker.config import Settings
+
+    url = templates.copy_into("migrated", f"sqlite:///{tmp_path / 'main.db'}")
+    shared = run_folder / "simulation-worlds"
+    shared.mkdir(exist_ok=True)
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "worlds").symlink_to(shared, target_is_directory=True)
+    return Settings(database_url=url, index_dir=tmp_path / "var" / "index")
+
+
 class ApiUsers:
     """Creates users of each role and hands out ready Authorization headers."""
 

@@ -8,7 +8,6 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.orm import Session
 
-from matchmaker import migrate
 from matchmaker.config import Settings
 from matchmaker.db import make_engine
 from matchmaker.simulation.report import interval, write_report
@@ -17,13 +16,19 @@ from matchmaker.simulation.scenarios import load_scenario
 
 
 @pytest.fixture
-def settings(tmp_path) -> Settings:
-    url = f"sqlite:///{tmp_path / 'main.db'}"
-    migrate.upgrade(url)
+def settings(simulation_settings) -> Settings:
+    return simulation_settings
+
+
+@pytest.fixture
+def own_settings(tmp_path, templates) -> Settings:
+    """Worlds of this test's own: it watches a world's matcher being built."""
+    url = templates.copy_into("migrated", f"sqlite:///{tmp_path / 'main.db'}")
     return Settings(database_url=url, index_dir=tmp_path / "var" / "index")
 
 
-def test_same_world_scenario_and_seed_give_identical_figures(settings):
+def test_same_world_scenario_and_seed_give_identical_figures(own_settings):
+    settings = own_settings
     baseline = load_scenario("baseline")
     kept = world_file(settings, "demo", 1).with_suffix(".matcher") / "state.json"
     assert not kept.exists()

@@ -7,7 +7,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from matchmaker import migrate
 from matchmaker.config import Settings
 from matchmaker.db import make_engine
 from matchmaker.models import SimulationRun
@@ -18,10 +17,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def settings(tmp_path) -> Settings:
-    url = f"sqlite:///{tmp_path / 'main.db'}"
-    migrate.upgrade(url)
-    return Settings(database_url=url, index_dir=tmp_path / "var" / "index")
+def settings(simulation_settings) -> Settings:
+    return simulation_settings
 
 
 def _figures(result) -> dict:
