@@ -41,7 +41,7 @@ def _counts(engine) -> dict[str, int]:
         return {name: conn.scalar(select(func.count()).select_from(Base.metadata.tables[name])) for name in CONTENT_TABLES}
 
 
-def test_same_seed_same_rows_and_second_run_adds_nothing(migrated_url, sqlite_url, tmp_path):
+def test_same_seed_same_rows_and_second_run_adds_nothing(migrated_url, sqlite_url, tmp_path, templates):
     first = make_engine(migrated_url)
     result = generate_world(first, scale="demo", seed=7)
     assert result.created
@@ -51,27 +51,16 @@ def test_same_seed_same_rows_and_second_run_adds_nothing(migrated_url, sqlite_ur
     assert not again.created
     assert _counts(first) == counts
 
-    from matchmaker import migrate
-    from matchmaker.reference import sync_reference_data
-
-    other_url = f"sqlite:///{tmp_path / 'other.db'}"
-    migrate.upgrade(other_url)
+    other_url = templates.copy_into("migrated", f"sqlite:///{tmp_path / 'other.db'}")   # with the reference data
     second = make_engine(other_url)
-    sync_reference_data(second)
     generate_world(second, scale="demo", seed=7)
     assert _fingerprint(first) == _fingerprint(second)
     first.dispose()
     second.dispose()
 
 
-def test_different_seed_gives_a_different_world(sqlite_url):
-    from matchmaker import migrate
-    from matchmaker.reference import sync_reference_data
-
-    migrate.upgrade(sqlite_url)
-    engine = make_engine(sqlite_url)
-    sync_reference_data(engine)
-    generate_world(engine, scale="demo", seed=1)
+def test_different_seed_gives_a_different_world(sqlite_url, templates):
+    engine = make_engine(templates.copy_into("seeded", sqlite_url))   # the demo world of seed 1
     titles_1 = set(_titles(engine))
     generate_world(engine, scale="demo", seed=2)
     assert len(set(_titles(engine)) - titles_1) > 1_000
@@ -83,13 +72,8 @@ def _titles(engine) -> list[str]:
         return [f"{title}|{summary}" for title, summary in conn.execute(select(Achievement.title, Achievement.summary))]
 
 
-def test_latent_truth_is_graded_and_answers_fit_strong_demands(sqlite_url):
-    from matchmaker import migrate
-    from matchmaker.reference import sync_reference_data
-
-    migrate.upgrade(sqlite_url)
-    engine = make_engine(sqlite_url)
-    sync_reference_data(engine)
+def test_latent_truth_is_graded_and_answers_fit_strong_demands(sqlite_url, templates):
+    engine = make_engine(templates.copy_into("migrated", sqlite_url))
     generate_world(engine, scale="demo", seed=3)
     with engine.connect() as conn:
         levels = dict(conn.execute(select(LatentFit.level, func.count()).group_by(LatentFit.level)).all())
