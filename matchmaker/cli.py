@@ -286,6 +286,7 @@ def serve(
         if board is not None:   # several workers on one socket: the least busy takes each connection (serving.py)
             os.environ[serving.ENV] = str(serving.create_board(Path(board.name)))
             loop = "matchmaker.serving:LeastConnectionsLoop"
+            serving.fork_workers()
         # The factory reads MATCHMAKER_* settings in each worker process when it starts.
         uvicorn.run("matchmaker.app:create_app", factory=True, host=host, port=port, workers=workers,
                     log_level="info", access_log=False, loop=loop)

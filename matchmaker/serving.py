@@ -29,6 +29,24 @@ RETRY = 0.002                     # seconds between looks while another worker s
 MAX_DEFER = 0.1
 
 
+def fork_workers() -> None:
+    """Start uvicorn's workers by forking this process once it has imported the app, instead of spawning each to
+    import it anew: gunicorn's `--preload`, which uvicorn does not offer yet (Kludex/uvicorn#3031 drafts it the same
+    way). Each spawned worker imported the command line and the app again (1.2 s of CPU), and so does each
+    replacement uvicorn starts for a worker that died; forked, a worker goes straight to `create_app`, and the
+    imported modules' pages are shared. Only the imports are inherited: the app, its engine and its threads are
+    made in each worker by the factory, after the fork. On a platform without fork, uvicorn's spawn stays."""
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return
+    import uvicorn._subprocess
+
+    import matchmaker.app  # noqa: F401 - imported here, once, for every worker
+
+    uvicorn._subprocess.spawn = multiprocessing.get_context("fork")
+
+
 def create_board(folder: Path) -> Path:
     """The shared file for one `serve`: every slot free."""
     path = folder / "workers.board"
