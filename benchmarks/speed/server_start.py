@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,9 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
-MATCHMAKER = Path(sys.executable).with_name("matchmaker")
+from benchmarks.speed.api_load import MATCHMAKER, Server
 
 
 def _children_cpu() -> float:
@@ -33,47 +29,33 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _env(code: Path | None, **extra: str) -> dict:
-    env = {**os.environ, **extra}
-    if code is not None:
-        env["PYTHONPATH"] = os.pathsep.join([str(code), env.get("PYTHONPATH", "")])
-    return env
+def _pythonpath(code: Path | None) -> dict[str, str]:
+    """The environment that puts `code` (a checkout) first on the path; nothing for this checkout."""
+    if code is None:
+        return {}
+    return {"PYTHONPATH": os.pathsep.join([str(code), os.environ.get("PYTHONPATH", "")])}
 
 
 def import_app(code: Path | None, folder: Path) -> tuple[float, float]:
     """Wall and CPU seconds of `python -c "import matchmaker.app"` (run in `folder`: `-c` puts the working
     directory first on the path, ahead of PYTHONPATH)."""
     before, started = _children_cpu(), time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import matchmaker.app"], env=_env(code), cwd=folder, check=True)
+    subprocess.run([sys.executable, "-c", "import matchmaker.app"], env={**os.environ, **_pythonpath(code)},
+                   cwd=folder, check=True)
     return time.perf_counter() - started, _children_cpu() - before
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def serve_once(code: Path | None, url: str, folder: Path, workers: int) -> tuple[float, float]:
-    """Seconds from launch to a 200 on /health, and the CPU of every process of the server until it has stopped."""
-    port = _free_port()
-    env = _env(code, MATCHMAKER_DATABASE_URL=url, MATCHMAKER_INDEX_DIR=str(folder / f"index-{port}"))
+    """Seconds from launch to a 200 on /health, and the CPU of every process of the server until it has stopped.
+    A new folder each time, so every start builds its (empty) index as a first start does."""
+    own = Path(tempfile.mkdtemp(dir=folder))
     before, started = _children_cpu(), time.perf_counter()
-    server = subprocess.Popen([str(MATCHMAKER), "serve", "--port", str(port), "--workers", str(workers),
-                               "--no-job-worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
-    ready = None
-    with httpx.Client(timeout=1) as client:
-        while ready is None and time.perf_counter() - started < 90:
-            try:
-                if client.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                    ready = time.perf_counter() - started
-            except httpx.TransportError:
-                time.sleep(0.05)
-    os.killpg(server.pid, signal.SIGTERM)
-    server.wait(timeout=30)
-    if ready is None:
-        raise RuntimeError("the server did not answer /health within 90 s")
+    server = Server(url, own, workers, env=_pythonpath(code))
+    try:
+        server.wait(timeout=90, every=0.05)
+        ready = time.perf_counter() - started
+    finally:
+        server.stop()
     return ready, _children_cpu() - before
 
 
@@ -86,8 +68,8 @@ def main() -> None:
     codes = {"this code": None} | ({f"baseline {args.baseline}": args.baseline} if args.baseline else {})
     folder = Path(tempfile.mkdtemp(prefix="server-start-"))
     url = f"sqlite:///{folder / 'world.db'}"
-    subprocess.run([str(MATCHMAKER), "db", "upgrade"], env=_env(None, MATCHMAKER_DATABASE_URL=url), check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run([str(MATCHMAKER), "db", "upgrade"], env={**os.environ, "MATCHMAKER_DATABASE_URL": url},
+                   check=True, stdout=subprocess.DEVNULL)
     figures: dict[str, dict[str, list[float]]] = {name: {} for name in codes}
     for _ in range(args.repeat):
         for name, code in codes.items():   # alternated, so both see the same machine
