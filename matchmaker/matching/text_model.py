@@ -69,16 +69,17 @@ class TextModel:
 
     # --- parameters -------------------------------------------------------------------------
     @classmethod
-    def _get_param_names(cls) -> list[str]:
-        return sorted(name for name, p in inspect.signature(cls.__init__).parameters.items()
-                      if p.kind is p.KEYWORD_ONLY)
+    def _defaults(cls) -> dict:
+        """The constructor's parameters and their defaults, by name (the estimator protocol's one source)."""
+        return {name: p.default for name, p in sorted(inspect.signature(cls.__init__).parameters.items())
+                if p.kind is p.KEYWORD_ONLY}
 
     def get_params(self, deep: bool = True) -> dict:
         """The constructor's parameters as set (none of them is an estimator, so `deep` changes nothing)."""
-        return {name: getattr(self, name) for name in self._get_param_names()}
+        return {name: getattr(self, name) for name in self._defaults()}
 
     def set_params(self, **params) -> TextModel:
-        valid = self._get_param_names()
+        valid = list(self._defaults())
         for name, value in params.items():
             if name not in valid:
                 raise ValueError(f"Invalid parameter {name!r} for estimator {self!r}. Valid parameters are: {valid!r}.")
@@ -87,8 +88,8 @@ class TextModel:
 
     def __repr__(self) -> str:
         # As scikit-learn prints an estimator: the parameters that differ from their defaults.
-        defaults = {name: p.default for name, p in inspect.signature(type(self).__init__).parameters.items()}
-        changed = [f"{name}={value!r}" for name, value in self.get_params().items() if value != defaults[name]]
+        changed = [f"{name}={getattr(self, name)!r}" for name, default in self._defaults().items()
+                   if getattr(self, name) != default]
         return f"{type(self).__name__}({', '.join(changed)})"
 
     def _check_params(self) -> None:
