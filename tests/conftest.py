@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import uuid
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 POSTGRES_URL = os.environ.get("MATCHMAKER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -43,6 +45,40 @@ def _admin_engine():
     return create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
 
 
+# Where the test databases' files go: a tablespace in this folder when it is a memory file system the server can
+# write to (on this machine's ext4 without a journal, making the ~600 files of each copied database spent 80% of
+# PostgreSQL's CPU in the kernel looking for an inode not deleted in the last five minutes: a copy and its drop took
+# 0.50 s of CPU there and 0.045 s on /dev/shm; benchmarks/speed/README.md). Empty: the server's default.
+TABLESPACE_FOLDER = os.environ.get("MATCHMAKER_TEST_TABLESPACE", "/dev/shm")
+
+
+@functools.cache
+def _tablespace() -> str:
+    """` TABLESPACE "…"` for CREATE DATABASE, or "" (the server's default) when the folder is not there, the server is
+    on another host or this process may not give the folder to the server's user. Named by the boot, since memory
+    file systems start empty: a tablespace of an earlier boot has no folder any more."""
+    folder = Path(TABLESPACE_FOLDER) if TABLESPACE_FOLDER else None
+    if folder is None or not folder.is_dir() or make_url(POSTGRES_URL).host not in (None, "127.0.0.1", "localhost"):
+        return ""
+    boot = Path("/proc/sys/kernel/random/boot_id").read_text()[:8] if Path("/proc/sys/kernel/random").exists() else "0"
+    name, location = f"mm_tests_{boot}", folder / f"matchmaker-tests-{boot}"
+    admin = _admin_engine()
+    try:
+        with admin.connect() as conn:
+            if conn.scalar(text("SELECT 1 FROM pg_tablespace WHERE spcname = :name"), {"name": name}) is None:
+                owner = Path(conn.scalar(text("SHOW data_directory"))).stat()
+                location.mkdir(exist_ok=True)
+                os.chown(location, owner.st_uid, owner.st_gid)
+                conn.execute(text(f"CREATE TABLESPACE \"{name}\" LOCATION '{location}'"))
+    except (OSError, DBAPIError):   # not the folder's owner, or the other test process made it first
+        with admin.connect() as conn:
+            if conn.scalar(text("SELECT 1 FROM pg_tablespace WHERE spcname = :name"), {"name": name}) is None:
+                return ""
+    finally:
+        admin.dispose()
+    return f' TABLESPACE "{name}"'
+
+
 # Fixtures that make the test's database as a copy of a template (CREATE DATABASE … TEMPLATE): an empty database
 # made for them first would only be dropped again (a third of a second a test).
 TEMPLATE_COPIES = {"seeded_url", "migrated_url"}
@@ -63,7 +99,7 @@ def postgres_url(request) -> Iterator[str]:
     name = f"mm_test_{uuid.uuid4().hex[:12]}"
     if not TEMPLATE_COPIES & set(request.fixturenames):
         with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"{_tablespace()}'))
     try:
         yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
     finally:
@@ -173,7 +209,7 @@ class Templates:
             admin = _admin_engine()
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{location}" WITH (FORCE)'))
-                conn.execute(text(f'CREATE DATABASE "{location}"'))
+                conn.execute(text(f'CREATE DATABASE "{location}"{_tablespace()}'))
             admin.dispose()
             url = make_url(POSTGRES_URL).set(database=location).render_as_string(hide_password=False)
         migrate.upgrade(url)
@@ -304,25 +340,18 @@ def app_for():
 
 
 @pytest.fixture
-def api(seeded_url):
+def api(seeded_url, tmp_path):
     """A TestClient on the app over the demo world, plus `api.users` to mint tokens per role and `api.orgs`."""
     from litestar.testing import TestClient
 
     from matchmaker.config import Settings
 
-    with _app_for(Settings(database_url=seeded_url, index_dir=_tmp_index_dir(seeded_url))) as app, \
+    with _app_for(Settings(database_url=seeded_url, index_dir=tmp_path / "api-index")) as app, \
             TestClient(app) as client:
         client.users = ApiUsers(seeded_url)
         client.orgs = WorldOrganisations.of(client.users.engine)
         yield client
         client.users.engine.dispose()
-
-
-def _tmp_index_dir(url: str):
-    import tempfile
-    from pathlib import Path
-
-    return Path(tempfile.mkdtemp(prefix="mm-index-"))
 
 
 @pytest.fixture
