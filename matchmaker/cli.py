@@ -287,8 +287,8 @@ def serve(
             os.environ[serving.ENV] = str(serving.create_board(Path(board.name)))
             loop = "matchmaker.serving:LeastConnectionsLoop"
             serving.fork_workers()
-        # The factory reads MATCHMAKER_* settings in each worker process when it starts.
-        uvicorn.run("matchmaker.app:create_app", factory=True, host=host, port=port, workers=workers,
+        # The factory reads MATCHMAKER_* settings in each worker process when it starts (serving.create_app).
+        uvicorn.run("matchmaker.serving:create_app", factory=True, host=host, port=port, workers=workers,
                     log_level="info", access_log=False, loop=loop)
     finally:
         if worker is not None:

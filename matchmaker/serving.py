@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import gc
 import mmap
 import os
 import struct
@@ -29,6 +30,22 @@ RETRY = 0.002                     # seconds between looks while another worker s
 MAX_DEFER = 0.1
 
 
+def create_app():
+    """uvicorn's factory in a serving process: `app.create_app` with the garbage collector off while the modules and
+    the routes are made, then everything made so far frozen out of its reach (Python's own advice for long-lived and
+    forked processes, `gc.freeze`). Importing and building make ~350,000 objects that live as long as the process;
+    collecting them over and over while they are made cost 0.3 s of a 1.8 s start, and afterwards every full
+    collection walked them again (10% of a test server's CPU under load; benchmarks/speed/README.md)."""
+    gc.disable()
+    try:
+        from matchmaker.app import create_app as build
+
+        return build()
+    finally:
+        gc.freeze()
+        gc.enable()
+
+
 def fork_workers() -> None:
     """Start uvicorn's workers by forking this process once it has imported the app, instead of spawning each to
     import it anew: gunicorn's `--preload`, which uvicorn does not offer yet (Kludex/uvicorn#3031 drafts it the same
@@ -42,8 +59,11 @@ def fork_workers() -> None:
         return
     import uvicorn._subprocess
 
+    gc.disable()
     import matchmaker.app  # noqa: F401 - imported here, once, for every worker
 
+    gc.freeze()   # before the fork: the workers then never touch these objects' pages to collect them
+    gc.enable()
     uvicorn._subprocess.spawn = multiprocessing.get_context("fork")
 
 
