@@ -19,6 +19,7 @@ import mmap
 import os
 import struct
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ENV = "MATCHMAKER_WORKER_BOARD"   # the shared file's path, set by `matchmaker serve` for its workers
@@ -36,11 +37,18 @@ def create_app():
     forked processes, `gc.freeze`). Importing and building make ~350,000 objects that live as long as the process;
     collecting them over and over while they are made cost 0.3 s of a 1.8 s start, and afterwards every full
     collection walked them again (10% of a test server's CPU under load; benchmarks/speed/README.md)."""
-    gc.disable()
-    try:
+    with _frozen_afterwards():
         from matchmaker.app import create_app as build
 
         return build()
+
+
+@contextmanager
+def _frozen_afterwards():
+    """The collector off for the block; what exists after it frozen out of the collector's reach (`create_app`)."""
+    gc.disable()
+    try:
+        yield
     finally:
         gc.freeze()
         gc.enable()
@@ -59,11 +67,9 @@ def fork_workers() -> None:
         return
     import uvicorn._subprocess
 
-    gc.disable()
-    import matchmaker.app  # noqa: F401 - imported here, once, for every worker
-
-    gc.freeze()   # before the fork: the workers then never touch these objects' pages to collect them
-    gc.enable()
+    # Frozen before the fork: the workers then never touch these objects' pages to collect them.
+    with _frozen_afterwards():
+        import matchmaker.app  # noqa: F401 - imported here, once, for every worker
     uvicorn._subprocess.spawn = multiprocessing.get_context("fork")
 
 

@@ -62,21 +62,22 @@ def _tablespace() -> str:
         return ""
     boot = Path("/proc/sys/kernel/random/boot_id").read_text()[:8] if Path("/proc/sys/kernel/random").exists() else "0"
     name, location = f"mm_tests_{boot}", folder / f"matchmaker-tests-{boot}"
+    exists = text("SELECT 1 FROM pg_tablespace WHERE spcname = :name").bindparams(name=name)
     admin = _admin_engine()
     try:
         with admin.connect() as conn:
-            if conn.scalar(text("SELECT 1 FROM pg_tablespace WHERE spcname = :name"), {"name": name}) is None:
-                owner = Path(conn.scalar(text("SHOW data_directory"))).stat()
-                location.mkdir(exist_ok=True)
-                os.chown(location, owner.st_uid, owner.st_gid)
-                conn.execute(text(f"CREATE TABLESPACE \"{name}\" LOCATION '{location}'"))
-    except (OSError, DBAPIError):   # not the folder's owner, or the other test process made it first
-        with admin.connect() as conn:
-            if conn.scalar(text("SELECT 1 FROM pg_tablespace WHERE spcname = :name"), {"name": name}) is None:
-                return ""
+            if conn.scalar(exists) is None:
+                try:
+                    owner = Path(conn.scalar(text("SHOW data_directory"))).stat()
+                    location.mkdir(exist_ok=True)
+                    os.chown(location, owner.st_uid, owner.st_gid)
+                    conn.execute(text(f"CREATE TABLESPACE \"{name}\" LOCATION '{location}'"))
+                except (OSError, DBAPIError):   # not the folder's owner, or the other test process made it first
+                    pass
+            made = conn.scalar(exists) is not None
     finally:
         admin.dispose()
-    return f' TABLESPACE "{name}"'
+    return f' TABLESPACE "{name}"' if made else ""
 
 
 # Fixtures that make the test's database as a copy of a template (CREATE DATABASE … TEMPLATE): an empty database
@@ -184,7 +185,7 @@ class Templates:
         else:
             name = make_url(url).database
             admin = _admin_engine()
-            with admin.connect() as conn:
+            with admin.connect() as conn:   # the copy lands in the template's tablespace (`_tablespace`)
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
                 conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
             admin.dispose()
