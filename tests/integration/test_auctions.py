@@ -9,6 +9,7 @@ import asyncio
 import datetime as dt
 import os
 import random
+import time
 from decimal import Decimal
 
 import httpx
@@ -133,9 +134,13 @@ def run(url: str, tmp_path, bidders: int = BIDDERS, seconds: float = SECONDS) ->
     try:
         auction_id, tokens = prepare(url, bidders, seconds)   # the clock starts once the server is up
         accepted, statuses = asyncio.run(bid_for(server.base_url, auction_id, tokens, seconds + 1))
-        deadline = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=EXTEND + 2)
-        while dt.datetime.now(dt.UTC) < deadline:   # the end: EXTEND after the last bid, by the server's clock
-            asyncio.run(asyncio.sleep(0.5))
+        # No one bids any more, so the end the last bid left stands: wait for it (and a little), then the server
+        # must say closed by its own clock.
+        engine = make_engine(url)
+        with make_session_factory(engine)() as session:
+            ends_at = session.get(Auction, auction_id).ends_at
+        engine.dispose()
+        time.sleep(max(0.0, (ends_at - dt.datetime.now(dt.UTC)).total_seconds()) + 0.5)
         return check(url, auction_id, accepted, statuses, server.base_url, tokens[0][1])
     finally:
         server.stop()

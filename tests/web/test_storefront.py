@@ -105,8 +105,19 @@ def test_a_visitor_browses_registers_is_approved_and_posts(site):
 
 
 def _no_sideways_scroll(page, path: str) -> None:
+    # Measured once the page has loaded and no request of its own is still open: no page here asks for anything
+    # after its load event but a poll every second or more, so nothing can change its width later. (Playwright's
+    # "networkidle" waits for half a second of silence on top: 12 s of this test's 24 pages.)
+    pending: set = set()
+    handlers = {"request": lambda r: pending.add(r), "requestfinished": lambda r: pending.discard(r),
+                "requestfailed": lambda r: pending.discard(r)}
+    for event, handler in handlers.items():
+        page.on(event, handler)
     page.goto(path)
-    page.wait_for_load_state("networkidle")
+    while pending:
+        page.wait_for_timeout(20)
+    for event, handler in handlers.items():
+        page.remove_listener(event, handler)
     width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
         .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
