@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from live_server import Server
+from live_server import Server, own_clients
 from sqlalchemy import select
 
 from matchmaker.db import make_engine, make_session_factory, transaction
@@ -63,9 +63,8 @@ async def bid_for(base_url: str, auction_id: int, tokens, seconds: float) -> tup
     accepted: list[dict] = []
     statuses: list[int] = []
     stop = asyncio.get_running_loop().time() + seconds
-    limits = httpx.Limits(max_connections=len(tokens), max_keepalive_connections=len(tokens))
-    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
-        async def send(method: str, path: str, **kwargs) -> httpx.Response:
+    async with own_clients(base_url, len(tokens), timeout=60) as clients:
+        async def send(client: httpx.AsyncClient, method: str, path: str, **kwargs) -> httpx.Response:
             # A dropped keep-alive connection is retried, as a browser would; a bid carries its Idempotency-Key,
             # so a retried bid that had gone through is answered with the same bid, never placed twice.
             for attempt in range(3):
@@ -76,25 +75,25 @@ async def bid_for(base_url: str, auction_id: int, tokens, seconds: float) -> tup
                         raise
             raise AssertionError("unreachable")
 
-        async def bidder(org: int, token: str) -> None:
+        async def bidder(client: httpx.AsyncClient, org: int, token: str) -> None:
             rng = random.Random(org)
             headers = {"Authorization": f"Bearer {token}"}
             attempt = 0
             while asyncio.get_running_loop().time() < stop:
-                state = (await send("GET", f"/auctions/{auction_id}", headers=headers,
+                state = (await send(client, "GET", f"/auctions/{auction_id}", headers=headers,
                                     params={"since": 10**9})).json()
                 if state["status"] != "open":
                     return
                 high = Decimal(state["high_bid"]) if state["high_bid"] else START - STEP
                 attempt += 1
-                answer = await send("POST", f"/auctions/{auction_id}/bids",
+                answer = await send(client, "POST", f"/auctions/{auction_id}/bids",
                                     headers={**headers, "Idempotency-Key": f"bid-{org}-{attempt}"},
                                     json={"amount": f"{high + STEP * rng.randint(1, 3):.2f}"})
                 statuses.append(answer.status_code)
                 if answer.status_code == 201:
                     accepted.append(answer.json())
 
-        await asyncio.gather(*(bidder(org, token) for org, token in tokens))
+        await asyncio.gather(*(bidder(client, org, token) for client, (org, token) in zip(clients, tokens)))
     return accepted, statuses
 
 

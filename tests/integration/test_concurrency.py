@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
-from live_server import Server, build_deal_world, contract_terms
+from live_server import Server, build_deal_world, contract_terms, own_clients
 from sqlalchemy import func, select
 
 from matchmaker.db import make_engine
@@ -67,11 +67,10 @@ def test_concurrent_signing_with_retries_writes_each_contract_once(migrated_url,
 
 async def _all_clients(base_url: str, world) -> Tally:
     tally = Tally()
-    limits = httpx.Limits(max_connections=2 * CLIENTS, max_keepalive_connections=2 * CLIENTS)
-    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
+    async with own_clients(base_url, CLIENTS, timeout=60) as clients:
         await asyncio.gather(*(
             _broker(client, token, pipelines, random.Random(n), tally)
-            for n, (token, pipelines) in enumerate(zip(world.tokens, world.pipelines))))
+            for n, (client, token, pipelines) in enumerate(zip(clients, world.tokens, world.pipelines))))
     return tally
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import httpx
 import msgspec
 import pytest
-from live_server import Server, build_deal_world, contract_terms
+from live_server import Server, build_deal_world, contract_terms, own_clients
 from sqlalchemy import func, select, text
 
 from matchmaker.db import make_engine
@@ -69,9 +69,9 @@ def test_kill_9_during_write_burst_keeps_every_acknowledged_write(migrated_url, 
 
 async def _burst_until_killed(server: Server, world) -> Burst:
     burst = Burst()
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as client:
+    async with own_clients(server.base_url, len(world.tokens), timeout=30) as own:
         clients = [asyncio.create_task(_broker(client, token, pipelines, burst))
-                   for token, pipelines in zip(world.tokens, world.pipelines)]
+                   for client, token, pipelines in zip(own, world.tokens, world.pipelines)]
         while len(burst.acknowledged) < KILL_AFTER_ACKS and not all(c.done() for c in clients):
             await asyncio.sleep(0.005)
         server.kill()

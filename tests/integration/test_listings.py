@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from live_server import Server
+from live_server import Server, own_clients
 from sqlalchemy import select
 
 from matchmaker.db import make_engine, make_session_factory, transaction
@@ -60,16 +60,15 @@ def test_fifty_acceptances_at_once_give_one_winner_and_409_for_the_rest(seeded_u
         listing_id = listed.json()["id"]
 
         async def everyone() -> list[httpx.Response]:
-            limits = httpx.Limits(max_connections=BIDDERS)
-            async with httpx.AsyncClient(base_url=server.base_url, timeout=60, limits=limits) as client:
+            async with own_clients(server.base_url, len(firms), timeout=60) as clients:
                 start = asyncio.Event()
 
-                async def accept(token: str) -> httpx.Response:
+                async def accept(client: httpx.AsyncClient, token: str) -> httpx.Response:
                     await start.wait()
                     return await client.post(f"/listings/{listing_id}/accept",
                                              headers={"Authorization": f"Bearer {token}"})
 
-                tasks = [asyncio.create_task(accept(token)) for _, token in firms]
+                tasks = [asyncio.create_task(accept(client, token)) for client, (_, token) in zip(clients, firms)]
                 await asyncio.sleep(0.2)
                 start.set()
                 return await asyncio.gather(*tasks)
