@@ -114,8 +114,11 @@ def _no_sideways_scroll(page, path: str) -> None:
     for event, handler in handlers.items():
         page.on(event, handler)
     page.goto(path)
-    while pending:
+    for _ in range(750):   # 15 s at most, as the context's timeout: a request that never ends is a failure
+        if not pending:
+            break
         page.wait_for_timeout(20)
+    assert not pending, (path, [request.url for request in pending])
     for event, handler in handlers.items():
         page.remove_listener(event, handler)
     width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
