@@ -209,8 +209,9 @@ class Templates:
         libraries again (0.17-0.23 s of CPU against 0.04-0.06 s, in ~90 tests a run). Worlds without one: nothing."""
         from matchmaker.matching.saved_matcher import copy_saved
 
-        saved = self._index(*self.copied.get(url, ("", ""))) / "matcher"
-        if saved.is_dir():
+        template = self.copied.get(url)
+        saved = self._index(*template) / "matcher" if template else None
+        if saved is not None and saved.is_dir():
             copy_saved(saved, index_dir / "matcher", database_url=url)
 
     def _index(self, backend: str, kind: str) -> Path:
@@ -243,29 +244,27 @@ class Templates:
         engine = make_engine(url)
         sync_reference_data(engine)
         if kind in ("seeded", "demo"):
+            from matchmaker.catalog.expiry import expire_overdue
+            from matchmaker.config import Settings
+            from matchmaker.db import make_session_factory, transaction
+            from matchmaker.matching.service import MatchingService
             from matchmaker.world.generate import generate_world
 
             generate_world(engine, scale="demo", seed=1)
+            factory = make_session_factory(engine)
             # The world as the day's first read leaves it: postings past their dates expired (catalog/expiry.py).
             # Left to the tests' servers, each request refused after that expiry (a 404, a 422) rolled it back
             # and the next redid it, ~730 postings each time: schemathesis's runs for two roles took 53.4 / 55.8 s
             # of CPU so, 50.2 / 53.6 s from an expired world, alternated.
-            from matchmaker.catalog.expiry import expire_overdue
-            from matchmaker.db import make_session_factory, transaction
-
-            with transaction(make_session_factory(engine)) as session:
+            with transaction(factory) as session:
                 expire_overdue(session)
-        if kind == "demo":   # and one demo user per role (the Chinese-pages crawl's world)
-            from matchmaker.identity.demo import ensure_demo_users
+            if kind == "demo":   # and one demo user per role (the Chinese-pages crawl's world)
+                from matchmaker.identity.demo import ensure_demo_users
 
-            with transaction(make_session_factory(engine)) as session:
-                ensure_demo_users(session)
-        if kind in ("seeded", "demo"):   # its matcher, saved as a server saves it (`index_into`)
-            from matchmaker.config import Settings
-            from matchmaker.db import make_session_factory
-            from matchmaker.matching.service import MatchingService
-
-            MatchingService(Settings(database_url=url, index_dir=index_dir), make_session_factory(engine)).rebuild()
+                with transaction(factory) as session:
+                    ensure_demo_users(session)
+            # Its matcher, saved as a server saves it, for the tests' apps to load (`index_into`).
+            MatchingService(Settings(database_url=url, index_dir=index_dir), factory).rebuild()
         engine.dispose()
 
 

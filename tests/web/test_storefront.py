@@ -109,6 +109,7 @@ def _no_sideways_scroll(page, path: str) -> None:
     # after its load event but a poll every second or more, so nothing can change its width later. (Playwright's
     # "networkidle" waits for half a second of silence on top: 12 s of this test's 24 pages.)
     pending: set = set()
+    # Lambdas, since Playwright cannot register a builtin method such as `pending.add` as a handler.
     handlers = {"request": lambda r: pending.add(r), "requestfinished": lambda r: pending.discard(r),
                 "requestfailed": lambda r: pending.discard(r)}
     for event, handler in handlers.items():
